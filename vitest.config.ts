@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    setupFiles: ['./src/polyfill.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    pool: 'forks'
+  }
+})
