@@ -1,0 +1,76 @@
+import { Command } from 'commander'
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { defaultConfig, loadOrCreateKeypair } from '../../config/index.js'
+import { CliError, print, resolveConfig, withConfigOptions } from '../shared.js'
+
+export function initCommand (): Command {
+  return withConfigOptions(new Command('init'))
+    .description('create a data folder with a settings file and the node\'s key')
+    .option('-o, --output <file>', 'where to write the settings (default: <data>/config.toml)')
+    .option('-f, --force', 'overwrite an existing settings file')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { config?: string, data?: string, output?: string, force?: boolean, json?: boolean }) => {
+      const config = resolveConfig(flags)
+      const dataDir = resolve(config.node.data_dir)
+      const output = resolve(flags.output ?? join(dataDir, 'config.toml'))
+      if (existsSync(output) && flags.force !== true) throw new CliError(`${output} exists; use --force to overwrite it`)
+      mkdirSync(dataDir, { recursive: true })
+      mkdirSync(dirname(output), { recursive: true })
+      writeFileSync(output, settingsToml(flags.data ?? config.node.data_dir))
+      const key = await loadOrCreateKeypair({ keyFile: config.node.key_file, seed: config.node.key_seed })
+      const peerId = peerIdFromPrivateKey(key).toString()
+      if (flags.json === true) print(JSON.stringify({ config: output, data_dir: dataDir, key_file: config.node.key_file, peer_id: peerId }))
+      else print(`settings  ${output}\ndata      ${dataDir}\nkey       ${config.node.key_file}\npeer id   ${peerId}`)
+    })
+}
+
+/** The default settings as a commented TOML file. */
+export function settingsToml (dataDir: string): string {
+  const d = defaultConfig
+  const q = (s: string): string => JSON.stringify(s)
+  const list = (l: string[]): string => `[${l.map(q).join(', ')}]`
+  return `# ipvm node settings. Environment variables override them (IPVM_<SECTION>__<KEY>, e.g. IPVM_RPC__PORT=1338),
+# and command-line flags override both.
+
+[node]
+data_dir = ${q(dataDir)}
+log_level = ${q(d.node.log_level)}
+# key_file = "<data_dir>/node.key"   # Ed25519 seed, created on first start
+shutdown_timeout_ms = ${d.node.shutdown_timeout_ms}
+
+[rpc]
+host = ${q(d.rpc.host)}
+port = ${d.rpc.port}
+max_frame_bytes = ${d.rpc.max_frame_bytes}
+max_batch = ${d.rpc.max_batch}
+notification_format = ${q(d.rpc.notification_format)}   # "bytes" for Homestar's framing
+# auth_token = ""   # set to require "Authorization: Bearer <token>"
+
+[metrics]
+enable = ${d.metrics.enable}
+host = ${q(d.metrics.host)}
+port = ${d.metrics.port}
+
+[network]
+enable = ${d.network.enable}
+listen = ${list(d.network.listen)}
+peers = ${list(d.network.peers)}
+mdns = ${d.network.mdns}
+gossip = ${d.network.gossip}
+receipt_quorum = ${d.network.receipt_quorum}
+dht_timeout_ms = ${d.network.dht_timeout_ms}
+
+[workflow]
+concurrency = ${d.workflow.concurrency}
+retries = ${d.workflow.retries}
+retry_initial_delay_ms = ${d.workflow.retry_initial_delay_ms}
+retry_max_delay_ms = ${d.workflow.retry_max_delay_ms}
+default_timeout_ms = ${d.workflow.default_timeout_ms}
+default_memory_bytes = ${d.workflow.default_memory_bytes}
+
+[resources]
+kubo_api = ${q(d.resources.kubo_api)}
+`
+}

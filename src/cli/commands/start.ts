@@ -1,0 +1,69 @@
+import { Command } from 'commander'
+import type { PartialConfig } from '../../config/index.js'
+import { IpvmNode } from '../../node.js'
+import { CliError, collect, resolveConfig, withConfigOptions } from '../shared.js'
+
+interface StartFlags {
+  config?: string
+  data?: string
+  rpcHost?: string
+  rpcPort?: string
+  metricsPort?: string
+  listen?: string[]
+  peer?: string[]
+  kuboApi?: string
+  logLevel?: string
+}
+
+export function startCommand (): Command {
+  return withConfigOptions(new Command('start'))
+    .description('run a node in the foreground (stop it with Ctrl-C, SIGTERM or `ipvm stop`)')
+    .option('--rpc-host <host>', 'JSON-RPC host to bind (default 127.0.0.1)')
+    .option('--rpc-port <port>', 'JSON-RPC port (WebSocket and HTTP); 0 picks a free one (default 1337)')
+    .option('--metrics-port <port>', 'Prometheus port; 0 picks a free one (default 4000)')
+    .option('--listen <multiaddr>', 'libp2p listen address (repeatable)', collect)
+    .option('--peer <multiaddr>', 'peer to dial and keep connected (repeatable)', collect)
+    .option('--kubo-api <url>', 'Kubo HTTP API to fetch missing ipfs:// blocks from')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .action(async (flags: StartFlags) => {
+      const config = resolveConfig(flags, startFlagsToConfig(flags))
+      const node = new IpvmNode({ config })
+      let stopping = false
+      const shutdown = (signal: string): void => {
+        if (stopping) return
+        stopping = true
+        node.logger.info({ signal }, 'stopping')
+        const deadline = setTimeout(() => {
+          node.logger.error({ timeout_ms: config.node.shutdown_timeout_ms }, 'graceful stop took too long; exiting')
+          process.exit(1)
+        }, config.node.shutdown_timeout_ms)
+        deadline.unref()
+        node.stop().then(() => process.exit(0), err => {
+          node.logger.error({ err }, 'stop failed')
+          process.exit(1)
+        })
+      }
+      process.once('SIGINT', () => shutdown('SIGINT'))
+      process.once('SIGTERM', () => shutdown('SIGTERM'))
+      await node.start()
+    })
+}
+
+function port (value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} must be a port number (0-65535), got "${value}"`)
+  return n
+}
+
+export function startFlagsToConfig (flags: StartFlags): PartialConfig {
+  const out: PartialConfig = {}
+  const rpcPort = port(flags.rpcPort, '--rpc-port')
+  if (rpcPort !== undefined || flags.rpcHost !== undefined) out.rpc = { ...(rpcPort !== undefined ? { port: rpcPort } : {}), ...(flags.rpcHost !== undefined ? { host: flags.rpcHost } : {}) }
+  const metricsPort = port(flags.metricsPort, '--metrics-port')
+  if (metricsPort !== undefined) out.metrics = { port: metricsPort }
+  if (flags.listen !== undefined || flags.peer !== undefined) out.network = { ...(flags.listen !== undefined ? { listen: flags.listen } : {}), ...(flags.peer !== undefined ? { peers: flags.peer } : {}) }
+  if (flags.kuboApi !== undefined) out.resources = { kubo_api: flags.kuboApi }
+  if (flags.logLevel !== undefined) out.node = { log_level: flags.logLevel as never }
+  return out
+}

@@ -1,0 +1,32 @@
+import { Command } from 'commander'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { CliError, print, readPortsFile, resolveConfig, withConfigOptions } from '../shared.js'
+
+const STOP_WAIT_MS = 15_000
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+export function stopCommand (): Command {
+  return withConfigOptions(new Command('stop'))
+    .description('stop the node running on a data folder (graceful, like SIGTERM), and wait until it has exited')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { config?: string, data?: string, json?: boolean }) => {
+      const config = resolveConfig(flags)
+      const ports = readPortsFile(config.node.data_dir)
+      if (ports === undefined || !alive(ports.pid)) throw new CliError(`no node is running on ${config.node.data_dir}`)
+      process.kill(ports.pid, 'SIGTERM')
+      const deadline = Date.now() + STOP_WAIT_MS
+      while (alive(ports.pid)) {
+        if (Date.now() > deadline) throw new CliError(`node (pid ${ports.pid}) did not stop within ${STOP_WAIT_MS / 1000} s`)
+        await sleep(50)
+      }
+      print(flags.json === true ? JSON.stringify({ stopped: true, pid: ports.pid }) : `stopped node ${ports.peer_id} (pid ${ports.pid})`)
+    })
+}

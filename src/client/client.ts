@@ -1,0 +1,263 @@
+import WebSocket from 'ws'
+import { JSONRPCClient, JSONRPCErrorException, type JSONRPCResponse } from 'json-rpc-2.0'
+
+export interface ClientOptions {
+  /** Bearer token, when the node has `rpc.auth_token` set. */
+  token?: string
+  /** Time allowed to connect. @default 5000 */
+  connectTimeoutMs?: number
+  /** Time allowed for each request. @default 30000 */
+  requestTimeoutMs?: number
+}
+
+/** A JSON-RPC error the node answered with. `code` is the JSON-RPC number; `data.code` the node's error code. */
+export class RpcClientError extends Error {
+  readonly code: number
+  readonly data: unknown
+  constructor (code: number, message: string, data?: unknown) {
+    super(message)
+    this.name = 'RpcClientError'
+    this.code = code
+    this.data = data
+  }
+
+  /** The node's stable error code (`WORKFLOW_NOT_FOUND`, ...), when it gave one. */
+  get nodeCode (): string | undefined {
+    const d = this.data as { code?: unknown } | undefined
+    return typeof d?.code === 'string' ? d.code : undefined
+  }
+}
+
+/**
+ * Notifications of one subscription, as an async iterator. Ends when the subscription is
+ * closed (`close()`, `return()` from a `for await`, or the connection closing).
+ */
+export class SubscriptionStream<T = unknown> implements AsyncIterableIterator<T> {
+  readonly id: string
+  private readonly queue: T[] = []
+  private waiting?: { resolve: (r: IteratorResult<T>) => void, reject: (e: Error) => void }
+  private ended = false
+  private failure?: Error
+  private readonly unsubscribe: () => Promise<void>
+
+  constructor (id: string, unsubscribe: () => Promise<void>) {
+    this.id = id
+    this.unsubscribe = unsubscribe
+  }
+
+  /** @internal */
+  push (value: T): void {
+    if (this.ended) return
+    if (this.waiting !== undefined) {
+      const w = this.waiting
+      this.waiting = undefined
+      w.resolve({ value, done: false })
+    } else {
+      this.queue.push(value)
+    }
+  }
+
+  /** @internal */
+  end (err?: Error): void {
+    if (this.ended) return
+    this.ended = true
+    this.failure = err
+    const w = this.waiting
+    this.waiting = undefined
+    if (w !== undefined) {
+      if (err !== undefined) w.reject(err)
+      else w.resolve({ value: undefined, done: true })
+    }
+  }
+
+  async next (): Promise<IteratorResult<T>> {
+    const value = this.queue.shift()
+    if (value !== undefined) return { value, done: false }
+    if (this.ended) {
+      if (this.failure !== undefined) throw this.failure
+      return { value: undefined, done: true }
+    }
+    return await new Promise((resolve, reject) => { this.waiting = { resolve, reject } })
+  }
+
+  /** Waits for the next notification, failing after `timeoutMs`. */
+  async nextWithin (timeoutMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`no notification within ${timeoutMs} ms`)), timeoutMs) })
+    try {
+      const r = await Promise.race([this.next(), timeout])
+      if (r.done === true) throw new Error('subscription ended')
+      return r.value
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async return (): Promise<IteratorResult<T>> {
+    await this.close()
+    return { value: undefined, done: true }
+  }
+
+  async close (): Promise<void> {
+    if (this.ended) return
+    this.end()
+    await this.unsubscribe().catch(() => {})
+  }
+
+  [Symbol.asyncIterator] (): this {
+    return this
+  }
+}
+
+const ORPHAN_LIMIT = 10_000
+
+/**
+ * A typed client of the node's JSON-RPC API over one WebSocket: requests, batches and
+ * subscriptions. Notification results in Homestar's byte-array framing are decoded too.
+ */
+export class IpvmClient {
+  private readonly ws: WebSocket
+  private readonly rpc: JSONRPCClient
+  private readonly streams = new Map<string, SubscriptionStream<unknown>>()
+  /** Notifications that arrived before their subscribe call returned. */
+  private readonly orphans = new Map<string, unknown[]>()
+  private orphanCount = 0
+  private readonly requestTimeoutMs: number
+  private closed = false
+
+  private constructor (ws: WebSocket, requestTimeoutMs: number) {
+    this.ws = ws
+    this.requestTimeoutMs = requestTimeoutMs
+    this.rpc = new JSONRPCClient(async payload => {
+      if (ws.readyState !== WebSocket.OPEN) throw new Error('connection is closed')
+      ws.send(JSON.stringify(payload))
+    })
+    ws.on('message', data => this.onMessage(data.toString()))
+    ws.on('close', () => {
+      this.closed = true
+      this.rpc.rejectAllPendingRequests('connection closed')
+      for (const s of this.streams.values()) s.end()
+      this.streams.clear()
+    })
+  }
+
+  /** Connects to `ws://host:port` (or a full URL). */
+  static async connect (url: string, opts: ClientOptions = {}): Promise<IpvmClient> {
+    const headers = opts.token !== undefined && opts.token !== '' ? { authorization: `Bearer ${opts.token}` } : undefined
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 5000 })
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve())
+      ws.once('error', reject)
+      ws.once('unexpected-response', (_req, res) => reject(new RpcClientError(res.statusCode === 401 ? -32006 : -32603, `connection refused: HTTP ${res.statusCode ?? '?'}`)))
+    })
+    ;(ws as unknown as { _socket?: { setNoDelay?: (v: boolean) => void } })._socket?.setNoDelay?.(true)
+    return new IpvmClient(ws, opts.requestTimeoutMs ?? 30_000)
+  }
+
+  get isOpen (): boolean {
+    return !this.closed
+  }
+
+  async request<T = unknown> (method: string, params?: unknown): Promise<T> {
+    try {
+      return await this.rpc.timeout(this.requestTimeoutMs).request(method, params as never) as T
+    } catch (err) {
+      if (err instanceof JSONRPCErrorException) throw new RpcClientError(err.code, err.message, err.data)
+      throw err
+    }
+  }
+
+  /** Several requests in one frame; resolves to each one's result or RpcClientError, in order. */
+  async batch (calls: Array<{ method: string, params?: unknown }>): Promise<Array<unknown>> {
+    const requests = calls.map((c, i) => ({ jsonrpc: '2.0' as const, id: `b${Date.now()}-${i}`, method: c.method, ...(c.params !== undefined ? { params: c.params } : {}) }))
+    const responses = await this.rpc.timeout(this.requestTimeoutMs).requestAdvanced(requests as never) as unknown as JSONRPCResponse[]
+    const byId = new Map(responses.map(r => [r.id, r]))
+    return requests.map(r => {
+      const res = byId.get(r.id)
+      if (res === undefined) return new RpcClientError(-32603, 'no response')
+      if ('error' in res && res.error !== undefined) return new RpcClientError(res.error.code, res.error.message, res.error.data)
+      return (res as { result: unknown }).result
+    })
+  }
+
+  /** Calls a subscribe method and streams its notifications; closing the stream calls `unsubscribeMethod`. */
+  async subscribe<T = unknown> (method: string, params: unknown, unsubscribeMethod: string): Promise<SubscriptionStream<T>> {
+    const id = await this.request<string>(method, params)
+    const stream = new SubscriptionStream<T>(id, async () => {
+      this.streams.delete(id)
+      if (!this.closed) await this.request(unsubscribeMethod, [id])
+    })
+    this.streams.set(id, stream as SubscriptionStream<unknown>)
+    const early = this.orphans.get(id)
+    if (early !== undefined) {
+      this.orphans.delete(id)
+      this.orphanCount -= early.length
+      for (const v of early) stream.push(v as T)
+    }
+    return stream
+  }
+
+  async health (): Promise<{ healthy: boolean }> {
+    return await this.request('health')
+  }
+
+  async node (): Promise<{ static: { peer_id: string }, dynamic: { listeners: string[], connections: Record<string, string> } }> {
+    return await this.request('node')
+  }
+
+  async discover (): Promise<Record<string, unknown>> {
+    return await this.request('rpc.discover')
+  }
+
+  async close (): Promise<void> {
+    for (const s of this.streams.values()) s.end()
+    this.streams.clear()
+    if (this.ws.readyState === WebSocket.CLOSED) return
+    await new Promise<void>(resolve => {
+      this.ws.once('close', () => resolve())
+      this.ws.close()
+      setTimeout(() => { this.ws.terminate(); resolve() }, 1000).unref()
+    })
+  }
+
+  private onMessage (text: string): void {
+    let message: unknown
+    try {
+      message = JSON.parse(text)
+    } catch {
+      return
+    }
+    for (const m of Array.isArray(message) ? message : [message]) {
+      const n = m as { method?: unknown, params?: { subscription?: unknown, result?: unknown } }
+      if (typeof n.method === 'string' && typeof n.params?.subscription === 'string') {
+        this.onNotification(n.params.subscription, decodeResult(n.params.result))
+      }
+    }
+    if (Array.isArray(message) || (message as { method?: unknown }).method === undefined) this.rpc.receive(message as JSONRPCResponse)
+  }
+
+  private onNotification (id: string, result: unknown): void {
+    const stream = this.streams.get(id)
+    if (stream !== undefined) {
+      stream.push(result)
+      return
+    }
+    if (this.orphanCount >= ORPHAN_LIMIT) return
+    const list = this.orphans.get(id) ?? []
+    list.push(result)
+    this.orphans.set(id, list)
+    this.orphanCount++
+  }
+}
+
+/** Homestar's framing sends the DAG-JSON text as an array of byte values; undo that. */
+function decodeResult (result: unknown): unknown {
+  if (Array.isArray(result) && result.length > 0 && result.every(b => typeof b === 'number' && b >= 0 && b <= 255 && Number.isInteger(b))) {
+    try {
+      return JSON.parse(Buffer.from(result as number[]).toString('utf8'))
+    } catch {
+      return result
+    }
+  }
+  return result
+}

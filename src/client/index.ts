@@ -1,0 +1,1 @@
+export { IpvmClient, SubscriptionStream, RpcClientError, type ClientOptions } from './client.js'

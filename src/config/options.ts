@@ -1,0 +1,86 @@
+/**
+ * The node's settings. Keys are exactly the TOML keys (`[rpc] port = 1337`) and the
+ * environment names (`IPVM_RPC__PORT=1337`); `schemas/config.json` validates them.
+ */
+export interface IpvmConfig {
+  node: {
+    /** Where the store, the keypair and ports.json live. @default ".ipvm" */
+    data_dir: string
+    /** pino level: fatal, error, warn, info, debug, trace or silent. @default "info" */
+    log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+    /** Ed25519 key file (raw 32-byte seed, base64 or PEM); created on first start when missing. @default "<data_dir>/node.key" */
+    key_file: string
+    /** An Ed25519 seed (base64, 32 bytes) instead of a key file. Secret. @default "" */
+    key_seed: string
+    /** Time allowed for a graceful stop before subsystems are torn down. @default 5000 */
+    shutdown_timeout_ms: number
+  }
+  rpc: {
+    /** @default "127.0.0.1" */
+    host: string
+    /** 0 picks a free port. @default 1337 */
+    port: number
+    /** Largest WebSocket frame or HTTP body accepted. @default 8388608 (8 MiB) */
+    max_frame_bytes: number
+    /** Largest JSON-RPC batch. @default 100 */
+    max_batch: number
+    /** "json": notification results are JSON objects; "bytes": Homestar's array of UTF-8 byte values. @default "json" */
+    notification_format: 'json' | 'bytes'
+    /** When set, every request needs `Authorization: Bearer <token>` (or `?token=` on WebSocket). Secret. @default "" */
+    auth_token: string
+  }
+  metrics: {
+    /** Serve Prometheus text on host:port /metrics. @default true */
+    enable: boolean
+    /** @default "127.0.0.1" */
+    host: string
+    /** @default 4000 */
+    port: number
+  }
+  network: {
+    /** Join the libp2p network. @default true */
+    enable: boolean
+    /** libp2p listen multiaddrs. @default ["/ip4/0.0.0.0/tcp/0"] */
+    listen: string[]
+    /** Peers to dial at start and keep connected (multiaddrs with /p2p/<id>). @default [] */
+    peers: string[]
+    /** Discover peers on the local network. @default true */
+    mdns: boolean
+    /** Gossip receipts on the `receipts` topic. @default true */
+    gossip: boolean
+    /** Peers a receipt must be stored on in the DHT. @default 2 */
+    receipt_quorum: number
+    /** How long a task waits for a receipt from the DHT before it runs. @default 500 */
+    dht_timeout_ms: number
+  }
+  workflow: {
+    /** Tasks run at once across all workflows. @default 32 */
+    concurrency: number
+    /** Retries of a failed task. @default 3 */
+    retries: number
+    /** @default 500 */
+    retry_initial_delay_ms: number
+    /** @default 60000 */
+    retry_max_delay_ms: number
+    /** Task timeout when `meta.time` is absent. @default 100000 */
+    default_timeout_ms: number
+    /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (256 MiB) */
+    default_memory_bytes: number
+  }
+  resources: {
+    /** Kubo HTTP API to fetch `ipfs://` blocks from when they are not local, e.g. http://127.0.0.1:5001. @default "" */
+    kubo_api: string
+  }
+}
+
+export const defaultConfig: IpvmConfig = {
+  node: { data_dir: '.ipvm', log_level: 'info', key_file: '', key_seed: '', shutdown_timeout_ms: 5000 },
+  rpc: { host: '127.0.0.1', port: 1337, max_frame_bytes: 8 * 1024 * 1024, max_batch: 100, notification_format: 'json', auth_token: '' },
+  metrics: { enable: true, host: '127.0.0.1', port: 4000 },
+  network: { enable: true, listen: ['/ip4/0.0.0.0/tcp/0'], peers: [], mdns: true, gossip: true, receipt_quorum: 2, dht_timeout_ms: 500 },
+  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024 },
+  resources: { kubo_api: '' }
+}
+
+/** A partial config, as a TOML file, the environment or flags give it. */
+export type PartialConfig = { [S in keyof IpvmConfig]?: Partial<IpvmConfig[S]> }

@@ -1,0 +1,187 @@
+import './polyfill.js'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { PrivateKey } from '@libp2p/interface'
+import { loadOrCreateKeypair, type IpvmConfig } from './config/index.js'
+import { createLogger, type Logger } from './util/logger.js'
+import type { Startable } from './util/lifecycle.js'
+import { IpvmError } from './util/errors.js'
+import { Store } from './store/index.js'
+import { OpenRpc, Router, RpcServer, createMethods, type RpcServices, type NodeInfo, type GetRoute } from './rpc/index.js'
+
+export const NodeErrorCode = {
+  STATE: 'NODE_STATE',
+  UNHEALTHY: 'NODE_UNHEALTHY'
+} as const
+
+export class NodeError extends IpvmError<typeof NodeErrorCode[keyof typeof NodeErrorCode]> {}
+
+export interface NodeInit {
+  config: IpvmConfig
+  /** @default a pino logger at config.node.log_level on stderr */
+  logger?: Logger
+  /** Check every RPC result against api.json (tests). @default false */
+  validateResults?: boolean
+}
+
+/** What `<data>/ports.json` holds while the node runs. */
+export interface PortsFile {
+  pid: number
+  rpc: { host: string, port: number }
+  metrics: { host: string, port: number } | null
+  listeners: string[]
+  peer_id: string
+}
+
+type Status = 'created' | 'starting' | 'started' | 'stopping' | 'stopped'
+
+/**
+ * The composition root: builds every subsystem from the settings, starts them in
+ * dependency order and stops them in reverse. `stop()` is idempotent.
+ */
+export class IpvmNode {
+  readonly config: IpvmConfig
+  readonly logger: Logger
+  private status: Status = 'created'
+  private readonly started: Startable[] = []
+  private privateKey?: PrivateKey
+  private store?: Store
+  private rpc?: RpcServer
+  private router?: Router
+  private peerIdString = ''
+  private readonly dataDir: string
+  private readonly validateResults: boolean
+
+  constructor (init: NodeInit) {
+    this.config = init.config
+    this.logger = init.logger ?? createLogger({ level: init.config.node.log_level })
+    this.dataDir = resolve(init.config.node.data_dir)
+    this.validateResults = init.validateResults ?? false
+  }
+
+  get peerId (): string {
+    return this.peerIdString
+  }
+
+  get rpcPort (): number {
+    return this.rpc?.port ?? 0
+  }
+
+  get rpcUrl (): string {
+    return `ws://${this.rpc?.address ?? ''}`
+  }
+
+  get registeredMethods (): string[] {
+    return this.router?.registeredMethods() ?? []
+  }
+
+  get portsFile (): string {
+    return join(this.dataDir, 'ports.json')
+  }
+
+  async start (): Promise<void> {
+    if (this.status !== 'created') throw new NodeError(NodeErrorCode.STATE, `cannot start a node that is ${this.status}`)
+    this.status = 'starting'
+    const t0 = performance.now()
+    try {
+      mkdirSync(this.dataDir, { recursive: true })
+      this.privateKey = await loadOrCreateKeypair({ keyFile: this.config.node.key_file, seed: this.config.node.key_seed })
+      this.peerIdString = peerIdFromPrivateKey(this.privateKey).toString()
+
+      const store = new Store({ dataDir: this.dataDir }, { logger: this.logger.child({ module: 'store' }) })
+      await this.startOne(store)
+      this.store = store
+
+      const openrpc = new OpenRpc()
+      const router = new Router({ validateResults: this.validateResults, maxBatch: this.config.rpc.max_batch }, { openrpc, logger: this.logger.child({ module: 'rpc' }) })
+      const services: RpcServices = {
+        openrpc,
+        checkHealth: async () => { await store.ping() },
+        nodeInfo: () => this.nodeInfo()
+      }
+      for (const method of createMethods(services)) router.register(method)
+      this.router = router
+
+      const rpc = new RpcServer({
+        host: this.config.rpc.host,
+        port: this.config.rpc.port,
+        maxFrameBytes: this.config.rpc.max_frame_bytes,
+        notificationFormat: this.config.rpc.notification_format,
+        authToken: this.config.rpc.auth_token
+      }, { router, logger: this.logger.child({ module: 'rpc' }), routes: this.getRoutes(router) })
+      await this.startOne(rpc)
+      this.rpc = rpc
+
+      this.writePortsFile()
+      this.status = 'started'
+      this.logger.info({ peer_id: this.peerId, rpc: rpc.address, data_dir: this.dataDir, ms: Math.round(performance.now() - t0) }, 'node started')
+    } catch (err) {
+      this.status = 'stopping'
+      await this.stopAll()
+      this.status = 'stopped'
+      throw err
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.status === 'stopped' || this.status === 'stopping') return
+    this.status = 'stopping'
+    await this.stopAll()
+    rmSync(this.portsFile, { force: true })
+    this.status = 'stopped'
+    this.logger.info({ peer_id: this.peerId }, 'node stopped')
+  }
+
+  nodeInfo (): NodeInfo {
+    return { static: { peer_id: this.peerId }, dynamic: { listeners: [], connections: {} } }
+  }
+
+  private async startOne (s: Startable): Promise<void> {
+    await s.start()
+    this.started.push(s)
+  }
+
+  private async stopAll (): Promise<void> {
+    for (const s of this.started.splice(0).reverse()) {
+      try {
+        await s.stop()
+      } catch (err) {
+        this.logger.warn({ err }, 'a subsystem failed to stop cleanly')
+      }
+    }
+  }
+
+  private getRoutes (router: Router): Record<string, GetRoute> {
+    const viaMethod = (method: string, unhealthyStatus = 500): GetRoute => async () => {
+      const response = await router.handle({ jsonrpc: '2.0', id: 0, method }, { transport: 'http' })
+      const r = response as { result?: unknown, error?: unknown }
+      if (r.error !== undefined) return { status: unhealthyStatus, contentType: 'application/json', body: JSON.stringify(method === 'health' ? { healthy: false, error: r.error } : r.error) }
+      return { status: 200, contentType: 'application/json', body: JSON.stringify(r.result) }
+    }
+    return {
+      '/health': viaMethod('health', 503),
+      '/node': viaMethod('node'),
+      '/rpc_discover': viaMethod('rpc_discover'),
+      '/rpc.discover': viaMethod('rpc.discover')
+    }
+  }
+
+  private writePortsFile (): void {
+    const ports: PortsFile = {
+      pid: process.pid,
+      rpc: { host: this.config.rpc.host, port: this.rpcPort },
+      metrics: null,
+      listeners: this.nodeInfo().dynamic.listeners,
+      peer_id: this.peerId
+    }
+    writeFileSync(this.portsFile, JSON.stringify(ports, null, 2) + '\n')
+  }
+}
+
+/** Builds and starts a node. */
+export async function createNode (init: NodeInit): Promise<IpvmNode> {
+  const node = new IpvmNode(init)
+  await node.start()
+  return node
+}

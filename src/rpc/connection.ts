@@ -1,0 +1,144 @@
+import { randomInt } from 'node:crypto'
+import type { WebSocket } from 'ws'
+import type { Logger } from '../util/logger.js'
+
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** 16 random alphanumerics, like Homestar's subscription ids. */
+export function subscriptionId (): string {
+  let id = ''
+  for (let i = 0; i < 16; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)]
+  return id
+}
+
+export type NotificationFormat = 'json' | 'bytes'
+
+/** A notification payload: a JSON value, or DAG-JSON text that is sent as it is (keeps `1.0` a float). */
+export type Payload = { json: unknown } | { dagJson: string }
+
+export interface ConnectionOptions {
+  format: NotificationFormat
+  /** Disconnect a client that lets more than this many bytes pile up unsent. */
+  maxBufferedBytes: number
+}
+
+/**
+ * One subscription on one connection. Notifications sent before the subscribe response
+ * went out are held back and flushed right after it, so a client never sees a notification
+ * for an id it has not been given yet, and never misses one.
+ */
+export class Subscription {
+  readonly id: string
+  readonly method: string
+  private active = false
+  private closed = false
+  private readonly held: Payload[] = []
+  private readonly onClose: Array<() => void> = []
+  private readonly connection: Connection
+
+  constructor (connection: Connection, method: string) {
+    this.connection = connection
+    this.method = method
+    this.id = subscriptionId()
+  }
+
+  get isClosed (): boolean {
+    return this.closed
+  }
+
+  notify (payload: Payload): void {
+    if (this.closed) return
+    if (!this.active) {
+      this.held.push(payload)
+      return
+    }
+    this.connection.sendNotification(this.method, this.id, payload)
+  }
+
+  /** Called when the subscription ends (unsubscribe, connection closed); runs `fn` once. */
+  whenClosed (fn: () => void): void {
+    if (this.closed) fn()
+    else this.onClose.push(fn)
+  }
+
+  activate (): void {
+    if (this.active || this.closed) return
+    this.active = true
+    for (const p of this.held.splice(0)) this.connection.sendNotification(this.method, this.id, p)
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.closed = true
+    this.held.length = 0
+    for (const fn of this.onClose.splice(0)) {
+      try { fn() } catch { /* a listener's failure must not keep others from running */ }
+    }
+  }
+}
+
+/** A WebSocket client: its subscriptions and how notifications reach it. */
+export class Connection {
+  readonly id: number
+  readonly subscriptions = new Map<string, Subscription>()
+  private readonly ws: WebSocket
+  private readonly opts: ConnectionOptions
+  private readonly logger: Logger
+  private readonly pending: Subscription[] = []
+  private readonly onDrop: (reason: string) => void
+
+  constructor (id: number, ws: WebSocket, opts: ConnectionOptions, logger: Logger, onDrop: (reason: string) => void) {
+    this.id = id
+    this.ws = ws
+    this.opts = opts
+    this.logger = logger
+    this.onDrop = onDrop
+  }
+
+  get open (): boolean {
+    return this.ws.readyState === this.ws.OPEN
+  }
+
+  subscribe (method: string): Subscription {
+    const sub = new Subscription(this, method)
+    this.subscriptions.set(sub.id, sub)
+    sub.whenClosed(() => this.subscriptions.delete(sub.id))
+    this.pending.push(sub)
+    return sub
+  }
+
+  /** Ends one of this connection's subscriptions made with `method`; false when there is none. */
+  unsubscribe (method: string, id: string): boolean {
+    const sub = this.subscriptions.get(id)
+    if (sub === undefined || sub.method !== method) return false
+    sub.close()
+    return true
+  }
+
+  /** The response to the requests of the last frame has been sent: start delivering. */
+  flushPending (): void {
+    for (const sub of this.pending.splice(0)) sub.activate()
+  }
+
+  send (text: string): void {
+    if (!this.open) return
+    if (this.ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      this.logger.warn({ connection: this.id, buffered: this.ws.bufferedAmount }, 'client is not reading; disconnecting it')
+      this.onDrop('slow_client')
+      this.ws.terminate()
+      return
+    }
+    this.ws.send(text)
+  }
+
+  sendNotification (method: string, subscription: string, payload: Payload): void {
+    const text = 'dagJson' in payload ? payload.dagJson : JSON.stringify(payload.json)
+    const result = this.opts.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
+    this.send(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":${JSON.stringify(subscription)},"result":${result}}}`)
+  }
+
+  close (): void {
+    for (const sub of [...this.subscriptions.values()]) sub.close()
+    this.pending.length = 0
+  }
+}

@@ -1,0 +1,10 @@
+import type { Connection } from './connection.js'
+
+/** What a method handler knows about the request it serves. */
+export interface RequestContext {
+  transport: 'ws' | 'http'
+  /** The WebSocket connection; absent over HTTP. */
+  connection?: Connection
+  /** The text of the frame or body the request came in, for methods that must re-read it losslessly. */
+  raw?: string
+}

@@ -1,0 +1,8 @@
+export { RpcServer, type RpcServerOptions, type RpcServerComponents, type RpcServerMetrics, type GetRoute } from './server.js'
+export { Router, type MethodDefinition, type AnyMethod, type RouterOptions, type RouterMetrics } from './router.js'
+export { OpenRpc, type OpenRpcDocument, type ValidationIssue } from './openrpc.js'
+export { Connection, Subscription, type Payload, type NotificationFormat } from './connection.js'
+export { createMethods } from './methods/index.js'
+export type { RpcServices, NodeInfo } from './services.js'
+export type { RequestContext } from './context.js'
+export { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError, jsonRpcCodeFor } from './errors.js'

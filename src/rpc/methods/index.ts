@@ -1,0 +1,14 @@
+import type { AnyMethod } from '../router.js'
+import type { RpcServices } from '../services.js'
+import { healthMethod } from './health.js'
+import { nodeMethod } from './node.js'
+import { rpcDiscoverMethods } from './rpc-discover.js'
+
+/** Every method the node serves. */
+export function createMethods (services: RpcServices): AnyMethod[] {
+  return [
+    ...rpcDiscoverMethods(services),
+    healthMethod(services),
+    nodeMethod(services)
+  ]
+}

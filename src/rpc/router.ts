@@ -1,0 +1,154 @@
+import { JSONRPCServer, JSONRPCErrorException, createJSONRPCErrorResponse, type JSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0'
+import type { Logger } from '../util/logger.js'
+import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError } from './errors.js'
+import type { OpenRpc, ValidationIssue } from './openrpc.js'
+import type { RequestContext } from './context.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyMethod = MethodDefinition<any, any>
+
+export interface MethodDefinition<P = Record<string, any>, R = unknown> {
+  name: string
+  /** Reshapes raw params before validation, for forms the contract accepts besides the plain one. */
+  normalizeParams?: (params: unknown) => unknown
+  /** Needs a WebSocket connection (subscriptions). */
+  subscription?: boolean
+  handler: (params: P, ctx: RequestContext) => R | Promise<R>
+}
+
+export interface RouterOptions {
+  /** Check every result against its schema too (tests turn this on). @default false */
+  validateResults?: boolean
+  /** @default 100 */
+  maxBatch?: number
+}
+
+export interface RouterMetrics {
+  observe(method: string, outcome: 'ok' | 'error', seconds: number): void
+}
+
+export interface RouterComponents {
+  openrpc: OpenRpc
+  logger: Logger
+  metrics?: RouterMetrics
+}
+
+type Response = JSONRPCResponse
+
+/**
+ * Dispatches parsed JSON-RPC messages to the registered methods: checks the envelope,
+ * validates params against `api.json`, runs the handler, maps errors to JSON-RPC codes.
+ * Transport-agnostic: the WebSocket and HTTP transports hand it parsed messages.
+ */
+export class Router {
+  private readonly server = new JSONRPCServer<RequestContext>()
+  private readonly methods = new Map<string, AnyMethod>()
+  private readonly opts: Required<RouterOptions>
+  private readonly components: RouterComponents
+
+  constructor (opts: RouterOptions, components: RouterComponents) {
+    this.opts = { validateResults: opts.validateResults ?? false, maxBatch: opts.maxBatch ?? 100 }
+    this.components = components
+    this.server.mapErrorToJSONRPCErrorResponse = (id, error) => {
+      const e = error instanceof JSONRPCErrorException ? { code: error.code, message: error.message, data: error.data } : toJsonRpcError(error)
+      if (e.code === JsonRpcCode.INTERNAL_ERROR) components.logger.warn({ err: error }, 'rpc method failed')
+      return createJSONRPCErrorResponse(id, e.code, e.message, e.data)
+    }
+    this.server.applyMiddleware(async (next, request, ctx) => await this.validate(next, request, ctx))
+  }
+
+  register (def: AnyMethod): void {
+    if (this.components.openrpc.method(def.name) === undefined) {
+      throw new RpcError(RpcErrorCode.INTERNAL, `method ${def.name} is not described in api.json`)
+    }
+    this.methods.set(def.name, def)
+    this.server.addMethod(def.name, async (params, ctx) => {
+      const started = performance.now()
+      try {
+        const result = await def.handler(params as Record<string, unknown>, ctx)
+        if (this.opts.validateResults) {
+          const issues = this.components.openrpc.validateResult(def.name, result)
+          if (issues.length > 0) throw new RpcError(RpcErrorCode.INVALID_RESULT, `result of ${def.name} does not match api.json`, { issues })
+        }
+        this.components.metrics?.observe(def.name, 'ok', (performance.now() - started) / 1000)
+        return result
+      } catch (err) {
+        this.components.metrics?.observe(def.name, 'error', (performance.now() - started) / 1000)
+        throw err
+      }
+    })
+  }
+
+  registeredMethods (): string[] {
+    return [...this.methods.keys()]
+  }
+
+  /** One parsed message (a request or a batch). Resolves to what to send back, or null for nothing. */
+  async handle (message: unknown, ctx: RequestContext): Promise<Response | Response[] | null> {
+    if (Array.isArray(message)) {
+      if (message.length === 0) return invalidRequest(null, 'empty batch')
+      if (message.length > this.opts.maxBatch) {
+        return errorResponse(null, new RpcError(RpcErrorCode.BATCH_TOO_LARGE, `batch of ${message.length} requests exceeds the limit of ${this.opts.maxBatch}`, { limit: this.opts.maxBatch, length: message.length }))
+      }
+      const responses = (await Promise.all(message.map(async m => await this.handleOne(m, ctx)))).filter((r): r is Response => r !== null)
+      return responses.length === 0 ? null : responses
+    }
+    return await this.handleOne(message, ctx)
+  }
+
+  private async handleOne (message: unknown, ctx: RequestContext): Promise<Response | null> {
+    const problem = envelopeProblem(message)
+    if (problem !== undefined) {
+      const id = isObject(message) && isId(message.id) ? message.id : null
+      return invalidRequest(id, problem)
+    }
+    return await this.server.receive(message as JSONRPCRequest, ctx)
+  }
+
+  private async validate (next: (r: JSONRPCRequest, ctx: RequestContext) => PromiseLike<Response | null>, request: JSONRPCRequest, ctx: RequestContext): Promise<Response | null> {
+    const def = this.methods.get(request.method)
+    if (def === undefined) return await next(request, ctx)
+    if (def.subscription === true && ctx.connection === undefined) {
+      return request.id === undefined ? null : errorResponse(request.id, new RpcError(RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET, `${def.name} needs a WebSocket connection`))
+    }
+    const raw = def.normalizeParams !== undefined ? def.normalizeParams(request.params) : request.params
+    const checked = this.components.openrpc.validateParams(def.name, raw)
+    if (!checked.ok) {
+      if (request.id === undefined) return null
+      return errorResponse(request.id, invalidParams(def.name, checked.issues))
+    }
+    return await next({ ...request, params: checked.value }, ctx)
+  }
+}
+
+export function invalidParams (method: string, issues: ValidationIssue[]): RpcError {
+  const summary = issues.slice(0, 3).map(i => `${i.path === '' ? 'params' : i.path} ${i.message}`).join('; ')
+  return new RpcError(RpcErrorCode.INVALID_PARAMS, `invalid params for ${method}: ${summary}${issues.length > 3 ? ` (and ${issues.length - 3} more)` : ''}`, { issues })
+}
+
+function envelopeProblem (m: unknown): string | undefined {
+  if (!isObject(m)) return 'a request must be a JSON object'
+  if (m.jsonrpc !== '2.0') return 'jsonrpc must be exactly "2.0"'
+  if (typeof m.method !== 'string') return m.method === undefined ? 'method is missing' : 'method must be a string'
+  if ('id' in m && !isId(m.id)) return 'id must be a string, a number or null'
+  if ('params' in m && m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an array or an object'
+  if ('result' in m || 'error' in m) return 'a request has no result or error member'
+  return undefined
+}
+
+function isObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function isId (v: unknown): v is string | number | null {
+  return typeof v === 'string' || typeof v === 'number' || v === null
+}
+
+function invalidRequest (id: string | number | null, problem: string): Response {
+  return createJSONRPCErrorResponse(id, JsonRpcCode.INVALID_REQUEST, 'Invalid Request', { code: RpcErrorCode.INVALID_REQUEST, message: problem })
+}
+
+export function errorResponse (id: string | number | null, err: unknown): Response {
+  const e = toJsonRpcError(err)
+  return createJSONRPCErrorResponse(id, e.code, e.message, e.data)
+}

@@ -1,0 +1,14 @@
+import type { OpenRpc } from './openrpc.js'
+
+export interface NodeInfo {
+  static: { peer_id: string }
+  dynamic: { listeners: string[], connections: Record<string, string> }
+}
+
+/** What the RPC methods need from the rest of the node; the composition root provides it. */
+export interface RpcServices {
+  openrpc: OpenRpc
+  /** Resolves when the store answers a read; rejects with the reason otherwise. */
+  checkHealth(): Promise<void>
+  nodeInfo(): NodeInfo
+}
