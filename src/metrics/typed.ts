@@ -1,0 +1,188 @@
+import { Counter as PromCounter, Gauge as PromGauge, Histogram as PromHistogram, type Registry } from 'prom-client'
+import { MetricsError, MetricsErrorCode } from './errors.js'
+
+/**
+ * Label values of one series, keyed by label name. Every label a metric declares must be
+ * given, and where the values are a closed set (`outcome: 'ok' | 'error'`) the type says so.
+ */
+export type LabelValues = Record<string, string>
+
+/** A value computed when the registry is read (a scrape or the `metrics` RPC). */
+export type Collector<T> = () => T | Promise<T>
+
+/** One series of a labelled gauge, as a collector returns it. */
+export interface GaugeSample<L extends LabelValues> {
+  labels: L
+  value: number
+}
+
+export interface Counter {
+  /** Adds `value` (default 1); negative values throw. */
+  inc(value?: number): void
+}
+
+export interface LabeledCounter<L extends LabelValues> {
+  inc(labels: L, value?: number): void
+}
+
+export interface Gauge {
+  set(value: number): void
+  inc(value?: number): void
+  dec(value?: number): void
+  /**
+   * Computes the value at read time, for values another subsystem owns (store size, peer
+   * count). Replaces the previous collector; `undefined` removes it and keeps the last value.
+   * A collector that throws leaves the last value and counts `ipvm_metrics_collector_errors_total`.
+   */
+  setCollector(fn: Collector<number> | undefined): void
+}
+
+export interface LabeledGauge<L extends LabelValues> {
+  set(labels: L, value: number): void
+  inc(labels: L, value?: number): void
+  dec(labels: L, value?: number): void
+  /** Drops one series. */
+  remove(labels: L): void
+  /** Drops every series. */
+  reset(): void
+  /**
+   * Computes every series at read time; series the collector no longer returns disappear.
+   * Same replacement and error rules as `Gauge.setCollector`.
+   */
+  setCollector(fn: Collector<ReadonlyArray<GaugeSample<L>>> | undefined): void
+}
+
+export interface Histogram {
+  observe(value: number): void
+  /** Starts a timer; calling the result observes the elapsed seconds and returns them. */
+  startTimer(): () => number
+}
+
+export interface LabeledHistogram<L extends LabelValues> {
+  observe(labels: L, value: number): void
+  startTimer(labels: L): () => number
+}
+
+interface MetricConfig<L extends LabelValues> {
+  name: string
+  help: string
+  labelNames: ReadonlyArray<keyof L & string>
+}
+
+interface HistogramConfig<L extends LabelValues> extends MetricConfig<L> {
+  buckets: readonly number[]
+}
+
+type Unlabeled<T> = Omit<T, 'labelNames'>
+
+/** Called with a metric's name when its collector throws. */
+export type CollectorErrorHandler = (metricName: string, err: unknown) => void
+
+/**
+ * Creates prom-client metrics in one registry and hands out narrow, typed views of them
+ * (the shape of Lodestar's `RegistryMetricCreator`).
+ */
+export class MetricCreator {
+  private readonly registry: Registry
+  private onCollectorError: CollectorErrorHandler
+
+  constructor (registry: Registry, onCollectorError: CollectorErrorHandler = () => {}) {
+    this.registry = registry
+    this.onCollectorError = onCollectorError
+  }
+
+  /** Replaces the handler told about failing collectors. */
+  setCollectorErrorHandler (fn: CollectorErrorHandler): void {
+    this.onCollectorError = fn
+  }
+
+  counter (config: Unlabeled<MetricConfig<LabelValues>>): Counter {
+    const c = new PromCounter({ name: this.free(config.name), help: config.help, registers: [this.registry] })
+    return { inc: (value) => { c.inc(value) } }
+  }
+
+  labeledCounter<L extends LabelValues> (config: MetricConfig<L>): LabeledCounter<L> {
+    const c = new PromCounter<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, registers: [this.registry] })
+    return { inc: (labels, value) => { c.inc(labels, value) } }
+  }
+
+  gauge (config: Unlabeled<MetricConfig<LabelValues>>): Gauge {
+    let collector: Collector<number> | undefined
+    const onError = (err: unknown): void => { this.onCollectorError(config.name, err) }
+    const g = new PromGauge({
+      name: this.free(config.name),
+      help: config.help,
+      registers: [this.registry],
+      async collect () {
+        if (collector === undefined) return
+        try {
+          this.set(await collector())
+        } catch (err) {
+          onError(err)
+        }
+      }
+    })
+    return {
+      set: (value) => { g.set(value) },
+      inc: (value) => { g.inc(value) },
+      dec: (value) => { g.dec(value) },
+      setCollector: (fn) => { collector = fn }
+    }
+  }
+
+  labeledGauge<L extends LabelValues> (config: MetricConfig<L>): LabeledGauge<L> {
+    let collector: Collector<ReadonlyArray<GaugeSample<L>>> | undefined
+    const onError = (err: unknown): void => { this.onCollectorError(config.name, err) }
+    const g = new PromGauge<keyof L & string>({
+      name: this.free(config.name),
+      help: config.help,
+      labelNames: config.labelNames,
+      registers: [this.registry],
+      async collect () {
+        if (collector === undefined) return
+        try {
+          const samples = await collector()
+          for (const s of samples) {
+            if (typeof s.value !== 'number') throw new TypeError(`not a number: ${String(s.value)}`)
+          }
+          this.reset()
+          for (const s of samples) this.set(s.labels, s.value)
+        } catch (err) {
+          onError(err)
+        }
+      }
+    })
+    return {
+      set: (labels, value) => { g.set(labels, value) },
+      inc: (labels, value) => { g.inc(labels, value) },
+      dec: (labels, value) => { g.dec(labels, value) },
+      remove: (labels) => { g.remove(labels) },
+      reset: () => { g.reset() },
+      setCollector: (fn) => { collector = fn }
+    }
+  }
+
+  histogram (config: Unlabeled<HistogramConfig<LabelValues>>): Histogram {
+    const h = new PromHistogram({ name: this.free(config.name), help: config.help, buckets: [...config.buckets], registers: [this.registry] })
+    return {
+      observe: (value) => { h.observe(value) },
+      startTimer: () => h.startTimer()
+    }
+  }
+
+  labeledHistogram<L extends LabelValues> (config: HistogramConfig<L>): LabeledHistogram<L> {
+    const h = new PromHistogram<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, buckets: [...config.buckets], registers: [this.registry] })
+    return {
+      observe: (labels, value) => { h.observe(labels, value) },
+      startTimer: (labels) => h.startTimer(labels)
+    }
+  }
+
+  /** Refuses a name already in the registry with a coded error instead of prom-client's plain one. */
+  private free (name: string): string {
+    if (this.registry.getSingleMetric(name) !== undefined) {
+      throw new MetricsError(MetricsErrorCode.DUPLICATE_METRIC, `a metric named ${name} is already registered`, { name })
+    }
+    return name
+  }
+}
