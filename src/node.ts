@@ -9,6 +9,8 @@ import type { Startable } from './util/lifecycle.js'
 import { IpvmError } from './util/errors.js'
 import { Store } from './store/index.js'
 import { OpenRpc, Router, RpcServer, createMethods, type RpcServices, type NodeInfo, type GetRoute } from './rpc/index.js'
+import { MetricsServer, createMetrics, createMetricsRegistry, metricsToJson, type Metrics, type Registry } from './metrics/index.js'
+import { packageVersion } from './util/package.js'
 
 export const NodeErrorCode = {
   STATE: 'NODE_STATE',
@@ -48,6 +50,9 @@ export class IpvmNode {
   private privateKey?: PrivateKey
   private store?: Store
   private rpc?: RpcServer
+  private metricsServer?: MetricsServer
+  readonly registry: Registry
+  readonly metrics: Metrics
   private router?: Router
   private peerIdString = ''
   private readonly dataDir: string
@@ -58,6 +63,8 @@ export class IpvmNode {
     this.logger = init.logger ?? createLogger({ level: init.config.node.log_level })
     this.dataDir = resolve(init.config.node.data_dir)
     this.validateResults = init.validateResults ?? false
+    this.registry = createMetricsRegistry()
+    this.metrics = createMetrics(this.registry)
   }
 
   get peerId (): string {
@@ -70,6 +77,10 @@ export class IpvmNode {
 
   get rpcUrl (): string {
     return `ws://${this.rpc?.address ?? ''}`
+  }
+
+  get metricsPort (): number {
+    return this.metricsServer?.listening === true ? this.metricsServer.port : 0
   }
 
   get registeredMethods (): string[] {
@@ -89,16 +100,30 @@ export class IpvmNode {
       this.privateKey = await loadOrCreateKeypair({ keyFile: this.config.node.key_file, seed: this.config.node.key_seed })
       this.peerIdString = peerIdFromPrivateKey(this.privateKey).toString()
 
+      const metrics = this.metrics
+      metrics.node.info.set({ version: packageVersion, peer_id: this.peerIdString }, 1)
+
       const store = new Store({ dataDir: this.dataDir }, { logger: this.logger.child({ module: 'store' }) })
       await this.startOne(store)
       this.store = store
+      metrics.store.sizeBytes.setCollector(async () => await store.sizeBytes())
 
       const openrpc = new OpenRpc()
-      const router = new Router({ validateResults: this.validateResults, maxBatch: this.config.rpc.max_batch }, { openrpc, logger: this.logger.child({ module: 'rpc' }) })
+      const router = new Router({ validateResults: this.validateResults, maxBatch: this.config.rpc.max_batch }, {
+        openrpc,
+        logger: this.logger.child({ module: 'rpc' }),
+        metrics: {
+          observe: (method, outcome, seconds) => {
+            metrics.rpc.requests.inc({ method, outcome })
+            metrics.rpc.durationSeconds.observe({ method }, seconds)
+          }
+        }
+      })
       const services: RpcServices = {
         openrpc,
         checkHealth: async () => { await store.ping() },
-        nodeInfo: () => this.nodeInfo()
+        nodeInfo: () => this.nodeInfo(),
+        metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {})
       }
       for (const method of createMethods(services)) router.register(method)
       this.router = router
@@ -109,9 +134,26 @@ export class IpvmNode {
         maxFrameBytes: this.config.rpc.max_frame_bytes,
         notificationFormat: this.config.rpc.notification_format,
         authToken: this.config.rpc.auth_token
-      }, { router, logger: this.logger.child({ module: 'rpc' }), routes: this.getRoutes(router) })
+      }, {
+        router,
+        logger: this.logger.child({ module: 'rpc' }),
+        routes: this.getRoutes(router),
+        metrics: {
+          connectionOpened: () => {},
+          connectionClosed: () => {},
+          clientDropped: reason => metrics.rpc.droppedClients.inc({ reason })
+        }
+      })
       await this.startOne(rpc)
       this.rpc = rpc
+      metrics.rpc.connections.setCollector(() => rpc.connectionCount)
+      metrics.rpc.subscriptions.setCollector(() => Object.entries(rpc.subscriptionCounts()).map(([kind, value]) => ({ labels: { kind }, value })))
+
+      if (this.config.metrics.enable) {
+        const metricsServer = new MetricsServer({ host: this.config.metrics.host, port: this.config.metrics.port }, { registry: this.registry, logger: this.logger.child({ module: 'metrics' }) })
+        await this.startOne(metricsServer)
+        this.metricsServer = metricsServer
+      }
 
       this.writePortsFile()
       this.status = 'started'
@@ -163,7 +205,8 @@ export class IpvmNode {
       '/health': viaMethod('health', 503),
       '/node': viaMethod('node'),
       '/rpc_discover': viaMethod('rpc_discover'),
-      '/rpc.discover': viaMethod('rpc.discover')
+      '/rpc.discover': viaMethod('rpc.discover'),
+      '/metrics': viaMethod('metrics')
     }
   }
 
@@ -171,7 +214,7 @@ export class IpvmNode {
     const ports: PortsFile = {
       pid: process.pid,
       rpc: { host: this.config.rpc.host, port: this.rpcPort },
-      metrics: null,
+      metrics: this.metricsServer?.listening === true ? { host: this.config.metrics.host, port: this.metricsServer.port } : null,
       listeners: this.nodeInfo().dynamic.listeners,
       peer_id: this.peerId
     }

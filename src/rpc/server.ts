@@ -71,6 +71,15 @@ export class RpcServer implements Startable {
     return this.connections.size
   }
 
+  /** Open subscriptions by method. */
+  subscriptionCounts (): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const conn of this.connections) {
+      for (const sub of conn.subscriptions.values()) counts[sub.method] = (counts[sub.method] ?? 0) + 1
+    }
+    return counts
+  }
+
   async start (): Promise<void> {
     const http = createServer((req, res) => { void this.onHttp(req, res) })
     http.on('connection', (socket: Socket) => {

@@ -11,4 +11,6 @@ export interface RpcServices {
   /** Resolves when the store answers a read; rejects with the reason otherwise. */
   checkHealth(): Promise<void>
   nodeInfo(): NodeInfo
+  /** The metrics in the JSON form of `schemas/metrics.json`, optionally only names starting with `prefix`. */
+  metricsJson(prefix?: string): Promise<unknown>
 }

@@ -53,18 +53,18 @@ describe('methods', () => {
   })
 
   it('params are validated against api.json before the handler runs', async () => {
-    const err = await t.client.request('node', ['unexpected']).catch((e: any) => e)
+    const err = await t.client.request<any>('node', ['unexpected']).catch((e: any) => e)
     expect(err).toBeInstanceOf(RpcClientError)
     expect(err.code).toBe(-32602)
     expect(err.data.code).toBe('RPC_INVALID_PARAMS')
     expect(err.data.issues[0]).toMatchObject({ path: '/0' })
-    const byName = await t.client.request('health', { verbose: true }).catch((e: any) => e)
+    const byName = await t.client.request<any>('health', { verbose: true }).catch((e: any) => e)
     expect(byName.code).toBe(-32602)
     expect(byName.data.issues).toEqual([{ path: '/verbose', message: 'unknown param "verbose"' }])
   })
 
   it('an unknown method is -32601', async () => {
-    const err = await t.client.request('no_such_method').catch((e: any) => e)
+    const err = await t.client.request<any>('no_such_method').catch((e: any) => e)
     expect(err.code).toBe(-32601)
   })
 
@@ -77,5 +77,47 @@ describe('methods', () => {
     const doc = await (await fetch(`${t.httpUrl}/rpc_discover`)).json()
     expect(doc.openrpc).toBe('1.2.6')
     expect((await fetch(`${t.httpUrl}/nope`)).status).toBe(404)
+  })
+})
+
+describe('metrics', () => {
+  let t: TestNode
+  beforeAll(async () => { t = await startTestNode() })
+  afterAll(async () => { await t.close() })
+
+  it('metrics returns every family, and prefix really filters (both param forms)', async () => {
+    const all = await t.client.request<any>('metrics')
+    const names: string[] = all.metrics.map((m: { metric_name: string }) => m.metric_name)
+    expect(names).toContain('ipvm_rpc_requests_total')
+    expect(names).toContain('process_cpu_user_seconds_total')
+    const positional = await t.client.request<any>('metrics', [{ prefix: 'ipvm_rpc_' }])
+    const byName = await t.client.request<any>('metrics', { prefix: 'ipvm_rpc_' })
+    for (const r of [positional, byName]) {
+      expect(r.metrics.length).toBeGreaterThan(0)
+      expect(r.metrics.length).toBeLessThan(all.metrics.length)
+      for (const m of r.metrics) expect(m.metric_name.startsWith('ipvm_rpc_')).toBe(true)
+    }
+    const bad = await t.client.request<any>('metrics', [{ prefix: 5 }]).catch((e: any) => e)
+    expect(bad.code).toBe(-32602)
+  })
+
+  it('RPC requests are counted by method and outcome', async () => {
+    const count = async (outcome: string): Promise<number> => {
+      const r = await t.client.request<any>('metrics', [{ prefix: 'ipvm_rpc_requests_total' }])
+      const sample = r.metrics[0]?.data.find((d: any) => d.labels?.method === 'health' && d.labels?.outcome === outcome)
+      return Number(sample?.value ?? 0)
+    }
+    const before = await count('ok')
+    await t.client.health()
+    await t.client.health()
+    expect(await count('ok')).toBe(before + 2)
+  })
+
+  it('GET /metrics on the RPC port gives the JSON form; the metrics port gives Prometheus text', async () => {
+    const json = await (await fetch(`${t.httpUrl}/metrics`)).json()
+    expect(Array.isArray(json.metrics)).toBe(true)
+    const text = await (await fetch(`http://127.0.0.1:${t.node.metricsPort}/metrics`)).text()
+    expect(text).toContain('# TYPE ipvm_rpc_requests_total counter')
+    expect(text).toContain(`ipvm_node_info{version="`)
   })
 })

@@ -1,6 +1,7 @@
 import type { AnyMethod } from '../router.js'
 import type { RpcServices } from '../services.js'
 import { healthMethod } from './health.js'
+import { metricsMethod } from './metrics.js'
 import { nodeMethod } from './node.js'
 import { rpcDiscoverMethods } from './rpc-discover.js'
 
@@ -9,6 +10,7 @@ export function createMethods (services: RpcServices): AnyMethod[] {
   return [
     ...rpcDiscoverMethods(services),
     healthMethod(services),
-    nodeMethod(services)
+    nodeMethod(services),
+    metricsMethod(services)
   ]
 }
