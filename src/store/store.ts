@@ -1,0 +1,131 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { join } from 'node:path'
+import type { Startable } from '../util/lifecycle.js'
+import type { Logger } from '../util/logger.js'
+import { BlockStore } from './block-store.js'
+import { BlockstoreAdapter } from './blockstore-adapter.js'
+import { Bucket, key, utf8 } from './buckets.js'
+import { StoreError, StoreErrorCode } from './errors.js'
+import { LevelController } from './level.js'
+import { ReceiptStore } from './receipt-store.js'
+import { WorkflowStore } from './workflow-store.js'
+
+/** Version of the on-disk layout written by this code (`Bucket` numbers, key and value forms). */
+export const SCHEMA_VERSION = 1
+
+const SCHEMA_KEY = key(Bucket.meta, utf8('schemaVersion'))
+
+export interface StoreOptions {
+  /** The node's data directory; the database lives in `<dataDir>/store`. */
+  dataDir: string
+}
+
+export interface StoreComponents {
+  logger: Logger
+  /** Clock in ms since the epoch, for workflow run times. @default Date.now */
+  now?: () => number
+}
+
+export interface StoreHealth {
+  /** Time of one real read from the database, in milliseconds. */
+  latencyMs: number
+}
+
+/**
+ * The node's persistent state in one LevelDB database: content-addressed blocks,
+ * receipts with their indexes, and workflow runs. `start()` opens the database (and fails
+ * with `STORE_LOCKED` if another process has it open); `stop()` closes it.
+ */
+export class Store implements Startable {
+  readonly location: string
+  readonly blocks: BlockStore
+  readonly receipts: ReceiptStore
+  readonly workflows: WorkflowStore
+  private readonly level: LevelController
+  private readonly log: Logger
+  private started = false
+  private lifecycle: Promise<unknown> = Promise.resolve()
+
+  constructor (options: StoreOptions, components: StoreComponents) {
+    this.location = join(options.dataDir, 'store')
+    this.log = components.logger.child({ module: 'store' })
+    this.level = new LevelController({ location: this.location }, { logger: this.log })
+    this.blocks = new BlockStore({ level: this.level, logger: this.log })
+    this.receipts = new ReceiptStore({ level: this.level, logger: this.log })
+    this.workflows = new WorkflowStore({
+      level: this.level,
+      blocks: this.blocks,
+      logger: this.log,
+      ...(components.now !== undefined ? { now: components.now } : {})
+    })
+  }
+
+  /** Opens the database. Start and stop calls are serialized; a second start does nothing. */
+  async start (): Promise<void> {
+    await this.serially(async () => {
+      if (this.started) return
+      try {
+        await this.level.start()
+        await this.checkSchema()
+        await this.receipts.start()
+      } catch (err) {
+        await this.level.stop().catch(() => {})
+        throw err
+      }
+      this.started = true
+      this.log.debug({ location: this.location }, 'store started')
+    })
+  }
+
+  /** Waits for writes in flight and closes the database. Safe to call twice. */
+  async stop (): Promise<void> {
+    await this.serially(async () => {
+      if (!this.started) return
+      this.started = false
+      await this.level.stop()
+    })
+  }
+
+  /**
+   * Health check: one real read from the database. Throws `STORE_NOT_OPEN` when the store
+   * is not started and `STORE_IO` if LevelDB fails.
+   */
+  async ping (): Promise<StoreHealth> {
+    const { latencyMs, found } = await this.level.ping(SCHEMA_KEY)
+    if (!found) throw new StoreError(StoreErrorCode.IO, 'store meta record is missing')
+    return { latencyMs }
+  }
+
+  /** Disk usage of the database directory in bytes. */
+  async sizeBytes (): Promise<number> {
+    return await this.level.sizeBytes()
+  }
+
+  /** `interface-blockstore` view of the blocks (for UnixFS and other IPFS libraries). */
+  asBlockstore (): BlockstoreAdapter {
+    return new BlockstoreAdapter(this.blocks)
+  }
+
+  private async serially (fn: () => Promise<void>): Promise<void> {
+    const run = this.lifecycle.then(fn, fn)
+    this.lifecycle = run.catch(() => {})
+    await run
+  }
+
+  private async checkSchema (): Promise<void> {
+    const stored = await this.level.get(SCHEMA_KEY)
+    if (stored === undefined) {
+      await this.level.put(SCHEMA_KEY, dagCbor.encode(SCHEMA_VERSION), { sync: true })
+      return
+    }
+    let version: unknown
+    try {
+      version = dagCbor.decode(stored)
+    } catch (err) {
+      throw new StoreError(StoreErrorCode.RECORD_CORRUPT, 'schema version record is corrupt', undefined, { cause: err })
+    }
+    if (typeof version !== 'number' || version > SCHEMA_VERSION || version < 1) {
+      throw new StoreError(StoreErrorCode.SCHEMA_UNSUPPORTED, `store schema version ${String(version)} is not supported (this node writes ${SCHEMA_VERSION})`, { version: String(version), supported: SCHEMA_VERSION })
+    }
+  }
+}
