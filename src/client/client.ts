@@ -1,5 +1,6 @@
 import WebSocket from 'ws'
 import { JSONRPCClient, JSONRPCErrorException, type JSONRPCResponse } from 'json-rpc-2.0'
+import type { RunNotification } from './notifications.js'
 
 export interface ClientOptions {
   /** Bearer token, when the node has `rpc.auth_token` set. */
@@ -124,6 +125,8 @@ export class IpvmClient {
   private orphanCount = 0
   private readonly requestTimeoutMs: number
   private closed = false
+  private readonly rawPending = new Map<string, { resolve: (v: unknown) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>()
+  private rawSeq = 0
 
   private constructor (ws: WebSocket, requestTimeoutMs: number) {
     this.ws = ws
@@ -136,6 +139,8 @@ export class IpvmClient {
     ws.on('close', () => {
       this.closed = true
       this.rpc.rejectAllPendingRequests('connection closed')
+      for (const p of this.rawPending.values()) { clearTimeout(p.timer); p.reject(new Error('connection closed')) }
+      this.rawPending.clear()
       for (const s of this.streams.values()) s.end()
       this.streams.clear()
     })
@@ -167,6 +172,29 @@ export class IpvmClient {
     }
   }
 
+  /**
+   * A request whose params are given as JSON text and sent as they are: for workflows read from
+   * a file, whose numbers must keep their exact form (`1.0`, integers beyond 2^53).
+   */
+  async requestRaw<T = unknown> (method: string, paramsJson: string): Promise<T> {
+    if (this.closed) throw new Error('connection is closed')
+    const id = `raw-${++this.rawSeq}`
+    return await new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.rawPending.delete(id)
+        reject(new Error(`no response to ${method} within ${this.requestTimeoutMs} ms`))
+      }, this.requestTimeoutMs)
+      this.rawPending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer })
+      this.ws.send(`{"jsonrpc":"2.0","id":${JSON.stringify(id)},"method":${JSON.stringify(method)},"params":${paramsJson}}`)
+    })
+  }
+
+  /** Like `subscribe`, with params as raw JSON text (see `requestRaw`). */
+  async subscribeRaw<T = unknown> (method: string, paramsJson: string, unsubscribeMethod: string): Promise<SubscriptionStream<T>> {
+    const id = await this.requestRaw<string>(method, paramsJson)
+    return this.attachStream<T>(id, unsubscribeMethod)
+  }
+
   /** Several requests in one frame; resolves to each one's result or RpcClientError, in order. */
   async batch (calls: Array<{ method: string, params?: unknown }>): Promise<Array<unknown>> {
     const requests = calls.map((c, i) => ({ jsonrpc: '2.0' as const, id: `b${Date.now()}-${i}`, method: c.method, ...(c.params !== undefined ? { params: c.params } : {}) }))
@@ -183,6 +211,10 @@ export class IpvmClient {
   /** Calls a subscribe method and streams its notifications; closing the stream calls `unsubscribeMethod`. */
   async subscribe<T = unknown> (method: string, params: unknown, unsubscribeMethod: string): Promise<SubscriptionStream<T>> {
     const id = await this.request<string>(method, params)
+    return this.attachStream<T>(id, unsubscribeMethod)
+  }
+
+  private attachStream<T> (id: string, unsubscribeMethod: string): SubscriptionStream<T> {
     const stream = new SubscriptionStream<T>(id, async () => {
       this.streams.delete(id)
       if (!this.closed) await this.request(unsubscribeMethod, [id])
@@ -195,6 +227,16 @@ export class IpvmClient {
       for (const v of early) stream.push(v as T)
     }
     return stream
+  }
+
+  /**
+   * Submits a workflow and streams its notifications. Give the workflow as JSON text (e.g. a
+   * file's content) to keep its numbers exact; an object is serialized with JSON.stringify.
+   */
+  async runWorkflow (workflow: string | object, opts: { name?: string } = {}): Promise<SubscriptionStream<RunNotification>> {
+    const text = typeof workflow === 'string' ? workflow : JSON.stringify(workflow)
+    const name = opts.name !== undefined ? `"name":${JSON.stringify(opts.name)},` : ''
+    return await this.subscribeRaw<RunNotification>('subscribe_run_workflow', `[{${name}"workflow":${text}}]`, 'unsubscribe_run_workflow')
   }
 
   async health (): Promise<{ healthy: boolean }> {
@@ -231,6 +273,17 @@ export class IpvmClient {
       const n = m as { method?: unknown, params?: { subscription?: unknown, result?: unknown } }
       if (typeof n.method === 'string' && typeof n.params?.subscription === 'string') {
         this.onNotification(n.params.subscription, decodeResult(n.params.result))
+      }
+    }
+    if (!Array.isArray(message) && typeof (message as { id?: unknown }).id === 'string') {
+      const raw = this.rawPending.get((message as { id: string }).id)
+      if (raw !== undefined) {
+        this.rawPending.delete((message as { id: string }).id)
+        clearTimeout(raw.timer)
+        const r = message as { result?: unknown, error?: { code: number, message: string, data?: unknown } }
+        if (r.error !== undefined) raw.reject(new RpcClientError(r.error.code, r.error.message, r.error.data))
+        else raw.resolve(r.result)
+        return
       }
     }
     if (Array.isArray(message) || (message as { method?: unknown }).method === undefined) this.rpc.receive(message as JSONRPCResponse)

@@ -1,1 +1,5 @@
 export { IpvmClient, SubscriptionStream, RpcClientError, type ClientOptions } from './client.js'
+export {
+  collectRun, isReceiptNotification, isStatusNotification,
+  type RunNotification, type ReceiptNotification, type WorkflowStatusNotification, type RunResult, type Link
+} from './notifications.js'

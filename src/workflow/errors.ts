@@ -1,0 +1,27 @@
+import { IpvmError } from '../util/errors.js'
+
+export const WorkflowErrorCode = {
+  /** The workflow is not well formed (shape, duplicate tasks, unknown awaits). */
+  INVALID: 'WORKFLOW_INVALID',
+  /** Two tasks have the same instruction CID: add a nonce. */
+  DUPLICATE_TASK: 'WORKFLOW_INVALID_DUPLICATE_TASK',
+  /** An await names an instruction that is neither in the workflow nor has a receipt. */
+  UNKNOWN_AWAIT: 'WORKFLOW_INVALID_UNKNOWN_AWAIT',
+  /** An operation other than the ones this node runs. */
+  UNSUPPORTED_OP: 'WORKFLOW_INVALID_UNSUPPORTED_OP',
+  /** A run that is not known to this node. */
+  NOT_FOUND: 'WORKFLOW_NOT_FOUND',
+  /** A task whose awaited task failed. */
+  DEPENDENCY_FAILED: 'WORKFLOW_DEPENDENCY_FAILED',
+  /** A resource (Wasm, input file) could not be fetched. */
+  RESOURCE_UNAVAILABLE: 'WORKFLOW_RESOURCE_UNAVAILABLE',
+  /** The run was cancelled. */
+  CANCELLED: 'WORKFLOW_CANCELLED',
+  /** A state change that the run's status does not allow (e.g. resume a completed run). */
+  STATE: 'WORKFLOW_STATE',
+  /** Too many runs at once. */
+  BUSY: 'WORKFLOW_BUSY'
+} as const
+export type WorkflowErrorCode = typeof WorkflowErrorCode[keyof typeof WorkflowErrorCode]
+
+export class WorkflowError extends IpvmError<WorkflowErrorCode> {}
