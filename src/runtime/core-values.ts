@@ -1,0 +1,80 @@
+import type { Ipld } from '../ipld/value.js'
+import type { CoreFunctionExport, CoreValType } from './core-module.js'
+import { RuntimeError, RuntimeErrorCode } from './errors.js'
+import { isFloat, isInteger, saturatingCast } from './ipld-to-wit.js'
+import { float32ToIpld, float64ToIpld, intToIpld } from './wit-to-ipld.js'
+
+/**
+ * Plain core modules (no component metadata). Homestar refuses them; this node calls
+ * their exported functions when every parameter and result is a number type:
+ * i32 takes integers in [-2^31, 2^32-1] (booleans as 0/1), i64 integers in
+ * [-2^63, 2^64-1], f32/f64 any number. Floats given for integer parameters are cast
+ * like Rust's `as`. Results come back as IPLD integers and floats (f32 as its
+ * shortest decimal); several results become a list, none gives null.
+ */
+export function coreArgs (args: Ipld[], fn: CoreFunctionExport): unknown[] {
+  if (args.length < fn.params.length) {
+    throw new RuntimeError(RuntimeErrorCode.BAD_ARGUMENT, `expected ${fn.params.length} argument(s), got ${args.length}`,
+      { expected: fn.params.length, given: args.length })
+  }
+  return fn.params.map((type, i) => coreArg(args[i], type, `args[${i}]`))
+}
+
+function coreArg (v: Ipld, type: CoreValType, path: string): number | bigint {
+  const bad = (what: string): RuntimeError =>
+    new RuntimeError(RuntimeErrorCode.BAD_ARGUMENT, `${path}: ${what} cannot be passed as ${type}`, { path, type })
+  switch (type) {
+    case 'i32':
+      if (typeof v === 'boolean') return v ? 1 : 0
+      if (isInteger(v)) {
+        const big = BigInt(v)
+        if (big < -(2n ** 31n) || big >= 2n ** 32n) throw bad(`integer ${big}`)
+        return Number(BigInt.asIntN(32, big))
+      }
+      if (isFloat(v)) return Number(saturatingCast(Number(v), 's32'))
+      throw bad(describe(v))
+    case 'i64':
+      if (typeof v === 'boolean') return v ? 1n : 0n
+      if (isInteger(v)) {
+        const big = BigInt(v)
+        if (big < -(2n ** 63n) || big >= 2n ** 64n) throw bad(`integer ${big}`)
+        return BigInt.asIntN(64, big)
+      }
+      if (isFloat(v)) return saturatingCast(Number(v), 's64')
+      throw bad(describe(v))
+    case 'f32':
+    case 'f64':
+      if (isInteger(v) || isFloat(v)) return Number(v)
+      throw bad(describe(v))
+    default:
+      throw bad('a value')
+  }
+}
+
+function describe (v: Ipld): string {
+  if (v === null) return 'null'
+  if (Array.isArray(v)) return 'a list'
+  if (v instanceof Uint8Array) return 'bytes'
+  return `a ${typeof v}`
+}
+
+/** Whether every parameter and result of `fn` is a number type this node can pass. */
+export function isCallableCore (fn: CoreFunctionExport): boolean {
+  return [...fn.params, ...fn.results].every(t => t === 'i32' || t === 'i64' || t === 'f32' || t === 'f64')
+}
+
+export function coreResultToIpld (value: unknown, fn: CoreFunctionExport): Ipld {
+  if (fn.results.length === 0) return null
+  if (fn.results.length === 1) return coreValue(value, fn.results[0])
+  const values = value as unknown[]
+  return fn.results.map((t, i) => coreValue(values[i], t))
+}
+
+function coreValue (v: unknown, type: CoreValType): Ipld {
+  switch (type) {
+    case 'i32': return v as number
+    case 'i64': return intToIpld(v as bigint)
+    case 'f32': return float32ToIpld(v as number)
+    default: return float64ToIpld(v as number)
+  }
+}

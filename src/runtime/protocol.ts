@@ -1,0 +1,36 @@
+import type { Artifact } from './artifact.js'
+import type { RuntimeErrorObject } from './errors.js'
+import type { WasmLog } from './host.js'
+
+/** Messages between the main thread and the runtime workers (all structured-cloneable). */
+
+export interface CallRequest {
+  /** Cache key of the artifact (the resource CID). */
+  key: string
+  /** Name on jco's exports object (components) or the core export name. */
+  exportName: string
+  /** Arguments already in the form the bindings take. */
+  args: unknown[]
+  /** Cap of each guarded memory, in 64 KiB pages. */
+  memoryPages: number
+  /** The function returns a WIT `result`: a thrown non-Error is its `err` payload. */
+  returnsResult: boolean
+}
+
+export interface CallOutcome {
+  /** The bindings' return value; for `result` functions `{ tag, val }`. */
+  value: unknown
+  logs: WasmLog[]
+  droppedLogs: number
+}
+
+export type ToWorker =
+  | { type: 'run', id: number, artifact?: Artifact, request: CallRequest }
+  | { type: 'prepare', id: number, key: string, bytes: Uint8Array, cacheDir?: string }
+  | { type: 'forget', key: string }
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done', id: number, outcome: CallOutcome }
+  | { type: 'prepared', id: number, artifact: Artifact, warning?: string }
+  | { type: 'failed', id: number, error: RuntimeErrorObject, logs?: WasmLog[] }

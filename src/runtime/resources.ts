@@ -1,0 +1,206 @@
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { identity } from 'multiformats/hashes/identity'
+import { sha3256 } from '../ipld/cid.js'
+import type { Logger } from '../util/logger.js'
+import { errorMessage } from '../util/errors.js'
+import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
+import { IpvmError } from '../util/errors.js'
+
+export const ResourceErrorCode = {
+  /** No source had the resource (or one of its blocks); may succeed later. */
+  UNAVAILABLE: 'RESOURCE_UNAVAILABLE',
+  /** A fetched block does not match its hash. */
+  CORRUPT: 'RESOURCE_CORRUPT',
+  /** The resource URL names no CID. */
+  URL_INVALID: 'RESOURCE_URL_INVALID',
+  /** A CID whose hash function this node does not know. */
+  UNSUPPORTED: 'RESOURCE_UNSUPPORTED'
+} as const
+export type ResourceErrorCode = typeof ResourceErrorCode[keyof typeof ResourceErrorCode]
+
+export class ResourceError extends IpvmError<ResourceErrorCode> {
+  /** A missing resource may turn up (a peer connects, Kubo gets it); the rest will not change. */
+  readonly retryable: boolean
+  constructor (code: ResourceErrorCode, message: string, data?: Record<string, unknown>) {
+    super(code, message, data)
+    this.retryable = code === ResourceErrorCode.UNAVAILABLE
+  }
+}
+
+/** Somewhere else to get a block from when it is not in the store (Kubo, peers). */
+export interface BlockSource {
+  readonly name: string
+  getBlock(cid: CID, opts: { signal?: AbortSignal }): Promise<Uint8Array>
+}
+
+export interface ResourceResolverOptions {
+  /** Fetched resources kept in memory, in bytes. @default 268435456 */
+  cacheBytes?: number
+  /** Blocks fetched from other sources for one resource, at most. @default 100000 */
+  maxRemoteBlocks?: number
+}
+
+export interface ResourceResolverComponents {
+  store: Store
+  logger: Logger
+  /** Tried in order for blocks the store lacks. */
+  sources?: BlockSource[]
+}
+
+const HASHERS = new Map<number, { digest: (b: Uint8Array) => unknown }>([[sha256.code, sha256], [sha3256.code, sha3256], [identity.code, identity]])
+
+/**
+ * Resolves `ipfs://<cid>` (and `/ipfs/<cid>` gateway paths) to a UnixFS file's bytes: blocks
+ * from the store first, then from the configured sources (Kubo's API, peers), each fetched
+ * block checked against its hash and kept in the store. Whole files are cached in memory.
+ */
+export class ResourceResolver {
+  private readonly c: ResourceResolverComponents
+  private readonly cacheLimit: number
+  private readonly maxRemoteBlocks: number
+  private readonly cache = new Map<string, Uint8Array>()
+  private cacheSize = 0
+  private readonly inflight = new Map<string, Promise<Uint8Array>>()
+
+  constructor (opts: ResourceResolverOptions, components: ResourceResolverComponents) {
+    this.c = components
+    this.cacheLimit = opts.cacheBytes ?? 256 * 1024 * 1024
+    this.maxRemoteBlocks = opts.maxRemoteBlocks ?? 100_000
+  }
+
+  /** Adds a block source after construction (the network starts after the runtime). */
+  addSource (source: BlockSource): void {
+    this.c.sources = [...(this.c.sources ?? []), source]
+  }
+
+  async fetch (url: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    return await this.fetchCid(cidOfUrl(url), opts)
+  }
+
+  async fetchCid (cid: CID, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const key = cid.toString()
+    const cached = this.cache.get(key)
+    if (cached !== undefined) {
+      // refresh its place in the LRU order
+      this.cache.delete(key)
+      this.cache.set(key, cached)
+      return cached
+    }
+    let pending = this.inflight.get(key)
+    if (pending === undefined) {
+      pending = this.load(cid, opts.signal).finally(() => this.inflight.delete(key))
+      this.inflight.set(key, pending)
+    }
+    const bytes = await pending
+    this.remember(key, bytes)
+    return bytes
+  }
+
+  private async load (cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+    for (let fetched = 0; ; fetched++) {
+      try {
+        return await catFile(this.c.store.blocks, cid, signal !== undefined ? { signal } : {})
+      } catch (err) {
+        if (!isStoreError(err) || err.code !== StoreErrorCode.BLOCK_NOT_FOUND || fetched >= this.maxRemoteBlocks) {
+          if (isStoreError(err) && err.code === StoreErrorCode.BLOCK_NOT_FOUND) throw unavailable(cid, err.message)
+          throw err
+        }
+        const missing = CID.parse(String(err.data?.cid))
+        await this.fetchBlock(missing, cid, signal)
+      }
+    }
+  }
+
+  private async fetchBlock (block: CID, root: CID, signal?: AbortSignal): Promise<void> {
+    const problems: string[] = []
+    for (const source of this.c.sources ?? []) {
+      try {
+        const bytes = await source.getBlock(block, signal !== undefined ? { signal } : {})
+        await verifyBlock(block, bytes)
+        await this.c.store.blocks.put(block, bytes)
+        this.c.logger.debug({ block: block.toString(), source: source.name }, 'fetched block')
+        return
+      } catch (err) {
+        problems.push(`${source.name}: ${errorMessage(err)}`)
+      }
+    }
+    throw unavailable(root, problems.length === 0 ? `block ${block.toString()} is not in the local store and no other source is configured` : `block ${block.toString()}: ${problems.join('; ')}`)
+  }
+
+  private remember (key: string, bytes: Uint8Array): void {
+    if (bytes.byteLength > this.cacheLimit / 4 || this.cache.has(key)) return
+    this.cache.set(key, bytes)
+    this.cacheSize += bytes.byteLength
+    for (const [k, v] of this.cache) {
+      if (this.cacheSize <= this.cacheLimit) break
+      this.cache.delete(k)
+      this.cacheSize -= v.byteLength
+    }
+  }
+}
+
+function unavailable (cid: CID, reason: string): ResourceError {
+  return new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${cid.toString()} is not available: ${reason}`, { cid: cid.toString() })
+}
+
+/** Checks a block's bytes against the multihash in its CID. */
+export async function verifyBlock (cid: CID, bytes: Uint8Array): Promise<void> {
+  const hasher = HASHERS.get(cid.multihash.code)
+  if (hasher === undefined) throw new ResourceError(ResourceErrorCode.UNSUPPORTED, `unsupported hash 0x${cid.multihash.code.toString(16)} in ${cid.toString()}`, { cid: cid.toString() })
+  const digest = await hasher.digest(bytes) as { bytes: Uint8Array }
+  const a = digest.bytes
+  const b = cid.multihash.bytes
+  if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
+    throw new ResourceError(ResourceErrorCode.CORRUPT, `block ${cid.toString()} does not match its hash`, { cid: cid.toString() })
+  }
+}
+
+/** The CID a resource URL names: `ipfs://<cid>[/…]`, `…/ipfs/<cid>`, `<cid>.ipfs.<gateway>`. */
+export function cidOfUrl (url: string): CID {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new ResourceError(ResourceErrorCode.URL_INVALID, `not a URL: ${url}`, { url })
+  }
+  const candidates: string[] = []
+  if (u.protocol === 'ipfs:') candidates.push(u.hostname !== '' ? u.hostname : u.pathname.replace(/^\/+/, '').split('/')[0] ?? '')
+  const path = /\/ipfs\/([^/?#]+)/.exec(u.pathname)
+  if (path !== null) candidates.push(path[1]!)
+  const sub = /^([^.]+)\.ipfs\./.exec(u.hostname)
+  if (sub !== null) candidates.push(sub[1]!)
+  for (const c of candidates) {
+    try {
+      return CID.parse(c)
+    } catch {
+      try {
+        // URL hostnames are lower-cased; base58 v0 CIDs do not survive that, base32 ones do
+        return CID.parse(c.toLowerCase())
+      } catch { /* next */ }
+    }
+  }
+  throw new ResourceError(ResourceErrorCode.URL_INVALID, `no CID in resource URL ${url} (expected ipfs://<cid>)`, { url })
+}
+
+/**
+ * Kubo's HTTP API (`--kubo-api`): `POST /api/v0/block/get?arg=<cid>`. Blocks are checked
+ * against their hash by the resolver.
+ */
+export class KuboBlockSource implements BlockSource {
+  readonly name = 'kubo'
+  private readonly api: string
+  private readonly timeoutMs: number
+
+  constructor (api: string, timeoutMs = 30_000) {
+    this.api = api.replace(/\/+$/, '')
+    this.timeoutMs = timeoutMs
+  }
+
+  async getBlock (cid: CID, opts: { signal?: AbortSignal }): Promise<Uint8Array> {
+    const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts.signal !== undefined ? [opts.signal] : [])]
+    const res = await fetch(`${this.api}/api/v0/block/get?arg=${cid.toString()}`, { method: 'POST', signal: AbortSignal.any(signals) })
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text().catch(() => '')}`.trim())
+    return new Uint8Array(await res.arrayBuffer())
+  }
+}
