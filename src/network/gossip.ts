@@ -1,0 +1,128 @@
+import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
+import { errorMessage } from '../util/errors.js'
+import type { Logger } from '../util/logger.js'
+import type { NetworkEvents } from './events.js'
+import type { DecodedReceipt, NetworkMetrics, ReceiptExchange } from './types.js'
+
+/** Gossipsub topic of receipts (an IdentTopic in Homestar: the hash is the raw string). */
+export const RECEIPTS_TOPIC = 'receipts'
+/** Longest wait for outbound gossip streams to subscribers before publishing anyway. */
+const STREAM_WAIT_MS = 1000
+
+export interface ReceiptGossipDeps {
+  pubsub: GossipSub
+  exchange: ReceiptExchange
+  events: NetworkEvents
+  logger: Logger
+  metrics?: NetworkMetrics
+  /** Counts and logs a receipt that failed validation. */
+  onInvalid: (err: unknown, context: Record<string, unknown>) => void
+}
+
+/**
+ * Receipts on the `receipts` topic. Every incoming message goes through the exchange in the
+ * topic validator: invalid ones are rejected (gossipsub penalizes the sender and does not
+ * forward them), valid ones are accepted, forwarded and handed to `onPeerReceipt`.
+ */
+export class ReceiptGossip {
+  private readonly decoded = new WeakMap<Message, DecodedReceipt>()
+  private readonly onMessage = (event: CustomEvent<GossipsubMessage>): void => { void this.deliver(event.detail) }
+
+  constructor (private readonly deps: ReceiptGossipDeps) {}
+
+  start (): void {
+    const { pubsub } = this.deps
+    pubsub.topicValidators.set(RECEIPTS_TOPIC, (peer, message) => this.validate(peer, message))
+    pubsub.addEventListener('gossipsub:message', this.onMessage)
+    pubsub.subscribe(RECEIPTS_TOPIC)
+  }
+
+  stop (): void {
+    const { pubsub } = this.deps
+    pubsub.removeEventListener('gossipsub:message', this.onMessage)
+    pubsub.topicValidators.delete(RECEIPTS_TOPIC)
+  }
+
+  /** Peers subscribed to the topic. */
+  subscribers (): string[] {
+    return this.deps.pubsub.getSubscribers(RECEIPTS_TOPIC).map((peer) => peer.toString())
+  }
+
+  /**
+   * Publishes a gossip message. Without subscribers it does nothing (as Homestar, which needs a
+   * mesh peer); a failure is logged, never thrown. Emits `published_receipt_pubsub` when at least
+   * one peer was sent the message.
+   */
+  async publish (receipt: { cid: CID, ran: CID }, bytes: Uint8Array): Promise<boolean> {
+    const { pubsub, events, logger, metrics } = this.deps
+    const cid = receipt.cid.toString()
+    if (pubsub.getSubscribers(RECEIPTS_TOPIC).length === 0) {
+      logger.debug({ cid }, 'no peer subscribed to receipts; gossip skipped')
+      return false
+    }
+    await this.waitForStreams()
+    let recipients: number
+    try {
+      recipients = (await pubsub.publish(RECEIPTS_TOPIC, bytes)).recipients.length
+    } catch (err) {
+      logger.debug({ cid, err: errorMessage(err) }, 'receipt gossip not published')
+      return false
+    }
+    if (recipients === 0) {
+      logger.debug({ cid }, 'receipt gossip reached no peer')
+      return false
+    }
+    metrics?.gossipPublished?.inc()
+    events.emit('published_receipt_pubsub', { cid, ran: receipt.ran.toString() })
+    return true
+  }
+
+  /**
+   * A peer's subscription can arrive before our own outbound gossip stream to it is open, and
+   * gossipsub silently skips peers without one. Wait (briefly) until every subscriber has one.
+   */
+  private async waitForStreams (): Promise<void> {
+    const deadline = Date.now() + STREAM_WAIT_MS
+    while (Date.now() < deadline) {
+      const subscribers = this.deps.pubsub.getSubscribers(RECEIPTS_TOPIC)
+      if (subscribers.every((peer) => this.canSendTo(peer.toString()))) return
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+
+  /** Whether gossipsub has an outbound stream to the peer (its internal map; true if that changes shape). */
+  private canSendTo (peerId: string): boolean {
+    const streams = (this.deps.pubsub as unknown as { streamsOutbound?: Map<string, unknown> }).streamsOutbound
+    return streams instanceof Map ? streams.has(peerId) : true
+  }
+
+  private validate (peer: PeerId, message: Message): TopicValidatorResult {
+    try {
+      this.decoded.set(message, this.deps.exchange.decodeGossip(message.data))
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      this.deps.onInvalid(err, { via: 'pubsub', peer: peer.toString(), bytes: message.data.length })
+      return TopicValidatorResult.Reject
+    }
+  }
+
+  private async deliver ({ propagationSource, msg }: GossipsubMessage): Promise<void> {
+    if (msg.topic !== RECEIPTS_TOPIC) return
+    const receipt = this.decoded.get(msg)
+    // Only validated messages reach here; the validator always records what it accepted.
+    if (receipt === undefined) return
+    this.decoded.delete(msg)
+    const { exchange, events, logger, metrics } = this.deps
+    const publisher = propagationSource.toString()
+    metrics?.gossipReceived?.inc()
+    try {
+      await exchange.onPeerReceipt({ ...receipt, publisher, via: 'pubsub' })
+    } catch (err) {
+      logger.warn({ cid: receipt.cid.toString(), publisher, err: errorMessage(err) }, 'could not keep a gossiped receipt')
+      return
+    }
+    events.emit('received_receipt_pubsub', { cid: receipt.cid.toString(), publisher, ran: receipt.ran.toString() })
+  }
+}

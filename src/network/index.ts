@@ -1,0 +1,26 @@
+export { Network, type PublishReceiptInput, type PublishReceiptResult } from './network.js'
+export { defaultNetworkOptions, resolveNetworkOptions, type NetworkOptions } from './options.js'
+export { NetworkError, NetworkErrorCode } from './errors.js'
+export {
+  networkNotification,
+  notificationType,
+  type NetworkEventFields,
+  type NetworkEventType,
+  type NetworkNotification,
+  type NetworkNotificationListener
+} from './events.js'
+export type { FoundReceipt } from './dht.js'
+export { receiptRecordKey, instructionFromRecordKey } from './dht.js'
+export { RECEIPTS_TOPIC } from './gossip.js'
+export { KAD_PROTOCOL } from './libp2p.js'
+export { BITSWAP_PROTOCOLS } from './bitswap/bitswap.js'
+export { homestarMessageId } from './message-id.js'
+export type {
+  Blocks,
+  DecodedReceipt,
+  NetworkComponents,
+  NetworkMetrics,
+  PeerReceipt,
+  ReceiptExchange,
+  ReceiptSource
+} from './types.js'

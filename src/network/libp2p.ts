@@ -1,0 +1,75 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping, type Ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { packageVersion } from '../util/package.js'
+import { homestarMessageId, messageIdToString } from './message-id.js'
+import type { NetworkOptions } from './options.js'
+import type { ReceiptExchange } from './types.js'
+import { receiptRecordRules } from './dht.js'
+
+/** Kademlia protocol, the same as Homestar's (and kad-dht's default). */
+export const KAD_PROTOCOL = '/ipfs/kad/1.0.0'
+/** Largest gossip message, as Homestar's `pubsub.max_transmit_size`. */
+export const MAX_GOSSIP_BYTES = 10 * 1024 * 1024
+
+export interface NodeServices {
+  identify: Identify
+  ping: Ping
+  pubsub: GossipSub
+  dht: KadDHT
+  mdns?: PeerDiscovery
+  [key: string]: unknown
+}
+
+export type NetworkNode = Libp2p<NodeServices>
+
+/** Builds (does not start) the libp2p node with the services the network uses. */
+export async function createNetworkNode (options: NetworkOptions, privateKey: PrivateKey, exchange: ReceiptExchange, onInvalidRecord: (err: unknown) => void): Promise<NetworkNode> {
+  const { validators, selectors } = receiptRecordRules(exchange, onInvalidRecord)
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      globalSignaturePolicy: 'StrictSign',
+      // Homestar's mesh settings (mesh_n 2, mesh_n_low 1, mesh_n_high 10, mesh_outbound_min 1).
+      D: 2,
+      Dlo: 1,
+      Dhi: 10,
+      Dout: 1,
+      msgIdFn: (message) => homestarMessageId(message.data),
+      msgIdToStrFn: messageIdToString,
+      maxInboundDataLength: MAX_GOSSIP_BYTES,
+      allowPublishToZeroTopicPeers: false,
+      emitSelf: false
+    }),
+    dht: kadDHT({
+      protocol: KAD_PROTOCOL,
+      clientMode: false,
+      peerInfoMapper: passthroughMapper,
+      validators,
+      selectors,
+      initialQuerySelfInterval: 0
+    })
+  }
+  if (options.mdns) {
+    services.mdns = mdns({ interval: options.mdnsIntervalMs, port: options.mdnsPort, serviceTag: options.mdnsServiceTag })
+  }
+  return await createLibp2p<NodeServices>({
+    start: false,
+    privateKey,
+    nodeInfo: { name: 'ipvm-node', version: packageVersion, userAgent: `${options.agentVersion}/${packageVersion}` },
+    addresses: { listen: options.listen },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionManager: { maxConnections: options.maxConnections },
+    services: services as never
+  })
+}

@@ -1,0 +1,231 @@
+import type { Connection, PeerInfo } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { CID } from 'multiformats/cid'
+import { errorMessage } from '../util/errors.js'
+import type { Startable } from '../util/lifecycle.js'
+import type { Logger } from '../util/logger.js'
+import { Bitswap } from './bitswap/bitswap.js'
+import { ReceiptDht, type FoundReceipt } from './dht.js'
+import { NetworkError, NetworkErrorCode } from './errors.js'
+import { NetworkEvents, type NetworkNotificationListener } from './events.js'
+import { ReceiptGossip } from './gossip.js'
+import { invalidReason } from './invalid.js'
+import { createNetworkNode, KAD_PROTOCOL, type NetworkNode } from './libp2p.js'
+import { resolveNetworkOptions, type NetworkOptions } from './options.js'
+import { parseMultiaddr, PeerDialer, withoutPeerId } from './peers.js'
+import type { NetworkComponents } from './types.js'
+
+export interface PublishReceiptInput {
+  /** Receipt CID. */
+  cid: CID
+  ran: CID
+  instruction: CID
+  /** Gossip message bytes (`{header: {nonce}, payload}`); not gossiped when absent. */
+  gossipBytes?: Uint8Array
+  /** DHT capsule bytes (`{"ipvm/receipt": ...}`); not put when absent. */
+  dhtBytes?: Uint8Array
+}
+
+export interface PublishReceiptResult {
+  /** Whether the gossip message went out (false without subscribers or with gossip off). */
+  gossiped: boolean
+  /** The DHT put, or null when it was not attempted (no bytes, or no connected peer). */
+  dht: { quorumReached: boolean, storedTo: string[] } | null
+}
+
+/**
+ * The node's libp2p side: receipt gossip, receipt records in the Kademlia DHT, block exchange
+ * (bitswap) and peer management, with Homestar-shaped notifications for subscribers.
+ */
+export class Network implements Startable {
+  readonly options: NetworkOptions
+  /** The local peer id (base58), stable for a given private key. */
+  readonly peerId: string
+  private readonly log: Logger
+  private readonly events: NetworkEvents
+  private readonly peerAddrs: Multiaddr[]
+  private node?: NetworkNode
+  private gossip?: ReceiptGossip
+  private dht?: ReceiptDht
+  private bitswap?: Bitswap
+  private dialer?: PeerDialer
+  private stopController = new AbortController()
+  private readonly announced = new Set<string>()
+
+  constructor (options: Partial<NetworkOptions>, private readonly components: NetworkComponents) {
+    this.options = resolveNetworkOptions(options)
+    for (const addr of this.options.listen) parseMultiaddr(addr, 'listen')
+    this.peerAddrs = this.options.peers.map((addr) => parseMultiaddr(addr, 'peers'))
+    this.peerId = peerIdFromPrivateKey(components.privateKey).toString()
+    this.log = components.logger.child({ module: 'network' })
+    this.events = new NetworkEvents((err) => { this.log.warn({ err: errorMessage(err) }, 'network event listener failed') })
+  }
+
+  /** Receive every network notification; returns the function that unsubscribes. */
+  subscribe (listener: NetworkNotificationListener): () => void {
+    return this.events.subscribe(listener)
+  }
+
+  get started (): boolean {
+    return this.node !== undefined
+  }
+
+  async start (): Promise<void> {
+    if (this.node !== undefined) return
+    this.stopController = new AbortController()
+    const node = await createNetworkNode(this.options, this.components.privateKey, this.components.receipts,
+      (err) => { this.onInvalid(err, { via: 'dht' }) })
+    node.addEventListener('connection:open', (event) => { this.onConnection('connection_established', event.detail) })
+    node.addEventListener('connection:close', (event) => { this.onConnection('connection_closed', event.detail) })
+    node.addEventListener('self:peer:update', () => { this.announceListeners() })
+    try {
+      await node.start()
+    } catch (err) {
+      await Promise.resolve().then(async () => { await node.stop() }).catch(() => {})
+      throw new NetworkError(NetworkErrorCode.START_FAILED, `libp2p did not start: ${errorMessage(err)}`, { listen: this.options.listen }, { cause: err })
+    }
+    this.node = node
+    const { receipts, metrics, blocks } = this.components
+    const signal = this.stopController.signal
+    this.dialer = new PeerDialer(this.peerAddrs, { initialDelayMs: this.options.redialInitialDelayMs, maxDelayMs: this.options.redialMaxDelayMs }, { libp2p: node, events: this.events, logger: this.log })
+    if (this.options.gossip) {
+      this.gossip = new ReceiptGossip({ pubsub: node.services.pubsub, exchange: receipts, events: this.events, logger: this.log, metrics, onInvalid: (err, context) => { this.onInvalid(err, context) } })
+      this.gossip.start()
+    }
+    this.dht = new ReceiptDht({ libp2p: node, dht: node.services.dht, protocol: KAD_PROTOCOL, exchange: receipts, events: this.events, logger: this.log, metrics, selfId: this.peerId, connectedPeerCount: () => node.getPeers().length, signal })
+    this.bitswap = new Bitswap({ libp2p: node, logger: this.log, blocks })
+    await this.bitswap.start()
+    node.services.mdns?.addEventListener('peer', (event) => { void this.onMdnsPeer(event.detail) })
+    this.announceListeners()
+    this.dialer.start()
+    this.log.debug({ peerId: this.peerId, listeners: this.listeners() }, 'network started')
+  }
+
+  async stop (): Promise<void> {
+    const node = this.node
+    if (node === undefined) return
+    this.node = undefined
+    this.dialer?.stop()
+    this.gossip?.stop()
+    this.stopController.abort()
+    await this.bitswap?.stop()
+    await node.stop()
+    this.gossip = undefined
+    this.dht = undefined
+    this.bitswap = undefined
+    this.dialer = undefined
+    this.announced.clear()
+    this.components.metrics?.peers?.set(0)
+  }
+
+  /** Listen multiaddrs (wildcards expanded to interface addresses), without `/p2p/<id>`. */
+  listeners (): string[] {
+    if (this.node === undefined) return []
+    return [...new Set(this.node.getMultiaddrs().map((addr) => withoutPeerId(addr).toString()))]
+  }
+
+  /** Listen multiaddrs with `/p2p/<id>`, ready to give to peers. */
+  multiaddrs (): string[] {
+    return this.node?.getMultiaddrs().map((addr) => addr.toString()) ?? []
+  }
+
+  /** Connected peers: peer id to the remote multiaddr of its first open connection. */
+  connections (): Record<string, string> {
+    const result: Record<string, string> = {}
+    for (const connection of this.node?.getConnections() ?? []) {
+      const id = connection.remotePeer.toString()
+      if (!(id in result)) result[id] = connection.remoteAddr.toString()
+    }
+    return result
+  }
+
+  /** Peers subscribed to the receipts topic (empty when gossip is off). */
+  gossipPeers (): string[] {
+    return this.gossip?.subscribers() ?? []
+  }
+
+  /**
+   * Gossips the receipt (when gossip is on and some peer subscribes) and puts its record in the
+   * DHT with `receiptQuorum` (when a peer is connected). Quorum failure is an event, not an error.
+   */
+  async publishReceipt (receipt: PublishReceiptInput): Promise<PublishReceiptResult> {
+    const node = this.requireNode()
+    const gossip = this.gossip
+    const dht = this.dht as ReceiptDht
+    const [gossiped, stored] = await Promise.all([
+      gossip !== undefined && receipt.gossipBytes !== undefined ? gossip.publish(receipt, receipt.gossipBytes) : false,
+      receipt.dhtBytes !== undefined && node.getPeers().length > 0
+        ? dht.put({ cid: receipt.cid, ran: receipt.ran, instruction: receipt.instruction, dhtBytes: receipt.dhtBytes }, this.options.receiptQuorum, this.options.dhtPutTimeoutMs)
+        : null
+    ])
+    return { gossiped, dht: stored === null ? null : { quorumReached: stored.ok, storedTo: stored.storedTo } }
+  }
+
+  /**
+   * Looks the receipt of an instruction up in the DHT, for at most `timeoutMs` (default
+   * `dhtTimeoutMs`). A valid record is handed to `onPeerReceipt` (via 'dht') and returned;
+   * not found, timeout and abort give null.
+   */
+  async findReceipt (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<FoundReceipt | null> {
+    const node = this.requireNode()
+    if (node.getPeers().length === 0 || options.signal?.aborted === true) return null
+    const found = await (this.dht as ReceiptDht).find(instruction, { timeoutMs: options.timeoutMs ?? this.options.dhtTimeoutMs, signal: options.signal })
+    if (found === null) return null
+    try {
+      await this.components.receipts.onPeerReceipt({ cid: found.cid, ran: found.ran, instruction: found.instruction, record: found.record, publisher: found.publisher ?? this.peerId, via: 'dht' })
+    } catch (err) {
+      this.log.warn({ cid: found.cid.toString(), err: errorMessage(err) }, 'could not keep a receipt found in the DHT')
+    }
+    return found
+  }
+
+  /**
+   * Fetches a block from peers with bitswap, verifying its hash (and keeps it in `blocks`).
+   * Throws `NETWORK_BLOCK_NOT_FOUND`, `NETWORK_BLOCK_TIMEOUT`, `NETWORK_NO_PEERS`, `NETWORK_ABORTED`
+   * or `NETWORK_UNSUPPORTED_HASH`.
+   */
+  async getBlock (cid: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    this.requireNode()
+    return await (this.bitswap as Bitswap).getBlock(cid, { timeoutMs: options.timeoutMs ?? this.options.blockTimeoutMs, signal: options.signal })
+  }
+
+  private requireNode (): NetworkNode {
+    if (this.node === undefined) throw new NetworkError(NetworkErrorCode.NOT_STARTED, 'the network is not started')
+    return this.node
+  }
+
+  private onInvalid (err: unknown, context: Record<string, unknown>): void {
+    const reason = invalidReason(err)
+    this.components.metrics?.invalidReceipts?.inc({ reason })
+    this.log.debug({ ...context, reason, err: errorMessage(err) }, 'dropped an invalid receipt from a peer')
+  }
+
+  private onConnection (type: 'connection_established' | 'connection_closed', connection: Connection): void {
+    this.events.emit(type, { address: connection.remoteAddr.toString(), peer_id: connection.remotePeer.toString() })
+    const node = this.node
+    if (node !== undefined) this.components.metrics?.peers?.set(node.getPeers().length)
+  }
+
+  private announceListeners (): void {
+    if (this.node === undefined) return
+    for (const address of this.listeners()) {
+      if (this.announced.has(address)) continue
+      this.announced.add(address)
+      this.events.emit('new_listen_addr', { address, peer_id: this.peerId })
+    }
+  }
+
+  private async onMdnsPeer (peer: PeerInfo): Promise<void> {
+    const node = this.node
+    const dialer = this.dialer
+    if (node === undefined || dialer === undefined) return
+    const id = peer.id.toString()
+    if (id === this.peerId || peer.multiaddrs.length === 0) return
+    this.events.emit('discovered_mdns', { peers: { [id]: peer.multiaddrs[0].toString() } })
+    const connected = node.getConnections(peer.id).length > 0
+    if (connected || node.getConnections().length >= this.options.maxConnections) return
+    await node.peerStore.merge(peer.id, { multiaddrs: peer.multiaddrs }).catch(() => {})
+    await dialer.dialOnce(peer.id, id)
+  }
+}

@@ -1,0 +1,73 @@
+import { NetworkError, NetworkErrorCode } from './errors.js'
+
+export interface NetworkOptions {
+  /** libp2p listen multiaddrs. @default ['/ip4/0.0.0.0/tcp/0'] */
+  listen: string[]
+  /** Peers dialed at start and redialed when they drop (multiaddrs, ideally with `/p2p/<id>`). @default [] */
+  peers: string[]
+  /** Discover and dial peers on the local network with mDNS. @default true */
+  mdns: boolean
+  /** Gossip receipts on the `receipts` topic. @default true */
+  gossip: boolean
+  /** Peers a receipt record must be stored on for a successful DHT put; 0 means one. @default 2 */
+  receiptQuorum: number
+  /** How long a receipt lookup in the DHT may take. @default 500 */
+  dhtTimeoutMs: number
+  /** How long a receipt put to the DHT may take before its quorum is judged. @default 10000 */
+  dhtPutTimeoutMs: number
+  /** How long a block fetch from peers may take. @default 30000 */
+  blockTimeoutMs: number
+  /** Upper bound on open connections. @default 32 */
+  maxConnections: number
+  /** First delay before redialing a configured peer that dropped or failed to dial. @default 1000 */
+  redialInitialDelayMs: number
+  /** Cap of the redial backoff (doubling from `redialInitialDelayMs`). @default 30000 */
+  redialMaxDelayMs: number
+  /** Interval between mDNS queries. @default 10000 */
+  mdnsIntervalMs: number
+  /** UDP port of mDNS. @default 5353 */
+  mdnsPort: number
+  /** mDNS service name peers announce under. @default '_p2p._udp.local' */
+  mdnsServiceTag: string
+  /** libp2p identify agent version. @default 'ipvm-node' */
+  agentVersion: string
+}
+
+export const defaultNetworkOptions: NetworkOptions = {
+  listen: ['/ip4/0.0.0.0/tcp/0'],
+  peers: [],
+  mdns: true,
+  gossip: true,
+  receiptQuorum: 2,
+  dhtTimeoutMs: 500,
+  dhtPutTimeoutMs: 10_000,
+  blockTimeoutMs: 30_000,
+  maxConnections: 32,
+  redialInitialDelayMs: 1000,
+  redialMaxDelayMs: 30_000,
+  mdnsIntervalMs: 10_000,
+  mdnsPort: 5353,
+  mdnsServiceTag: '_p2p._udp.local',
+  agentVersion: 'ipvm-node'
+}
+
+/** Defaults under the given options; throws `NETWORK_INVALID_OPTION` for out-of-range numbers. */
+export function resolveNetworkOptions (options: Partial<NetworkOptions>): NetworkOptions {
+  const merged: NetworkOptions = { ...defaultNetworkOptions }
+  for (const [key, value] of Object.entries(options) as Array<[keyof NetworkOptions, unknown]>) {
+    if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value
+  }
+  const nonNegative: Array<keyof NetworkOptions> = ['receiptQuorum', 'dhtTimeoutMs', 'dhtPutTimeoutMs', 'blockTimeoutMs', 'redialInitialDelayMs', 'redialMaxDelayMs', 'mdnsPort']
+  for (const key of nonNegative) {
+    const value = merged[key]
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw new NetworkError(NetworkErrorCode.INVALID_OPTION, `network option ${key} must be a non-negative integer`, { option: key, value })
+    }
+  }
+  for (const key of ['maxConnections', 'mdnsIntervalMs'] as const) {
+    if (!Number.isInteger(merged[key]) || merged[key] < 1) {
+      throw new NetworkError(NetworkErrorCode.INVALID_OPTION, `network option ${key} must be a positive integer`, { option: key, value: merged[key] })
+    }
+  }
+  return merged
+}

@@ -1,0 +1,59 @@
+import { createSocket } from 'node:dgram'
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { eventsOf, schemaErrors, startNode, stopAll, waitUntil } from './helpers.js'
+
+const GROUP = '224.0.0.251'
+// A port and service name of our own, so that no real mDNS responder on the link takes part.
+const PORT = 20_000 + Math.floor(Math.random() * 30_000)
+const SERVICE = `_ipvm-test-${randomBytes(4).toString('hex')}._udp.local`
+
+/** Whether a multicast datagram sent on this host comes back to a member socket (1 s at most). */
+async function multicastWorks (): Promise<{ ok: boolean, reason: string }> {
+  const port = PORT + 1
+  const receiver = createSocket({ type: 'udp4', reuseAddr: true })
+  const sender = createSocket({ type: 'udp4', reuseAddr: true })
+  try {
+    await new Promise<void>((resolve, reject) => { receiver.once('error', reject); receiver.bind(port, resolve) })
+    receiver.addMembership(GROUP)
+    const token = randomBytes(8)
+    const heard = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => { resolve(false) }, 1000)
+      receiver.on('message', (msg) => { if (msg.equals(token)) { clearTimeout(timer); resolve(true) } })
+    })
+    await new Promise<void>((resolve, reject) => { sender.once('error', reject); sender.bind(0, resolve) })
+    sender.setMulticastLoopback(true)
+    sender.setMulticastTTL(1)
+    await new Promise<void>((resolve, reject) => { sender.send(token, port, GROUP, (err) => { err == null ? resolve() : reject(err) }) })
+    return (await heard) ? { ok: true, reason: '' } : { ok: false, reason: 'a multicast datagram sent to the local group never came back' }
+  } catch (err) {
+    return { ok: false, reason: `multicast sockets fail here: ${(err as Error).message}` }
+  } finally {
+    receiver.close()
+    sender.close()
+  }
+}
+
+// mDNS sends multicast datagrams on the machine's network interface, beyond loopback: it runs only
+// when asked for (IPVM_TEST_MDNS=1) on a machine where that is acceptable.
+const capability = process.env.IPVM_TEST_MDNS === '1'
+  ? await multicastWorks()
+  : { ok: false, reason: 'set IPVM_TEST_MDNS=1 to run it (multicast leaves loopback)' }
+
+afterEach(stopAll)
+
+describe('network: mDNS discovery', () => {
+  it('two nodes with mdns on find and connect to each other', async (ctx) => {
+    if (!capability.ok) ctx.skip(`mDNS not exercised: ${capability.reason}`)
+    const options = { mdns: true, mdnsPort: PORT, mdnsServiceTag: SERVICE, mdnsIntervalMs: 500 }
+    const a = await startNode(options)
+    const b = await startNode(options)
+    await waitUntil(() => b.network.peerId in a.network.connections(), 10_000, 'mDNS connection')
+    await waitUntil(() => eventsOf(a, 'discovered_mdns').length > 0 || eventsOf(b, 'discovered_mdns').length > 0, 5000, 'discovered_mdns')
+    const discovered = [...eventsOf(a, 'discovered_mdns'), ...eventsOf(b, 'discovered_mdns')]
+    const peers = Object.assign({}, ...discovered.map((e) => e.peers as Record<string, string>)) as Record<string, string>
+    expect(Object.keys(peers).some((id) => id === a.network.peerId || id === b.network.peerId)).toBe(true)
+    for (const addr of Object.values(peers)) expect(addr).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+/)
+    expect(schemaErrors([...a.events, ...b.events])).toEqual([])
+  })
+})
