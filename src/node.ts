@@ -7,7 +7,10 @@ import { loadOrCreateKeypair, type IpvmConfig } from './config/index.js'
 import { createLogger, type Logger } from './util/logger.js'
 import type { Startable } from './util/lifecycle.js'
 import { IpvmError } from './util/errors.js'
-import { Store } from './store/index.js'
+import { Store, importFile } from './store/index.js'
+import { WasmRunner, ResourceResolver, KuboBlockSource, type BlockSource } from './runtime/index.js'
+import { WorkflowEngine } from './workflow/index.js'
+import { decode, parseWorkflow, IpldError, IpldErrorCode, type Ipld } from './ipld/index.js'
 import { OpenRpc, Router, RpcServer, createMethods, type RpcServices, type NodeInfo, type GetRoute } from './rpc/index.js'
 import { MetricsServer, createMetrics, createMetricsRegistry, metricsToJson, type Metrics, type Registry } from './metrics/index.js'
 import { packageVersion } from './util/package.js'
@@ -49,6 +52,7 @@ export class IpvmNode {
   private readonly started: Startable[] = []
   private privateKey?: PrivateKey
   private store?: Store
+  private engine?: WorkflowEngine
   private rpc?: RpcServer
   private metricsServer?: MetricsServer
   readonly registry: Registry
@@ -108,6 +112,28 @@ export class IpvmNode {
       this.store = store
       metrics.store.sizeBytes.setCollector(async () => await store.sizeBytes())
 
+      const runner = new WasmRunner({
+        defaultTimeoutMs: this.config.workflow.default_timeout_ms,
+        defaultMemoryBytes: this.config.workflow.default_memory_bytes,
+        cacheDir: join(this.dataDir, 'cache', 'wasm')
+      }, { logger: this.logger.child({ module: 'runtime' }) })
+      await this.startOne(runner)
+
+      const sources: BlockSource[] = []
+      if (this.config.resources.kubo_api !== '') sources.push(new KuboBlockSource(this.config.resources.kubo_api))
+      const resources = new ResourceResolver({}, { store, logger: this.logger.child({ module: 'resources' }), sources })
+
+      const engine = new WorkflowEngine({
+        concurrency: this.config.workflow.concurrency,
+        retries: this.config.workflow.retries,
+        retryInitialDelayMs: this.config.workflow.retry_initial_delay_ms,
+        retryMaxDelayMs: this.config.workflow.retry_max_delay_ms,
+        defaultTimeoutMs: this.config.workflow.default_timeout_ms,
+        defaultMemoryBytes: this.config.workflow.default_memory_bytes
+      }, { store, runner, resources, logger: this.logger.child({ module: 'workflow' }), metrics })
+      await this.startOne(engine)
+      this.engine = engine
+
       const openrpc = new OpenRpc()
       const router = new Router({ validateResults: this.validateResults, maxBatch: this.config.rpc.max_batch }, {
         openrpc,
@@ -123,7 +149,11 @@ export class IpvmNode {
         openrpc,
         checkHealth: async () => { await store.ping() },
         nodeInfo: () => this.nodeInfo(),
-        metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {})
+        metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {}),
+        workflows: {
+          submit: async (workflow, name) => await engine.submit(parseWorkflow(workflow), name !== undefined ? { name } : {}),
+          decodeRunBytes: bytes => decodeRunBytes(bytes)
+        }
       }
       for (const method of createMethods(services)) router.register(method)
       this.router = router
@@ -138,6 +168,7 @@ export class IpvmNode {
         router,
         logger: this.logger.child({ module: 'rpc' }),
         routes: this.getRoutes(router),
+        uploads: { '/add': async body => ({ cid: (await importFile(store.blocks, body)).toString() }) },
         metrics: {
           connectionOpened: () => {},
           connectionClosed: () => {},
@@ -220,6 +251,18 @@ export class IpvmNode {
     }
     writeFileSync(this.portsFile, JSON.stringify(ports, null, 2) + '\n')
   }
+}
+
+/** subscribe_run_workflow's bytes form: DAG-CBOR of `{name, workflow}`. */
+function decodeRunBytes (bytes: Uint8Array): { workflow: Ipld, name?: string } {
+  const value = decode(bytes)
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || !('workflow' in value)) {
+    throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'the DAG-CBOR params must be a map {name, workflow}')
+  }
+  const map = value as Record<string, Ipld>
+  const name = map.name
+  if (name !== undefined && name !== null && typeof name !== 'string') throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'name must be a string')
+  return { workflow: map.workflow!, ...(typeof name === 'string' ? { name } : {}) }
 }
 
 /** Builds and starts a node. */

@@ -7,13 +7,15 @@ import { stopCommand } from './commands/stop.js'
 import { initCommand } from './commands/init.js'
 import { healthCommand } from './commands/health.js'
 import { nodeCommand } from './commands/node.js'
+import { addCommand } from './commands/add.js'
+import { runCommand } from './commands/run.js'
 
 export function createProgram (): Command {
   const program = new Command('ipvm')
     .description('ipvm: a node that runs IPVM workflows (Homestar-compatible)')
     .version(packageVersion, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-  for (const cmd of [startCommand(), stopCommand(), initCommand(), healthCommand(), nodeCommand()]) program.addCommand(cmd)
+  for (const cmd of [startCommand(), stopCommand(), initCommand(), healthCommand(), nodeCommand(), addCommand(), runCommand()]) program.addCommand(cmd)
   return program
 }
 

@@ -7,4 +7,7 @@ export interface RequestContext {
   connection?: Connection
   /** The text of the frame or body the request came in, for methods that must re-read it losslessly. */
   raw?: string
+  /** The id and method of the request being served (set per request, also inside a batch). */
+  id?: string | number | null
+  method?: string
 }

@@ -41,7 +41,8 @@ type Response = JSONRPCResponse
  * Transport-agnostic: the WebSocket and HTTP transports hand it parsed messages.
  */
 export class Router {
-  private readonly server = new JSONRPCServer<RequestContext>()
+  // errors are logged by the mapper below, at the level they deserve
+  private readonly server = new JSONRPCServer<RequestContext>({ errorListener: () => {} })
   private readonly methods = new Map<string, AnyMethod>()
   private readonly opts: Required<RouterOptions>
   private readonly components: RouterComponents
@@ -117,7 +118,7 @@ export class Router {
       if (request.id === undefined) return null
       return errorResponse(request.id, invalidParams(def.name, checked.issues))
     }
-    return await next({ ...request, params: checked.value }, ctx)
+    return await next({ ...request, params: checked.value }, { ...ctx, id: request.id, method: request.method })
   }
 }
 

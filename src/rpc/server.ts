@@ -38,7 +38,12 @@ export interface RpcServerComponents {
   metrics?: RpcServerMetrics
   /** Extra GET routes by path (`/health`, `/metrics`, ...). */
   routes?: Record<string, GetRoute>
+  /** POST routes other than JSON-RPC on `/` (e.g. `/add` for file uploads); they read the body themselves. */
+  uploads?: Record<string, UploadRoute>
 }
+
+/** Takes the request body as a stream; answers with a JSON value. */
+export type UploadRoute = (body: AsyncIterable<Uint8Array>, req: IncomingMessage) => Promise<unknown>
 
 /**
  * JSON-RPC 2.0 over WebSocket and HTTP POST on one port. It only frames messages: parsing,
@@ -204,6 +209,15 @@ export class RpcServer implements Startable {
         reply(res, out.status, out.body, out.contentType)
       } catch (err) {
         reply(res, 500, JSON.stringify(errorResponse(null, err)))
+      }
+      return
+    }
+    const upload = req.method === 'POST' ? this.components.uploads?.[path] : undefined
+    if (upload !== undefined) {
+      try {
+        reply(res, 200, JSON.stringify(await upload(req, req)))
+      } catch (err) {
+        reply(res, 400, JSON.stringify(errorResponse(null, err)))
       }
       return
     }

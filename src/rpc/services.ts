@@ -1,4 +1,6 @@
 import type { OpenRpc } from './openrpc.js'
+import type { Ipld } from '../ipld/value.js'
+import type { Run } from '../workflow/run.js'
 
 export interface NodeInfo {
   static: { peer_id: string }
@@ -13,4 +15,12 @@ export interface RpcServices {
   nodeInfo(): NodeInfo
   /** The metrics in the JSON form of `schemas/metrics.json`, optionally only names starting with `prefix`. */
   metricsJson(prefix?: string): Promise<unknown>
+  workflows: WorkflowService
+}
+
+export interface WorkflowService {
+  /** Parses a workflow (IPLD form) and starts it, or returns the run of it already going. */
+  submit(workflow: Ipld, name?: string): Promise<Run>
+  /** The DAG-CBOR form of subscribe_run_workflow's params: `{name, workflow}`. */
+  decodeRunBytes(bytes: Uint8Array): { workflow: Ipld, name?: string }
 }

@@ -4,6 +4,7 @@ import { healthMethod } from './health.js'
 import { metricsMethod } from './metrics.js'
 import { nodeMethod } from './node.js'
 import { rpcDiscoverMethods } from './rpc-discover.js'
+import { subscribeRunWorkflowMethod, unsubscribeRunWorkflowMethod } from './subscribe-run-workflow.js'
 
 /** Every method the node serves. */
 export function createMethods (services: RpcServices): AnyMethod[] {
@@ -11,6 +12,8 @@ export function createMethods (services: RpcServices): AnyMethod[] {
     ...rpcDiscoverMethods(services),
     healthMethod(services),
     nodeMethod(services),
-    metricsMethod(services)
+    metricsMethod(services),
+    subscribeRunWorkflowMethod(services),
+    unsubscribeRunWorkflowMethod()
   ]
 }

@@ -1,0 +1,64 @@
+import type { Ipld } from '../../ipld/value.js'
+import { parseJson } from '../../ipld/index.js'
+import type { MethodDefinition } from '../router.js'
+import type { RpcServices } from '../services.js'
+import type { RequestContext } from '../context.js'
+
+interface RunParams { run: { name?: string, workflow: unknown } | number[] }
+
+/**
+ * `subscribe_run_workflow`: validates and starts a workflow (or joins its run in progress)
+ * and streams a notification per receipt, then one `workflow_status` notification when the
+ * run ends. Takes `[{name, workflow}]` (Homestar's form), `{name, workflow}`, or
+ * `[[bytes…]]`: the DAG-CBOR of `{name, workflow}`.
+ */
+export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows'>): MethodDefinition<RunParams, string> {
+  return {
+    name: 'subscribe_run_workflow',
+    subscription: true,
+    normalizeParams: params => {
+      if (params !== null && typeof params === 'object' && !Array.isArray(params) && !('run' in params)) return [params]
+      return params
+    },
+    handler: async (params, ctx) => {
+      const connection = ctx.connection!
+      const { workflow, name } = Array.isArray(params.run)
+        ? services.workflows.decodeRunBytes(Uint8Array.from(params.run))
+        : { workflow: exactWorkflow(ctx), name: params.run.name }
+      const run = await services.workflows.submit(workflow, name)
+      const sub = connection.subscribe('subscribe_run_workflow')
+      const detach = run.attach(event => {
+        sub.notify(event.kind === 'receipt' ? { dagJson: event.dagJson } : { json: event.json })
+      })
+      sub.whenClosed(detach)
+      return sub.id
+    }
+  }
+}
+
+/**
+ * The workflow exactly as the client wrote it, re-read from the frame's text: JSON numbers
+ * keep their form (`1.0` stays a float, integers beyond 2^53 stay exact) and `{"/": …}` are
+ * links, so its CIDs are Homestar's.
+ */
+function exactWorkflow (ctx: RequestContext): Ipld {
+  const message = parseJson(ctx.raw ?? 'null')
+  const requests = Array.isArray(message) ? message : [message]
+  const request = requests.find(r => isMap(r) && r.method === ctx.method && r.id === ctx.id) as Record<string, Ipld> | undefined
+  const params = request?.params
+  const run = Array.isArray(params) ? params[0] : isMap(params) ? ('run' in params ? params.run : params) : undefined
+  return isMap(run) ? run.workflow ?? null : null
+}
+
+function isMap (v: unknown): v is Record<string, Ipld> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && (v as { asCID?: unknown }).asCID === undefined
+}
+
+/** `unsubscribe_run_workflow [id]`: true when the subscription was open on this connection. */
+export function unsubscribeRunWorkflowMethod (): MethodDefinition<{ subscription: string }, boolean> {
+  return {
+    name: 'unsubscribe_run_workflow',
+    subscription: true,
+    handler: (params, ctx) => ctx.connection?.unsubscribe('subscribe_run_workflow', params.subscription) ?? false
+  }
+}

@@ -1,0 +1,75 @@
+import { CID } from 'multiformats/cid'
+import { Float, type Ipld, type IpldMap } from '../ipld/value.js'
+import type { Task, WasmArg } from '../ipld/index.js'
+import { WorkflowError, WorkflowErrorCode } from './errors.js'
+
+/** What a task's awaited instruction produced: ok with a value, or failed with an error value. */
+export interface Outcome { ok: boolean, value: Ipld }
+
+export interface PreparedTask {
+  index: number
+  task: Task
+  instruction: CID
+  instructionString: string
+  func: string
+  args: WasmArg[]
+  /** The Wasm's URL (`ipfs://…`): the resource to fetch and the compile-cache key. */
+  rsc: string
+  timeoutMs: number
+  memoryBytes: number
+}
+
+/** A whole number from `meta` (integer, bigint or whole float), or undefined. */
+export function metaNumber (meta: Ipld, key: string): number | undefined {
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || meta instanceof Uint8Array || CID.asCID(meta) !== null || meta instanceof Float) return undefined
+  const v = (meta as IpldMap)[key]
+  const n = typeof v === 'bigint' ? Number(v) : v instanceof Float ? v.value : typeof v === 'number' ? v : undefined
+  if (n === undefined || !Number.isFinite(n) || n <= 0) return undefined
+  return Math.floor(n)
+}
+
+/**
+ * The argument list passed to Wasm: awaits become the awaited output, a top-level link becomes
+ * the fetched resource's bytes, `["ok", v]` literals become `v` (Homestar's rule).
+ */
+export function resolveArgs (args: WasmArg[], outputs: Map<string, Outcome>, resources: Map<string, Uint8Array>): Ipld[] {
+  return args.map(arg => {
+    if (arg.kind === 'await') {
+      const key = arg.cid.toString()
+      const outcome = outputs.get(key)
+      if (outcome === undefined) throw new WorkflowError(WorkflowErrorCode.UNKNOWN_AWAIT, `deferred task/instruction not yet resolved or exists for promise: ${arg.branch}: ${key}`, { instruction: key })
+      if (arg.branch === 'ok' && !outcome.ok) throw new WorkflowError(WorkflowErrorCode.DEPENDENCY_FAILED, `awaited task ${key} failed`, { instruction: key })
+      return outcome.value
+    }
+    if (arg.kind === 'result') return arg.value
+    const link = CID.asCID(arg.value)
+    if (link !== null) {
+      const bytes = resources.get(link.toString())
+      if (bytes !== undefined) return bytes
+      const out = outputs.get(link.toString())
+      return out !== undefined ? out.value : link
+    }
+    return arg.value
+  })
+}
+
+/** Top-level link arguments: resources to fetch before the task runs (Homestar's `Resource::Cid`). */
+export function linkArgs (args: WasmArg[]): CID[] {
+  const out: CID[] = []
+  for (const arg of args) {
+    if (arg.kind !== 'literal') continue
+    const link = CID.asCID(arg.value)
+    if (link !== null) out.push(link)
+  }
+  return out
+}
+
+/** Whether a task can run once its awaited tasks are done: `await/ok` needs a success. */
+export function blockedBy (args: WasmArg[], outputs: Map<string, Outcome>): string | undefined {
+  for (const arg of args) {
+    if (arg.kind !== 'await' || arg.branch !== 'ok') continue
+    const o = outputs.get(arg.cid.toString())
+    if (o !== undefined && !o.ok) return arg.cid.toString()
+  }
+  return undefined
+}
