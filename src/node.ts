@@ -9,8 +9,9 @@ import type { Startable } from './util/lifecycle.js'
 import { IpvmError } from './util/errors.js'
 import { Store, importFile } from './store/index.js'
 import { WasmRunner, ResourceResolver, KuboBlockSource, type BlockSource } from './runtime/index.js'
-import { WorkflowEngine } from './workflow/index.js'
-import { decode, parseWorkflow, IpldError, IpldErrorCode, type Ipld } from './ipld/index.js'
+import { WorkflowEngine, receiptBytes, type PeerReceipts } from './workflow/index.js'
+import { Network, homestarReceiptExchange, receiptWireForms } from './network/index.js'
+import { decode, parseWorkflow, IpldError, IpldErrorCode, type Ipld, type Receipt } from './ipld/index.js'
 import { OpenRpc, Router, RpcServer, createMethods, type RpcServices, type NodeInfo, type GetRoute } from './rpc/index.js'
 import { MetricsServer, createMetrics, createMetricsRegistry, metricsToJson, type Metrics, type Registry } from './metrics/index.js'
 import { packageVersion } from './util/package.js'
@@ -53,6 +54,7 @@ export class IpvmNode {
   private privateKey?: PrivateKey
   private store?: Store
   private engine?: WorkflowEngine
+  private network?: Network
   private rpc?: RpcServer
   private metricsServer?: MetricsServer
   readonly registry: Registry
@@ -91,6 +93,11 @@ export class IpvmNode {
     return this.router?.registeredMethods() ?? []
   }
 
+  /** libp2p addresses with /p2p/<id>, to give other nodes as --peer. */
+  get multiaddrs (): string[] {
+    return this.network?.started === true ? this.network.multiaddrs() : []
+  }
+
   get portsFile (): string {
     return join(this.dataDir, 'ports.json')
   }
@@ -123,6 +130,48 @@ export class IpvmNode {
       if (this.config.resources.kubo_api !== '') sources.push(new KuboBlockSource(this.config.resources.kubo_api))
       const resources = new ResourceResolver({}, { store, logger: this.logger.child({ module: 'resources' }), sources })
 
+      let peers: PeerReceipts | undefined
+      if (this.config.network.enable) {
+        const net = this.config.network
+        const network = new Network({
+          listen: net.listen,
+          peers: net.peers,
+          mdns: net.mdns,
+          gossip: net.gossip,
+          receiptQuorum: net.receipt_quorum,
+          dhtTimeoutMs: net.dht_timeout_ms,
+          agentVersion: `ipvm-node/${packageVersion}`
+        }, {
+          privateKey: this.privateKey,
+          logger: this.logger.child({ module: 'network' }),
+          blocks: store.blocks,
+          receipts: homestarReceiptExchange(async r => {
+            const { stored } = await store.receipts.put({ cid: r.cid, instruction: r.instruction, bytes: receiptBytes(r.record) })
+            if (stored) metrics.receipts.fromPeers.inc()
+          }),
+          metrics: {
+            peers: metrics.network.peers,
+            gossipReceived: { inc: () => metrics.network.gossipMessages.inc({ direction: 'in' }) },
+            gossipPublished: { inc: () => metrics.network.gossipMessages.inc({ direction: 'out' }) },
+            invalidReceipts: metrics.receipts.invalidFromPeers
+          }
+        })
+        await this.startOne(network)
+        this.network = network
+        resources.addSource({ name: 'peers', getBlock: async (cid, opts) => await network.getBlock(cid, opts) })
+        peers = {
+          find: async (instruction, signal) => {
+            const found = await network.findReceipt(instruction, signal !== undefined ? { signal } : {})
+            return found === null ? null : { cid: found.cid, receipt: found.record as Receipt }
+          },
+          publish: ({ instruction, receipt }) => {
+            const { cid, gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction)
+            network.publishReceipt({ cid, ran: receipt.ran, instruction, gossipBytes, dhtBytes })
+              .catch(err => this.logger.debug({ err, receipt: cid.toString() }, 'publishing a receipt failed'))
+          }
+        }
+      }
+
       const engine = new WorkflowEngine({
         concurrency: this.config.workflow.concurrency,
         retries: this.config.workflow.retries,
@@ -130,7 +179,7 @@ export class IpvmNode {
         retryMaxDelayMs: this.config.workflow.retry_max_delay_ms,
         defaultTimeoutMs: this.config.workflow.default_timeout_ms,
         defaultMemoryBytes: this.config.workflow.default_memory_bytes
-      }, { store, runner, resources, logger: this.logger.child({ module: 'workflow' }), metrics })
+      }, { store, runner, resources, logger: this.logger.child({ module: 'workflow' }), metrics, ...(peers !== undefined ? { peers } : {}) })
       await this.startOne(engine)
       this.engine = engine
 
@@ -153,7 +202,8 @@ export class IpvmNode {
         workflows: {
           submit: async (workflow, name) => await engine.submit(parseWorkflow(workflow), name !== undefined ? { name } : {}),
           decodeRunBytes: bytes => decodeRunBytes(bytes)
-        }
+        },
+        networkEvents: listener => this.network?.subscribe(listener) ?? (() => {})
       }
       for (const method of createMethods(services)) router.register(method)
       this.router = router
@@ -207,7 +257,8 @@ export class IpvmNode {
   }
 
   nodeInfo (): NodeInfo {
-    return { static: { peer_id: this.peerId }, dynamic: { listeners: [], connections: {} } }
+    const network = this.network?.started === true ? this.network : undefined
+    return { static: { peer_id: this.peerId }, dynamic: { listeners: network?.listeners() ?? [], connections: network?.connections() ?? {} } }
   }
 
   private async startOne (s: Startable): Promise<void> {
@@ -246,7 +297,7 @@ export class IpvmNode {
       pid: process.pid,
       rpc: { host: this.config.rpc.host, port: this.rpcPort },
       metrics: this.metricsServer?.listening === true ? { host: this.config.metrics.host, port: this.metricsServer.port } : null,
-      listeners: this.nodeInfo().dynamic.listeners,
+      listeners: this.multiaddrs,
       peer_id: this.peerId
     }
     writeFileSync(this.portsFile, JSON.stringify(ports, null, 2) + '\n')

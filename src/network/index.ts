@@ -24,3 +24,4 @@ export type {
   ReceiptExchange,
   ReceiptSource
 } from './types.js'
+export { homestarReceiptExchange, receiptWireForms } from './homestar-receipts.js'

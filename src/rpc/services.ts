@@ -16,6 +16,8 @@ export interface RpcServices {
   /** The metrics in the JSON form of `schemas/metrics.json`, optionally only names starting with `prefix`. */
   metricsJson(prefix?: string): Promise<unknown>
   workflows: WorkflowService
+  /** Calls `listener` with each network event until the returned function is called. */
+  networkEvents(listener: (event: unknown) => void): () => void
 }
 
 export interface WorkflowService {

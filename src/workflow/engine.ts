@@ -172,9 +172,11 @@ export class WorkflowEngine implements Startable {
     await store.workflows.put({ cid: run.cid, name: run.name, numTasks: tasks.length, status: 'running' })
 
     // replay: every task that already has a receipt, in dependency order
-    for (const i of run.dag.order) {
+    // (all lookups at once: a lookup that goes to the network waits on peers, not on the others)
+    const lookups = await Promise.all(run.dag.order.map(async i => await this.lookupReceipt(tasks[i]!.instructionString, signal)))
+    for (const [k, i] of run.dag.order.entries()) {
       const p = tasks[i]!
-      const found = await this.lookupReceipt(p.instructionString, signal)
+      const found = lookups[k]
       if (found === undefined) continue
       outputs.set(p.instructionString, found.outcome)
       run.states[i] = 'replayed'

@@ -5,6 +5,7 @@ import { metricsMethod } from './metrics.js'
 import { nodeMethod } from './node.js'
 import { rpcDiscoverMethods } from './rpc-discover.js'
 import { subscribeRunWorkflowMethod, unsubscribeRunWorkflowMethod } from './subscribe-run-workflow.js'
+import { subscribeNetworkEventsMethod, unsubscribeNetworkEventsMethod } from './network-events.js'
 
 /** Every method the node serves. */
 export function createMethods (services: RpcServices): AnyMethod[] {
@@ -14,6 +15,8 @@ export function createMethods (services: RpcServices): AnyMethod[] {
     nodeMethod(services),
     metricsMethod(services),
     subscribeRunWorkflowMethod(services),
-    unsubscribeRunWorkflowMethod()
+    unsubscribeRunWorkflowMethod(),
+    subscribeNetworkEventsMethod(services),
+    unsubscribeNetworkEventsMethod()
   ]
 }

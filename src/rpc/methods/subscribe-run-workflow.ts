@@ -44,7 +44,9 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
 function exactWorkflow (ctx: RequestContext): Ipld {
   const message = parseJson(ctx.raw ?? 'null')
   const requests = Array.isArray(message) ? message : [message]
-  const request = requests.find(r => isMap(r) && r.method === ctx.method && r.id === ctx.id) as Record<string, Ipld> | undefined
+  const candidates = requests.filter(r => isMap(r) && r.method === ctx.method) as Array<Record<string, Ipld>>
+  // ids beyond 2^53 read as bigint here but were rounded by JSON.parse: fall back to the only candidate
+  const request = candidates.find(r => String(r.id) === String(ctx.id)) ?? (candidates.length === 1 ? candidates[0] : undefined)
   const params = request?.params
   const run = Array.isArray(params) ? params[0] : isMap(params) ? ('run' in params ? params.run : params) : undefined
   return isMap(run) ? run.workflow ?? null : null
