@@ -158,7 +158,14 @@ export class IpvmNode {
         })
         await this.startOne(network)
         this.network = network
-        resources.addSource({ name: 'peers', getBlock: async (cid, opts) => await network.getBlock(cid, opts) })
+        resources.addSource({
+          name: 'peers',
+          getBlock: async (cid, opts) => {
+            // with nobody to ask, fail now rather than wait for a peer to turn up
+            if (Object.keys(network.connections()).length === 0) throw new Error('no peers connected')
+            return await network.getBlock(cid, opts)
+          }
+        })
         peers = {
           find: async (instruction, signal) => {
             const found = await network.findReceipt(instruction, signal !== undefined ? { signal } : {})
