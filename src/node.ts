@@ -158,6 +158,10 @@ export class IpvmNode {
         })
         await this.startOne(network)
         this.network = network
+        network.subscribe(event => {
+          if ('receipt_quorum_success_dht' in event) metrics.network.dhtOps.inc({ op: 'put_receipt', outcome: 'ok' })
+          else if ('receipt_quorum_failure_dht' in event) metrics.network.dhtOps.inc({ op: 'put_receipt', outcome: 'error' })
+        })
         resources.addSource({
           name: 'peers',
           getBlock: async (cid, opts) => {
@@ -168,7 +172,9 @@ export class IpvmNode {
         })
         peers = {
           find: async (instruction, signal) => {
+            if (Object.keys(network.connections()).length === 0) return null
             const found = await network.findReceipt(instruction, signal !== undefined ? { signal } : {})
+            metrics.network.dhtOps.inc({ op: 'get_receipt', outcome: found === null ? 'not_found' : 'ok' })
             return found === null ? null : { cid: found.cid, receipt: found.record as Receipt }
           },
           publish: ({ instruction, receipt }) => {
