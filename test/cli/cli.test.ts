@@ -118,3 +118,49 @@ describe('ipvm command', () => {
     expect(r.stderr).toContain('CONFIG_UNKNOWN_KEY')
   })
 })
+
+describe('ipvm add and ipvm run', () => {
+  it('add writes into the data folder when no node runs; run prints receipts and exits 0, or 1 when the workflow fails', async () => {
+    const { buildTestComponent } = await import('../utils/wasm.js')
+    const { addOneFixture, chain } = await import('../utils/workflows.js')
+    const { writeFileSync } = await import('node:fs')
+    const t = tempDir()
+    cleanups.push(t.remove)
+    const wasm = join(t.dir, 'test.wasm')
+    writeFileSync(wasm, await buildTestComponent())
+    const added = await runCli(['add', '--data', t.dir, '--json', wasm])
+    expect(added.code).toBe(0)
+    const { cid } = JSON.parse(added.stdout)
+    expect(cid).toMatch(/^baf/)
+
+    const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
+    children.push(child)
+    await waitFor(() => existsSync(join(t.dir, 'ports.json')), 20_000)
+
+    // through the running node this time: same CID
+    const again = await runCli(['add', '--data', t.dir, '--json', wasm])
+    expect(JSON.parse(again.stdout).cid).toBe(cid)
+
+    const wf = join(t.dir, 'add-one.json')
+    writeFileSync(wf, addOneFixture(`ipfs://${cid}`))
+    const run = await runCli(['run', '--data', t.dir, '--name', 'cli', wf])
+    expect(run.code).toBe(0)
+    const lines = run.stdout.trim().split('\n')
+    expect(lines[0]).toMatch(/^ok\s+add_one\s+2\s+bafyrmi/)
+    expect(lines[1]).toMatch(/^ok\s+add_one\s+3\s+bafyrmi/)
+    expect(lines[2]).toMatch(/^completed: 2 tasks, 2 executed, 0 replayed, 0 failed/)
+
+    const json = await runCli(['run', '--data', t.dir, '--json', wf])
+    const notes = json.stdout.trim().split('\n').map(l => JSON.parse(l))
+    expect(notes.filter(n => 'receipt' in n).every(n => n.metadata.replayed === true)).toBe(true)
+    expect(notes.at(-1).workflow_status.status).toBe('completed')
+
+    const bad = join(t.dir, 'trap.json')
+    writeFileSync(bad, JSON.stringify({ tasks: [chain(`ipfs://${cid}`, 1, 1).tasks[0]!].map(x => ({ ...x, run: { ...x.run, input: { func: 'no_such_function', args: [] } } })) }))
+    const failed = await runCli(['run', '--data', t.dir, bad])
+    expect(failed.code).toBe(1)
+    expect(failed.stdout).toContain('RUNTIME_FUNCTION_NOT_FOUND')
+    child.kill('SIGTERM')
+  }, 90_000)
+})
