@@ -3,6 +3,9 @@ import { defaultMetricsRegistryOptions, type MetricsRegistryOptions } from './op
 
 export type { Registry }
 
+/** Default metrics left out: gauges named like counters. Sum their per-type twins instead. */
+export const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+
 /**
  * A registry of the node's own; prom-client's global `register` is never used, so two
  * nodes in one process (tests, embedding) keep separate metrics.
@@ -11,6 +14,11 @@ export function createMetricsRegistry (options: MetricsRegistryOptions = {}): Re
   const opts = { ...defaultMetricsRegistryOptions, ...options }
   const registry = new Registry()
   if (Object.keys(opts.defaultLabels).length > 0) registry.setDefaultLabels(opts.defaultLabels)
-  if (opts.defaultMetrics) collectDefaultMetrics({ register: registry })
+  if (opts.defaultMetrics) {
+    collectDefaultMetrics({ register: registry })
+    // prom-client makes these gauges end in `_total`, which Prometheus reserves for counters
+    // (promtool flags them); their per-type twins (`nodejs_active_handles{type}`, ...) remain
+    for (const name of LINT_FAILING_DEFAULTS) registry.removeSingleMetric(name)
+  }
   return registry
 }
