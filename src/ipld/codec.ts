@@ -4,6 +4,8 @@ import { CID } from 'multiformats/cid'
 import { IpldError, IpldErrorCode } from './errors.js'
 import { Float, type Ipld } from './value.js'
 
+export { concatBytes } from '../util/bytes.js'
+
 /**
  * Canonical DAG-CBOR, byte-identical to libipld 0.16 (Homestar): map keys length-first then
  * bytewise, shortest integer heads, every float as float64 (`fb`), links as tag 42 over
@@ -122,18 +124,5 @@ export function cborHead (major: number, length: number): Uint8Array {
   const out = new Uint8Array(9)
   out[0] = m | 27
   new DataView(out.buffer).setBigUint64(1, BigInt(length))
-  return out
-}
-
-/** Concatenates byte arrays into one. */
-export function concatBytes (parts: Uint8Array[]): Uint8Array {
-  let size = 0
-  for (const part of parts) size += part.byteLength
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.byteLength
-  }
   return out
 }

@@ -177,15 +177,4 @@ export function encodeName (name: string): number[] {
   return [...encodeU32(utf8.length), ...utf8]
 }
 
-/** Concatenates byte chunks. */
-export function concatBytes (chunks: Array<Uint8Array | number[]>): Uint8Array {
-  let length = 0
-  for (const c of chunks) length += c.length
-  const out = new Uint8Array(length)
-  let pos = 0
-  for (const c of chunks) {
-    out.set(c, pos)
-    pos += c.length
-  }
-  return out
-}
+export { concatBytes } from '../util/bytes.js'

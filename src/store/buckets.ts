@@ -1,3 +1,4 @@
+import { concatBytes } from '../util/bytes.js'
 /**
  * Every key in the database starts with one byte naming its bucket. The numbers are
  * part of the on-disk format: never renumber or reuse one. A retired bucket stays here
@@ -31,15 +32,7 @@ export enum Bucket {
 
 /** Concatenates byte strings. */
 export function concat (...parts: Uint8Array[]): Uint8Array {
-  let length = 0
-  for (const p of parts) length += p.byteLength
-  const out = new Uint8Array(length)
-  let offset = 0
-  for (const p of parts) {
-    out.set(p, offset)
-    offset += p.byteLength
-  }
-  return out
+  return concatBytes(parts)
 }
 
 /** `bucket ‖ parts...`. */

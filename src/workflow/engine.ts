@@ -8,21 +8,12 @@ import type { Ipld } from '../ipld/value.js'
 import { decode, encode, parseCid, parseReceipt, parseWasmRunInput, receiptCid, receiptIpld, receiptNotificationJson, type Receipt, type Workflow } from '../ipld/index.js'
 import type { Store } from '../store/index.js'
 import type { Metrics } from '../metrics/index.js'
+import type { RunRequest } from '../runtime/index.js'
 import { buildDag } from './dag.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { defaultWorkflowEngineOptions, type WorkflowEngineOptions } from './options.js'
 import { Run, type RunStatus } from './run.js'
 import { blockedBy, linkArgs, metaNumber, resolveArgs, type Outcome, type PreparedTask } from './task.js'
-
-export interface RunRequest {
-  key: string
-  wasm: Uint8Array
-  func: string
-  args: Ipld[]
-  timeoutMs?: number
-  memoryBytes?: number
-  signal?: AbortSignal
-}
 
 /** Executes one Wasm call (the runtime's worker pool). Errors may carry `retryable`. */
 export interface TaskRunner {

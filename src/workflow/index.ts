@@ -1,4 +1,4 @@
-export { WorkflowEngine, receiptBytes, readReceipt, type WorkflowEngineComponents, type TaskRunner, type ResourceFetcher, type PeerReceipts, type SubmitOptions, type RunRequest } from './engine.js'
+export { WorkflowEngine, receiptBytes, readReceipt, type WorkflowEngineComponents, type TaskRunner, type ResourceFetcher, type PeerReceipts, type SubmitOptions } from './engine.js'
 export { defaultWorkflowEngineOptions, type WorkflowEngineOptions } from './options.js'
 export { Run, FINAL_STATUSES, type RunStatus, type RunEvent, type TaskState, type TaskCounts, type StatusNotification } from './run.js'
 export { buildDag, type Dag, type DagNode } from './dag.js'

@@ -1,11 +1,4 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectRun, type SubscriptionStream } from '../../src/client/index.js'
 import { encode, encodeGossipReceipt, parseJson, parseWorkflow, receiptCid, toStoredReceipt, wasmReceipt } from '../../src/ipld/index.js'
@@ -14,6 +7,7 @@ import { OpenRpc } from '../../src/rpc/index.js'
 import { buildTestComponent } from '../utils/wasm.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
 import { addResource, chain } from '../utils/workflows.js'
+import { rawPeer, stopRawPeers } from '../utils/raw-peer.js'
 
 async function waitUntil (probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -55,7 +49,6 @@ describe('three nodes on loopback', () => {
   let a: TestNode, b: TestNode, c: TestNode
   let logA: EventLog, logB: EventLog, logC: EventLog
   let rsc: string
-  const raw: Libp2p[] = []
 
   beforeAll(async () => {
     a = await startTestNode()
@@ -70,7 +63,7 @@ describe('three nodes on loopback', () => {
   }, 60_000)
 
   afterAll(async () => {
-    await Promise.all(raw.map(async n => { await n.stop() }))
+    await stopRawPeers()
     for (const t of [c, b, a]) await t?.close()
   })
 
@@ -112,16 +105,7 @@ describe('three nodes on loopback', () => {
   })
 
   it('forged receipts from a peer are rejected, counted and not stored', async () => {
-    const hostile = await createLibp2p<{ pubsub: GossipSub, identify: unknown }>({
-      privateKey: await generateKeyPair('Ed25519'),
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub({ globalSignaturePolicy: 'StrictSign' }) }
-    })
-    raw.push(hostile)
-    hostile.services.pubsub.subscribe(RECEIPTS_TOPIC)
+    const hostile = await rawPeer()
     await hostile.dial(multiaddr(a.node.multiaddrs[0]!))
     await waitUntil(() => hostile.services.pubsub.getSubscribers(RECEIPTS_TOPIC).length > 0, 10_000, 'hostile peer sees A subscribed')
     await new Promise(resolve => setTimeout(resolve, 300))

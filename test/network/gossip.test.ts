@@ -1,21 +1,13 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as dagCbor from '@ipld/dag-cbor'
-import { createLibp2p, type Libp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RECEIPTS_TOPIC } from '../../src/network/index.js'
+import { rawPeer, stopRawPeers } from '../utils/raw-peer.js'
 import { eventsOf, fieldsSorted, makeReceipt, schemaErrors, startNode, stopAll, waitForGossipPeers, waitUntil, type TestNode } from './helpers.js'
-
-const raw: Libp2p[] = []
 
 afterEach(async () => {
   await stopAll()
-  await Promise.all(raw.splice(0).map(async (n) => { await n.stop() }))
+  await stopRawPeers()
 })
 
 function expectValidEvents (...nodes: TestNode[]): void {
@@ -23,21 +15,6 @@ function expectValidEvents (...nodes: TestNode[]): void {
     expect(schemaErrors(node.events)).toEqual([])
     expect(node.events.every(fieldsSorted)).toBe(true)
   }
-}
-
-/** A bare libp2p peer with gossipsub and no validation, to send what a hostile peer would. */
-async function rawPeer (): Promise<Libp2p<{ pubsub: GossipSub }>> {
-  const node = await createLibp2p<{ pubsub: GossipSub, identify: unknown }>({
-    privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify(), pubsub: gossipsub({ globalSignaturePolicy: 'StrictSign' }) }
-  })
-  raw.push(node)
-  node.services.pubsub.subscribe(RECEIPTS_TOPIC)
-  return node
 }
 
 describe('network: connections and gossip', () => {
