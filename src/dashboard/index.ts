@@ -1,0 +1,42 @@
+/**
+ * The dashboard: a page served on the RPC port (`GET /`, files under `/ui/`) that shows the
+ * node at work through its own JSON-RPC API, and `POST /ui/plan`, which gives the page a
+ * workflow's task graph and CIDs.
+ */
+import type { GetRoute, UploadRoute } from '../rpc/index.js'
+import { DashboardAssets } from './assets.js'
+import { DashboardError, DashboardErrorCode } from './errors.js'
+import { defaultDashboardOptions, type DashboardOptions } from './options.js'
+import { planWorkflow } from './plan.js'
+
+export { DashboardAssets, DASHBOARD_ASSETS, DASHBOARD_PAGE_PATHS, DASHBOARD_PREFIX } from './assets.js'
+export { planWorkflow, type WorkflowPlan, type PlannedTask, type PlannedAwait } from './plan.js'
+export { DashboardError, DashboardErrorCode } from './errors.js'
+export { defaultDashboardOptions, type DashboardOptions } from './options.js'
+
+/** Path of the plan route. */
+export const DASHBOARD_PLAN_PATH = '/ui/plan'
+
+/** GET routes of the page and its files, to merge into the RPC server's routes. */
+export function dashboardRoutes (options: DashboardOptions = {}): Record<string, GetRoute> {
+  return new DashboardAssets(options.assetsDir ?? defaultDashboardOptions.assetsDir).routes()
+}
+
+/** POST routes: `/ui/plan` takes a workflow's JSON text and answers its `WorkflowPlan`. */
+export function dashboardUploads (options: DashboardOptions = {}): Record<string, UploadRoute> {
+  const limit = options.maxPlanBytes ?? defaultDashboardOptions.maxPlanBytes
+  return {
+    [DASHBOARD_PLAN_PATH]: async body => planWorkflow(await readBody(body, limit))
+  }
+}
+
+async function readBody (body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.byteLength
+    if (size > limit) throw new DashboardError(DashboardErrorCode.BODY_TOO_LARGE, `a workflow of more than ${limit} bytes`, { limit })
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks)
+}
