@@ -9,13 +9,15 @@ import { healthCommand } from './commands/health.js'
 import { nodeCommand } from './commands/node.js'
 import { addCommand } from './commands/add.js'
 import { runCommand } from './commands/run.js'
+import { statusCommand } from './commands/status.js'
+import { controlCommands } from './commands/control.js'
 
 export function createProgram (): Command {
   const program = new Command('ipvm')
     .description('ipvm: a node that runs IPVM workflows (Homestar-compatible)')
     .version(packageVersion, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
-  for (const cmd of [startCommand(), stopCommand(), initCommand(), healthCommand(), nodeCommand(), addCommand(), runCommand()]) program.addCommand(cmd)
+  for (const cmd of [startCommand(), stopCommand(), initCommand(), healthCommand(), nodeCommand(), addCommand(), runCommand(), statusCommand(), ...controlCommands()]) program.addCommand(cmd)
   return program
 }
 

@@ -9,8 +9,16 @@ export const WorkflowErrorCode = {
   UNKNOWN_AWAIT: 'WORKFLOW_INVALID_UNKNOWN_AWAIT',
   /** An operation other than the ones this node runs. */
   UNSUPPORTED_OP: 'WORKFLOW_INVALID_UNSUPPORTED_OP',
+  /** An `ipvm/sleep` task whose input is not `{duration_ms}` or `{until}` (with an optional `value`). */
+  INVALID_SLEEP_INPUT: 'WORKFLOW_INVALID_SLEEP_INPUT',
   /** A run that is not known to this node. */
   NOT_FOUND: 'WORKFLOW_NOT_FOUND',
+  /** No receipt for the CID asked about (neither a receipt CID nor an instruction with a receipt). */
+  RECEIPT_NOT_FOUND: 'WORKFLOW_RECEIPT_NOT_FOUND',
+  /** A run interrupted by node restarts more times than `workflow.max_restarts` allows. */
+  RESTARTS_EXCEEDED: 'WORKFLOW_RESTARTS_EXCEEDED',
+  /** A run left unfinished by a previous process could not be loaded again (body missing or unreadable). */
+  RELOAD_FAILED: 'WORKFLOW_RELOAD_FAILED',
   /** A task whose awaited task failed. */
   DEPENDENCY_FAILED: 'WORKFLOW_DEPENDENCY_FAILED',
   /** A resource (Wasm, input file) could not be fetched. */
@@ -19,8 +27,10 @@ export const WorkflowErrorCode = {
   CANCELLED: 'WORKFLOW_CANCELLED',
   /** A state change that the run's status does not allow (e.g. resume a completed run). */
   STATE: 'WORKFLOW_STATE',
-  /** Too many runs at once. */
-  BUSY: 'WORKFLOW_BUSY'
+  /** Too many runs at once: workflow.max_runs are executing and workflow.max_queued_runs waiting. */
+  BUSY: 'WORKFLOW_BUSY',
+  /** More tasks than workflow.max_tasks. */
+  TOO_LARGE: 'WORKFLOW_TOO_LARGE'
 } as const
 export type WorkflowErrorCode = typeof WorkflowErrorCode[keyof typeof WorkflowErrorCode]
 

@@ -11,12 +11,18 @@ export interface PreparedTask {
   task: Task
   instruction: CID
   instructionString: string
+  /** The operation: `wasm/run`, or `ipvm/sleep` (then `sleep` is set). */
+  op: string
+  /** The Wasm function, or the operation for a built-in one: the receipt's `meta.op` and the metrics label. */
   func: string
+  /** The call's arguments; for a sleep, its `value` (the only thing it may await). */
   args: WasmArg[]
   /** The Wasm's URL (`ipfs://…`): the resource to fetch and the compile-cache key. */
   rsc: string
   timeoutMs: number
   memoryBytes: number
+  /** When to wake, for an `ipvm/sleep` task. */
+  sleep?: { durationMs?: number, until?: number }
 }
 
 /** A whole number from `meta` (integer, bigint or whole float), or undefined. */

@@ -6,6 +6,13 @@ import { nodeMethod } from './node.js'
 import { rpcDiscoverMethods } from './rpc-discover.js'
 import { subscribeRunWorkflowMethod, unsubscribeRunWorkflowMethod } from './subscribe-run-workflow.js'
 import { subscribeNetworkEventsMethod, unsubscribeNetworkEventsMethod } from './network-events.js'
+import { workflowStatusMethod } from './workflow-status.js'
+import { workflowListMethod } from './workflow-list.js'
+import { workflowCancelMethod } from './workflow-cancel.js'
+import { workflowPauseMethod } from './workflow-pause.js'
+import { workflowResumeMethod } from './workflow-resume.js'
+import { receiptGetMethod } from './receipt-get.js'
+import { workflowReceiptsMethod } from './workflow-receipts.js'
 
 /** Every method the node serves. */
 export function createMethods (services: RpcServices): AnyMethod[] {
@@ -17,6 +24,13 @@ export function createMethods (services: RpcServices): AnyMethod[] {
     subscribeRunWorkflowMethod(services),
     unsubscribeRunWorkflowMethod(),
     subscribeNetworkEventsMethod(services),
-    unsubscribeNetworkEventsMethod()
+    unsubscribeNetworkEventsMethod(),
+    workflowStatusMethod(services),
+    workflowListMethod(services),
+    workflowCancelMethod(services),
+    workflowPauseMethod(services),
+    workflowResumeMethod(services),
+    receiptGetMethod(services),
+    workflowReceiptsMethod(services)
   ]
 }

@@ -22,6 +22,8 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
     },
     handler: async (params, ctx) => {
       const connection = ctx.connection!
+      // refuse before the run starts, not after
+      connection.checkSubscriptionLimit()
       const { workflow, name } = Array.isArray(params.run)
         ? services.workflows.decodeRunBytes(Uint8Array.from(params.run))
         : { workflow: exactWorkflow(ctx), name: params.run.name }

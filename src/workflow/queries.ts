@@ -1,0 +1,71 @@
+import type { CID } from 'multiformats/cid'
+import { decode, parseWorkflow, type Workflow } from '../ipld/index.js'
+import type { ListWorkflowsOptions, Store, WorkflowRun } from '../store/index.js'
+import { WorkflowError, WorkflowErrorCode } from './errors.js'
+import { findReceipt, readReceipt, type ReceiptInfo } from './receipts.js'
+import type { Run, TaskCounts } from './run.js'
+
+/** A run as the API reports it: the stored record, with live task counts while it is loaded. */
+export interface RunInfo extends WorkflowRun {
+  /** Task counts of the run loaded on this node; absent once it has ended. */
+  tasks?: TaskCounts
+}
+
+/** The stored run, brought up to date with the run in memory (its pending status writes landed first). */
+export async function runInfo (store: Store, cid: CID, run?: Run): Promise<RunInfo> {
+  if (run !== undefined) await run.persisted
+  const stored = await store.workflows.get(cid)
+  if (stored === undefined) throw notFound(cid)
+  return withLive(stored, run)
+}
+
+export async function listRuns (store: Store, opts: ListWorkflowsOptions, active: (cid: CID) => Run | undefined): Promise<{ runs: RunInfo[], cursor?: string }> {
+  const page = await store.workflows.list(opts)
+  const runs = page.runs.map(r => withLive(r, active(r.cid)))
+  return page.cursor === undefined ? { runs } : { runs, cursor: page.cursor }
+}
+
+/** A receipt by receipt CID or instruction CID; `WORKFLOW_RECEIPT_NOT_FOUND` when there is none. */
+export async function getReceipt (store: Store, cid: CID): Promise<ReceiptInfo> {
+  let found: ReceiptInfo | undefined
+  try {
+    found = await findReceipt(store, cid)
+  } catch (err) {
+    // a CID this store cannot hold (another codec or hash) has no receipt here
+    if ((err as { code?: string }).code !== 'STORE_UNSUPPORTED_CID') throw err
+  }
+  if (found === undefined) throw new WorkflowError(WorkflowErrorCode.RECEIPT_NOT_FOUND, `no receipt for ${cid.toString()} (neither a receipt CID nor an instruction with a receipt)`, { cid: cid.toString() })
+  return found
+}
+
+/**
+ * The receipts filed under a run, in the order they landed, each with the instruction it
+ * answers (read from the workflow). `WORKFLOW_NOT_FOUND` for an unknown run.
+ */
+export async function runReceipts (store: Store, cid: CID, run?: Run): Promise<ReceiptInfo[]> {
+  if (run === undefined && await store.workflows.get(cid) === undefined) throw notFound(cid)
+  let workflow: Workflow | undefined = run?.workflow
+  if (workflow === undefined) {
+    const body = await store.workflows.getBody(cid)
+    workflow = body === undefined ? undefined : parseWorkflow(decode(body))
+  }
+  const instructionOf = new Map((workflow?.tasks ?? []).map(t => [t.ran.toString(), t.run.cid]))
+  const out: ReceiptInfo[] = []
+  for (const receiptCid of await store.receipts.listForWorkflow(cid)) {
+    const bytes = await store.receipts.get(receiptCid)
+    if (bytes === undefined) continue
+    const receipt = readReceipt(bytes)
+    const instruction = instructionOf.get(receipt.ran.toString())
+    out.push(instruction === undefined ? { cid: receiptCid, receipt } : { cid: receiptCid, instruction, receipt })
+  }
+  return out
+}
+
+export function notFound (cid: CID): WorkflowError {
+  return new WorkflowError(WorkflowErrorCode.NOT_FOUND, `no workflow run ${cid.toString()} on this node`, { cid: cid.toString() })
+}
+
+function withLive (stored: WorkflowRun, run: Run | undefined): RunInfo {
+  if (run === undefined || run.interrupted) return stored
+  return { ...stored, retries: Math.max(stored.retries, run.retries), tasks: { ...run.counts } }
+}

@@ -1,0 +1,90 @@
+import type { CID } from 'multiformats/cid'
+import { decode, encode, parseCid, parseReceipt, receiptIpld, type Receipt } from '../ipld/index.js'
+import type { Store } from '../store/index.js'
+import type { Metrics } from '../metrics/index.js'
+import type { PeerReceipts } from './engine.js'
+import type { Outcome } from './task.js'
+
+/** A receipt found for an instruction, with what it means for the tasks awaiting it. */
+export interface FoundReceipt {
+  cid: CID
+  bytes: Uint8Array
+  receipt: Receipt
+  outcome: Outcome
+}
+
+/** A receipt as the API serves it: its CID, the instruction it answers when known, and the receipt. */
+export interface ReceiptInfo {
+  cid: CID
+  instruction?: CID
+  receipt: Receipt
+}
+
+export interface ReceiptLookupComponents {
+  store: Store
+  peers?: PeerReceipts
+  metrics?: Pick<Metrics, 'receipts'>
+}
+
+/** How a receipt is stored: the DAG-CBOR of exactly what its CID hashes. */
+export function receiptBytes (receipt: Receipt): Uint8Array {
+  return encode(receiptIpld(receipt))
+}
+
+export function readReceipt (bytes: Uint8Array): Receipt {
+  return parseReceipt(decode(bytes))
+}
+
+/**
+ * The successful receipt to reuse for an instruction: the first one stored here, else one
+ * from a peer (stored here before it is returned). Undefined when there is none.
+ */
+export async function lookupReceipt (c: ReceiptLookupComponents, instruction: string, signal: AbortSignal): Promise<FoundReceipt | undefined> {
+  const cid = parseCid(instruction)
+  const local = await c.store.receipts.getByInstruction(cid)
+  let found: { cid: CID, bytes: Uint8Array, receipt: Receipt } | undefined
+  if (local !== undefined) {
+    found = { ...local, receipt: readReceipt(local.bytes) }
+  } else if (c.peers !== undefined) {
+    const remote = await c.peers.find(cid, signal).catch(() => null)
+    if (remote !== null && remote.receipt.out[0] === 'ok') {
+      found = { cid: remote.cid, bytes: receiptBytes(remote.receipt), receipt: remote.receipt }
+      await c.store.receipts.put({ cid: found.cid, instruction: cid, bytes: found.bytes })
+      c.metrics?.receipts.fromPeers.inc()
+    }
+  }
+  return found === undefined ? undefined : withOutcome(found)
+}
+
+/**
+ * The last error receipt of an instruction among those filed under a run (`filed`: the
+ * run's receipt CIDs). A run resumed after a restart keeps its failed tasks failed
+ * instead of running them again.
+ */
+export async function previousErrorReceipt (store: Store, instruction: CID, filed: ReadonlySet<string>): Promise<FoundReceipt | undefined> {
+  const errors = (await store.receipts.listByInstruction(instruction)).filter(e => e.outcome === 'error' && filed.has(e.cid.toString()))
+  const last = errors[errors.length - 1]
+  if (last === undefined) return undefined
+  const bytes = await store.receipts.get(last.cid)
+  return bytes === undefined ? undefined : withOutcome({ cid: last.cid, bytes, receipt: readReceipt(bytes) })
+}
+
+/**
+ * A receipt by its own CID or by the CID of the instruction it answers (the receipt a
+ * run would reuse: the first successful one, else the last error one).
+ */
+export async function findReceipt (store: Store, cid: CID): Promise<ReceiptInfo | undefined> {
+  const direct = await store.receipts.get(cid)
+  if (direct !== undefined) return { cid, receipt: readReceipt(direct) }
+  const ok = await store.receipts.getByInstruction(cid)
+  if (ok !== undefined) return { cid: ok.cid, instruction: cid, receipt: readReceipt(ok.bytes) }
+  const all = await store.receipts.listByInstruction(cid)
+  const last = all[all.length - 1]
+  const bytes = last === undefined ? undefined : await store.receipts.get(last.cid)
+  return last === undefined || bytes === undefined ? undefined : { cid: last.cid, instruction: cid, receipt: readReceipt(bytes) }
+}
+
+function withOutcome (found: { cid: CID, bytes: Uint8Array, receipt: Receipt }): FoundReceipt {
+  const [tag, value] = found.receipt.out
+  return { ...found, outcome: { ok: tag !== 'error', value } }
+}

@@ -1,0 +1,96 @@
+import type { CID } from 'multiformats/cid'
+import type { Logger } from '../util/logger.js'
+import { errorMessage } from '../util/errors.js'
+import { decode, parseWorkflow, type Workflow } from '../ipld/index.js'
+import type { Store, WorkflowRun, WorkflowStatus } from '../store/index.js'
+import type { Metrics } from '../metrics/index.js'
+import { WorkflowErrorCode } from './errors.js'
+import type { Run, RunInit } from './run.js'
+import type { ResumeState } from './scheduler.js'
+import type { Outcome, PreparedTask } from './task.js'
+
+/** A run ready to execute: what `submit` builds, or what `recoverRuns` reloads. */
+export interface PlannedRun {
+  run: Run
+  tasks: PreparedTask[]
+  outputs: Map<string, Outcome>
+}
+
+export interface RecoveredRun extends PlannedRun {
+  resume: ResumeState
+}
+
+export interface RecoveryComponents {
+  store: Store
+  logger: Logger
+  metrics?: Pick<Metrics, 'workflow'>
+  /** Builds a run of a workflow (tasks, graph, awaited receipts from outside), as `submit` does. */
+  plan: (workflow: Workflow, name: string, init: RunInit) => Promise<PlannedRun>
+  /** Whether a run of the workflow is already going here (submitted again before it was reloaded). */
+  isActive: (cid: CID) => boolean
+}
+
+/** Statuses of runs a stopped or killed process leaves behind. */
+const UNFINISHED: readonly WorkflowStatus[] = ['pending', 'running', 'sleeping', 'paused']
+const PAGE = 500
+
+/**
+ * Reloads the runs a previous process left unfinished (pending, running, sleeping or
+ * paused) from their stored bodies. Each running, sleeping or pending run counts a
+ * restart (`restarts`); one that already had `maxRestarts` is marked failed with
+ * `WORKFLOW_RESTARTS_EXCEEDED` instead, since it may be what brings the node down. A paused
+ * run is loaded paused and counts no restart. A run that cannot be reloaded is marked failed
+ * with `WORKFLOW_RELOAD_FAILED`.
+ */
+export async function recoverRuns (c: RecoveryComponents, maxRestarts: number): Promise<RecoveredRun[]> {
+  const records: WorkflowRun[] = []
+  for (const status of UNFINISHED) {
+    let cursor: string | undefined
+    do {
+      const page = await c.store.workflows.list({ status, limit: PAGE, ...(cursor !== undefined ? { cursor } : {}) })
+      records.push(...page.runs)
+      cursor = page.cursor
+    } while (cursor !== undefined)
+  }
+  const recovered: RecoveredRun[] = []
+  for (const record of records) {
+    if (c.isActive(record.cid)) continue
+    try {
+      const r = await recoverOne(c, record, maxRestarts)
+      if (r !== undefined) recovered.push(r)
+    } catch (err) {
+      await fail(c, record, WorkflowErrorCode.RELOAD_FAILED, `the run could not be resumed after a restart: ${errorMessage(err)}`)
+    }
+  }
+  if (records.length > 0) c.logger.info({ found: records.length, resumed: recovered.length }, 'unfinished workflow runs reloaded')
+  return recovered
+}
+
+async function recoverOne (c: RecoveryComponents, record: WorkflowRun, maxRestarts: number): Promise<RecoveredRun | undefined> {
+  const paused = record.status === 'paused'
+  if (!paused && record.restarts >= maxRestarts) {
+    await fail(c, record, WorkflowErrorCode.RESTARTS_EXCEEDED,
+      `the run was interrupted by a node restart ${record.restarts + 1} times, more than workflow.max_restarts (${maxRestarts}) allows`)
+    return undefined
+  }
+  const body = await c.store.workflows.getBody(record.cid)
+  if (body === undefined) {
+    await fail(c, record, WorkflowErrorCode.RELOAD_FAILED, 'the run could not be resumed after a restart: its workflow is not stored')
+    return undefined
+  }
+  const workflow = parseWorkflow(decode(body))
+  const restarts = record.restarts + (paused ? 0 : 1)
+  const planned = await c.plan(workflow, record.name, { status: record.status, createdAt: record.createdAt, restarts, paused })
+  planned.run.retries = record.retries
+  // a paused run keeps its stored wake time until it is resumed and its sleep starts again
+  if (!paused && record.wakeAt !== undefined) planned.run.wakeAt = record.wakeAt
+  await c.store.workflows.update(record.cid, { restarts })
+  c.logger.info({ workflow: record.cid.toString(), status: record.status, restarts }, 'resuming workflow run')
+  return { ...planned, resume: record.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {} }
+}
+
+async function fail (c: RecoveryComponents, record: WorkflowRun, code: string, message: string): Promise<void> {
+  c.logger.warn({ workflow: record.cid.toString(), code, restarts: record.restarts }, message)
+  await c.store.workflows.update(record.cid, { status: 'failed', error: { code, message }, wakeAt: null })
+  c.metrics?.workflow.failed.inc()
+}

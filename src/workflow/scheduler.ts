@@ -1,0 +1,265 @@
+import { errorMessage, IpvmError } from '../util/errors.js'
+import type { Semaphore } from '../util/semaphore.js'
+import { retry, RetriesExhausted } from '../util/retry.js'
+import type { Ipld } from '../ipld/value.js'
+import { receiptCid, type Receipt } from '../ipld/index.js'
+import type { WorkflowEngineComponents } from './engine.js'
+import type { WorkflowEngineOptions } from './options.js'
+import type { Run } from './run.js'
+import { receiptBytes } from './receipts.js'
+import { announceReceipt, replayReceipts } from './replay.js'
+import { finishRun, syncStatus } from './control.js'
+import { SLEEP_OP, sleepUntil } from './sleep.js'
+import { blockedBy, linkArgs, resolveArgs, type Outcome, type PreparedTask } from './task.js'
+
+export interface SchedulerContext {
+  opts: WorkflowEngineOptions
+  components: WorkflowEngineComponents
+  /** Task attempts executing at once, across runs. */
+  slots: Semaphore
+}
+
+/** What a run resumed after a restart brings from its stored record. */
+export interface ResumeState {
+  /** The stored wake time of the sleep that was in progress. */
+  wakeAt?: number
+}
+
+/**
+ * Executes one run: replays the tasks that already have a receipt, then runs the others as
+ * soon as what they await is done (independent tasks in parallel, bounded by the shared
+ * slots), retries failures with backoff, stores each receipt before announcing it, keeps
+ * the run's stored status in line (running, sleeping, paused), and ends with a final
+ * status — or, when the node stops, ends without one so the run resumes on restart.
+ */
+export class RunScheduler {
+  private readonly ctx: SchedulerContext
+  private readonly run: Run
+  private readonly tasks: PreparedTask[]
+  private readonly outputs: Map<string, Outcome>
+  private readonly resume?: ResumeState
+  private remaining: number[] = []
+  private open = 0
+  private readonly skipped = new Set<string>()
+  private readonly queue: number[] = []
+  private draining = false
+  private resolveIdle: () => void = () => {}
+  /** The one sleep that was in progress when the node stopped, which gets the stored wake time. */
+  private resumedSleep?: number
+
+  constructor (ctx: SchedulerContext, run: Run, tasks: PreparedTask[], outputs: Map<string, Outcome>, resume?: ResumeState) {
+    this.ctx = ctx
+    this.run = run
+    this.tasks = tasks
+    this.outputs = outputs
+    if (resume !== undefined) this.resume = resume
+  }
+
+  async execute (): Promise<void> {
+    let crash: unknown
+    try {
+      if (this.run.status === 'pending' && !this.run.abort.signal.aborted) {
+        // it waited in line for a run slot
+        this.run.status = 'running'
+        await this.ctx.components.store.workflows.update(this.run.cid, { status: 'running' })
+      }
+      await replayReceipts(this.ctx.components, this.run, this.tasks, this.outputs, this.resume !== undefined)
+      await this.schedule()
+    } catch (err) {
+      crash = err
+      this.ctx.components.logger.error({ err, workflow: this.run.cidString }, 'workflow run failed')
+    }
+    await finishRun(this.run, this.ctx.components, crash)
+  }
+
+  /** Runs the tasks without a receipt as what they await finishes; resolves when none is left. */
+  private async schedule (): Promise<void> {
+    const { run, tasks, outputs } = this
+    const done = (i: number): boolean => outputs.has(tasks[i]!.instructionString)
+    this.remaining = run.dag.nodes.map(n => n.deps.filter(d => !done(d)).length)
+    this.open = tasks.filter((_t, i) => !done(i)).length
+    if (this.open === 0) return
+    const idle = new Promise<void>(resolve => { this.resolveIdle = resolve })
+    const ready = run.dag.order.filter(i => !done(i) && this.remaining[i] === 0)
+    const sleeps = ready.filter(i => tasks[i]!.sleep?.durationMs !== undefined)
+    if (this.resume?.wakeAt !== undefined && sleeps.length === 1) this.resumedSleep = sleeps[0]
+    for (const i of ready) this.enqueue(i)
+    syncStatus(run, this.ctx.components)
+    await idle
+  }
+
+  /** Launches tasks one after another (not recursively: a cancelled chain of 10 000 tasks unwinds in a loop). */
+  private enqueue (i: number): void {
+    this.queue.push(i)
+    if (this.draining) return
+    this.draining = true
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) this.launch(next)
+    } finally {
+      this.draining = false
+    }
+  }
+
+  private launch (i: number): void {
+    const { run } = this
+    const p = this.tasks[i]!
+    if (run.abort.signal.aborted) {
+      run.states[i] = 'cancelled'
+      this.settle(i)
+      return
+    }
+    if (blockedBy(p.args, this.outputs) !== undefined || p.args.some(a => a.kind === 'await' && this.skipped.has(a.cid.toString()))) {
+      run.states[i] = 'skipped'
+      run.counts.skipped++
+      this.skipped.add(p.instructionString)
+      this.settle(i)
+      return
+    }
+    run.states[i] = p.sleep !== undefined ? 'sleeping' : 'running'
+    run.taskStarted(i, p.sleep !== undefined ? 'sleep' : 'wasm')
+    const work = p.sleep !== undefined ? this.runSleep(p) : this.runWasm(p)
+    work.then(() => this.settle(i), err => {
+      // the receipt could not be stored: the task did not complete
+      this.ctx.components.logger.error({ err, workflow: run.cidString, task: i }, 'storing a receipt failed')
+      if (run.states[i] !== 'failed') run.counts.failed++
+      if (run.states[i] === 'ok') run.counts.executed--
+      run.states[i] = 'failed'
+      run.error ??= { code: (err as { code?: string }).code ?? 'WORKFLOW_STORE_FAILED', message: `task ${i}: ${errorMessage(err)}` }
+      this.outputs.set(p.instructionString, { ok: false, value: null })
+      this.settle(i)
+    })
+  }
+
+  private settle (i: number): void {
+    const { run } = this
+    run.taskEnded(i)
+    this.open--
+    for (const d of run.dag.nodes[i]!.dependents) {
+      if (run.states[d] !== 'waiting') continue
+      this.remaining[d]!--
+      if (this.remaining[d] === 0) this.enqueue(d)
+    }
+    if (this.open > 0) {
+      syncStatus(run, this.ctx.components)
+    } else {
+      this.resolveIdle()
+    }
+  }
+
+  private async runWasm (p: PreparedTask): Promise<void> {
+    const { run } = this
+    const { metrics, logger } = this.ctx.components
+    const signal = run.abort.signal
+    let receipt: Receipt
+    try {
+      const output = await retry(async () => await this.attempt(p, signal), {
+        retries: this.ctx.opts.retries,
+        initialDelayMs: this.ctx.opts.retryInitialDelayMs,
+        maxDelayMs: this.ctx.opts.retryMaxDelayMs,
+        signal,
+        shouldRetry: err => !signal.aborted && (err as { retryable?: boolean }).retryable === true,
+        onRetry: (err, attempt, delayMs) => {
+          run.retries++
+          metrics?.tasks.retried.inc({ op: p.func })
+          logger.debug({ task: p.index, func: p.func, attempt, delayMs, err: errorMessage(err) }, 'retrying task')
+        }
+      })
+      receipt = { ran: p.task.ran, out: ['ok', output], meta: { op: p.func }, iss: null, prf: [] }
+      run.states[p.index] = 'ok'
+      run.counts.executed++
+      metrics?.tasks.executed.inc({ op: p.func })
+    } catch (err) {
+      if (signal.aborted) {
+        run.states[p.index] = 'cancelled'
+        return
+      }
+      const cause = err instanceof RetriesExhausted ? err.lastError : err
+      const attempts = err instanceof RetriesExhausted ? err.attempts : 1
+      const code = cause instanceof IpvmError ? cause.code : 'TASK_FAILED'
+      receipt = { ran: p.task.ran, out: ['error', { code, message: errorMessage(cause), attempts }], meta: { op: p.func }, iss: null, prf: [] }
+      run.states[p.index] = 'failed'
+      run.counts.failed++
+      run.error ??= { code, message: `task ${p.index} (${p.func}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}` }
+      metrics?.tasks.failed.inc({ op: p.func })
+      logger.debug({ workflow: run.cidString, task: p.index, code, attempts }, 'task failed')
+    }
+    await this.storeReceipt(p, receipt, true)
+  }
+
+  /** One attempt: wait while the run is paused, take a slot, fetch what the task needs, run the Wasm. */
+  private async attempt (p: PreparedTask, signal: AbortSignal): Promise<Ipld> {
+    const { run } = this
+    const { resources, runner, metrics } = this.ctx.components
+    let release: () => void
+    for (;;) {
+      await run.whenUnpaused(signal)
+      release = await this.ctx.slots.acquire(signal)
+      if (!run.paused) break
+      release()
+    }
+    const stopTimer = metrics?.tasks.durationSeconds.startTimer({ op: p.func })
+    try {
+      const wasm = await resources.fetch(p.rsc, { signal })
+      const files = new Map<string, Uint8Array>()
+      for (const link of linkArgs(p.args)) {
+        if (!this.outputs.has(link.toString())) files.set(link.toString(), await resources.fetchCid(link, { signal }))
+      }
+      const args = resolveArgs(p.args, this.outputs, files)
+      const { output } = await runner.run({ key: p.rsc, wasm, func: p.func, args, timeoutMs: p.timeoutMs, memoryBytes: p.memoryBytes, signal })
+      return output
+    } finally {
+      stopTimer?.()
+      release()
+    }
+  }
+
+  /**
+   * `ipvm/sleep`: waits (once the run is not paused) until its wake time, which is stored as
+   * the run's `wakeAt` so a restart does not start the sleep over; then its receipt,
+   * `out: ["ok", value]`, the same for the same instruction.
+   */
+  private async runSleep (p: PreparedTask): Promise<void> {
+    const { run } = this
+    const signal = run.abort.signal
+    try {
+      await run.whenUnpaused(signal)
+      run.sleepers.set(p.index, this.wakeTime(p))
+      syncStatus(run, this.ctx.components)
+      await sleepUntil(run.sleepers.get(p.index)!, signal)
+    } catch (err) {
+      if (signal.aborted) {
+        run.states[p.index] = 'cancelled'
+        return
+      }
+      throw err
+    }
+    run.sleepers.delete(p.index)
+    const value = p.args[0] === undefined ? null : p.args[0].kind === 'literal' ? p.args[0].value : resolveArgs(p.args, this.outputs, new Map())[0]!
+    run.states[p.index] = 'ok'
+    run.counts.executed++
+    this.ctx.components.metrics?.tasks.executed.inc({ op: p.func })
+    await this.storeReceipt(p, { ran: p.task.ran, out: ['ok', value], meta: { op: SLEEP_OP }, iss: null, prf: [] }, false)
+  }
+
+  private wakeTime (p: PreparedTask): number {
+    const { until, durationMs = 0 } = p.sleep!
+    if (until !== undefined) return until
+    const full = Date.now() + durationMs
+    if (p.index === this.resumedSleep && this.resume?.wakeAt !== undefined) {
+      this.resumedSleep = undefined
+      return Math.min(this.resume.wakeAt, full)
+    }
+    return full
+  }
+
+  private async storeReceipt (p: PreparedTask, receipt: Receipt, publish: boolean): Promise<void> {
+    const { store, metrics, peers } = this.ctx.components
+    const cid = receiptCid(receipt)
+    const [tag, value] = receipt.out
+    this.outputs.set(p.instructionString, { ok: tag === 'ok', value })
+    const { stored } = await store.receipts.put({ cid, instruction: p.instruction, bytes: receiptBytes(receipt), workflow: this.run.cid })
+    if (stored) metrics?.receipts.stored.inc()
+    announceReceipt(this.run, p, receipt, cid, false)
+    if (publish && tag === 'ok') peers?.publish({ cid, instruction: p.instruction, receipt })
+  }
+}
