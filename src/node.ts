@@ -1,6 +1,7 @@
 import './polyfill.js'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { createHash } from 'node:crypto'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { loadOrCreateKeypair, type IpvmConfig } from './config/index.js'
@@ -8,13 +9,14 @@ import { createLogger, type Logger } from './util/logger.js'
 import type { Startable } from './util/lifecycle.js'
 import { IpvmError } from './util/errors.js'
 import { Store, importFile } from './store/index.js'
-import { WasmRunner, ResourceResolver, KuboBlockSource, type BlockSource } from './runtime/index.js'
-import { WorkflowEngine, receiptBytes, type PeerReceipts } from './workflow/index.js'
+import { WasmRunner, ResourceResolver, KuboBlockSource, isContentAddressedUrl, type BlockSource } from './runtime/index.js'
+import { WorkflowEngine, receiptBytes, type PeerReceipts, type TaskRunner } from './workflow/index.js'
 import { Network, homestarReceiptExchange, receiptWireForms } from './network/index.js'
 import { decode, parseWorkflow, IpldError, IpldErrorCode, type Ipld, type Receipt } from './ipld/index.js'
-import { OpenRpc, Router, RpcServer, createMethods, type RpcServices, type NodeInfo, type GetRoute } from './rpc/index.js'
+import { OpenRpc, Router, RpcServer, createMethods, isLoopbackHost, type RpcServices, type NodeInfo, type GetRoute } from './rpc/index.js'
 import { MetricsServer, createMetrics, createMetricsRegistry, metricsToJson, type Metrics, type Registry } from './metrics/index.js'
 import { packageVersion } from './util/package.js'
+import { dashboardRoutes, dashboardUploads } from './dashboard/index.js'
 
 export const NodeErrorCode = {
   STATE: 'NODE_STATE',
@@ -39,6 +41,9 @@ export interface PortsFile {
   listeners: string[]
   peer_id: string
 }
+
+/** How long a successful read of the store vouches for the node's health. */
+const HEALTH_PROBE_INTERVAL_MS = 1000
 
 type Status = 'created' | 'starting' | 'started' | 'stopping' | 'stopped'
 
@@ -128,7 +133,10 @@ export class IpvmNode {
 
       const sources: BlockSource[] = []
       if (this.config.resources.kubo_api !== '') sources.push(new KuboBlockSource(this.config.resources.kubo_api))
-      const resources = new ResourceResolver({}, { store, logger: this.logger.child({ module: 'resources' }), sources })
+      const resources = new ResourceResolver({
+        allowFileRoots: this.config.resources.allow_file_roots,
+        allowHttpHosts: this.config.resources.allow_http_hosts
+      }, { store, logger: this.logger.child({ module: 'resources' }), sources })
 
       let peers: PeerReceipts | undefined
       if (this.config.network.enable) {
@@ -178,6 +186,7 @@ export class IpvmNode {
             return found === null ? null : { cid: found.cid, receipt: found.record as Receipt }
           },
           publish: ({ instruction, receipt }) => {
+            if (Object.keys(network.connections()).length === 0) return
             const { cid, gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction)
             network.publishReceipt({ cid, ran: receipt.ran, instruction, gossipBytes, dhtBytes })
               .catch(err => this.logger.debug({ err, receipt: cid.toString() }, 'publishing a receipt failed'))
@@ -191,11 +200,16 @@ export class IpvmNode {
         retryInitialDelayMs: this.config.workflow.retry_initial_delay_ms,
         retryMaxDelayMs: this.config.workflow.retry_max_delay_ms,
         defaultTimeoutMs: this.config.workflow.default_timeout_ms,
-        defaultMemoryBytes: this.config.workflow.default_memory_bytes
-      }, { store, runner, resources, logger: this.logger.child({ module: 'workflow' }), metrics, ...(peers !== undefined ? { peers } : {}) })
+        defaultMemoryBytes: this.config.workflow.default_memory_bytes,
+        maxTasks: this.config.workflow.max_tasks,
+        maxRuns: this.config.workflow.max_runs,
+        maxQueuedRuns: this.config.workflow.max_queued_runs,
+        maxRestarts: this.config.workflow.max_restarts
+      }, { store, runner: this.config.resources.allow_file_roots.length + this.config.resources.allow_http_hosts.length > 0 ? contentKeyedRunner(runner) : runner, resources, logger: this.logger.child({ module: 'workflow' }), metrics, ...(peers !== undefined ? { peers } : {}) })
       await this.startOne(engine)
       this.engine = engine
 
+      let lastHealthyAt = 0
       const openrpc = new OpenRpc()
       const router = new Router({ validateResults: this.validateResults, maxBatch: this.config.rpc.max_batch }, {
         openrpc,
@@ -209,12 +223,24 @@ export class IpvmNode {
       })
       const services: RpcServices = {
         openrpc,
-        checkHealth: async () => { await store.ping() },
+        checkHealth: async () => {
+          // a read of the store at most once a second; health is asked often (probes, load balancers)
+          if (Date.now() - lastHealthyAt < HEALTH_PROBE_INTERVAL_MS) return
+          await store.ping()
+          lastHealthyAt = Date.now()
+        },
         nodeInfo: () => this.nodeInfo(),
         metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {}),
         workflows: {
           submit: async (workflow, name) => await engine.submit(parseWorkflow(workflow), name !== undefined ? { name } : {}),
-          decodeRunBytes: bytes => decodeRunBytes(bytes)
+          decodeRunBytes: bytes => decodeRunBytes(bytes),
+          status: async cid => await engine.status(cid),
+          list: async opts => await engine.list(opts),
+          cancel: async cid => await engine.cancel(cid),
+          pause: async cid => await engine.pause(cid),
+          resume: async cid => await engine.resume(cid),
+          receipt: async cid => await engine.receipt(cid),
+          receipts: async cid => await engine.receipts(cid)
         },
         networkEvents: listener => this.network?.subscribe(listener) ?? (() => {})
       }
@@ -226,12 +252,19 @@ export class IpvmNode {
         port: this.config.rpc.port,
         maxFrameBytes: this.config.rpc.max_frame_bytes,
         notificationFormat: this.config.rpc.notification_format,
-        authToken: this.config.rpc.auth_token
+        authToken: this.config.rpc.auth_token,
+        maxJsonDepth: this.config.rpc.max_json_depth,
+        maxConnections: this.config.rpc.max_connections,
+        maxSubscriptionsPerConnection: this.config.rpc.max_subscriptions_per_connection,
+        maxRequestsPerSecond: this.config.rpc.max_requests_per_second,
+        requestBurst: this.config.rpc.request_burst,
+        maxBufferedBytes: this.config.rpc.max_buffered_bytes,
+        maxUploadBytes: this.config.rpc.max_upload_bytes
       }, {
         router,
         logger: this.logger.child({ module: 'rpc' }),
         routes: this.getRoutes(router),
-        uploads: { '/add': async body => ({ cid: (await importFile(store.blocks, body)).toString() }) },
+        uploads: { '/add': async body => ({ cid: (await importFile(store.blocks, body)).toString() }), ...dashboardUploads({ maxPlanBytes: this.config.rpc.max_frame_bytes }) },
         metrics: {
           connectionOpened: () => {},
           connectionClosed: () => {},
@@ -240,6 +273,9 @@ export class IpvmNode {
       })
       await this.startOne(rpc)
       this.rpc = rpc
+      if (!isLoopbackHost(this.config.rpc.host) && this.config.rpc.auth_token === '') {
+        this.logger.warn({ rpc: rpc.address }, 'JSON-RPC is listening on a non-loopback address without rpc.auth_token: anyone who can reach it can run workflows and upload files')
+      }
       metrics.rpc.connections.setCollector(() => rpc.connectionCount)
       metrics.rpc.subscriptions.setCollector(() => Object.entries(rpc.subscriptionCounts()).map(([kind, value]) => ({ labels: { kind }, value })))
 
@@ -250,6 +286,9 @@ export class IpvmNode {
       }
 
       this.writePortsFile()
+      // runs a previous process left unfinished go on, now that clients can watch and control
+      // them (requests about runs wait until they are loaded)
+      void engine.resumeUnfinished()
       this.status = 'started'
       this.logger.info({ peer_id: this.peerId, rpc: rpc.address, data_dir: this.dataDir, ms: Math.round(performance.now() - t0) }, 'node started')
     } catch (err) {
@@ -297,6 +336,7 @@ export class IpvmNode {
       return { status: 200, contentType: 'application/json', body: JSON.stringify(r.result) }
     }
     return {
+      ...dashboardRoutes(),
       '/health': viaMethod('health', 503),
       '/node': viaMethod('node'),
       '/rpc_discover': viaMethod('rpc_discover'),
@@ -314,6 +354,16 @@ export class IpvmNode {
       peer_id: this.peerId
     }
     writeFileSync(this.portsFile, JSON.stringify(ports, null, 2) + '\n')
+  }
+}
+
+/**
+ * The runner keys compiled Wasm by resource URL. A `file://` or `http(s)://` URL may give
+ * other bytes next time, so such resources are keyed by the hash of their bytes instead.
+ */
+function contentKeyedRunner (runner: WasmRunner): TaskRunner {
+  return {
+    run: async req => await runner.run(isContentAddressedUrl(req.key) ? req : { ...req, key: `sha256:${createHash('sha256').update(req.wasm).digest('hex')}` })
   }
 }
 

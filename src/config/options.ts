@@ -28,6 +28,20 @@ export interface IpvmConfig {
     notification_format: 'json' | 'bytes'
     /** When set, every request needs `Authorization: Bearer <token>` (or `?token=` on WebSocket). Secret. @default "" */
     auth_token: string
+    /** Deepest nesting of arrays and objects in a message; deeper ones get -32600. @default 64 */
+    max_json_depth: number
+    /** WebSocket clients at once; more are refused with HTTP 503. @default 1024 */
+    max_connections: number
+    /** Subscriptions open at once on one WebSocket. @default 256 */
+    max_subscriptions_per_connection: number
+    /** Requests per second on one connection (after the burst); 0 turns the limit off. @default 200 */
+    max_requests_per_second: number
+    /** Requests one connection may send at once before max_requests_per_second applies. @default 200 */
+    request_burst: number
+    /** A client that lets more than this many bytes of responses and notifications pile up unread is disconnected. @default 67108864 (64 MiB) */
+    max_buffered_bytes: number
+    /** Largest file `POST /add` takes. @default 1073741824 (1 GiB) */
+    max_upload_bytes: number
   }
   metrics: {
     /** Serve Prometheus text on host:port /metrics. @default true */
@@ -66,20 +80,46 @@ export interface IpvmConfig {
     default_timeout_ms: number
     /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (256 MiB) */
     default_memory_bytes: number
+    /** Most tasks in one workflow. @default 10000 */
+    max_tasks: number
+    /** Workflow runs executing at once; more wait in a queue. @default 64 */
+    max_runs: number
+    /** Runs waiting for one of max_runs; beyond them new runs are refused (-32005, WORKFLOW_BUSY). @default 1024 */
+    max_queued_runs: number
+    /** Times a run may be resumed after a node restart; beyond it the run is marked failed (WORKFLOW_RESTARTS_EXCEEDED). @default 3 */
+    max_restarts: number
   }
   resources: {
     /** Kubo HTTP API to fetch `ipfs://` blocks from when they are not local, e.g. http://127.0.0.1:5001. @default "" */
     kubo_api: string
+    /** Folders `file://` resources may be read from (symlinks resolved, no way out); none: `file://` is refused. @default [] */
+    allow_file_roots: string[]
+    /** Hosts (`name` or `name:port`) `http(s)://` resources may be fetched from; none: refused. @default [] */
+    allow_http_hosts: string[]
   }
 }
 
 export const defaultConfig: IpvmConfig = {
   node: { data_dir: '.ipvm', log_level: 'info', key_file: '', key_seed: '', shutdown_timeout_ms: 5000 },
-  rpc: { host: '127.0.0.1', port: 1337, max_frame_bytes: 8 * 1024 * 1024, max_batch: 100, notification_format: 'json', auth_token: '' },
+  rpc: {
+    host: '127.0.0.1',
+    port: 1337,
+    max_frame_bytes: 8 * 1024 * 1024,
+    max_batch: 100,
+    notification_format: 'json',
+    auth_token: '',
+    max_json_depth: 64,
+    max_connections: 1024,
+    max_subscriptions_per_connection: 256,
+    max_requests_per_second: 200,
+    request_burst: 200,
+    max_buffered_bytes: 64 * 1024 * 1024,
+    max_upload_bytes: 1024 * 1024 * 1024
+  },
   metrics: { enable: true, host: '127.0.0.1', port: 4000 },
   network: { enable: true, listen: ['/ip4/0.0.0.0/tcp/0'], peers: [], mdns: true, gossip: true, receipt_quorum: 2, dht_timeout_ms: 500 },
-  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024 },
-  resources: { kubo_api: '' }
+  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
+  resources: { kubo_api: '', allow_file_roots: [], allow_http_hosts: [] }
 }
 
 /** A partial config, as a TOML file, the environment or flags give it. */

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import type { Logger } from '../util/logger.js'
+import { RpcError, RpcErrorCode } from './errors.js'
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
@@ -20,6 +21,8 @@ export interface ConnectionOptions {
   format: NotificationFormat
   /** Disconnect a client that lets more than this many bytes pile up unsent. */
   maxBufferedBytes: number
+  /** Subscriptions open at once on this connection. @default Infinity */
+  maxSubscriptions?: number
 }
 
 /**
@@ -99,7 +102,16 @@ export class Connection {
     return this.ws.readyState === this.ws.OPEN
   }
 
+  /** Throws `RPC_SUBSCRIPTION_LIMIT` when this connection cannot open another subscription. */
+  checkSubscriptionLimit (): void {
+    const limit = this.opts.maxSubscriptions ?? Infinity
+    if (this.subscriptions.size >= limit) {
+      throw new RpcError(RpcErrorCode.SUBSCRIPTION_LIMIT, `this connection has ${this.subscriptions.size} subscriptions open, the most rpc.max_subscriptions_per_connection allows; unsubscribe first`, { limit })
+    }
+  }
+
   subscribe (method: string): Subscription {
+    this.checkSubscriptionLimit()
     const sub = new Subscription(this, method)
     this.subscriptions.set(sub.id, sub)
     sub.whenClosed(() => this.subscriptions.delete(sub.id))

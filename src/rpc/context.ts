@@ -1,4 +1,5 @@
 import type { Connection } from './connection.js'
+import type { TokenBucket } from './limits.js'
 
 /** What a method handler knows about the request it serves. */
 export interface RequestContext {
@@ -10,4 +11,6 @@ export interface RequestContext {
   /** The id and method of the request being served (set per request, also inside a batch). */
   id?: string | number | null
   method?: string
+  /** The request budget of the client (connection) the message came from; each request takes a token. */
+  rate?: TokenBucket
 }

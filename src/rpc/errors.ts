@@ -27,8 +27,17 @@ export const RpcErrorCode = {
   INVALID_RESULT: 'RPC_INVALID_RESULT',
   SUBSCRIPTION_NEEDS_WEBSOCKET: 'RPC_SUBSCRIPTION_NEEDS_WEBSOCKET',
   FRAME_TOO_LARGE: 'RPC_FRAME_TOO_LARGE',
+  UPLOAD_TOO_LARGE: 'RPC_UPLOAD_TOO_LARGE',
   BATCH_TOO_LARGE: 'RPC_BATCH_TOO_LARGE',
   UNAUTHORIZED: 'RPC_UNAUTHORIZED',
+  /** A message nested deeper than rpc.max_json_depth. */
+  JSON_TOO_DEEP: 'RPC_JSON_TOO_DEEP',
+  /** More requests on one connection than rpc.max_requests_per_second (after the burst). */
+  RATE_LIMITED: 'RPC_RATE_LIMITED',
+  /** A connection already has rpc.max_subscriptions_per_connection subscriptions open. */
+  SUBSCRIPTION_LIMIT: 'RPC_SUBSCRIPTION_LIMIT',
+  /** rpc.max_connections WebSocket clients are already connected. */
+  CONNECTION_LIMIT: 'RPC_CONNECTION_LIMIT',
   INTERNAL: 'RPC_INTERNAL'
 } as const
 export type RpcErrorCode = typeof RpcErrorCode[keyof typeof RpcErrorCode]
@@ -45,7 +54,12 @@ const BY_RPC_CODE: Record<string, number> = {
   [RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET]: JsonRpcCode.SUBSCRIPTION_NEEDS_WEBSOCKET,
   [RpcErrorCode.FRAME_TOO_LARGE]: JsonRpcCode.LIMIT_EXCEEDED,
   [RpcErrorCode.BATCH_TOO_LARGE]: JsonRpcCode.LIMIT_EXCEEDED,
-  [RpcErrorCode.UNAUTHORIZED]: JsonRpcCode.UNAUTHORIZED
+  [RpcErrorCode.UNAUTHORIZED]: JsonRpcCode.UNAUTHORIZED,
+  [RpcErrorCode.JSON_TOO_DEEP]: JsonRpcCode.INVALID_REQUEST,
+  [RpcErrorCode.RATE_LIMITED]: JsonRpcCode.LIMIT_EXCEEDED,
+  [RpcErrorCode.SUBSCRIPTION_LIMIT]: JsonRpcCode.LIMIT_EXCEEDED,
+  [RpcErrorCode.CONNECTION_LIMIT]: JsonRpcCode.LIMIT_EXCEEDED,
+  [RpcErrorCode.UPLOAD_TOO_LARGE]: JsonRpcCode.LIMIT_EXCEEDED
 }
 
 const MESSAGES: Record<number, string> = {

@@ -3,6 +3,7 @@ import type { Logger } from '../util/logger.js'
 import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError } from './errors.js'
 import type { OpenRpc, ValidationIssue } from './openrpc.js'
 import type { RequestContext } from './context.js'
+import type { TokenBucket } from './limits.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyMethod = MethodDefinition<any, any>
@@ -98,6 +99,7 @@ export class Router {
   }
 
   private async handleOne (message: unknown, ctx: RequestContext): Promise<Response | null> {
+    if (ctx.rate !== undefined && !ctx.rate.take()) return rateLimited(message, ctx.rate)
     const problem = envelopeProblem(message)
     if (problem !== undefined) {
       const id = isObject(message) && isId(message.id) ? message.id : null
@@ -108,7 +110,10 @@ export class Router {
 
   private async validate (next: (r: JSONRPCRequest, ctx: RequestContext) => PromiseLike<Response | null>, request: JSONRPCRequest, ctx: RequestContext): Promise<Response | null> {
     const def = this.methods.get(request.method)
-    if (def === undefined) return await next(request, ctx)
+    if (def === undefined) {
+      if (request.id === undefined) return null
+      return errorResponse(request.id, new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `no method ${JSON.stringify(request.method)}; rpc.discover lists them`))
+    }
     if (def.subscription === true && ctx.connection === undefined) {
       return request.id === undefined ? null : errorResponse(request.id, new RpcError(RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET, `${def.name} needs a WebSocket connection`))
     }
@@ -135,6 +140,13 @@ function envelopeProblem (m: unknown): string | undefined {
   if ('params' in m && m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an array or an object'
   if ('result' in m || 'error' in m) return 'a request has no result or error member'
   return undefined
+}
+
+/** The answer to a request over the client's rate; a notification over it is dropped. */
+function rateLimited (message: unknown, rate: TokenBucket): Response | null {
+  const id = isObject(message) && isId(message.id) ? message.id : null
+  if (isObject(message) && !('id' in message) && envelopeProblem(message) === undefined) return null
+  return errorResponse(id, new RpcError(RpcErrorCode.RATE_LIMITED, `more than rpc.max_requests_per_second (${rate.rate}, burst ${rate.burst}) on this connection; retry later`, { limit: rate.rate, burst: rate.burst, retry_after_ms: rate.waitMs() }))
 }
 
 function isObject (v: unknown): v is Record<string, unknown> {

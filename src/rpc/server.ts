@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { timingSafeEqual } from 'node:crypto'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import type { Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
 import { Connection, type NotificationFormat } from './connection.js'
 import { JsonRpcCode, RpcError, RpcErrorCode } from './errors.js'
 import { errorResponse, type Router } from './router.js'
+import { hasBearerToken } from './auth.js'
+import { jsonNestingExceeds, TokenBucket } from './limits.js'
 
 export interface RpcServerOptions {
   /** @default "127.0.0.1" */
@@ -21,7 +22,29 @@ export interface RpcServerOptions {
   authToken: string
   /** A client with more unsent bytes than this is disconnected. @default 67108864 */
   maxBufferedBytes?: number
+  /** Deepest nesting of arrays and objects in a message. @default 64 */
+  maxJsonDepth?: number
+  /** WebSocket clients connected at once; more are refused with HTTP 503. @default 1024 */
+  maxConnections?: number
+  /** Subscriptions open at once on one WebSocket. @default 256 */
+  maxSubscriptionsPerConnection?: number
+  /** Requests per second on one connection (WebSocket, or HTTP keep-alive socket); 0 for no limit. @default 200 */
+  maxRequestsPerSecond?: number
+  /** Requests a connection may send at once before the rate applies. @default 200 */
+  requestBurst?: number
+  /** Largest body of an upload route (`POST /add`). @default 1073741824 (1 GiB) */
+  maxUploadBytes?: number
 }
+
+export const defaultRpcServerLimits = {
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxJsonDepth: 64,
+  maxConnections: 1024,
+  maxSubscriptionsPerConnection: 256,
+  maxRequestsPerSecond: 200,
+  requestBurst: 200,
+  maxUploadBytes: 1024 * 1024 * 1024
+} as const
 
 export interface RpcServerMetrics {
   connectionOpened(): void
@@ -29,8 +52,16 @@ export interface RpcServerMetrics {
   clientDropped(reason: string): void
 }
 
-/** GET paths answered with a method's result, like Homestar's. */
-export type GetRoute = (req: IncomingMessage) => Promise<{ status: number, contentType: string, body: string }>
+/** GET paths answered with a method's result, like Homestar's, or with a file. */
+export type GetRoute = (req: IncomingMessage) => Promise<GetRouteResponse>
+
+export interface GetRouteResponse {
+  status: number
+  contentType: string
+  body: string
+  /** Extra response headers (caching, content security policy, ...). */
+  headers?: Record<string, string>
+}
 
 export interface RpcServerComponents {
   router: Router
@@ -58,9 +89,11 @@ export class RpcServer implements Startable {
   private readonly sockets = new Set<Socket>()
   private nextConnectionId = 1
   private boundPort = 0
+  /** The request budget of each HTTP keep-alive socket. */
+  private readonly httpRates = new WeakMap<Socket, TokenBucket>()
 
   constructor (opts: RpcServerOptions, components: RpcServerComponents) {
-    this.opts = { maxBufferedBytes: 64 * 1024 * 1024, ...opts }
+    this.opts = { ...defaultRpcServerLimits, ...withoutUndefined(opts) }
     this.components = components
   }
 
@@ -93,9 +126,21 @@ export class RpcServer implements Startable {
       socket.once('close', () => this.sockets.delete(socket))
     })
     const wss = new WebSocketServer({ noServer: true, maxPayload: this.opts.maxFrameBytes, perMessageDeflate: false })
-    http.on('upgrade', (req, socket, head) => {
+    http.on('upgrade', (req, socket: Socket, head) => {
       if (!this.authorized(req)) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+        refuseUpgrade(socket, 401, 'Unauthorized', new RpcError(RpcErrorCode.UNAUTHORIZED, 'missing or wrong bearer token'))
+        return
+      }
+      if (!sameOrigin(req)) {
+        this.components.metrics?.clientDropped('cross_origin')
+        refuseUpgrade(socket, 403, 'Forbidden', new RpcError(RpcErrorCode.UNAUTHORIZED, 'a page of another origin may not connect; open the node\'s own page, or use a client that is not a browser'))
+        return
+      }
+      // handleUpgrade adds the connection synchronously, so this count is exact
+      if (this.connections.size >= this.opts.maxConnections) {
+        this.components.metrics?.clientDropped('connection_limit')
+        this.components.logger.debug({ limit: this.opts.maxConnections }, 'websocket refused: rpc.max_connections reached')
+        refuseUpgrade(socket, 503, 'Service Unavailable', new RpcError(RpcErrorCode.CONNECTION_LIMIT, `${this.connections.size} clients are connected, the most rpc.max_connections allows; try again later`, { limit: this.opts.maxConnections }))
         return
       }
       wss.handleUpgrade(req, socket, head, ws => this.onWebSocket(ws))
@@ -128,28 +173,42 @@ export class RpcServer implements Startable {
   }
 
   private authorized (req: IncomingMessage): boolean {
-    const token = this.opts.authToken
-    if (token === '') return true
-    const header = req.headers.authorization
-    let given: string | undefined
-    if (typeof header === 'string' && header.startsWith('Bearer ')) given = header.slice('Bearer '.length).trim()
-    else given = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? undefined
-    if (given === undefined) return false
-    const a = Buffer.from(given)
-    const b = Buffer.from(token)
-    return a.length === b.length && timingSafeEqual(a, b)
+    return hasBearerToken(req, this.opts.authToken)
+  }
+
+  private newRate (): TokenBucket {
+    return new TokenBucket({ ratePerSecond: this.opts.maxRequestsPerSecond, burst: this.opts.requestBurst })
   }
 
   private onWebSocket (ws: WebSocket): void {
     const { logger, metrics } = this.components
-    const conn = new Connection(this.nextConnectionId++, ws, { format: this.opts.notificationFormat, maxBufferedBytes: this.opts.maxBufferedBytes }, logger, reason => metrics?.clientDropped(reason))
+    const conn = new Connection(this.nextConnectionId++, ws, {
+      format: this.opts.notificationFormat,
+      maxBufferedBytes: this.opts.maxBufferedBytes,
+      maxSubscriptions: this.opts.maxSubscriptionsPerConnection
+    }, logger, reason => metrics?.clientDropped(reason))
+    const rate = this.newRate()
     this.connections.add(conn)
     metrics?.connectionOpened()
     logger.debug({ connection: conn.id }, 'websocket connected')
-    // frames are handled one after another so responses keep the order of requests
+    // frames are handled one after another so responses keep the order of requests; a client
+    // that sends faster than that is not read from until the backlog is worked off
     let queue = Promise.resolve()
+    let backlogBytes = 0
+    let backlogFrames = 0
+    const overBacklog = (share: number): boolean => backlogBytes > this.opts.maxFrameBytes * share || backlogFrames > MAX_BACKLOG_FRAMES * share
     ws.on('message', (data: RawData, isBinary: boolean) => {
-      queue = queue.then(async () => await this.onFrame(conn, data, isBinary)).catch(err => logger.warn({ err }, 'websocket frame failed'))
+      const size = rawLength(data)
+      backlogBytes += size
+      backlogFrames++
+      if (overBacklog(1) && !ws.isPaused) ws.pause()
+      queue = queue.then(async () => await this.onFrame(conn, rate, data, isBinary))
+        .catch(err => logger.warn({ err }, 'websocket frame failed'))
+        .finally(() => {
+          backlogBytes -= size
+          backlogFrames--
+          if (ws.isPaused && !overBacklog(0.5)) ws.resume()
+        })
     })
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
@@ -167,9 +226,9 @@ export class RpcServer implements Startable {
     })
   }
 
-  private async onFrame (conn: Connection, data: RawData, isBinary: boolean): Promise<void> {
+  private async onFrame (conn: Connection, rate: TokenBucket, data: RawData, isBinary: boolean): Promise<void> {
     const text = rawToString(data)
-    const response = await this.dispatch(text, isBinary ? 'binary frames are not accepted' : undefined, { transport: 'ws', connection: conn, raw: text })
+    const response = await this.dispatch(text, isBinary ? 'binary frames are not accepted' : undefined, { transport: 'ws', connection: conn, raw: text, rate })
     if (response !== null) conn.send(response)
     conn.flushPending()
   }
@@ -177,13 +236,26 @@ export class RpcServer implements Startable {
   /** Parses and routes one message; returns the response text or null when nothing is owed. */
   private async dispatch (text: string, refusal: string | undefined, ctx: Parameters<Router['handle']>[1]): Promise<string | null> {
     if (refusal !== undefined) return JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.INVALID_REQUEST, refusal)))
+    // checked before parsing: nothing downstream ever walks a deeper value
+    if (jsonNestingExceeds(text, this.opts.maxJsonDepth)) {
+      ctx.rate?.take()
+      return JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.JSON_TOO_DEEP, `the message nests arrays and objects deeper than rpc.max_json_depth (${this.opts.maxJsonDepth})`, { limit: this.opts.maxJsonDepth })))
+    }
     let message: unknown
     try {
       message = JSON.parse(text)
     } catch (err) {
+      ctx.rate?.take()
       return JSON.stringify({ jsonrpc: '2.0', error: { code: JsonRpcCode.PARSE_ERROR, message: 'Parse error', data: { code: RpcErrorCode.PARSE, message: (err as Error).message } }, id: null })
     }
-    const response = await this.components.router.handle(message, ctx)
+    let response: Awaited<ReturnType<Router['handle']>>
+    try {
+      response = await this.components.router.handle(message, ctx)
+    } catch (err) {
+      // the router answers every request itself; this is the last line of defence
+      this.components.logger.warn({ err }, 'routing a message failed')
+      response = errorResponse(null, err)
+    }
     return response === null ? null : JSON.stringify(response)
   }
 
@@ -194,7 +266,7 @@ export class RpcServer implements Startable {
       return
     }
     if (!this.authorized(req)) {
-      reply(res, 401, JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.UNAUTHORIZED, 'missing or wrong bearer token'))))
+      reply(res, 401, JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.UNAUTHORIZED, 'missing or wrong bearer token'))), 'application/json', false, { 'WWW-Authenticate': 'Bearer' })
       return
     }
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
@@ -206,7 +278,7 @@ export class RpcServer implements Startable {
       }
       try {
         const out = await route(req)
-        reply(res, out.status, out.body, out.contentType)
+        reply(res, out.status, out.body, out.contentType, false, out.headers)
       } catch (err) {
         reply(res, 500, JSON.stringify(errorResponse(null, err)))
       }
@@ -215,9 +287,12 @@ export class RpcServer implements Startable {
     const upload = req.method === 'POST' ? this.components.uploads?.[path] : undefined
     if (upload !== undefined) {
       try {
-        reply(res, 200, JSON.stringify(await upload(req, req)))
+        reply(res, 200, JSON.stringify(await upload(capped(req, this.opts.maxUploadBytes), req)))
       } catch (err) {
-        reply(res, 400, JSON.stringify(errorResponse(null, err)))
+        const tooBig = err instanceof RpcError && err.code === RpcErrorCode.UPLOAD_TOO_LARGE
+        // the rest of an oversized body is not read: close the connection after the answer
+        reply(res, tooBig ? 413 : 400, JSON.stringify(errorResponse(null, err)), 'application/json', tooBig)
+        if (tooBig) req.destroy()
       }
       return
     }
@@ -250,7 +325,12 @@ export class RpcServer implements Startable {
     req.on('end', () => {
       if (refused) return
       const text = Buffer.concat(chunks).toString('utf8')
-      void this.dispatch(text, undefined, { transport: 'http', raw: text }).then(body => {
+      let rate = this.httpRates.get(req.socket)
+      if (rate === undefined) {
+        rate = this.newRate()
+        this.httpRates.set(req.socket, rate)
+      }
+      void this.dispatch(text, undefined, { transport: 'http', raw: text, rate }).then(body => {
         if (body === null) res.writeHead(204).end()
         else reply(res, 200, body)
       }, err => reply(res, 500, JSON.stringify(errorResponse(null, err))))
@@ -258,14 +338,63 @@ export class RpcServer implements Startable {
   }
 }
 
+/**
+ * A browser page of another origin must not drive the node (a site the user visits could
+ * otherwise run workflows on a node on their machine); clients that are not browsers send no
+ * Origin. The dashboard is served by the node, so it is same-origin.
+ */
+function sameOrigin (req: IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (origin === undefined || origin === '') return true
+  try {
+    return new URL(origin).host === req.headers.host
+  } catch {
+    return false
+  }
+}
+
+/** The request body, failing once it passes `limit` bytes. */
+async function * capped (body: AsyncIterable<Uint8Array>, limit: number): AsyncGenerator<Uint8Array> {
+  let size = 0
+  for await (const chunk of body) {
+    size += chunk.byteLength
+    if (size > limit) throw new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds rpc.max_upload_bytes (${limit})`, { limit })
+    yield chunk
+  }
+}
+
+/** Answers a WebSocket upgrade with an HTTP error and a JSON-RPC error body, then closes. */
+function refuseUpgrade (socket: Socket, status: number, reason: string, err: RpcError): void {
+  const body = JSON.stringify(errorResponse(null, err))
+  socket.on('error', () => {})
+  const auth = status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${auth}Connection: close\r\n\r\n${body}`)
+}
+
+function withoutUndefined<T extends object> (o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+}
+
 function tooLarge (size: number, limit: number): RpcError {
   return new RpcError(RpcErrorCode.FRAME_TOO_LARGE, `request of ${size} bytes exceeds max_frame_bytes (${limit})`, { limit })
 }
 
-function reply (res: ServerResponse, status: number, body: string, contentType = 'application/json', close = false): void {
+function reply (res: ServerResponse, status: number, body: string, contentType = 'application/json', close = false, headers: Record<string, string> = {}): void {
   if (res.headersSent) return
-  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...(close ? { Connection: 'close' } : {}) })
+  if (status === 304) {
+    res.writeHead(304, headers).end()
+    return
+  }
+  res.writeHead(status, { ...headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), ...(close ? { Connection: 'close' } : {}) })
   res.end(body)
+}
+
+/** Frames read ahead of the one being handled before a connection stops being read. */
+const MAX_BACKLOG_FRAMES = 256
+
+function rawLength (data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0)
+  return data.byteLength
 }
 
 function rawToString (data: RawData): string {

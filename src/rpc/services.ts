@@ -1,6 +1,9 @@
 import type { OpenRpc } from './openrpc.js'
 import type { Ipld } from '../ipld/value.js'
+import type { CID } from 'multiformats/cid'
 import type { Run } from '../workflow/run.js'
+import type { ReceiptInfo, RunInfo } from '../workflow/index.js'
+import type { WorkflowStatus } from '../store/index.js'
 
 export interface NodeInfo {
   static: { peer_id: string }
@@ -25,4 +28,15 @@ export interface WorkflowService {
   submit(workflow: Ipld, name?: string): Promise<Run>
   /** The DAG-CBOR form of subscribe_run_workflow's params: `{name, workflow}`. */
   decodeRunBytes(bytes: Uint8Array): { workflow: Ipld, name?: string }
+  /** A run's status; `WORKFLOW_NOT_FOUND` when unknown. */
+  status(cid: CID): Promise<RunInfo>
+  /** A page of runs, newest first. */
+  list(opts: { status?: WorkflowStatus, limit?: number, cursor?: string }): Promise<{ runs: RunInfo[], cursor?: string }>
+  cancel(cid: CID): Promise<RunInfo>
+  pause(cid: CID): Promise<RunInfo>
+  resume(cid: CID): Promise<RunInfo>
+  /** A receipt by receipt CID or instruction CID; `WORKFLOW_RECEIPT_NOT_FOUND` when none. */
+  receipt(cid: CID): Promise<ReceiptInfo>
+  /** The receipts of a run in landing order. */
+  receipts(cid: CID): Promise<ReceiptInfo[]>
 }

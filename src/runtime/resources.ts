@@ -5,28 +5,10 @@ import { sha3256 } from '../ipld/cid.js'
 import type { Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
 import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
-import { IpvmError } from '../util/errors.js'
+import { ResourceError, ResourceErrorCode } from './resource-errors.js'
+import { fetchHttpResource, readFileResource } from './url-resources.js'
 
-export const ResourceErrorCode = {
-  /** No source had the resource (or one of its blocks); may succeed later. */
-  UNAVAILABLE: 'RESOURCE_UNAVAILABLE',
-  /** A fetched block does not match its hash. */
-  CORRUPT: 'RESOURCE_CORRUPT',
-  /** The resource URL names no CID. */
-  URL_INVALID: 'RESOURCE_URL_INVALID',
-  /** A CID whose hash function this node does not know. */
-  UNSUPPORTED: 'RESOURCE_UNSUPPORTED'
-} as const
-export type ResourceErrorCode = typeof ResourceErrorCode[keyof typeof ResourceErrorCode]
-
-export class ResourceError extends IpvmError<ResourceErrorCode> {
-  /** A missing resource may turn up (a peer connects, Kubo gets it); the rest will not change. */
-  readonly retryable: boolean
-  constructor (code: ResourceErrorCode, message: string, data?: Record<string, unknown>) {
-    super(code, message, data)
-    this.retryable = code === ResourceErrorCode.UNAVAILABLE
-  }
-}
+export { ResourceError, ResourceErrorCode } from './resource-errors.js'
 
 /** Somewhere else to get a block from when it is not in the store (Kubo, peers). */
 export interface BlockSource {
@@ -39,6 +21,23 @@ export interface ResourceResolverOptions {
   cacheBytes?: number
   /** Blocks fetched from other sources for one resource, at most. @default 100000 */
   maxRemoteBlocks?: number
+  /**
+   * Folders `file://` resources may be read from. A path is allowed when it lies inside one
+   * of them both as written and with every symlink resolved. Empty: `file://` is refused.
+   * @default []
+   */
+  allowFileRoots?: string[]
+  /**
+   * Hosts `http://` and `https://` resources may be fetched from: `name` (default port of
+   * the scheme only) or `name:port`; redirects must stay on allowed hosts. Empty: refused.
+   * URLs with an `/ipfs/<cid>` path are read by CID from the store and peers instead.
+   * @default []
+   */
+  allowHttpHosts?: string[]
+  /** Largest `file://` or `http(s)://` resource read. @default 268435456 */
+  maxUrlBytes?: number
+  /** Time allowed to fetch an `http(s)://` resource. @default 30000 */
+  httpTimeoutMs?: number
 }
 
 export interface ResourceResolverComponents {
@@ -59,6 +58,7 @@ export class ResourceResolver {
   private readonly c: ResourceResolverComponents
   private readonly cacheLimit: number
   private readonly maxRemoteBlocks: number
+  private readonly urlAccess: { fileRoots: string[], httpHosts: string[], maxBytes: number, timeoutMs: number }
   private readonly cache = new Map<string, Uint8Array>()
   private cacheSize = 0
   private readonly inflight = new Map<string, Promise<Uint8Array>>()
@@ -67,6 +67,12 @@ export class ResourceResolver {
     this.c = components
     this.cacheLimit = opts.cacheBytes ?? 256 * 1024 * 1024
     this.maxRemoteBlocks = opts.maxRemoteBlocks ?? 100_000
+    this.urlAccess = {
+      fileRoots: opts.allowFileRoots ?? [],
+      httpHosts: opts.allowHttpHosts ?? [],
+      maxBytes: opts.maxUrlBytes ?? 256 * 1024 * 1024,
+      timeoutMs: opts.httpTimeoutMs ?? 30_000
+    }
   }
 
   /** Adds a block source after construction (the network starts after the runtime). */
@@ -74,7 +80,28 @@ export class ResourceResolver {
     this.c.sources = [...(this.c.sources ?? []), source]
   }
 
+  /**
+   * The bytes of a resource: `ipfs://<cid>` and gateway URLs by CID; `file://` and
+   * `http(s)://` URLs only where `allowFileRoots` / `allowHttpHosts` allow (`RESOURCE_FORBIDDEN`
+   * otherwise). Those are read afresh each time: they are not content-addressed.
+   */
   async fetch (url: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    let u: URL
+    try {
+      u = new URL(url)
+    } catch {
+      throw new ResourceError(ResourceErrorCode.URL_INVALID, `not a URL: ${url}`, { url })
+    }
+    if (u.protocol === 'file:') return await readFileResource(u, this.urlAccess)
+    if (u.protocol === 'http:' || u.protocol === 'https:') {
+      let cid: CID
+      try {
+        cid = cidOfUrl(url)
+      } catch {
+        return await fetchHttpResource(u, this.urlAccess, opts.signal)
+      }
+      return await this.fetchCid(cid, opts)
+    }
     return await this.fetchCid(cidOfUrl(url), opts)
   }
 
@@ -202,5 +229,19 @@ export class KuboBlockSource implements BlockSource {
     const res = await fetch(`${this.api}/api/v0/block/get?arg=${cid.toString()}`, { method: 'POST', signal: AbortSignal.any(signals) })
     if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text().catch(() => '')}`.trim())
     return new Uint8Array(await res.arrayBuffer())
+  }
+}
+
+/**
+ * Whether a resource URL always means the same bytes: true for `ipfs://` and gateway URLs
+ * (they name a CID), false for `file://` and plain `http(s)://` URLs, whose content may change.
+ */
+export function isContentAddressedUrl (url: string): boolean {
+  if (url.startsWith('file:')) return false
+  try {
+    cidOfUrl(url)
+    return true
+  } catch {
+    return false
   }
 }

@@ -46,7 +46,14 @@ port = ${d.rpc.port}
 max_frame_bytes = ${d.rpc.max_frame_bytes}
 max_batch = ${d.rpc.max_batch}
 notification_format = ${q(d.rpc.notification_format)}   # "bytes" for Homestar's framing
-# auth_token = ""   # set to require "Authorization: Bearer <token>"
+# auth_token = ""   # set to require "Authorization: Bearer <token>"; set it whenever host is not loopback
+max_json_depth = ${d.rpc.max_json_depth}
+max_connections = ${d.rpc.max_connections}
+max_subscriptions_per_connection = ${d.rpc.max_subscriptions_per_connection}
+max_requests_per_second = ${d.rpc.max_requests_per_second}   # per connection; 0 turns the limit off
+request_burst = ${d.rpc.request_burst}
+max_buffered_bytes = ${d.rpc.max_buffered_bytes}   # a client that stops reading is disconnected past this
+max_upload_bytes = ${d.rpc.max_upload_bytes}   # largest file POST /add takes
 
 [metrics]
 enable = ${d.metrics.enable}
@@ -69,8 +76,15 @@ retry_initial_delay_ms = ${d.workflow.retry_initial_delay_ms}
 retry_max_delay_ms = ${d.workflow.retry_max_delay_ms}
 default_timeout_ms = ${d.workflow.default_timeout_ms}
 default_memory_bytes = ${d.workflow.default_memory_bytes}
+max_tasks = ${d.workflow.max_tasks}
+max_runs = ${d.workflow.max_runs}   # runs executing at once
+max_queued_runs = ${d.workflow.max_queued_runs}   # runs waiting beyond max_runs; more are refused
+max_restarts = ${d.workflow.max_restarts}   # resumes of an unfinished run after node restarts; then it is marked failed
 
 [resources]
 kubo_api = ${q(d.resources.kubo_api)}
+# file:// and http(s):// resources are refused unless allowed here (they are not content-addressed)
+allow_file_roots = ${list(d.resources.allow_file_roots)}   # folders, e.g. ["/srv/wasm"]
+allow_http_hosts = ${list(d.resources.allow_http_hosts)}   # hosts, e.g. ["example.com", "127.0.0.1:8080"]
 `
 }
