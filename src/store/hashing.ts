@@ -1,4 +1,4 @@
-import { sha3_256 } from '@noble/hashes/sha3.js'
+import { sha3256 } from '../ipld/cid.js'
 import { CID } from 'multiformats/cid'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
@@ -27,7 +27,7 @@ const MAX_IDENTITY_BYTES = 128
 export async function digestOf (code: number, bytes: Uint8Array): Promise<Uint8Array | undefined> {
   switch (code) {
     case HashCode.sha2_256: return (await sha256.digest(bytes)).digest
-    case HashCode.sha3_256: return sha3_256(bytes)
+    case HashCode.sha3_256: return (await sha3256.digest(bytes)).digest
     case HashCode.identity: return identity.digest(bytes).digest
     default: return undefined
   }

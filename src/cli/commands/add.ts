@@ -2,7 +2,6 @@ import { Command } from 'commander'
 import { createReadStream, statSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { resolve } from 'node:path'
-import { Store, importFile } from '../../store/index.js'
 import { silentLogger } from '../../util/logger.js'
 import { CliError, clientUrl, print, resolveConfig, withClientOptions, type ClientFlags } from '../shared.js'
 
@@ -42,6 +41,7 @@ export function addCommand (): Command {
         }
       } else {
         const config = resolveConfig({ ...(flags.config !== undefined ? { config: flags.config } : {}), ...(flags.data !== undefined ? { data: flags.data } : {}) })
+        const { Store, importFile } = await import('../../store/index.js')
         const store = new Store({ dataDir: resolve(config.node.data_dir) }, { logger: silentLogger() })
         await store.start()
         try {

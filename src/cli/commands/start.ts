@@ -1,6 +1,5 @@
 import { Command } from 'commander'
 import type { PartialConfig } from '../../config/index.js'
-import { IpvmNode } from '../../node.js'
 import { CliError, collect, resolveConfig, withConfigOptions } from '../shared.js'
 
 interface StartFlags {
@@ -27,6 +26,8 @@ export function startCommand (): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .action(async (flags: StartFlags) => {
       const config = resolveConfig(flags, startFlagsToConfig(flags))
+      // loaded here so that the client commands start without libp2p and the runtime
+      const { IpvmNode } = await import('../../node.js')
       const node = new IpvmNode({ config })
       let stopping = false
       const shutdown = (signal: string): void => {
