@@ -1,0 +1,68 @@
+import { WebSocketServer, WebSocket } from 'ws'
+import { buildTestCoreModule } from '../test/utils/wasm.js'
+import { measureCalls, type LatencySummary } from './stats.js'
+
+export interface RateResult {
+  perSec: number
+  latency: LatencySummary
+}
+
+export interface EchoBaseline {
+  sequential: RateResult
+  concurrent: RateResult
+}
+
+/**
+ * Round trips of a health-sized JSON-RPC frame through a bare `ws` server on 127.0.0.1 that
+ * echoes every frame: the ceiling of any request/response over one WebSocket here. The
+ * client parses each reply, as the node's client does.
+ */
+export async function wsEchoBaseline (sequential: number, concurrent: number, inFlight: number): Promise<EchoBaseline> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+  await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject) })
+  server.on('connection', ws => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
+  const { port } = server.address() as { port: number }
+  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false })
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+  ;(ws as unknown as { _socket?: { setNoDelay?: (v: boolean) => void } })._socket?.setNoDelay?.(true)
+  // the echo keeps frame order, so replies are matched first in, first out
+  const waiting: Array<() => void> = []
+  ws.on('message', data => {
+    const reply = JSON.parse(data.toString()) as { id?: unknown }
+    if (typeof reply.id !== 'number') throw new Error('echo lost its id')
+    waiting.shift()?.()
+  })
+  let id = 0
+  const roundTrip = async (): Promise<void> => await new Promise<void>(resolve => {
+    waiting.push(resolve)
+    ws.send(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`)
+  })
+  try {
+    await measureCalls(Math.min(500, sequential), 1, roundTrip)
+    const seq = await measureCalls(sequential, 1, roundTrip)
+    const conc = await measureCalls(concurrent, inFlight, roundTrip)
+    return { sequential: { perSec: seq.perSec, latency: seq.latency }, concurrent: { perSec: conc.perSec, latency: conc.latency } }
+  } finally {
+    ws.terminate()
+    await new Promise<void>(resolve => server.close(() => resolve()))
+  }
+}
+
+/**
+ * `add_one` of the test core module (built with wabt) called in a loop on the main thread,
+ * each call taking the previous result: the cost of a bare Wasm call.
+ */
+export async function wasmCallBaseline (calls: number): Promise<{ perSec: number, nsPerCall: number }> {
+  const bytes = await buildTestCoreModule()
+  const { instance } = await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>)
+  const addOne = instance.exports.add_one as (a: number) => number
+  let x = 0
+  for (let i = 0; i < 100_000; i++) x = addOne(x)
+  if (x !== 100_000) throw new Error(`add_one warm-up gave ${x}`)
+  x = 0
+  const t0 = process.hrtime.bigint()
+  for (let i = 0; i < calls; i++) x = addOne(x)
+  const ns = Number(process.hrtime.bigint() - t0)
+  if (x !== (calls | 0)) throw new Error(`add_one gave ${x} after ${calls} calls`)
+  return { perSec: calls / (ns / 1e9), nsPerCall: ns / Math.max(1, calls) }
+}

@@ -1,0 +1,136 @@
+import { buildTestComponent } from '../test/utils/wasm.js'
+import { addResource } from '../test/utils/workflows.js'
+import { measureCalls, runPool, summarize, type LatencySummary } from './stats.js'
+import { addOneChain, runChecked, type BenchWorkflow, type RunCheck, StartValues } from './workflows.js'
+import { startLoad, taskAttemptTotals, type BenchNode, type Load, type StageRow } from './bench-node.js'
+
+export interface RequestRate {
+  perSec: number
+  latency: LatencySummary
+  load: Load
+  stages?: StageRow[]
+}
+
+export async function healthRate (bench: BenchNode, total: number, inFlight: number): Promise<RequestRate> {
+  const call = async (): Promise<void> => {
+    const r = await bench.client.health()
+    if (r.healthy !== true) throw new Error('unhealthy')
+  }
+  await measureCalls(Math.min(500, total), inFlight, call)
+  bench.breakdown?.take()
+  const load = startLoad()
+  const { perSec, latency } = await measureCalls(total, inFlight, call)
+  const stages = bench.breakdown?.take()
+  return { perSec, latency, load: load(), ...(stages !== undefined ? { stages } : {}) }
+}
+
+export interface WorkflowPhase {
+  workflows: number
+  tasks: number
+  inFlight: number
+  wallMs: number
+  tasksPerSec: number
+  workflowsPerSec: number
+  /** Submit → final status, per workflow. */
+  e2e: LatencySummary
+  failures: number
+  lostReceipts: number
+  firstProblem?: string
+  /** Mean node-side task attempt time over the phase (executed tasks only). */
+  taskAttemptMeanMs?: number
+  load: Load
+  stages?: StageRow[]
+}
+
+/** Runs the workflows, `inFlight` at a time, each checked (see `runChecked`). */
+export async function workflowPhase (bench: BenchNode, workflows: BenchWorkflow[], inFlight: number, replay: boolean): Promise<WorkflowPhase> {
+  const checks: RunCheck[] = new Array(workflows.length)
+  const before = await taskAttemptTotals(bench.node)
+  bench.breakdown?.take()
+  const load = startLoad()
+  const wallMs = await runPool(workflows.length, inFlight, async i => {
+    checks[i] = await runChecked(bench.client, workflows[i]!, replay)
+  })
+  const loadSeen = load()
+  const stages = bench.breakdown?.take()
+  const after = await taskAttemptTotals(bench.node)
+  const tasks = workflows.reduce((s, w) => s + w.length, 0)
+  const failed = checks.filter(c => !c.ok)
+  const attempts = after.count - before.count
+  return {
+    workflows: workflows.length,
+    tasks,
+    inFlight,
+    wallMs,
+    tasksPerSec: tasks / (wallMs / 1000),
+    workflowsPerSec: workflows.length / (wallMs / 1000),
+    e2e: summarize(checks.filter(c => c.ok).map(c => c.e2eMs)),
+    failures: failed.length,
+    lostReceipts: checks.reduce((s, c) => s + c.lostReceipts, 0),
+    ...(failed[0]?.problem !== undefined ? { firstProblem: failed[0].problem } : {}),
+    ...(attempts > 0 ? { taskAttemptMeanMs: ((after.sumSeconds - before.sumSeconds) / attempts) * 1000 } : {}),
+    load: loadSeen,
+    ...(stages !== undefined ? { stages } : {})
+  }
+}
+
+export interface WorkflowResults {
+  warmupMs: number
+  oneTask: WorkflowPhase
+  chainsSequential: WorkflowPhase
+  chainsConcurrent: WorkflowPhase
+  replayOneTask: WorkflowPhase
+  replayChain: WorkflowPhase
+}
+
+export interface WorkflowCounts {
+  warmup: number
+  oneTask: number
+  chainLength: number
+  chains: number
+  concurrentChains: number
+  replays: number
+  inFlight: number
+}
+
+/**
+ * Uploads the test component through `POST /add`, warms up (the first call prepares and
+ * compiles it), then runs every workflow phase. Every workflow has its own start value, so
+ * nothing is replayed except in the replay phases, which re-submit workflows already run.
+ */
+export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, onPhase: (name: string) => void = () => {}): Promise<WorkflowResults> {
+  const rsc = await addResource(bench.httpUrl, await buildTestComponent())
+  const starts = new StartValues()
+  const make = (length: number, n: number): BenchWorkflow[] => Array.from({ length: n }, () => addOneChain(rsc, length, starts.take()))
+
+  onPhase('warm-up')
+  const w0 = performance.now()
+  for (const warm of [
+    await workflowPhase(bench, [...make(1, Math.max(1, counts.warmup)), ...make(counts.chainLength, 2)], 1, false),
+    await workflowPhase(bench, make(counts.chainLength, counts.inFlight), counts.inFlight, false)
+  ]) {
+    if (warm.failures > 0) throw new Error(`warm-up workflows failed: ${warm.firstProblem ?? '?'}`)
+  }
+  const warmupMs = performance.now() - w0
+
+  onPhase('1-task workflows')
+  const oneTaskWfs = make(1, counts.oneTask)
+  const oneTask = await workflowPhase(bench, oneTaskWfs, 1, false)
+  onPhase('chains, one at a time')
+  const seqChains = make(counts.chainLength, counts.chains)
+  const chainsSequential = await workflowPhase(bench, seqChains, 1, false)
+  onPhase(`chains, ${counts.inFlight} at a time`)
+  const concChains = make(counts.chainLength, counts.concurrentChains)
+  const chainsConcurrent = await workflowPhase(bench, concChains, counts.inFlight, false)
+
+  onPhase('replays')
+  const replayOneTask = await workflowPhase(bench, pick(oneTaskWfs, counts.replays), 1, true)
+  const replayChain = await workflowPhase(bench, pick([...seqChains, ...concChains], counts.replays), 1, true)
+  return { warmupMs, oneTask, chainsSequential, chainsConcurrent, replayOneTask, replayChain }
+}
+
+/** `n` items spread evenly over `items` (all of them, cycling, when n exceeds the list). */
+function pick<T> (items: T[], n: number): T[] {
+  if (items.length === 0) return []
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / Math.max(n, 1)) % items.length]!)
+}

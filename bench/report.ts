@@ -1,0 +1,138 @@
+import type { EchoBaseline } from './baselines.js'
+import type { RequestRate, WorkflowPhase, WorkflowResults } from './phases.js'
+import type { Load, StageRow } from './bench-node.js'
+import type { LatencySummary } from './stats.js'
+
+export interface BenchReport {
+  environment: { node: string, platform: string, cpus: number, cpuModel: string, date: string, loadAverage1m: { start: number, end: number } }
+  options: Record<string, number | boolean>
+  /** Breakdown stages whose method this version of the node does not have. */
+  breakdownMissing?: string[]
+  /** The node's per-connection request rate limit, switched off for the bench. */
+  rateLimit: string
+  baselines: { wsEcho: EchoBaseline, wasm: { perSec: number, nsPerCall: number } }
+  health: {
+    sequential: RequestRate & { fractionOfEcho: number }
+    concurrent: RequestRate & { fractionOfEcho: number, inFlight: number }
+  }
+  workflows: WorkflowResults & { addOneTaskFractionOfWasm: { oneChain: number, concurrentChains: number } }
+  startToHealthy: { samplesMs: number[], medianMs: number }
+  rss: { startBytes: number, endBytes: number, maxBytes: number, note: string }
+  targets: Array<{ name: string, target: string, value: number, met: boolean }>
+  failures: number
+  totalMs: number
+}
+
+/** Homestar 0.3.0 on a 2-vCPU machine (two runs), for comparison. */
+export const HOMESTAR = {
+  healthSequentialPerSec: [6481, 8574],
+  healthSequentialP50Ms: [0.097, 0.079],
+  healthSequentialP99Ms: [1.375, 1.096],
+  healthConcurrentPerSec: [23_772, 33_839],
+  oneTaskTasksPerSec: [1.95, 2.06],
+  oneTaskE2eP50Ms: [506, 471],
+  chainSequentialTasksPerSec: [2.11, 2.13],
+  chainSequentialE2eP50Ms: [4546, 4499],
+  chainConcurrentTasksPerSec: [2.29, 2.34],
+  chainConcurrentE2eP50Ms: [17_252, 17_464],
+  replayOneTaskE2eP50Ms: [43.5, 43.5],
+  replayChainE2eP50Ms: [47.2, 43.4],
+  replayComplete: '15-16 of 20',
+  startToHealthyMs: 113,
+  rss: '26 300 kB -> 41 000-42 600 kB (peak 65 600 kB), a process of its own'
+} as const
+
+const range = (v: readonly number[], unit = ''): string => `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}${unit}`
+
+export function fmt (v: number): string {
+  if (!Number.isFinite(v)) return '–'
+  const abs = Math.abs(v)
+  const digits = abs >= 100 ? 0 : abs >= 10 ? 1 : abs >= 1 ? 2 : 3
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }).replace(/,/g, ' ')
+}
+
+function pct (f: number): string {
+  if (!Number.isFinite(f)) return '–'
+  return f >= 0.001 ? `${(f * 100).toFixed(1)} %` : `${(f * 100).toExponential(1)} %`
+}
+
+function table (header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
+  const line = (cells: string[]): string => cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ').trimEnd()
+  return [line(header), widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+const lat = (l: LatencySummary): string[] => [fmt(l.p50Ms), fmt(l.p99Ms), fmt(l.maxMs)]
+const load = (l: Load, units: number, scale = 1): string[] => [`${Math.round(l.mainThreadBusy * 100)} %`, fmt(l.cpuCores),
+  l.mainThreadCpuMs !== undefined ? fmt((l.mainThreadCpuMs * scale) / units) : '–']
+const mb = (bytes: number): string => `${fmt(bytes / 1024 / 1024)} MB`
+
+function phaseRow (name: string, p: WorkflowPhase, homestar: string): string[] {
+  return [name, String(p.workflows), fmt(p.tasksPerSec), ...lat(p.e2e), `${p.failures}`, `${p.lostReceipts}`,
+    p.taskAttemptMeanMs !== undefined ? fmt(p.taskAttemptMeanMs) : '–', ...load(p.load, p.tasks), homestar]
+}
+
+function stagesTable (name: string, wallMs: number, units: number, unitName: string, stages: StageRow[] | undefined): string[] {
+  if (stages === undefined || stages.length === 0) return []
+  const rows = [...stages].sort((a, b) => b.totalMs - a.totalMs)
+    .map(s => [s.stage, String(s.calls), fmt(s.meanMs), fmt(s.totalMs / units), `${Math.round((100 * s.totalMs) / wallMs)} %`])
+  return [`${name}: wall ${fmt(wallMs)} ms for ${units} ${unitName}`,
+    table(['stage', 'calls', 'mean ms', `ms per ${unitName.replace(/s$/, '')}`, 'of wall'], rows), '']
+}
+
+export function formatReport (r: BenchReport): string {
+  const { baselines: b, health: h, workflows: w, options: o } = r
+  const out: string[] = []
+  const env = r.environment
+  out.push(`ipvm-node benchmark: Node ${env.node}, ${env.platform}, ${env.cpus} cores (${env.cpuModel}), ${env.date}`)
+  out.push(`1-minute load average ${fmt(env.loadAverage1m.start)} at start, ${fmt(env.loadAverage1m.end)} at the end${env.loadAverage1m.start > env.cpus * 0.75 || env.loadAverage1m.end > env.cpus * 0.75 ? ': OTHER PROCESSES COMPETE FOR THE CPU, figures are low and noisy (compare with the ws echo baseline)' : ''}`)
+  out.push('The node runs in this process on 127.0.0.1 (port 0, temp data dir, loopback network, no mDNS); the client talks to it over one WebSocket.')
+  out.push(`Per-connection request rate limit: ${r.rateLimit === 'none' ? 'none in this node' : `switched ${r.rateLimit}`}.`)
+  out.push(`Counts: ${Object.entries(o).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`)
+  out.push('')
+  out.push('Requests (latency in ms)')
+  out.push(table(['measure', 'n', 'per s', 'p50', 'p99', 'max', 'of ws echo', 'main busy', 'cores', 'main CPU µs/req', 'Homestar 0.3.0'], [
+    ['ws echo (bare ws server), sequential', String(b.wsEcho.sequential.latency.n), fmt(b.wsEcho.sequential.perSec), ...lat(b.wsEcho.sequential.latency), '100 %', '', '', '', ''],
+    [`ws echo (bare ws server), ${h.concurrent.inFlight} in flight`, String(b.wsEcho.concurrent.latency.n), fmt(b.wsEcho.concurrent.perSec), ...lat(b.wsEcho.concurrent.latency), '100 %', '', '', '', ''],
+    ['health, sequential', String(h.sequential.latency.n), fmt(h.sequential.perSec), ...lat(h.sequential.latency), pct(h.sequential.fractionOfEcho), ...load(h.sequential.load, h.sequential.latency.n, 1000),
+      `${range(HOMESTAR.healthSequentialPerSec)}/s, p50 ${range(HOMESTAR.healthSequentialP50Ms)}, p99 ${range(HOMESTAR.healthSequentialP99Ms)}`],
+    [`health, ${h.concurrent.inFlight} in flight`, String(h.concurrent.latency.n), fmt(h.concurrent.perSec), ...lat(h.concurrent.latency), pct(h.concurrent.fractionOfEcho), ...load(h.concurrent.load, h.concurrent.latency.n, 1000),
+      `${range(HOMESTAR.healthConcurrentPerSec)}/s`]
+  ]))
+  out.push(`raw WebAssembly add_one (core module, main thread): ${fmt(b.wasm.perSec)} calls/s (${fmt(b.wasm.nsPerCall)} ns/call)`)
+  out.push('')
+  out.push(`Workflows of add_one (test component via POST /add), e2e = submit -> final status, ms; warm-up ${fmt(w.warmupMs)} ms`)
+  out.push(table(['phase', 'wfs', 'tasks/s', 'e2e p50', 'p99', 'max', 'failed', 'lost', 'task attempt ms', 'main busy', 'cores', 'main CPU ms/task', 'Homestar 0.3.0'], [
+    phaseRow('1-task, sequential', w.oneTask, `${range(HOMESTAR.oneTaskTasksPerSec)} tasks/s, p50 ${range(HOMESTAR.oneTaskE2eP50Ms)}`),
+    phaseRow(`${o.chainLength}-task chain, one at a time`, w.chainsSequential, `${range(HOMESTAR.chainSequentialTasksPerSec)} tasks/s, p50 ${range(HOMESTAR.chainSequentialE2eP50Ms)}`),
+    phaseRow(`${o.chainLength}-task chains, ${w.chainsConcurrent.inFlight} at a time`, w.chainsConcurrent, `${range(HOMESTAR.chainConcurrentTasksPerSec)} tasks/s (5 at a time), p50 ${range(HOMESTAR.chainConcurrentE2eP50Ms)}`),
+    phaseRow('replay of 1-task', w.replayOneTask, `p50 ${range(HOMESTAR.replayOneTaskE2eP50Ms)}, ${HOMESTAR.replayComplete} complete`),
+    phaseRow(`replay of ${o.chainLength}-task`, w.replayChain, `p50 ${range(HOMESTAR.replayChainE2eP50Ms)}, ${HOMESTAR.replayComplete} complete`)
+  ]))
+  out.push('failed = workflows not completed as expected (wrong output, unexpected replay or not, error, timeout); lost = receipts not delivered;')
+  out.push('task attempt = node-side mean of ipvm_task_duration_seconds (slot wait + resource fetch + Wasm call in a worker);')
+  out.push('main busy = event-loop utilization of the main thread (node + client); cores = process CPU time / wall time, all threads;')
+  out.push('main CPU = CPU time of the main thread (node + client, not the Wasm workers) per request or task: its inverse bounds the rate.')
+  out.push(`add_one task rate as a fraction of raw WebAssembly calls: one chain ${pct(w.addOneTaskFractionOfWasm.oneChain)}, ${w.chainsConcurrent.inFlight} chains ${pct(w.addOneTaskFractionOfWasm.concurrentChains)}`)
+  out.push('')
+  out.push(`Start -> healthy (new IpvmNode -> first health answer over a new WebSocket): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: ${HOMESTAR.startToHealthyMs} ms`)
+  out.push(`RSS: ${mb(r.rss.startBytes)} at start -> ${mb(r.rss.endBytes)} at the end (peak ${mb(r.rss.maxBytes)}); ${r.rss.note}. Homestar 0.3.0: ${HOMESTAR.rss}`)
+  out.push('')
+  const stageLines = [
+    ...stagesTable('health, sequential', h.sequential.latency.n / h.sequential.perSec * 1000, h.sequential.latency.n, 'requests', h.sequential.stages),
+    ...stagesTable(`health, ${h.concurrent.inFlight} in flight`, h.concurrent.latency.n / h.concurrent.perSec * 1000, h.concurrent.latency.n, 'requests', h.concurrent.stages),
+    ...([['1-task, sequential', w.oneTask], [`${o.chainLength}-task chain, one at a time`, w.chainsSequential], [`${o.chainLength}-task chains, ${w.chainsConcurrent.inFlight} at a time`, w.chainsConcurrent],
+      ['replay of 1-task', w.replayOneTask], [`replay of ${o.chainLength}-task`, w.replayChain]] as Array<[string, WorkflowPhase]>)
+      .flatMap(([name, p]) => stagesTable(name, p.wallMs, p.workflows, 'workflows', p.stages))
+  ]
+  if (stageLines.length > 0) {
+    out.push('Breakdown (--breakdown): wall time inside each node stage, summed over calls (stages nest; concurrent calls overlap)')
+    if (r.breakdownMissing !== undefined && r.breakdownMissing.length > 0) out.push(`(not instrumented in this version: ${r.breakdownMissing.join('; ')})`)
+    out.push(...stageLines)
+  }
+  out.push('Targets')
+  out.push(table(['target', 'wanted', 'measured', ''], r.targets.map(t => [t.name, t.target, fmt(t.value), t.met ? 'met' : 'MISSED'])))
+  out.push('')
+  out.push(`${r.failures === 0 ? 'No failures' : `${r.failures} FAILURES`}; total ${fmt(r.totalMs / 1000)} s`)
+  return out.join('\n')
+}
