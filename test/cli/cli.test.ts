@@ -22,13 +22,11 @@ async function waitFor (cond: () => boolean, timeoutMs: number): Promise<void> {
 
 describe('ipvm command', () => {
   it('--version and --help', async () => {
-    const version = await runCli(['--version'])
+    const [version, help, startHelp] = await Promise.all([runCli(['--version']), runCli(['--help']), runCli(['start', '--help'])])
     expect(version.code).toBe(0)
     expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version)
-    const help = await runCli(['--help'])
     expect(help.code).toBe(0)
-    for (const cmd of ['start', 'stop', 'init', 'health', 'node']) expect(help.stdout).toContain(cmd)
-    const startHelp = await runCli(['start', '--help'])
+    for (const cmd of ['start', 'stop', 'init', 'health', 'node', 'add', 'run', 'status', 'pause', 'resume', 'cancel']) expect(help.stdout).toContain(cmd)
     for (const flag of ['--config', '--data', '--rpc-port', '--metrics-port', '--listen', '--peer', '--kubo-api']) expect(startHelp.stdout).toContain(flag)
   })
 
@@ -82,12 +80,11 @@ describe('ipvm command', () => {
   })
 
   it('client commands fail clearly when no node runs', async () => {
-    const r = await runCli(['health', '--port', '1'])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toContain('cannot reach a node')
     const t = tempDir()
     cleanups.push(t.remove)
-    const s = await runCli(['stop', '--data', t.dir])
+    const [r, s] = await Promise.all([runCli(['health', '--port', '1']), runCli(['stop', '--data', t.dir])])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('cannot reach a node')
     expect(s.code).toBe(1)
     expect(s.stderr).toContain('no node is running')
   })
