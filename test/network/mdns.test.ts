@@ -1,6 +1,6 @@
-import { createSocket } from 'node:dgram'
+import dgram from 'node:dgram'
 import { randomBytes } from 'node:crypto'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { eventsOf, schemaErrors, startNode, stopAll, waitUntil } from './helpers.js'
 
 const GROUP = '224.0.0.251'
@@ -8,37 +8,62 @@ const GROUP = '224.0.0.251'
 const PORT = 20_000 + Math.floor(Math.random() * 30_000)
 const SERVICE = `_ipvm-test-${randomBytes(4).toString('hex')}._udp.local`
 
-/** Whether a multicast datagram sent on this host comes back to a member socket (1 s at most). */
+/**
+ * Keeps multicast on the loopback interface in this test process: every socket that joins a
+ * group joins it on 127.0.0.1 only, and sends its multicast datagrams out of 127.0.0.1, so
+ * the mDNS queries and answers of the nodes under test never reach a real network.
+ * multicast-dns (which @libp2p/mdns uses) takes its sockets from node:dgram, so this applies
+ * to it. Returns a function that undoes it.
+ */
+function confineMulticastToLoopback (): () => void {
+  const proto = dgram.Socket.prototype
+  const { addMembership, send } = proto
+  const routed = new WeakSet<dgram.Socket>()
+  proto.addMembership = function (this: dgram.Socket, group: string) {
+    addMembership.call(this, group, '127.0.0.1')
+  }
+  proto.send = function (this: dgram.Socket, ...args: unknown[]) {
+    if (!routed.has(this)) {
+      routed.add(this)
+      this.setMulticastInterface('127.0.0.1')
+    }
+    return (send as (...a: unknown[]) => void).apply(this, args)
+  } as typeof send
+  return () => {
+    proto.addMembership = addMembership
+    proto.send = send
+  }
+}
+
+/** Whether a multicast datagram sent on loopback comes back to a member socket (1 s at most). */
 async function multicastWorks (): Promise<{ ok: boolean, reason: string }> {
   const port = PORT + 1
-  const receiver = createSocket({ type: 'udp4', reuseAddr: true })
-  const sender = createSocket({ type: 'udp4', reuseAddr: true })
+  const receiver = dgram.createSocket({ type: 'udp4', reuseAddr: true })
+  const sender = dgram.createSocket({ type: 'udp4', reuseAddr: true })
   try {
-    await new Promise<void>((resolve, reject) => { receiver.once('error', reject); receiver.bind(port, resolve) })
+    await new Promise<void>((resolve, reject) => { receiver.once('error', reject); receiver.bind(port, '0.0.0.0', resolve) })
     receiver.addMembership(GROUP)
     const token = randomBytes(8)
     const heard = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => { resolve(false) }, 1000)
       receiver.on('message', (msg) => { if (msg.equals(token)) { clearTimeout(timer); resolve(true) } })
     })
-    await new Promise<void>((resolve, reject) => { sender.once('error', reject); sender.bind(0, resolve) })
+    await new Promise<void>((resolve, reject) => { sender.once('error', reject); sender.bind(0, '127.0.0.1', resolve) })
     sender.setMulticastLoopback(true)
     sender.setMulticastTTL(1)
     await new Promise<void>((resolve, reject) => { sender.send(token, port, GROUP, (err) => { err == null ? resolve() : reject(err) }) })
-    return (await heard) ? { ok: true, reason: '' } : { ok: false, reason: 'a multicast datagram sent to the local group never came back' }
+    return (await heard) ? { ok: true, reason: '' } : { ok: false, reason: 'a multicast datagram sent on the loopback interface never came back' }
   } catch (err) {
-    return { ok: false, reason: `multicast sockets fail here: ${(err as Error).message}` }
+    return { ok: false, reason: `multicast on the loopback interface fails here: ${(err as Error).message}` }
   } finally {
     receiver.close()
     sender.close()
   }
 }
 
-// mDNS sends multicast datagrams on the machine's network interface, beyond loopback: it runs only
-// when asked for (IPVM_TEST_MDNS=1) on a machine where that is acceptable.
-const capability = process.env.IPVM_TEST_MDNS === '1'
-  ? await multicastWorks()
-  : { ok: false, reason: 'set IPVM_TEST_MDNS=1 to run it (multicast leaves loopback)' }
+const restore = confineMulticastToLoopback()
+afterAll(restore)
+const capability = await multicastWorks()
 
 afterEach(stopAll)
 
