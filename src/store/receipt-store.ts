@@ -5,6 +5,7 @@ import { Bucket, key, prefixRange, readU64, u64 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
 import { asCid, assertSupported, cidFromBytes, cidKey, Codec, matches } from './hashing.js'
 import { KeyedMutex } from './keyed-mutex.js'
+import { LruMap } from '../util/lru.js'
 import type { BatchOp, LevelController } from './level.js'
 
 export interface ReceiptInput {
@@ -39,6 +40,11 @@ export interface ReceiptStoreComponents {
   logger: Logger
 }
 
+export interface ReceiptStoreOptions {
+  /** Instructions whose reusable receipt is kept in memory (replays skip the disk). @default 10000 */
+  cachedInstructions?: number
+}
+
 const OUTCOME_BYTE: Record<ReceiptOutcome, number> = { ok: 0, error: 1 }
 
 /**
@@ -54,11 +60,18 @@ export class ReceiptStore {
   private readonly level: LevelController
   private readonly log: Logger
   private readonly locks = new KeyedMutex()
+  /**
+   * The answer of `getByInstruction`, by instruction CID. Safe to keep: the first `ok`
+   * receipt of an instruction never changes once written, and its bytes were checked
+   * against their CID when read.
+   */
+  private readonly reusable: LruMap<string, { cid: CID, bytes: Uint8Array }>
   private seq = 0
 
-  constructor (components: ReceiptStoreComponents) {
+  constructor (components: ReceiptStoreComponents, options: ReceiptStoreOptions = {}) {
     this.level = components.level
     this.log = components.logger
+    this.reusable = new LruMap(options.cachedInstructions ?? 10_000)
   }
 
   /** Recovers the write sequence from the log. Called by `Store.start()` once the DB is open. */
@@ -131,8 +144,12 @@ export class ReceiptStore {
         }
         return { stored, filed }
       })
-      await this.level.batch(ops, { sync: true })
-      if (ops.length > 0) this.log.debug({ receipts: items.length, ops: ops.length, lastSeq: this.seq }, 'receipts stored')
+      if (ops.length === 0) return results
+      // A new receipt is synced before the call returns. A batch that only files receipts
+      // already stored under a workflow (a replay) is not: the receipts themselves are
+      // durable, and the filing is history that the next synced write flushes with it.
+      await this.level.batch(ops, { sync: results.some(r => r.stored) })
+      this.log.debug({ receipts: items.length, ops: ops.length, lastSeq: this.seq }, 'receipts stored')
       return results
     })
   }
@@ -161,13 +178,18 @@ export class ReceiptStore {
    * never returned here (see `listByInstruction`). Undefined when there is none.
    */
   async getByInstruction (instruction: CID): Promise<{ cid: CID, bytes: Uint8Array } | undefined> {
+    const id = instruction.toString()
+    const cached = this.reusable.get(id)
+    if (cached !== undefined) return cached
     const first = (await this.listByInstruction(instruction)).find(e => e.outcome === 'ok')
     if (first === undefined) return undefined
     const bytes = await this.get(first.cid)
     if (bytes === undefined) {
       throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `index names a missing receipt: ${first.cid.toString()}`, { cid: first.cid.toString() })
     }
-    return { cid: first.cid, bytes }
+    const found = { cid: first.cid, bytes }
+    this.reusable.set(id, found)
+    return found
   }
 
   /** Every receipt stored for an instruction, ok and error, in write order. */
