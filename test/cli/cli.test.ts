@@ -34,7 +34,7 @@ describe('ipvm command', () => {
     const t = tempDir()
     cleanups.push(t.remove)
     const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0' }
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     children.push(child)
     let logs = ''
     child.stderr.on('data', d => { logs += String(d) })
@@ -69,7 +69,7 @@ describe('ipvm command', () => {
     const t = tempDir()
     cleanups.push(t.remove)
     const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
+    const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
     children.push(child)
     await waitFor(() => existsSync(join(t.dir, 'ports.json')), 20_000)
     const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
@@ -131,7 +131,7 @@ describe('ipvm add and ipvm run', () => {
     expect(cid).toMatch(/^baf/)
 
     const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
+    const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
     children.push(child)
     await waitFor(() => existsSync(join(t.dir, 'ports.json')), 20_000)
 

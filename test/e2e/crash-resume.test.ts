@@ -21,7 +21,7 @@ interface NodeProcess { child: ChildProcess, port: number, stderr: () => string,
 /** `ipvm start` on `dir` as a child process; resolves once it has written its ports. */
 async function startNodeProcess (dir: string): Promise<NodeProcess> {
   const env = { ...process.env, IPVM_NETWORK__ENABLE: 'false' }
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, 'start', '--data', dir, '--rpc-port', '0', '--metrics-port', '0', '--log-level', 'info'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', dir, '--rpc-port', '0', '--metrics-port', '0', '--log-level', 'info'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   children.push(child)
   let stderr = ''
   child.stderr!.on('data', d => { stderr += String(d) })

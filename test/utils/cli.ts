@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export const CLI_ENTRY = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+/** `ipvm` compiled from the current sources by test/global-setup.ts: plain JavaScript, no loader. */
+export const CLI_ENTRY = fileURLToPath(new URL('../../.test-build/cli/main.js', import.meta.url))
 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 
-/** Runs `ipvm <args>` from the TypeScript sources; resolves when it exits (bounded by timeoutMs). */
+/** Runs `ipvm <args>` (compiled from the sources); resolves when it exits (bounded by timeoutMs). */
 export async function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
   return await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', d => { stdout += String(d) })
