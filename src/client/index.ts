@@ -3,3 +3,4 @@ export {
   collectRun, isReceiptNotification, isStatusNotification,
   type RunNotification, type ReceiptNotification, type WorkflowStatusNotification, type RunResult, type Link
 } from './notifications.js'
+export type { WorkflowRunJson, WorkflowPageJson } from './runs.js'

@@ -3,6 +3,7 @@ import { open, realpath } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { errorMessage } from '../util/errors.js'
+import { concatBytes } from '../util/bytes.js'
 import { ResourceError, ResourceErrorCode } from './resource-errors.js'
 
 /** What `file://` and `http(s)://` resources may reach. */
@@ -117,13 +118,7 @@ async function readBody (res: Response, where: string, maxBytes: number): Promis
     if (err instanceof ResourceError) throw err
     throw new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${where} is not available: ${errorMessage(err)}`, { url: where })
   }
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.byteLength
-  }
-  return out
+  return concatBytes(chunks)
 }
 
 /** `name` allows the scheme's default port only; `name:port` that port. Names compare case-insensitively. */

@@ -1,6 +1,9 @@
 import { parseJson, parseWorkflow } from '../../src/ipld/index.js'
-import type { IpvmClient } from '../../src/client/index.js'
+import type { IpvmClient, WorkflowRunJson as RunJson } from '../../src/client/index.js'
 import { task } from './workflows.js'
+
+/** A run as workflow_status gives it. */
+export type { RunJson }
 
 /** A task of any operation, in the workflow JSON form. */
 export interface AnyTaskJson {
@@ -8,21 +11,6 @@ export interface AnyTaskJson {
   meta: Record<string, unknown>
   prf: []
   run: { input: unknown, nnc: string, op: string, rsc: string }
-}
-
-/** A run as workflow_status gives it. */
-export interface RunJson {
-  workflow: { '/': string }
-  name: string
-  status: string
-  progress: { receipts: number, tasks: number }
-  tasks?: { total: number, executed: number, replayed: number, failed: number, skipped: number }
-  retries: number
-  restarts: number
-  created_at: number
-  updated_at: number
-  wake_at?: number
-  error?: { code: string, message: string }
 }
 
 /** The instruction CID of a task of any operation. */

@@ -1,6 +1,6 @@
 import { Command } from 'commander'
 import { print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
-import type { WorkflowRunJson } from './status.js'
+import type { WorkflowRunJson } from '../../client/index.js'
 
 const ACTIONS = {
   cancel: 'cancel a workflow run: tasks in progress are stopped, no other task starts',

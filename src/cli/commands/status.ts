@@ -1,20 +1,6 @@
 import { Command } from 'commander'
+import type { WorkflowPageJson, WorkflowRunJson } from '../../client/index.js'
 import { CliError, print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
-
-/** A run as `workflow_status` and `workflow_list` give it (schemas/workflow_run.json). */
-export interface WorkflowRunJson {
-  workflow: { '/': string }
-  name: string
-  status: string
-  progress: { receipts: number, tasks: number }
-  tasks?: { total: number, executed: number, replayed: number, failed: number, skipped: number }
-  retries: number
-  restarts: number
-  created_at: number
-  updated_at: number
-  wake_at?: number
-  error?: { code: string, message: string }
-}
 
 const STATUSES = ['pending', 'running', 'paused', 'sleeping', 'completed', 'failed', 'cancelled']
 
@@ -38,7 +24,7 @@ export function statusCommand (): Command {
       const limit = Number(flags.limit)
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer in 1..1000, got "${flags.limit ?? ''}"`)
       const params = { limit, ...(flags.status !== undefined ? { status: flags.status } : {}), ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}) }
-      const page = await withClient(flags, async client => await client.request<{ runs: WorkflowRunJson[], cursor?: string }>('workflow_list', params))
+      const page = await withClient(flags, async client => await client.request<WorkflowPageJson>('workflow_list', params))
       if (flags.json === true) {
         print(JSON.stringify(page))
         return
