@@ -40,6 +40,8 @@ export interface WorkflowRun {
   error?: RunError
   /** When a sleeping run should wake up. */
   wakeAt?: number
+  /** The wake time of each sleep in progress, by instruction CID, so a restart does not start one over. */
+  sleeps?: Record<string, number>
 }
 
 /** What `WorkflowStore.put` takes: the defaults are status `pending`, times now, counters 0. */
@@ -54,11 +56,12 @@ export interface NewWorkflowRun {
   restarts?: number
   error?: RunError
   wakeAt?: number
+  sleeps?: Record<string, number>
 }
 
 /**
- * Changes for `WorkflowStore.update`. `updatedAt` defaults to now. `error: null` and
- * `wakeAt: null` remove the field.
+ * Changes for `WorkflowStore.update`. `updatedAt` defaults to now. `error: null`,
+ * `wakeAt: null` and `sleeps: null` remove the field.
  */
 export interface WorkflowRunPatch {
   name?: string
@@ -69,6 +72,7 @@ export interface WorkflowRunPatch {
   restarts?: number
   error?: RunError | null
   wakeAt?: number | null
+  sleeps?: Record<string, number> | null
 }
 
 /** The stored fields (everything but the CID, which is the key, and progress, which is counted). */
@@ -89,6 +93,7 @@ export function encodeRecord (r: RunRecord): Uint8Array {
   }
   if (r.error !== undefined) value.error = { code: r.error.code, message: r.error.message }
   if (r.wakeAt !== undefined) value.wakeAt = r.wakeAt
+  if (r.sleeps !== undefined) value.sleeps = { ...r.sleeps }
   return dagCbor.encode(value)
 }
 
@@ -115,6 +120,7 @@ export function decodeRecord (bytes: Uint8Array): RunRecord {
       record.error = { code: str(e?.code, 'error.code'), message: str(e?.message, 'error.message') }
     }
     if (v.wakeAt !== undefined) record.wakeAt = count(v.wakeAt, 'wakeAt')
+    if (v.sleeps !== undefined) record.sleeps = sleepTimes(v.sleeps)
     return record
   } catch (err) {
     throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `workflow run record is malformed: ${(err as Error).message}`, undefined, { cause: err })
@@ -132,6 +138,7 @@ export function validateRecord (r: RunRecord): RunRecord {
       str(r.error.message, 'error.message')
     }
     if (r.wakeAt !== undefined) count(r.wakeAt, 'wakeAt')
+    if (r.sleeps !== undefined) sleepTimes(r.sleeps)
   } catch (err) {
     throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, `invalid workflow run: ${(err as Error).message}`)
   }
@@ -150,7 +157,16 @@ export function applyPatch (r: RunRecord, patch: WorkflowRunPatch, now: number):
   else if (patch.error !== undefined) next.error = { code: patch.error.code, message: patch.error.message }
   if (patch.wakeAt === null) delete next.wakeAt
   else if (patch.wakeAt !== undefined) next.wakeAt = patch.wakeAt
+  if (patch.sleeps === null) delete next.sleeps
+  else if (patch.sleeps !== undefined) next.sleeps = { ...patch.sleeps }
   return next
+}
+
+function sleepTimes (v: unknown): Record<string, number> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('sleeps must be a map')
+  const out: Record<string, number> = {}
+  for (const [k, at] of Object.entries(v)) out[k] = count(at, `sleeps.${k}`)
+  return out
 }
 
 function str (v: unknown, field: string): string {

@@ -74,7 +74,8 @@ export class WorkflowStore {
       retries: run.retries ?? 0,
       restarts: run.restarts ?? 0,
       ...(run.error !== undefined ? { error: run.error } : {}),
-      ...(run.wakeAt !== undefined ? { wakeAt: run.wakeAt } : {})
+      ...(run.wakeAt !== undefined ? { wakeAt: run.wakeAt } : {}),
+      ...(run.sleeps !== undefined ? { sleeps: run.sleeps } : {})
     })
     const bodyOps = options.body === undefined ? [] : await this.blocks.putOps(cid, options.body)
     return await this.locks.run(cid.toString(), async () => {

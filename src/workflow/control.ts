@@ -26,14 +26,17 @@ export interface StatusSyncComponents {
 export function syncStatus (run: Run, c: StatusSyncComponents): void {
   if (run.isFinal || run.abort.signal.aborted) return
   const { status, wakeAt } = run.liveStatus()
-  if (status === run.status && wakeAt === run.wakeAt) return
+  const sleeps = run.sleepTimes()
+  const sleepsText = JSON.stringify(sleeps)
+  if (status === run.status && wakeAt === run.wakeAt && sleepsText === run.storedSleeps) return
   const announce = status !== run.status
   run.status = status
   run.wakeAt = wakeAt
+  run.storedSleeps = sleepsText
   const notification = announce ? run.statusNotification(false) : undefined
   run.persisted = run.persisted
     .then(async () => {
-      await c.store.workflows.update(run.cid, { status, wakeAt: wakeAt ?? null, retries: run.retries })
+      await c.store.workflows.update(run.cid, { status, wakeAt: wakeAt ?? null, sleeps: Object.keys(sleeps).length > 0 ? sleeps : null, retries: run.retries })
       if (notification !== undefined) run.emit({ kind: 'status', status, final: false, json: notification })
     })
     .catch(err => c.logger.warn({ err, workflow: run.cidString, status }, 'storing a run status failed'))
@@ -104,7 +107,7 @@ export async function finishRun (run: Run, c: StatusSyncComponents, crash?: unkn
   run.status = status
   run.wakeAt = undefined
   try {
-    await store.workflows.update(run.cid, { status, retries: run.retries, wakeAt: null, ...(run.error !== undefined ? { error: run.error } : {}) })
+    await store.workflows.update(run.cid, { status, retries: run.retries, wakeAt: null, sleeps: null, ...(run.error !== undefined ? { error: run.error } : {}) })
   } catch (err) {
     logger.error({ err, workflow: run.cidString, status }, 'storing the final status of a run failed')
     run.interrupt()

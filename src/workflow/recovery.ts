@@ -86,11 +86,11 @@ async function recoverOne (c: RecoveryComponents, record: WorkflowRun, maxRestar
   if (!paused && record.wakeAt !== undefined) planned.run.wakeAt = record.wakeAt
   await c.store.workflows.update(record.cid, { restarts })
   c.logger.info({ workflow: record.cid.toString(), status: record.status, restarts }, 'resuming workflow run')
-  return { ...planned, resume: record.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {} }
+  return { ...planned, resume: record.sleeps !== undefined ? { sleeps: record.sleeps } : {} }
 }
 
 async function fail (c: RecoveryComponents, record: WorkflowRun, code: string, message: string): Promise<void> {
   c.logger.warn({ workflow: record.cid.toString(), code, restarts: record.restarts }, message)
-  await c.store.workflows.update(record.cid, { status: 'failed', error: { code, message }, wakeAt: null })
+  await c.store.workflows.update(record.cid, { status: 'failed', error: { code, message }, wakeAt: null, sleeps: null })
   c.metrics?.workflow.failed.inc()
 }

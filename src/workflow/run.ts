@@ -77,6 +77,8 @@ export class Run {
   interrupted = false
   /** Wake time of each sleeping task, by index. */
   readonly sleepers = new Map<number, number>()
+  /** The sleepers as last stored (`sleepTimes` in a canonical text form). */
+  storedSleeps = ''
   /** Status writes to the store, chained so they land (and are announced) in order. */
   persisted: Promise<void> = Promise.resolve()
   /** Tasks in flight, by index, and how many of them are Wasm calls. */
@@ -169,6 +171,13 @@ export class Run {
    * for, sleeping when every task in flight is a sleep, running otherwise; and the
    * earliest wake time of its sleeping tasks.
    */
+  /** The wake time of each sleeping task, by instruction CID. */
+  sleepTimes (): Record<string, number> {
+    const out: Record<string, number> = {}
+    for (const [index, at] of [...this.sleepers].sort((a, b) => a[0] - b[0])) out[this.workflow.tasks[index]!.run.cid.toString()] = at
+    return out
+  }
+
   liveStatus (): { status: RunStatus, wakeAt?: number } {
     let wakeAt: number | undefined
     for (const at of this.sleepers.values()) if (wakeAt === undefined || at < wakeAt) wakeAt = at

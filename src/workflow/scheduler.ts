@@ -21,8 +21,8 @@ export interface SchedulerContext {
 
 /** What a run resumed after a restart brings from its stored record. */
 export interface ResumeState {
-  /** The stored wake time of the sleep that was in progress. */
-  wakeAt?: number
+  /** The stored wake time of each sleep that was in progress, by instruction CID. */
+  sleeps?: Record<string, number>
 }
 
 /**
@@ -44,8 +44,8 @@ export class RunScheduler {
   private readonly queue: number[] = []
   private draining = false
   private resolveIdle: () => void = () => {}
-  /** The one sleep that was in progress when the node stopped, which gets the stored wake time. */
-  private resumedSleep?: number
+  /** Wake times of the sleeps that were in progress when the node stopped; each is used once. */
+  private readonly resumedSleeps = new Map<string, number>()
 
   constructor (ctx: SchedulerContext, run: Run, tasks: PreparedTask[], outputs: Map<string, Outcome>, resume?: ResumeState) {
     this.ctx = ctx
@@ -53,6 +53,7 @@ export class RunScheduler {
     this.tasks = tasks
     this.outputs = outputs
     if (resume !== undefined) this.resume = resume
+    for (const [instruction, at] of Object.entries(resume?.sleeps ?? {})) this.resumedSleeps.set(instruction, at)
   }
 
   async execute (): Promise<void> {
@@ -81,8 +82,6 @@ export class RunScheduler {
     if (this.open === 0) return
     const idle = new Promise<void>(resolve => { this.resolveIdle = resolve })
     const ready = run.dag.order.filter(i => !done(i) && this.remaining[i] === 0)
-    const sleeps = ready.filter(i => tasks[i]!.sleep?.durationMs !== undefined)
-    if (this.resume?.wakeAt !== undefined && sleeps.length === 1) this.resumedSleep = sleeps[0]
     for (const i of ready) this.enqueue(i)
     syncStatus(run, this.ctx.components)
     await idle
@@ -214,8 +213,8 @@ export class RunScheduler {
   }
 
   /**
-   * `ipvm/sleep`: waits (once the run is not paused) until its wake time, which is stored as
-   * the run's `wakeAt` so a restart does not start the sleep over; then its receipt,
+   * `ipvm/sleep`: waits (once the run is not paused) until its wake time, which is stored in
+   * the run's record (`sleeps`) so a restart does not start the sleep over; then its receipt,
    * `out: ["ok", value]`, the same for the same instruction.
    */
   private async runSleep (p: PreparedTask): Promise<void> {
@@ -245,11 +244,10 @@ export class RunScheduler {
     const { until, durationMs = 0 } = p.sleep!
     if (until !== undefined) return until
     const full = Date.now() + durationMs
-    if (p.index === this.resumedSleep && this.resume?.wakeAt !== undefined) {
-      this.resumedSleep = undefined
-      return Math.min(this.resume.wakeAt, full)
-    }
-    return full
+    const stored = this.resumedSleeps.get(p.instructionString)
+    if (stored === undefined) return full
+    this.resumedSleeps.delete(p.instructionString)
+    return Math.min(stored, full)
   }
 
   private async storeReceipt (p: PreparedTask, receipt: Receipt, publish: boolean): Promise<void> {

@@ -30,7 +30,7 @@ describe('WorkflowStore', () => {
     expect(await store.workflows.get(workflow(2).cid)).toBeUndefined()
   })
 
-  it('updates fields, stamps updatedAt, and sets and clears error and wakeAt', async () => {
+  it('updates fields, stamps updatedAt, and sets and clears error, wakeAt and sleeps', async () => {
     const { cid } = workflow(1)
     await store.workflows.put({ cid, name: 'upd', numTasks: 2 })
     clock += 1000
@@ -39,10 +39,14 @@ describe('WorkflowStore', () => {
     expect(running.updatedAt).toBe(clock)
     expect(running.createdAt).toBe(clock - 1000)
     clock += 1000
-    const sleeping = await store.workflows.update(cid, { status: 'sleeping', wakeAt: clock + 5000, error: { code: 'RUNTIME_TIMEOUT', message: 'timed out' } })
-    expect(sleeping).toMatchObject({ status: 'sleeping', wakeAt: clock + 5000, error: { code: 'RUNTIME_TIMEOUT', message: 'timed out' } })
-    const cleared = await store.workflows.update(cid, current => ({ status: 'running', wakeAt: null, error: null, restarts: current.restarts + 1 }))
+    const sleeps = { [workflow(2).cid.toString()]: clock + 5000, [workflow(3).cid.toString()]: clock + 7000 }
+    const sleeping = await store.workflows.update(cid, { status: 'sleeping', wakeAt: clock + 5000, sleeps, error: { code: 'RUNTIME_TIMEOUT', message: 'timed out' } })
+    expect(sleeping).toMatchObject({ status: 'sleeping', wakeAt: clock + 5000, sleeps, error: { code: 'RUNTIME_TIMEOUT', message: 'timed out' } })
+    expect((await store.workflows.get(cid))?.sleeps).toEqual(sleeps)
+    await expect(store.workflows.update(cid, { sleeps: { x: -1 } })).rejects.toThrow(/sleeps\.x/)
+    const cleared = await store.workflows.update(cid, current => ({ status: 'running', wakeAt: null, sleeps: null, error: null, restarts: current.restarts + 1 }))
     expect(cleared.wakeAt).toBeUndefined()
+    expect(cleared.sleeps).toBeUndefined()
     expect(cleared.error).toBeUndefined()
     expect(cleared.restarts).toBe(1)
     expect(await store.workflows.get(cid)).toEqual(cleared)

@@ -61,12 +61,14 @@ describe('runs across node restarts', () => {
     expect(outs).toEqual([1, 1, 2, 2, 3, 3, 4])
   }, 60_000)
 
-  it('a durable sleep that spans a restart wakes at its stored time, not a full sleep after the restart', async () => {
+  it('durable sleeps that span a restart wake at their stored times, not a full sleep after the restart', async () => {
     const start = sameFolder()
     const a = await start()
     const rsc = await addResource(a.httpUrl, await buildTestComponent())
+    // two sleeps side by side, with different wake times: each keeps its own
     const nap = sleepTask(4000, 41)
-    const wf = { tasks: [nap, task(rsc, 'add_one', [awaitOkOf(nap)])] }
+    const longNap = sleepTask(4600, 'long')
+    const wf = { tasks: [nap, longNap, task(rsc, 'add_one', [awaitOkOf(nap)])] }
     const cid = workflowCid(wf)
     const watcher = await IpvmClient.connect(a.url)
     const watched: RunNotification[] = []
@@ -87,14 +89,17 @@ describe('runs across node restarts', () => {
     const resumed = await runStatus(b.client, cid)
     expect(resumed).toMatchObject({ status: 'sleeping', wake_at: wakeAt, restarts: 1 })
     const again = await b.client.runWorkflow(wf)
-    let sleptUntil = 0
+    const woke = new Map<unknown, number>()
     const r = await collectRun(again, 20_000, n => {
-      if (isReceiptNotification(n) && n.receipt.meta.op === 'ipvm/sleep') sleptUntil = Date.now()
+      if (isReceiptNotification(n) && n.receipt.meta.op === 'ipvm/sleep') woke.set(n.receipt.out[1], Date.now())
     })
-    expect(r.receipts.map(x => x.receipt.out)).toEqual([['ok', 41], ['ok', 42]])
-    expect(r.status).toMatchObject({ status: 'completed', tasks: { executed: 2 } })
-    expect(sleptUntil).toBeGreaterThanOrEqual(wakeAt - 20)
-    expect(sleptUntil).toBeLessThan(wakeAt + 700)
+    expect(r.receipts.map(x => x.receipt.out).sort()).toEqual([['ok', 41], ['ok', 42], ['ok', 'long']].sort())
+    expect(r.status).toMatchObject({ status: 'completed', tasks: { executed: 3 } })
+    // started within a few ms of each other, the sleeps end 600 ms apart, as first scheduled
+    expect(woke.get(41)).toBeGreaterThanOrEqual(wakeAt - 20)
+    expect(woke.get(41)).toBeLessThan(wakeAt + 700)
+    expect(woke.get('long')).toBeGreaterThanOrEqual(wakeAt + 600 - 50)
+    expect(woke.get('long')).toBeLessThan(wakeAt + 600 + 700)
     const done = await runStatus(b.client, cid)
     expect(done).toMatchObject({ status: 'completed', restarts: 1 })
     expect(done.wake_at).toBeUndefined()
