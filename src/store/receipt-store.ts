@@ -136,9 +136,7 @@ export class ReceiptStore {
           const member = `${item.workflow.toString()}/${id}`
           if (seen[nextSeen++] === undefined && !added.has(member)) {
             added.add(member)
-            const s = next()
-            ops.push({ type: 'put', key: key(Bucket.workflowReceipts, cidKey(item.workflow), u64(s)), value: item.r })
-            ops.push({ type: 'put', key: seenKey, value: u64(s) })
+            ops.push(...filingOps(item.workflow, item.r, seenKey, next()))
             filed = true
           }
         }
@@ -151,6 +149,35 @@ export class ReceiptStore {
       await this.level.batch(ops, { sync: results.some(r => r.stored) })
       this.log.debug({ receipts: items.length, ops: ops.length, lastSeq: this.seq }, 'receipts stored')
       return results
+    })
+  }
+
+  /**
+   * Files receipts that are already in the store under a workflow (a replay: no bytes to
+   * check or write); those filed under it before are skipped. Returns, in input order,
+   * whether each was filed now. Not synced, like a `putMany` that stores no new receipt.
+   */
+  async fileUnder (workflow: CID, receipts: CID[]): Promise<boolean[]> {
+    const w = asCid(workflow, 'workflow cid')
+    const items = receipts.map(c => {
+      const cid = asCid(c, 'receipt cid')
+      return { id: cid.toString(), r: cidKey(cid) }
+    })
+    if (items.length === 0) return []
+    return await this.locks.runMany(items.map(i => i.id), async () => {
+      const seenKeys = items.map(i => key(Bucket.workflowReceiptSeen, cidKey(w), i.r))
+      const seen = await this.level.getMany(seenKeys)
+      const ops: BatchOp[] = []
+      const added = new Set<string>()
+      const filed = items.map((item, n) => {
+        if (seen[n] !== undefined || added.has(item.id)) return false
+        added.add(item.id)
+        const seq = ++this.seq
+        ops.push({ type: 'put', key: key(Bucket.receiptLog, u64(seq)), value: item.r }, ...filingOps(w, item.r, seenKeys[n]!, seq))
+        return true
+      })
+      if (ops.length > 0) await this.level.batch(ops, { sync: false })
+      return filed
     })
   }
 
@@ -219,6 +246,14 @@ export class ReceiptStore {
   async count (): Promise<number> {
     return await this.level.count(prefixRange(Uint8Array.of(Bucket.receipts)))
   }
+}
+
+/** The writes that file receipt `r` under `workflow` at position `seq`. */
+function filingOps (workflow: CID, r: Uint8Array, seenKey: Uint8Array, seq: number): BatchOp[] {
+  return [
+    { type: 'put', key: key(Bucket.workflowReceipts, cidKey(workflow), u64(seq)), value: r },
+    { type: 'put', key: seenKey, value: u64(seq) }
+  ]
 }
 
 async function checkReceipt (cid: CID, bytes: Uint8Array): Promise<ReceiptOutcome> {

@@ -28,7 +28,8 @@ export async function replayReceipts (c: WorkflowEngineComponents, run: Run, tas
     if (f !== undefined) found.push([i, f])
   })
   if (found.length === 0) return
-  await store.receipts.putMany(found.map(([i, f]) => ({ cid: f.cid, instruction: tasks[i]!.instruction, bytes: f.bytes, workflow: run.cid })))
+  // every receipt found is in the store by now (a peer's is stored when it is found)
+  await store.receipts.fileUnder(run.cid, found.map(([, f]) => f.cid))
   for (const [i, f] of found) {
     const p = tasks[i]!
     outputs.set(p.instructionString, f.outcome)

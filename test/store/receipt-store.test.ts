@@ -41,6 +41,23 @@ describe('ReceiptStore', () => {
     expect((await store.receipts.listByInstruction(r.instruction)).length).toBe(1)
   })
 
+  it('fileUnder files stored receipts under another workflow in order, once, also when it races with itself and with put', async () => {
+    const rs = Array.from({ length: 5 }, (_, i) => makeReceipt('file', i))
+    for (const r of rs) await store.receipts.put({ ...r, workflow: wfA })
+    const order = [3, 1, 4, 0, 2]
+    expect(await store.receipts.fileUnder(wfB, [rs[3].cid, rs[1].cid, rs[3].cid])).toEqual([true, true, false])
+    const again = await Promise.all([
+      store.receipts.fileUnder(wfB, [rs[4].cid, rs[0].cid]),
+      store.receipts.fileUnder(wfB, [rs[4].cid, rs[0].cid]),
+      store.receipts.put({ ...rs[4], workflow: wfB })
+    ])
+    expect(again[0].filter(Boolean).length + again[1].filter(Boolean).length + (again[2].filed ? 1 : 0)).toBe(2)
+    expect(await store.receipts.fileUnder(wfB, [rs[2].cid, rs[1].cid])).toEqual([true, false])
+    expect(str(await store.receipts.listForWorkflow(wfB))).toEqual(str(order.map(i => rs[i].cid)))
+    expect(str(await store.receipts.listForWorkflow(wfA))).toEqual(str(rs.map(r => r.cid)))
+    expect(await store.receipts.fileUnder(wfB, [])).toEqual([])
+  })
+
   it('files a receipt once under a workflow even when the same put races with itself', async () => {
     const r = makeReceipt('race', 3)
     const results = await Promise.all(Array.from({ length: 20 }, async () => await store.receipts.put({ ...r, workflow: wfA })))
