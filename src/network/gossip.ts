@@ -50,6 +50,13 @@ export class ReceiptGossip {
     return this.deps.pubsub.getSubscribers(RECEIPTS_TOPIC).map((peer) => peer.toString())
   }
 
+  /** Peers in this node's mesh for the topic: those it forwards every message to at once. */
+  meshPeers (): string[] {
+    // the GossipSub class has getMeshPeers; the interface the package exports does not list it
+    const pubsub = this.deps.pubsub as GossipSub & { getMeshPeers?: (topic: string) => string[] }
+    return pubsub.getMeshPeers?.(RECEIPTS_TOPIC) ?? []
+  }
+
   /**
    * Publishes a gossip message. Without subscribers it does nothing (as Homestar, which needs a
    * mesh peer); a failure is logged, never thrown. Emits `published_receipt_pubsub` when at least

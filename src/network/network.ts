@@ -145,6 +145,11 @@ export class Network implements Startable {
     return this.gossip?.subscribers() ?? []
   }
 
+  /** Peers in this node's gossip mesh for the receipts topic (empty when gossip is off). */
+  gossipMeshPeers (): string[] {
+    return this.gossip?.meshPeers() ?? []
+  }
+
   /**
    * Gossips the receipt (when gossip is on and some peer subscribes) and puts its record in the
    * DHT with `receiptQuorum` (when a peer is connected). Quorum failure is an event, not an error.

@@ -3,7 +3,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RECEIPTS_TOPIC } from '../../src/network/index.js'
 import { rawPeer, stopRawPeers } from '../utils/raw-peer.js'
-import { eventsOf, fieldsSorted, makeReceipt, schemaErrors, startNode, stopAll, waitForGossipPeers, waitUntil, type TestNode } from './helpers.js'
+import { eventsOf, fieldsSorted, makeReceipt, schemaErrors, startNode, stopAll, waitForGossipMesh, waitForGossipPeers, waitUntil, type TestNode } from './helpers.js'
 
 afterEach(async () => {
   await stopAll()
@@ -42,8 +42,9 @@ describe('network: connections and gossip', () => {
     const b = await startNode({ peers: [a.network.multiaddrs()[0]] })
     const c = await startNode({ peers: [b.network.multiaddrs()[0]] })
     await waitForGossipPeers([a, b, c])
-    // C hears of the receipt through B's mesh: wait until B has both A and C as subscribers.
-    await waitForGossipPeers([b], 2)
+    // C hears of the receipt through B's mesh: wait until B has both A and C in it (a peer that
+    // only subscribed is grafted on a heartbeat, and would get the message later, by gossip)
+    await waitForGossipMesh([b], 2)
 
     const receipt = await makeReceipt(1)
     const result = await a.network.publishReceipt({ cid: receipt.cid, ran: receipt.ran, instruction: receipt.instruction, gossipBytes: receipt.gossipBytes })

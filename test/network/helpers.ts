@@ -185,6 +185,11 @@ export async function waitForGossipPeers (nodes: TestNode[], count = 1): Promise
   await waitUntil(() => nodes.every((n) => n.network.gossipPeers().length >= count), 10_000, 'gossip subscribers')
 }
 
+/** Waits until each node's gossip mesh has `count` peers (a message is forwarded to them at once, not on a later heartbeat). */
+export async function waitForGossipMesh (nodes: TestNode[], count = 1): Promise<void> {
+  await waitUntil(() => nodes.every((n) => n.network.gossipMeshPeers().length >= count), 10_000, 'gossip mesh')
+}
+
 const schemaPath = new URL('../../schemas/network.json', import.meta.url)
 let validator: ValidateFunction | undefined
 
