@@ -27,7 +27,9 @@ export enum Bucket {
   /** createdAt ‖ workflow CID → empty: runs by creation time. */
   workflowsByCreated = 8,
   /** status byte ‖ createdAt ‖ workflow CID → empty: runs of one status by creation time. */
-  workflowsByStatus = 9
+  workflowsByStatus = 9,
+  /** instruction CID → receipt CID: the first `ok` receipt written for it (schema 2). */
+  receiptFirstOk = 10
 }
 
 /** Concatenates byte strings. */

@@ -105,13 +105,20 @@ export class ReceiptStore {
       return { cid, r: cidKey(cid), instruction, workflow, outcome, bytes: input.bytes }
     }))
     if (items.length === 0) return []
-    return await this.locks.runMany(items.map(i => i.cid.toString()), async () => {
+    // an instruction's first ok receipt is decided under its lock: two different receipts for
+    // one instruction, stored at once, cannot both become the first
+    const lockKeys = [...items.map(i => i.cid.toString()), ...items.filter(i => i.outcome === 'ok').map(i => `first:${i.instruction.toString()}`)]
+    return await this.locks.runMany(lockKeys, async () => {
       const receiptKeys = items.map(i => key(Bucket.receipts, i.r))
       const seenKeys = items.map(i => i.workflow === undefined ? undefined : key(Bucket.workflowReceiptSeen, cidKey(i.workflow), i.r))
-      const present = await this.level.getMany(receiptKeys)
-      const seen = await this.level.getMany(seenKeys.filter((k): k is Uint8Array => k !== undefined))
+      const firstKeys = items.map(i => key(Bucket.receiptFirstOk, cidKey(i.instruction)))
+      const [present, seen, first] = await Promise.all([
+        this.level.getMany(receiptKeys),
+        this.level.getMany(seenKeys.filter((k): k is Uint8Array => k !== undefined)),
+        this.level.getMany(firstKeys)
+      ])
       const ops: BatchOp[] = []
-      const added = new Set<string>() // receipts and memberships added earlier in this batch
+      const added = new Set<string>() // receipts, memberships and first-ok entries added earlier in this batch
       let nextSeen = 0
       const results = items.map((item, n) => {
         const id = item.cid.toString()
@@ -129,6 +136,11 @@ export class ReceiptStore {
           const s = next()
           ops.push({ type: 'put', key: receiptKeys[n], value: item.bytes })
           ops.push({ type: 'put', key: key(Bucket.receiptByInstruction, cidKey(item.instruction), item.r), value: indexValue(item.outcome, s) })
+          const firstOf = `first:${item.instruction.toString()}`
+          if (item.outcome === 'ok' && first[n] === undefined && !added.has(firstOf)) {
+            added.add(firstOf)
+            ops.push({ type: 'put', key: firstKeys[n], value: item.r })
+          }
         }
         let filed = false
         const seenKey = seenKeys[n]
@@ -205,18 +217,38 @@ export class ReceiptStore {
    * never returned here (see `listByInstruction`). Undefined when there is none.
    */
   async getByInstruction (instruction: CID): Promise<{ cid: CID, bytes: Uint8Array } | undefined> {
-    const id = instruction.toString()
-    const cached = this.reusable.get(id)
-    if (cached !== undefined) return cached
-    const first = (await this.listByInstruction(instruction)).find(e => e.outcome === 'ok')
-    if (first === undefined) return undefined
-    const bytes = await this.get(first.cid)
-    if (bytes === undefined) {
-      throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `index names a missing receipt: ${first.cid.toString()}`, { cid: first.cid.toString() })
+    return (await this.getManyByInstruction([instruction]))[0]
+  }
+
+  /**
+   * `getByInstruction` for several instructions at once, in input order: two reads of the
+   * database for all of them (their first-ok entries, then the receipts), instead of a
+   * range scan and a read each.
+   */
+  async getManyByInstruction (instructions: CID[]): Promise<Array<{ cid: CID, bytes: Uint8Array } | undefined>> {
+    const ids = instructions.map(i => asCid(i, 'instruction cid').toString())
+    const out: Array<{ cid: CID, bytes: Uint8Array } | undefined> = ids.map(id => this.reusable.get(id))
+    const missing = out.flatMap((found, n) => found === undefined ? [n] : [])
+    if (missing.length === 0) return out
+    const firsts = await this.level.getMany(missing.map(n => key(Bucket.receiptFirstOk, cidKey(instructions[n]!))))
+    const named = missing.flatMap((n, k) => {
+      const r = firsts[k]
+      return r === undefined ? [] : [{ n, cid: cidFromBytes(r) }]
+    })
+    if (named.length === 0) return out
+    const bytes = await this.level.getMany(named.map(x => key(Bucket.receipts, cidKey(x.cid))))
+    for (const [k, { n, cid }] of named.entries()) {
+      const b = bytes[k]
+      if (b === undefined) throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `index names a missing receipt: ${cid.toString()}`, { cid: cid.toString() })
+      if (!await matches(cid, b)) {
+        this.log.warn({ receipt: cid.toString() }, 'stored receipt does not match its CID')
+        throw new StoreError(StoreErrorCode.RECEIPT_CORRUPT, `stored receipt is corrupt: ${cid.toString()}`, { cid: cid.toString() })
+      }
+      const found = { cid, bytes: b }
+      this.reusable.set(ids[n]!, found)
+      out[n] = found
     }
-    const found = { cid: first.cid, bytes }
-    this.reusable.set(id, found)
-    return found
+    return out
   }
 
   /** Every receipt stored for an instruction, ok and error, in write order. */

@@ -4,14 +4,19 @@ import type { Startable } from '../util/lifecycle.js'
 import type { Logger } from '../util/logger.js'
 import { BlockStore } from './block-store.js'
 import { BlockstoreAdapter } from './blockstore-adapter.js'
-import { Bucket, key, utf8 } from './buckets.js'
+import { Bucket, key, prefixRange, readU64, utf8 } from './buckets.js'
+import { cidKey } from './hashing.js'
+import { CID } from 'multiformats/cid'
 import { StoreError, StoreErrorCode } from './errors.js'
 import { LevelController } from './level.js'
 import { ReceiptStore } from './receipt-store.js'
 import { WorkflowStore } from './workflow-store.js'
 
-/** Version of the on-disk layout written by this code (`Bucket` numbers, key and value forms). */
-export const SCHEMA_VERSION = 1
+/**
+ * Version of the on-disk layout written by this code (`Bucket` numbers, key and value forms).
+ * 2 adds `receiptFirstOk`; a version 1 store is upgraded when it opens.
+ */
+export const SCHEMA_VERSION = 2
 
 const SCHEMA_KEY = key(Bucket.meta, utf8('schemaVersion'))
 
@@ -127,5 +132,34 @@ export class Store implements Startable {
     if (typeof version !== 'number' || version > SCHEMA_VERSION || version < 1) {
       throw new StoreError(StoreErrorCode.SCHEMA_UNSUPPORTED, `store schema version ${String(version)} is not supported (this node writes ${SCHEMA_VERSION})`, { version: String(version), supported: SCHEMA_VERSION })
     }
+    if (version === 1) await this.upgradeFrom1()
+  }
+
+  /**
+   * 1 → 2: writes each instruction's first `ok` receipt (lowest write sequence) into
+   * `receiptFirstOk`, from the instruction index, and the new version, in one synced batch.
+   */
+  private async upgradeFrom1 (): Promise<void> {
+    const first = new Map<string, { key: Uint8Array, receipt: Uint8Array, seq: number }>()
+    const prefix = Uint8Array.of(Bucket.receiptByInstruction)
+    for await (const [k, v] of this.level.entries(prefixRange(prefix))) {
+      if (v.byteLength !== 9 || v[0] > 1) throw new StoreError(StoreErrorCode.RECORD_CORRUPT, 'malformed receipt index entry')
+      if (v[0] !== 0) continue // an error receipt
+      let instruction: CID
+      let receipt: Uint8Array
+      try {
+        [instruction, receipt] = CID.decodeFirst(k.subarray(prefix.byteLength))
+      } catch (err) {
+        throw new StoreError(StoreErrorCode.RECORD_CORRUPT, 'malformed receipt index key', undefined, { cause: err })
+      }
+      const seq = readU64(v, 1)
+      const id = instruction.toString()
+      const known = first.get(id)
+      if (known === undefined || seq < known.seq) first.set(id, { key: key(Bucket.receiptFirstOk, cidKey(instruction)), receipt, seq })
+    }
+    const ops = [...first.values()].map(f => ({ type: 'put' as const, key: f.key, value: f.receipt }))
+    ops.push({ type: 'put', key: SCHEMA_KEY, value: dagCbor.encode(SCHEMA_VERSION) })
+    await this.level.batch(ops, { sync: true })
+    this.log.info({ from: 1, to: SCHEMA_VERSION, instructions: first.size }, 'store upgraded')
   }
 }

@@ -24,6 +24,8 @@ export interface ReceiptLookupComponents {
   store: Store
   peers?: PeerReceipts
   metrics?: Pick<Metrics, 'receipts'>
+  /** The store was just asked: go to peers only. */
+  peersOnly?: boolean
 }
 
 /** How a receipt is stored: the DAG-CBOR of exactly what its CID hashes. */
@@ -41,7 +43,7 @@ export function readReceipt (bytes: Uint8Array): Receipt {
  */
 export async function lookupReceipt (c: ReceiptLookupComponents, instruction: string, signal: AbortSignal): Promise<FoundReceipt | undefined> {
   const cid = parseCid(instruction)
-  const local = await c.store.receipts.getByInstruction(cid)
+  const local = c.peersOnly === true ? undefined : await c.store.receipts.getByInstruction(cid)
   let found: { cid: CID, bytes: Uint8Array, receipt: Receipt } | undefined
   if (local !== undefined) {
     found = { ...local, receipt: readReceipt(local.bytes) }
@@ -54,6 +56,18 @@ export async function lookupReceipt (c: ReceiptLookupComponents, instruction: st
     }
   }
   return found === undefined ? undefined : withOutcome(found)
+}
+
+/**
+ * `lookupReceipt` for several instructions: one batched read of the store for all of them,
+ * then peers (all at once) for those the store lacks. Results are in input order.
+ */
+export async function lookupReceipts (c: ReceiptLookupComponents, instructions: CID[], signal: AbortSignal): Promise<Array<FoundReceipt | undefined>> {
+  const local = await c.store.receipts.getManyByInstruction(instructions)
+  return await Promise.all(local.map(async (found, n) => {
+    if (found !== undefined) return withOutcome({ ...found, receipt: readReceipt(found.bytes) })
+    return c.peers === undefined ? undefined : await lookupReceipt({ ...c, peersOnly: true }, instructions[n]!.toString(), signal)
+  }))
 }
 
 /**

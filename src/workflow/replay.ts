@@ -2,7 +2,7 @@ import type { CID } from 'multiformats/cid'
 import { receiptNotificationJson, type Receipt } from '../ipld/index.js'
 import type { WorkflowEngineComponents } from './engine.js'
 import type { Run } from './run.js'
-import { lookupReceipt, previousErrorReceipt, type FoundReceipt } from './receipts.js'
+import { lookupReceipts, previousErrorReceipt, type FoundReceipt } from './receipts.js'
 import type { Outcome, PreparedTask } from './task.js'
 
 /**
@@ -16,12 +16,11 @@ export async function replayReceipts (c: WorkflowEngineComponents, run: Run, tas
   const { store, metrics } = c
   const signal = run.abort.signal
   const filed = resumed ? new Set((await store.receipts.listForWorkflow(run.cid)).map(x => x.toString())) : undefined
-  // all lookups at once: a lookup that goes to the network waits on peers, not on the others
-  const lookups = await Promise.all(run.dag.order.map(async i => {
-    const p = tasks[i]!
-    return await lookupReceipt(c, p.instructionString, signal) ??
-      (filed === undefined ? undefined : await previousErrorReceipt(store, p.instruction, filed))
-  }))
+  // one batched read of the store for every task; then, at once, peers for the ones it lacks
+  // (a lookup that goes to the network waits on peers, not on the others)
+  const ok = await lookupReceipts(c, run.dag.order.map(i => tasks[i]!.instruction), signal)
+  const lookups = await Promise.all(run.dag.order.map(async (i, k) => ok[k] ??
+    (filed === undefined ? undefined : await previousErrorReceipt(store, tasks[i]!.instruction, filed))))
   const found: Array<[number, FoundReceipt]> = []
   run.dag.order.forEach((i, k) => {
     const f = lookups[k]

@@ -3,7 +3,7 @@ import { sha3_256 } from '@noble/hashes/sha3.js'
 import type { Level } from 'level'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { Bucket, receiptOutcome } from '../../src/store/index.js'
+import { Bucket, SCHEMA_VERSION, receiptOutcome } from '../../src/store/index.js'
 
 export interface Consistency {
   problems: string[]
@@ -46,15 +46,25 @@ export async function checkConsistency (db: Level<Uint8Array, Uint8Array>): Prom
   }
   const indexed = new Set<string>()
   const seqs = new Map<number, string>()
+  const firstOk = new Map<string, { r: string, seq: number }>()
   for (const [k, v] of entries(Bucket.receiptByInstruction)) {
-    const [, rest] = CID.decodeFirst(k)
+    const [instruction, rest] = CID.decodeFirst(k)
     const r = CID.decode(rest).toString()
     indexed.add(r)
     if (v.length !== 9 || v[0] > 1) problems.push(`bad index value for ${r}`)
     if (!receipts.has(r)) problems.push(`index entry for missing receipt ${r}`)
     seqs.set(u64(v, 1), r)
+    const known = firstOk.get(instruction.toString())
+    if (v[0] === 0 && (known === undefined || u64(v, 1) < known.seq)) firstOk.set(instruction.toString(), { r, seq: u64(v, 1) })
   }
   for (const r of receipts) if (!indexed.has(r)) problems.push(`receipt ${r} has no instruction index entry`)
+  // each instruction's first-ok entry names its ok receipt with the lowest sequence
+  const firsts = entries(Bucket.receiptFirstOk)
+  for (const [k, v] of firsts) {
+    const instruction = CID.decode(k).toString()
+    if (firstOk.get(instruction)?.r !== CID.decode(v).toString()) problems.push(`first-ok entry of ${instruction} is not its first ok receipt`)
+  }
+  if (firsts.length !== firstOk.size) problems.push(`first-ok entries ${firsts.length} != instructions with an ok receipt ${firstOk.size}`)
   const log = new Map<number, string>()
   for (const [k, v] of entries(Bucket.receiptLog)) {
     const r = CID.decode(v).toString()
@@ -101,7 +111,7 @@ export async function checkConsistency (db: Level<Uint8Array, Uint8Array>): Prom
   }
   for (const [k, v] of entries(Bucket.meta)) {
     const name = new TextDecoder().decode(k)
-    if (name === 'schemaVersion' && dagCbor.decode(v) !== 1) problems.push('bad schema version')
+    if (name === 'schemaVersion' && dagCbor.decode(v) !== SCHEMA_VERSION) problems.push('bad schema version')
   }
   return { problems, counts }
 }

@@ -115,7 +115,11 @@ describe('crash safety of receipt writes', () => {
       await withRawLevel(store, async db => {
         await db.del(Uint8Array.from([Bucket.receiptByInstruction, ...r.instruction.bytes, ...r.cid.bytes]))
       })
-      expect((await withRawLevel(store, checkConsistency)).problems).toEqual([`receipt ${r.cid.toString()} has no instruction index entry`])
+      expect((await withRawLevel(store, checkConsistency)).problems).toEqual([
+        `receipt ${r.cid.toString()} has no instruction index entry`,
+        `first-ok entry of ${r.instruction.toString()} is not its first ok receipt`,
+        'first-ok entries 1 != instructions with an ok receipt 0'
+      ])
     } finally {
       await close()
     }

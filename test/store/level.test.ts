@@ -124,6 +124,38 @@ describe('store lifecycle (LevelDB controller)', () => {
     }
   })
 
+  it('upgrades a schema 1 store: each instruction gets its first ok receipt entry, and lookups find them', async () => {
+    const dir = await newDir()
+    const store = newStore(dir)
+    await store.start()
+    // instruction 1: an error, then two different ok receipts (the first written is the one to reuse)
+    const err = makeReceipt('up', 1, 'error')
+    const ok1 = makeReceipt('up', 1, 'ok', 0)
+    const ok2 = makeReceipt('up', 1, 'ok', 1)
+    const other = makeReceipt('up', 2)
+    const failedOnly = makeReceipt('up', 3, 'error')
+    for (const r of [err, ok1, ok2, other, failedOnly]) await store.receipts.put(r)
+    await store.stop()
+    // make it what schema 1 wrote: no first-ok entries, version 1
+    const schemaKey = Uint8Array.from([Bucket.meta, ...new TextEncoder().encode('schemaVersion')])
+    await withRawLevel(store, async db => {
+      const firsts: Uint8Array[] = []
+      for await (const k of db.keys({ gte: Uint8Array.of(Bucket.receiptFirstOk), lt: Uint8Array.of(Bucket.receiptFirstOk + 1) })) firsts.push(k)
+      expect(firsts.length).toBe(2)
+      await db.batch([...firsts.map(k => ({ type: 'del' as const, key: k })), { type: 'put', key: schemaKey, value: dagCbor.encode(1) }])
+    })
+    const reopened = newStore(dir)
+    await reopened.start()
+    const found = await reopened.receipts.getManyByInstruction([ok1.instruction, other.instruction, failedOnly.instruction])
+    expect(found.map(f => f?.cid.toString())).toEqual([ok1.cid.toString(), other.cid.toString(), undefined])
+    await reopened.stop()
+    const { checkConsistency } = await import('./consistency.js')
+    await withRawLevel(store, async db => {
+      expect(dagCbor.decode(await db.get(schemaKey) as Uint8Array)).toBe(SCHEMA_VERSION)
+      expect((await checkConsistency(db)).problems).toEqual([])
+    })
+  })
+
   it('writes its schema version and refuses a database from a newer schema', async () => {
     const dir = await newDir()
     const store = newStore(dir)
