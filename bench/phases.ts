@@ -1,5 +1,6 @@
 import { buildTestComponent } from '../test/utils/wasm.js'
 import { addResource } from '../test/utils/workflows.js'
+import type { BenchOptions } from './args.js'
 import { measureCalls, runPool, summarize, type LatencySummary } from './stats.js'
 import { addOneChain, runChecked, type BenchWorkflow, type RunCheck, StartValues } from './workflows.js'
 import { startLoad, taskAttemptTotals, type BenchNode, type Load, type StageRow } from './bench-node.js'
@@ -83,15 +84,8 @@ export interface WorkflowResults {
   replayChain: WorkflowPhase
 }
 
-export interface WorkflowCounts {
-  warmup: number
-  oneTask: number
-  chainLength: number
-  chains: number
-  concurrentChains: number
-  replays: number
-  inFlight: number
-}
+/** The counts the workflow phases take, as the command line gives them. */
+export type WorkflowCounts = Pick<BenchOptions, 'warmup' | 'oneTask' | 'chainLength' | 'chains' | 'concurrentChains' | 'replays' | 'inFlight'>
 
 /**
  * Uploads the test component through `POST /add`, warms up (the first call prepares and
