@@ -82,7 +82,7 @@ export interface IpvmConfig {
     default_memory_bytes: number
     /** Most tasks in one workflow. @default 10000 */
     max_tasks: number
-    /** Workflow runs executing at once; more wait in a queue. @default 64 */
+    /** Workflow runs executing at once (a sleeping or paused run gives its place back); more wait in a queue. @default 64 */
     max_runs: number
     /** Runs waiting for one of max_runs; beyond them new runs are refused (-32005, WORKFLOW_BUSY). @default 1024 */
     max_queued_runs: number

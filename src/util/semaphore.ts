@@ -11,6 +11,11 @@ export class Semaphore {
     return this.waiters.length
   }
 
+  /** Holders that could still enter without waiting. */
+  get free (): number {
+    return this.available
+  }
+
   async acquire (signal?: AbortSignal): Promise<() => void> {
     if (this.available > 0) {
       this.available--

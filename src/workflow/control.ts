@@ -26,6 +26,8 @@ export interface StatusSyncComponents {
 export function syncStatus (run: Run, c: StatusSyncComponents): void {
   if (run.isFinal || run.abort.signal.aborted) return
   const { status, wakeAt } = run.liveStatus()
+  // a run that only sleeps, or is paused, lets another run execute meanwhile
+  if (status === 'sleeping' || status === 'paused') run.slot?.yield()
   const sleeps = run.sleepTimes()
   const sleepsText = JSON.stringify(sleeps)
   if (status === run.status && wakeAt === run.wakeAt && sleepsText === run.storedSleeps) return

@@ -17,6 +17,7 @@ import { lookupReceipt, type ReceiptInfo } from './receipts.js'
 import { recoverRuns, type PlannedRun } from './recovery.js'
 import { RunScheduler, type ResumeState, type SchedulerContext } from './scheduler.js'
 import { cancelRun, NODE_STOPPING, pauseRun, resumeRun } from './control.js'
+import { RunSlot } from './run-slot.js'
 import { getReceipt, listRuns, notFound, runInfo, runReceipts, type RunInfo } from './queries.js'
 import type { Outcome } from './task.js'
 
@@ -64,10 +65,8 @@ export class WorkflowEngine implements Startable {
   private readonly c: WorkflowEngineComponents
   private readonly active = new Map<string, Run>()
   private readonly slots: Semaphore
-  /** Runs executing at once (`maxRuns`); the others wait for one in arrival order. */
+  /** Runs executing at once (`maxRuns`); the others wait for one in arrival order. A paused or sleeping run gives its slot back (`RunSlot`). */
   private readonly runSlots: Semaphore
-  /** Runs holding or waiting for one of `runSlots`. */
-  private runsInLine = 0
   private stopping = false
   /** Settles once the unfinished runs of a previous process are loaded. */
   private recovery: Promise<void> = Promise.resolve()
@@ -216,14 +215,18 @@ export class WorkflowEngine implements Startable {
     return await runReceipts(this.c.store, cid, this.active.get(cid.toString()))
   }
 
-  /** Refuses a workflow over `maxTasks`, and any new run while `maxRuns` + `maxQueuedRuns` are in progress. */
+  /**
+   * Refuses a workflow over `maxTasks`, and any new run while every run slot is taken and
+   * `maxQueuedRuns` runs already wait for one. Runs that sleep or are paused hold no slot
+   * and wait for none, so they never make the node busy.
+   */
   private admit (workflow: Workflow): void {
     const { maxTasks, maxRuns, maxQueuedRuns } = this.opts
     if (workflow.tasks.length > maxTasks) {
       throw new WorkflowError(WorkflowErrorCode.TOO_LARGE, `the workflow has ${workflow.tasks.length} tasks, more than workflow.max_tasks (${maxTasks})`, { limit: maxTasks, tasks: workflow.tasks.length })
     }
-    if (this.active.size >= maxRuns + maxQueuedRuns) {
-      throw new WorkflowError(WorkflowErrorCode.BUSY, `${this.active.size} workflow runs are executing or queued, the most workflow.max_runs (${maxRuns}) and workflow.max_queued_runs (${maxQueuedRuns}) allow; try again later`, { max_runs: maxRuns, max_queued_runs: maxQueuedRuns })
+    if (this.runSlots.free === 0 && this.runSlots.waiting >= maxQueuedRuns) {
+      throw new WorkflowError(WorkflowErrorCode.BUSY, `${maxRuns} workflow runs are executing and ${this.runSlots.waiting} wait, the most workflow.max_runs (${maxRuns}) and workflow.max_queued_runs (${maxQueuedRuns}) allow; try again later`, { max_runs: maxRuns, max_queued_runs: maxQueuedRuns })
     }
   }
 
@@ -248,12 +251,13 @@ export class WorkflowEngine implements Startable {
    * cancelled while in line goes straight to its end).
    */
   private takeRunSlot (run: Run): { queued: boolean, slot: Promise<() => void> } {
-    const queued = this.runsInLine >= this.opts.maxRuns
-    this.runsInLine++
-    const leave = (): void => { this.runsInLine-- }
+    const queued = this.runSlots.free === 0
     const slot = this.runSlots.acquire(run.abort.signal).then(
-      release => () => { leave(); release() },
-      () => leave
+      release => {
+        run.slot = new RunSlot(this.runSlots, release, run.abort.signal)
+        return () => { run.slot?.finish() }
+      },
+      () => () => {}
     )
     return { queued, slot }
   }

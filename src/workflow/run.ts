@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events'
 import type { CID } from 'multiformats/cid'
 import type { Workflow } from '../ipld/index.js'
 import type { Dag } from './dag.js'
+import type { RunSlot } from './run-slot.js'
 
 export type RunStatus = 'pending' | 'running' | 'paused' | 'sleeping' | 'completed' | 'failed' | 'cancelled'
 export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled'])
@@ -75,6 +76,8 @@ export class Run {
   readonly abort = unlimitedAbortController()
   /** Set when the run was aborted because the node is stopping (the run resumes on restart). */
   interrupted = false
+  /** Its place among the runs executing at once, once it has one. */
+  slot?: RunSlot
   /** Wake time of each sleeping task, by index. */
   readonly sleepers = new Map<number, number>()
   /** The sleepers as last stored (`sleepTimes` in a canonical text form). */

@@ -192,6 +192,8 @@ export class RunScheduler {
     let release: () => void
     for (;;) {
       await run.whenUnpaused(signal)
+      // a run that gave its run slot back while it slept or was paused waits for one again
+      await run.slot?.take()
       release = await this.ctx.slots.acquire(signal)
       if (!run.paused) break
       release()

@@ -238,3 +238,49 @@ describe('workflow control', () => {
     }
   })
 })
+
+describe('run slots (workflow.max_runs = 1)', () => {
+  let t: TestNode
+  let rsc: string
+
+  beforeAll(async () => {
+    t = await startTestNode({ config: { workflow: { retries: 0, max_runs: 1 } } })
+    rsc = await addResource(t.httpUrl, await buildTestComponent())
+    // the first call prepares the component: keep that out of the tests' timing
+    await collectRun(await t.client.runWorkflow({ tasks: [task(rsc, 'add_one', [-1])] }), 30_000)
+  }, 60_000)
+  afterAll(async () => { await t.close() })
+
+  it('a sleeping run gives its place to another run, and takes one again when it wakes', async () => {
+    const nap = sleepTask(1500, 10)
+    const sleeper = { tasks: [nap, task(rsc, 'add_one', [awaitOkOf(nap)])] }
+    const finished: string[] = []
+    const sleeperDone = collectRun(await t.client.runWorkflow(sleeper), 20_000).then(r => { finished.push('sleeper'); return r })
+    await waitForStatus(t.client, workflowCid(sleeper), ['sleeping'])
+    const other = await collectRun(await t.client.runWorkflow({ tasks: [task(rsc, 'add_one', [500])] }), 20_000)
+    finished.push('other')
+    expect(other.status.status).toBe('completed')
+    const first = await sleeperDone
+    // had the sleeper kept the only slot, the other run could only have started after it ended
+    expect(finished).toEqual(['other', 'sleeper'])
+    expect(first.status.status).toBe('completed')
+    expect(first.receipts.map(r => r.receipt.out)).toEqual([['ok', 10], ['ok', 11]])
+  }, 30_000)
+
+  it('a paused run gives its place to another run until it is resumed', async () => {
+    const nap = sleepTask(400, 20)
+    const paused = { tasks: [nap, task(rsc, 'add_one', [awaitOkOf(nap)])] }
+    const cid = workflowCid(paused)
+    const pausedDone = collectRun(await t.client.runWorkflow(paused), 20_000)
+    await waitForStatus(t.client, cid, ['sleeping'])
+    await t.client.request('workflow_pause', [cid])
+    await delay(600) // the sleep ends while paused; its follower does not start
+    const other = await collectRun(await t.client.runWorkflow({ tasks: [task(rsc, 'add_one', [600])] }), 20_000)
+    expect(other.status.status).toBe('completed')
+    expect(await runStatus(t.client, cid)).toMatchObject({ status: 'paused', progress: { receipts: 1 } })
+    await t.client.request('workflow_resume', [cid])
+    const r = await pausedDone
+    expect(r.status.status).toBe('completed')
+    expect(r.receipts.map(x => x.receipt.out)).toEqual([['ok', 20], ['ok', 21]])
+  }, 30_000)
+})

@@ -77,7 +77,7 @@ retry_max_delay_ms = ${d.workflow.retry_max_delay_ms}
 default_timeout_ms = ${d.workflow.default_timeout_ms}
 default_memory_bytes = ${d.workflow.default_memory_bytes}
 max_tasks = ${d.workflow.max_tasks}
-max_runs = ${d.workflow.max_runs}   # runs executing at once
+max_runs = ${d.workflow.max_runs}   # runs executing at once (sleeping and paused runs do not count)
 max_queued_runs = ${d.workflow.max_queued_runs}   # runs waiting beyond max_runs; more are refused
 max_restarts = ${d.workflow.max_restarts}   # resumes of an unfinished run after node restarts; then it is marked failed
 
