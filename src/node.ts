@@ -9,7 +9,7 @@ import { createLogger, type Logger } from './util/logger.js'
 import type { Startable } from './util/lifecycle.js'
 import { IpvmError } from './util/errors.js'
 import { Store, importFile } from './store/index.js'
-import { WasmRunner, ResourceResolver, KuboBlockSource, isContentAddressedUrl, type BlockSource } from './runtime/index.js'
+import { WasmRunner, ResourceResolver, KuboBlockSource, GatewayBlockSource, isContentAddressedUrl, type BlockSource } from './runtime/index.js'
 import { WorkflowEngine, receiptBytes, type PeerReceipts, type TaskRunner } from './workflow/index.js'
 import { Network, homestarReceiptExchange, receiptWireForms } from './network/index.js'
 import { decode, parseWorkflow, IpldError, IpldErrorCode, type Ipld, type Receipt } from './ipld/index.js'
@@ -133,6 +133,7 @@ export class IpvmNode {
 
       const sources: BlockSource[] = []
       if (this.config.resources.kubo_api !== '') sources.push(new KuboBlockSource(this.config.resources.kubo_api))
+      if (this.config.resources.gateway !== '') sources.push(new GatewayBlockSource(this.config.resources.gateway))
       const resources = new ResourceResolver({
         allowFileRoots: this.config.resources.allow_file_roots,
         allowHttpHosts: this.config.resources.allow_http_hosts

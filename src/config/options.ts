@@ -92,6 +92,8 @@ export interface IpvmConfig {
   resources: {
     /** Kubo HTTP API to fetch `ipfs://` blocks from when they are not local, e.g. http://127.0.0.1:5001. @default "" */
     kubo_api: string
+    /** An IPFS HTTP gateway that answers trustless block requests (`/ipfs/<cid>?format=raw`), e.g. https://trustless-gateway.link; tried after kubo_api. @default "" */
+    gateway: string
     /** Folders `file://` resources may be read from (symlinks resolved, no way out); none: `file://` is refused. @default [] */
     allow_file_roots: string[]
     /** Hosts (`name` or `name:port`) `http(s)://` resources may be fetched from; none: refused. @default [] */
@@ -119,7 +121,7 @@ export const defaultConfig: IpvmConfig = {
   metrics: { enable: true, host: '127.0.0.1', port: 4000 },
   network: { enable: true, listen: ['/ip4/0.0.0.0/tcp/0'], peers: [], mdns: true, gossip: true, receipt_quorum: 2, dht_timeout_ms: 500 },
   workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
-  resources: { kubo_api: '', allow_file_roots: [], allow_http_hosts: [] }
+  resources: { kubo_api: '', gateway: '', allow_file_roots: [], allow_http_hosts: [] }
 }
 
 /** A partial config, as a TOML file, the environment or flags give it. */

@@ -6,7 +6,7 @@ import type { Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
 import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
 import { ResourceError, ResourceErrorCode } from './resource-errors.js'
-import { fetchHttpResource, readFileResource } from './url-resources.js'
+import { fetchHttpResource, readBody, readFileResource } from './url-resources.js'
 
 export { ResourceError, ResourceErrorCode } from './resource-errors.js'
 
@@ -228,7 +228,33 @@ export class KuboBlockSource implements BlockSource {
     const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts.signal !== undefined ? [opts.signal] : [])]
     const res = await fetch(`${this.api}/api/v0/block/get?arg=${cid.toString()}`, { method: 'POST', signal: AbortSignal.any(signals) })
     if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text().catch(() => '')}`.trim())
-    return new Uint8Array(await res.arrayBuffer())
+    return await readBody(res, cid.toString(), MAX_BLOCK_BYTES)
+  }
+}
+
+/** The largest block taken from an HTTP source (IPFS blocks are at most 2 MiB by convention). */
+const MAX_BLOCK_BYTES = 4 * 1024 * 1024
+
+/**
+ * An IPFS HTTP gateway in its trustless form (`GET /ipfs/<cid>?format=raw`, answered with
+ * `application/vnd.ipld.raw`): one block at a time, checked against its hash by the resolver,
+ * so the gateway need not be trusted.
+ */
+export class GatewayBlockSource implements BlockSource {
+  readonly name = 'gateway'
+  private readonly gateway: string
+  private readonly timeoutMs: number
+
+  constructor (gateway: string, timeoutMs = 30_000) {
+    this.gateway = gateway.replace(/\/+$/, '')
+    this.timeoutMs = timeoutMs
+  }
+
+  async getBlock (cid: CID, opts: { signal?: AbortSignal }): Promise<Uint8Array> {
+    const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts.signal !== undefined ? [opts.signal] : [])]
+    const res = await fetch(`${this.gateway}/ipfs/${cid.toString()}?format=raw`, { headers: { accept: 'application/vnd.ipld.raw' }, signal: AbortSignal.any(signals) })
+    if (!res.ok) throw new Error(`HTTP ${res.status}`)
+    return await readBody(res, cid.toString(), MAX_BLOCK_BYTES)
   }
 }
 

@@ -93,7 +93,8 @@ export async function fetchHttpResource (url: URL, access: UrlAccess, signal?: A
   }
 }
 
-async function readBody (res: Response, where: string, maxBytes: number): Promise<Uint8Array> {
+/** A response body of at most `maxBytes` (`RESOURCE_TOO_LARGE` beyond; `RESOURCE_UNAVAILABLE` when the transfer fails). */
+export async function readBody (res: Response, where: string, maxBytes: number): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? NaN)
   if (declared > maxBytes) {
     await res.body?.cancel()

@@ -82,7 +82,8 @@ max_queued_runs = ${d.workflow.max_queued_runs}   # runs waiting beyond max_runs
 max_restarts = ${d.workflow.max_restarts}   # resumes of an unfinished run after node restarts; then it is marked failed
 
 [resources]
-kubo_api = ${q(d.resources.kubo_api)}
+kubo_api = ${q(d.resources.kubo_api)}   # e.g. "http://127.0.0.1:5001": fetch ipfs:// blocks this node lacks
+gateway = ${q(d.resources.gateway)}   # e.g. "https://trustless-gateway.link": the same, from a trustless HTTP gateway
 # file:// and http(s):// resources are refused unless allowed here (they are not content-addressed)
 allow_file_roots = ${list(d.resources.allow_file_roots)}   # folders, e.g. ["/srv/wasm"]
 allow_http_hosts = ${list(d.resources.allow_http_hosts)}   # hosts, e.g. ["example.com", "127.0.0.1:8080"]
