@@ -210,51 +210,52 @@ export function cidOfUrl (url: string): CID {
   throw new ResourceError(ResourceErrorCode.URL_INVALID, `no CID in resource URL ${url} (expected ipfs://<cid>)`, { url })
 }
 
-/**
- * Kubo's HTTP API (`--kubo-api`): `POST /api/v0/block/get?arg=<cid>`. Blocks are checked
- * against their hash by the resolver.
- */
-export class KuboBlockSource implements BlockSource {
-  readonly name = 'kubo'
-  private readonly api: string
+/** The largest block taken from an HTTP source (IPFS blocks are at most 2 MiB by convention). */
+const MAX_BLOCK_BYTES = 4 * 1024 * 1024
+
+/** A block source over HTTP: one request a block, bounded in time and size. */
+abstract class HttpBlockSource implements BlockSource {
+  abstract readonly name: string
+  protected readonly base: string
   private readonly timeoutMs: number
 
-  constructor (api: string, timeoutMs = 30_000) {
-    this.api = api.replace(/\/+$/, '')
+  constructor (base: string, timeoutMs = 30_000) {
+    this.base = base.replace(/\/+$/, '')
     this.timeoutMs = timeoutMs
   }
 
+  protected abstract request (cid: CID, signal: AbortSignal): Promise<Response>
+
   async getBlock (cid: CID, opts: { signal?: AbortSignal }): Promise<Uint8Array> {
     const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts.signal !== undefined ? [opts.signal] : [])]
-    const res = await fetch(`${this.api}/api/v0/block/get?arg=${cid.toString()}`, { method: 'POST', signal: AbortSignal.any(signals) })
+    const res = await this.request(cid, AbortSignal.any(signals))
     if (!res.ok) throw new Error(`HTTP ${res.status} ${await res.text().catch(() => '')}`.trim())
     return await readBody(res, cid.toString(), MAX_BLOCK_BYTES)
   }
 }
 
-/** The largest block taken from an HTTP source (IPFS blocks are at most 2 MiB by convention). */
-const MAX_BLOCK_BYTES = 4 * 1024 * 1024
+/**
+ * Kubo's HTTP API (`--kubo-api`): `POST /api/v0/block/get?arg=<cid>`. Blocks are checked
+ * against their hash by the resolver.
+ */
+export class KuboBlockSource extends HttpBlockSource {
+  readonly name = 'kubo'
+
+  protected async request (cid: CID, signal: AbortSignal): Promise<Response> {
+    return await fetch(`${this.base}/api/v0/block/get?arg=${cid.toString()}`, { method: 'POST', signal })
+  }
+}
 
 /**
  * An IPFS HTTP gateway in its trustless form (`GET /ipfs/<cid>?format=raw`, answered with
  * `application/vnd.ipld.raw`): one block at a time, checked against its hash by the resolver,
  * so the gateway need not be trusted.
  */
-export class GatewayBlockSource implements BlockSource {
+export class GatewayBlockSource extends HttpBlockSource {
   readonly name = 'gateway'
-  private readonly gateway: string
-  private readonly timeoutMs: number
 
-  constructor (gateway: string, timeoutMs = 30_000) {
-    this.gateway = gateway.replace(/\/+$/, '')
-    this.timeoutMs = timeoutMs
-  }
-
-  async getBlock (cid: CID, opts: { signal?: AbortSignal }): Promise<Uint8Array> {
-    const signals = [AbortSignal.timeout(this.timeoutMs), ...(opts.signal !== undefined ? [opts.signal] : [])]
-    const res = await fetch(`${this.gateway}/ipfs/${cid.toString()}?format=raw`, { headers: { accept: 'application/vnd.ipld.raw' }, signal: AbortSignal.any(signals) })
-    if (!res.ok) throw new Error(`HTTP ${res.status}`)
-    return await readBody(res, cid.toString(), MAX_BLOCK_BYTES)
+  protected async request (cid: CID, signal: AbortSignal): Promise<Response> {
+    return await fetch(`${this.base}/ipfs/${cid.toString()}?format=raw`, { headers: { accept: 'application/vnd.ipld.raw' }, signal })
   }
 }
 
