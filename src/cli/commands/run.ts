@@ -51,7 +51,7 @@ export function runCommand (): Command {
       if (tty) process.stdout.write('\r\x1b[K')
       const s = result.status
       if (flags.json !== true) {
-        print(`${s.status}: ${s.tasks.total} tasks, ${s.tasks.executed} executed, ${s.tasks.replayed} replayed, ${s.tasks.failed} failed${s.tasks.skipped > 0 ? `, ${s.tasks.skipped} skipped` : ''} (workflow ${s.workflow['/']})`)
+        print(`${s.status}: ${s.tasks.total} task${s.tasks.total === 1 ? '' : 's'}, ${s.tasks.executed} executed, ${s.tasks.replayed} replayed, ${s.tasks.failed} failed${s.tasks.skipped > 0 ? `, ${s.tasks.skipped} skipped` : ''} (workflow ${s.workflow['/']})`)
         if (s.error !== undefined) print(`error: ${s.error.message} [${s.error.code}]`)
       }
       if (s.status === 'failed') process.exitCode = EXIT_FAILED
