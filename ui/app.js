@@ -4,7 +4,7 @@ import { byId } from './dom.js'
 import { RpcConnection } from './rpc.js'
 import { MetricsPanel } from './metrics-panel.js'
 import { NodePanel } from './node-panel.js'
-import { NodeRunsPoller, RunStore, refreshFromNode } from './runs.js'
+import { NodeRunsPoller, RunStore, normalizeListedRun, refreshFromNode } from './runs.js'
 import { RunDetail, RunsList, progressOf } from './run-view.js'
 
 const token = new URLSearchParams(location.search).get('token')
@@ -14,7 +14,10 @@ const wsUrl = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.ho
 
 const store = new RunStore()
 const runsList = new RunsList(store)
-const detail = new RunDetail()
+const detail = new RunDetail({
+  canControl: action => methods.has(`workflow_${action}`),
+  onControl: (key, action) => { void controlRun(key, action) }
+})
 let methods = new Map()
 
 const connection = byId('connection')
@@ -87,6 +90,23 @@ const feedback = byId('run-feedback')
 function announceFinal (run) {
   const { done, total } = progressOf(run)
   feedback.textContent = `Run “${run.name ?? run.workflow}” ${run.status}: ${done} of ${total ?? '?'} tasks.`
+}
+
+const PAST = { pause: 'paused', resume: 'resumed', cancel: 'cancelled' }
+
+/** Pauses, resumes or cancels a run on the node; the answer is the run's new state. */
+async function controlRun (key, action) {
+  const run = store.get(key)
+  if (run?.workflow === null || run?.workflow === undefined) return
+  const label = run.name ?? run.workflow
+  try {
+    const entry = normalizeListedRun(await rpc.request(`workflow_${action}`, [run.workflow]))
+    if (entry !== null) store.applyListed(run, entry)
+    feedback.textContent = `Run “${label}” ${PAST[action]}.`
+  } catch (err) {
+    const reason = typeof err.describe === 'function' ? err.describe() : err.message
+    feedback.textContent = `Could not ${action} run “${label}”: ${reason}`
+  }
 }
 
 /** The workflow's task graph and CIDs, which the node computes from the same text. */

@@ -110,10 +110,28 @@ export class RunsList {
   }
 }
 
+/** What each control button asks of the node, and the statuses it applies to. */
+const CONTROLS = [
+  { action: 'pause', label: 'Pause', when: ['running', 'sleeping'] },
+  { action: 'resume', label: 'Resume', when: ['paused'] },
+  { action: 'cancel', label: 'Cancel', when: ['pending', 'running', 'sleeping', 'paused'] }
+]
+
 /** The selected run's details. */
 export class RunDetail {
   #key = null
   #parts = null
+  #canControl
+  #onControl
+
+  /**
+   * `canControl(action)`: whether the node has `workflow_<action>`; `onControl(key, action)`:
+   * called when a control button is pressed for the run with that key.
+   */
+  constructor ({ canControl = () => false, onControl = () => {} } = {}) {
+    this.#canControl = canControl
+    this.#onControl = onControl
+  }
 
   render (run) {
     const root = byId('detail')
@@ -140,7 +158,9 @@ export class RunDetail {
       h('thead', {}, h('tr', {}, ...['Task', 'Function', 'Awaits', 'State', 'Output', 'Receipt CID'].map(t => h('th', { scope: 'col', text: t })))),
       tbody)
     const note = h('p', { class: 'muted small' })
-    return { title, badge, summary, facts, graph, caption, tableCaption, tbody, note, nodes: [h('div', { class: 'detail-head' }, title, badge), summary, facts, h('figure', { class: 'graph' }, graph, caption), note, h('div', { class: 'table-scroll' }, table)] }
+    const buttons = CONTROLS.map(c => h('button', { type: 'button', class: 'control', dataset: { action: c.action }, text: c.label, onclick: () => this.#onControl(this.#key, c.action) }))
+    const controls = h('div', { class: 'controls', role: 'group', 'aria-label': 'Steer this run' }, ...buttons)
+    return { title, badge, summary, controls, buttons, facts, graph, caption, tableCaption, tbody, note, nodes: [h('div', { class: 'detail-head' }, title, badge), summary, controls, facts, h('figure', { class: 'graph' }, graph, caption), note, h('div', { class: 'table-scroll' }, table)] }
   }
 
   #update (run) {
@@ -154,6 +174,10 @@ export class RunDetail {
     p.summary.textContent = run.status === 'refused'
       ? 'The node refused this workflow.'
       : `${done} of ${total ?? '?'} tasks done${counts}${run.retries > 0 ? ` · ${run.retries} retries` : ''}${run.final ? '' : run.live ? ' · live' : ''}`
+
+    // only for a run the node knows (it has a CID) and that has not ended
+    CONTROLS.forEach((c, i) => { p.buttons[i].hidden = run.final || run.workflow === null || !c.when.includes(run.status) || !this.#canControl(c.action) })
+    p.controls.hidden = p.buttons.every(b => b.hidden)
 
     const facts = [['Workflow CID', run.workflow !== null ? h('code', { class: 'cid', text: run.workflow }) : '—'], ['Submitted', formatTime(run.time)]]
     if (run.error !== null) facts.push(['Error', h('span', { class: 'error-text', text: `${run.error.code ?? ''} ${run.error.message ?? ''}`.trim() })])

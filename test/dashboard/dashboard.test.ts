@@ -9,6 +9,7 @@ import { startTestNode, type TestNode } from '../utils/node.js'
 import { buildTestComponent } from '../utils/wasm.js'
 import { addResource, awaitOk, chain, task, workflowCid } from '../utils/workflows.js'
 import { startTokenNode } from './token-node.js'
+import { runStatus, sleepTask } from '../utils/control.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const HAVE_CHROMIUM = existsSync(CHROMIUM)
@@ -188,12 +189,36 @@ describe.skipIf(!HAVE_CHROMIUM)(suite, () => {
     expect(await page.locator('#detail svg.dag g.task.state-failed').count()).toBe(1)
   }, 60_000)
 
-  it('lists the node\'s other runs, with their receipts, when the node has workflow_list', async () => {
-    const methods = ((await t.client.discover()).methods as Array<{ name: string }>).map(m => m.name)
-    if (!methods.includes('workflow_list')) {
-      expect(await page.locator('#runs-source').textContent()).toBe('Runs submitted from this page, live.')
-      return
-    }
+  it('pauses, resumes and cancels the selected run with its buttons, as the node reports', async () => {
+    const workflow = { tasks: [sleepTask(60_000, 'nap')] }
+    const cid = workflowCid(workflow)
+    await page.getByLabel('Name (optional)').fill('long nap')
+    await page.getByLabel('Workflow JSON').fill(JSON.stringify(workflow))
+    await page.getByRole('button', { name: 'Run workflow' }).click()
+    const badge = page.locator('#detail .detail-head .badge')
+    const controls = page.getByRole('group', { name: 'Steer this run' })
+    await expect.poll(async () => await badge.textContent(), { timeout: WAIT_MS }).toBe('sleeping')
+    await expect.poll(async () => await controls.getByRole('button').allTextContents(), { timeout: WAIT_MS }).toEqual(['Pause', 'Cancel'])
+
+    await controls.getByRole('button', { name: 'Pause' }).click()
+    await expect.poll(async () => await badge.textContent(), { timeout: WAIT_MS }).toBe('paused')
+    expect((await runStatus(t.client, cid)).status).toBe('paused')
+    await expect.poll(async () => await controls.getByRole('button').allTextContents(), { timeout: WAIT_MS }).toEqual(['Resume', 'Cancel'])
+    expect(await page.locator('#run-feedback').textContent()).toBe('Run “long nap” paused.')
+
+    await controls.getByRole('button', { name: 'Resume' }).focus()
+    await page.keyboard.press('Enter')
+    await expect.poll(async () => await badge.textContent(), { timeout: WAIT_MS }).toBe('sleeping')
+    expect((await runStatus(t.client, cid)).status).toBe('sleeping')
+
+    await controls.getByRole('button', { name: 'Cancel' }).click()
+    await expect.poll(async () => await badge.textContent(), { timeout: WAIT_MS }).toBe('cancelled')
+    expect((await runStatus(t.client, cid)).status).toBe('cancelled')
+    await expect.poll(async () => await controls.isHidden(), { timeout: WAIT_MS }).toBe(true)
+    expect(await page.locator('#run-feedback').textContent()).toMatch(/^Run “long nap” cancel/)
+  }, 60_000)
+
+  it('lists the node\'s other runs, with their receipts', async () => {
     expect(await page.locator('#runs-source').textContent()).toBe('Runs submitted here, live, and the node\'s other runs, read every 5 s.')
     const api = await collectRun(await t.client.runWorkflow(JSON.stringify(chain(rsc, 2, 50)), { name: 'from the api' }), WAIT_MS)
     expect(api.status.status).toBe('completed')
@@ -203,12 +228,10 @@ describe.skipIf(!HAVE_CHROMIUM)(suite, () => {
     expect(await item.locator('.run-meta').textContent()).toMatch(/^2\/2 tasks · .* · from the node$/)
     await item.locator('button').click()
     await expect.poll(async () => await item.locator('button').getAttribute('aria-current'), { timeout: WAIT_MS }).toBe('true')
-    if (methods.includes('workflow_receipts')) {
-      const expected = api.receipts.map(r => r.receipt_cid['/']).sort()
-      await expect.poll(async () => (await page.locator('#detail [data-receipt-cid]').allTextContents()).sort(), { timeout: WAIT_MS }).toEqual(expected)
-      expect(await page.locator('#detail table.tasks tbody tr').evaluateAll(trs => trs.map(tr => tr.querySelector('td:nth-of-type(4)')?.textContent).sort()))
-        .toEqual(['51', '52'])
-    }
+    const expected = api.receipts.map(r => r.receipt_cid['/']).sort()
+    await expect.poll(async () => (await page.locator('#detail [data-receipt-cid]').allTextContents()).sort(), { timeout: WAIT_MS }).toEqual(expected)
+    expect(await page.locator('#detail table.tasks tbody tr').evaluateAll(trs => trs.map(tr => tr.querySelector('td:nth-of-type(4)')?.textContent).sort()))
+      .toEqual(['51', '52'])
   }, 60_000)
 
   it('had no console errors, and leaves a screenshot', async () => {
