@@ -57,8 +57,6 @@ export class IpvmNode {
   private status: Status = 'created'
   private readonly started: Startable[] = []
   private privateKey?: PrivateKey
-  private store?: Store
-  private engine?: WorkflowEngine
   private network?: Network
   private rpc?: RpcServer
   private metricsServer?: MetricsServer
@@ -121,7 +119,6 @@ export class IpvmNode {
 
       const store = new Store({ dataDir: this.dataDir }, { logger: this.logger.child({ module: 'store' }) })
       await this.startOne(store)
-      this.store = store
       metrics.store.sizeBytes.setCollector(async () => await store.sizeBytes())
 
       const runner = new WasmRunner({
@@ -208,7 +205,6 @@ export class IpvmNode {
         maxRestarts: this.config.workflow.max_restarts
       }, { store, runner: this.config.resources.allow_file_roots.length + this.config.resources.allow_http_hosts.length > 0 ? contentKeyedRunner(runner) : runner, resources, logger: this.logger.child({ module: 'workflow' }), metrics, ...(peers !== undefined ? { peers } : {}) })
       await this.startOne(engine)
-      this.engine = engine
 
       let lastHealthyAt = 0
       const openrpc = new OpenRpc()

@@ -1,5 +1,5 @@
 import * as dagCbor from '@ipld/dag-cbor'
-import type { CID } from 'multiformats/cid'
+import { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
 import { Bucket, key, prefixRange, readU64, u64 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
@@ -197,7 +197,11 @@ export class ReceiptStore {
   async get (cid: CID): Promise<Uint8Array | undefined> {
     assertSupported(cid)
     const bytes = await this.level.get(key(Bucket.receipts, cidKey(cid)))
-    if (bytes === undefined) return undefined
+    return bytes === undefined ? undefined : await this.checked(cid, bytes)
+  }
+
+  /** Stored bytes of a receipt, once they are known to hash to its CID (`STORE_RECEIPT_CORRUPT`). */
+  private async checked (cid: CID, bytes: Uint8Array): Promise<Uint8Array> {
     if (!await matches(cid, bytes)) {
       this.log.warn({ receipt: cid.toString() }, 'stored receipt does not match its CID')
       throw new StoreError(StoreErrorCode.RECEIPT_CORRUPT, `stored receipt is corrupt: ${cid.toString()}`, { cid: cid.toString() })
@@ -240,15 +244,34 @@ export class ReceiptStore {
     for (const [k, { n, cid }] of named.entries()) {
       const b = bytes[k]
       if (b === undefined) throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `index names a missing receipt: ${cid.toString()}`, { cid: cid.toString() })
-      if (!await matches(cid, b)) {
-        this.log.warn({ receipt: cid.toString() }, 'stored receipt does not match its CID')
-        throw new StoreError(StoreErrorCode.RECEIPT_CORRUPT, `stored receipt is corrupt: ${cid.toString()}`, { cid: cid.toString() })
-      }
-      const found = { cid, bytes: b }
+      const found = { cid, bytes: await this.checked(cid, b) }
       this.reusable.set(ids[n]!, found)
       out[n] = found
     }
     return out
+  }
+
+  /**
+   * The `receiptFirstOk` entries the instruction index implies (each instruction's `ok`
+   * receipt with the lowest sequence), for a store written before that bucket existed.
+   */
+  async firstOkIndexOps (): Promise<BatchOp[]> {
+    const first = new Map<string, { instruction: CID, receipt: Uint8Array, seq: number }>()
+    const prefix = Uint8Array.of(Bucket.receiptByInstruction)
+    for await (const [k, v] of this.level.entries(prefixRange(prefix))) {
+      const { outcome, seq } = parseIndexValue(v)
+      if (outcome !== 'ok') continue
+      let instruction: CID
+      let receipt: Uint8Array
+      try {
+        [instruction, receipt] = CID.decodeFirst(k.subarray(prefix.byteLength))
+      } catch (err) {
+        throw new StoreError(StoreErrorCode.RECORD_CORRUPT, 'malformed receipt index key', undefined, { cause: err })
+      }
+      const known = first.get(instruction.toString())
+      if (known === undefined || seq < known.seq) first.set(instruction.toString(), { instruction, receipt, seq })
+    }
+    return [...first.values()].map(f => ({ type: 'put', key: key(Bucket.receiptFirstOk, cidKey(f.instruction)), value: f.receipt }))
   }
 
   /** Every receipt stored for an instruction, ok and error, in write order. */

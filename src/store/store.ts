@@ -4,9 +4,7 @@ import type { Startable } from '../util/lifecycle.js'
 import type { Logger } from '../util/logger.js'
 import { BlockStore } from './block-store.js'
 import { BlockstoreAdapter } from './blockstore-adapter.js'
-import { Bucket, key, prefixRange, readU64, utf8 } from './buckets.js'
-import { cidKey } from './hashing.js'
-import { CID } from 'multiformats/cid'
+import { Bucket, key, utf8 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
 import { LevelController } from './level.js'
 import { ReceiptStore } from './receipt-store.js'
@@ -140,26 +138,11 @@ export class Store implements Startable {
    * `receiptFirstOk`, from the instruction index, and the new version, in one synced batch.
    */
   private async upgradeFrom1 (): Promise<void> {
-    const first = new Map<string, { key: Uint8Array, receipt: Uint8Array, seq: number }>()
-    const prefix = Uint8Array.of(Bucket.receiptByInstruction)
-    for await (const [k, v] of this.level.entries(prefixRange(prefix))) {
-      if (v.byteLength !== 9 || v[0] > 1) throw new StoreError(StoreErrorCode.RECORD_CORRUPT, 'malformed receipt index entry')
-      if (v[0] !== 0) continue // an error receipt
-      let instruction: CID
-      let receipt: Uint8Array
-      try {
-        [instruction, receipt] = CID.decodeFirst(k.subarray(prefix.byteLength))
-      } catch (err) {
-        throw new StoreError(StoreErrorCode.RECORD_CORRUPT, 'malformed receipt index key', undefined, { cause: err })
-      }
-      const seq = readU64(v, 1)
-      const id = instruction.toString()
-      const known = first.get(id)
-      if (known === undefined || seq < known.seq) first.set(id, { key: key(Bucket.receiptFirstOk, cidKey(instruction)), receipt, seq })
-    }
-    const ops = [...first.values()].map(f => ({ type: 'put' as const, key: f.key, value: f.receipt }))
+    const ops = await this.receipts.firstOkIndexOps()
+    const instructions = ops.length
     ops.push({ type: 'put', key: SCHEMA_KEY, value: dagCbor.encode(SCHEMA_VERSION) })
     await this.level.batch(ops, { sync: true })
-    this.log.info({ from: 1, to: SCHEMA_VERSION, instructions: first.size }, 'store upgraded')
+    this.log.info({ from: 1, to: SCHEMA_VERSION, instructions }, 'store upgraded')
   }
+
 }

@@ -4,7 +4,7 @@ import type { Startable } from '../util/lifecycle.js'
 import { errorMessage } from '../util/errors.js'
 import { Semaphore } from '../util/semaphore.js'
 import type { Ipld } from '../ipld/value.js'
-import { encode, type Receipt, type Workflow } from '../ipld/index.js'
+import { encode, parseCid, type Receipt, type Workflow } from '../ipld/index.js'
 import type { ListWorkflowsOptions, Store } from '../store/index.js'
 import type { Metrics } from '../metrics/index.js'
 import type { RunRequest } from '../runtime/index.js'
@@ -13,7 +13,7 @@ import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { defaultWorkflowEngineOptions, type WorkflowEngineOptions } from './options.js'
 import { FINAL_STATUSES, Run, type RunInit } from './run.js'
 import { prepareTasks } from './prepare.js'
-import { lookupReceipt, type ReceiptInfo } from './receipts.js'
+import { lookupReceipts, type ReceiptInfo } from './receipts.js'
 import { recoverRuns, type PlannedRun } from './recovery.js'
 import { RunScheduler, type ResumeState, type SchedulerContext } from './scheduler.js'
 import { cancelRun, NODE_STOPPING, pauseRun, resumeRun } from './control.js'
@@ -236,13 +236,14 @@ export class WorkflowEngine implements Startable {
     const dag = buildDag(tasks.map(p => ({ id: p.instructionString, awaits: p.args.flatMap(a => a.kind === 'await' ? [a.cid.toString()] : []) })))
     const run = new Run(workflow, name, dag, init)
     const outputs = new Map<string, Outcome>()
-    for (const ext of dag.external) {
-      const found = await lookupReceipt(this.c, ext, run.abort.signal)
-      if (found === undefined) {
+    const found = await lookupReceipts(this.c, dag.external.map(ext => parseCid(ext)), run.abort.signal)
+    dag.external.forEach((ext, n) => {
+      const receipt = found[n]
+      if (receipt === undefined) {
         throw new WorkflowError(WorkflowErrorCode.UNKNOWN_AWAIT, `a task awaits ${ext}, which is neither a task of this workflow nor has a receipt`, { instruction: ext })
       }
-      outputs.set(ext, found.outcome)
-    }
+      outputs.set(ext, receipt.outcome)
+    })
     return { run, tasks, outputs }
   }
 

@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { decode, encode, parseCid, parseReceipt, receiptIpld, type Receipt } from '../ipld/index.js'
+import { decode, encode, parseReceipt, receiptIpld, type Receipt } from '../ipld/index.js'
 import type { Store } from '../store/index.js'
 import type { Metrics } from '../metrics/index.js'
 import type { PeerReceipts } from './engine.js'
@@ -24,8 +24,6 @@ export interface ReceiptLookupComponents {
   store: Store
   peers?: PeerReceipts
   metrics?: Pick<Metrics, 'receipts'>
-  /** The store was just asked: go to peers only. */
-  peersOnly?: boolean
 }
 
 /** How a receipt is stored: the DAG-CBOR of exactly what its CID hashes. */
@@ -38,36 +36,28 @@ export function readReceipt (bytes: Uint8Array): Receipt {
 }
 
 /**
- * The successful receipt to reuse for an instruction: the first one stored here, else one
- * from a peer (stored here before it is returned). Undefined when there is none.
- */
-export async function lookupReceipt (c: ReceiptLookupComponents, instruction: string, signal: AbortSignal): Promise<FoundReceipt | undefined> {
-  const cid = parseCid(instruction)
-  const local = c.peersOnly === true ? undefined : await c.store.receipts.getByInstruction(cid)
-  let found: { cid: CID, bytes: Uint8Array, receipt: Receipt } | undefined
-  if (local !== undefined) {
-    found = { ...local, receipt: readReceipt(local.bytes) }
-  } else if (c.peers !== undefined) {
-    const remote = await c.peers.find(cid, signal).catch(() => null)
-    if (remote !== null && remote.receipt.out[0] === 'ok') {
-      found = { cid: remote.cid, bytes: receiptBytes(remote.receipt), receipt: remote.receipt }
-      await c.store.receipts.put({ cid: found.cid, instruction: cid, bytes: found.bytes })
-      c.metrics?.receipts.fromPeers.inc()
-    }
-  }
-  return found === undefined ? undefined : withOutcome(found)
-}
-
-/**
- * `lookupReceipt` for several instructions: one batched read of the store for all of them,
- * then peers (all at once) for those the store lacks. Results are in input order.
+ * The successful receipt to reuse for each instruction, in input order: the first one stored
+ * here (one batched read of the store for all of them), else one from a peer (asked at once
+ * for every instruction the store lacks, and stored here before it is returned). Undefined
+ * where there is none.
  */
 export async function lookupReceipts (c: ReceiptLookupComponents, instructions: CID[], signal: AbortSignal): Promise<Array<FoundReceipt | undefined>> {
   const local = await c.store.receipts.getManyByInstruction(instructions)
   return await Promise.all(local.map(async (found, n) => {
     if (found !== undefined) return withOutcome({ ...found, receipt: readReceipt(found.bytes) })
-    return c.peers === undefined ? undefined : await lookupReceipt({ ...c, peersOnly: true }, instructions[n]!.toString(), signal)
+    return await peerReceipt(c, instructions[n]!, signal)
   }))
+}
+
+/** A peer's successful receipt for an instruction, stored here; undefined when no peer has one. */
+async function peerReceipt (c: ReceiptLookupComponents, instruction: CID, signal: AbortSignal): Promise<FoundReceipt | undefined> {
+  if (c.peers === undefined) return undefined
+  const remote = await c.peers.find(instruction, signal).catch(() => null)
+  if (remote === null || remote.receipt.out[0] !== 'ok') return undefined
+  const found = { cid: remote.cid, bytes: receiptBytes(remote.receipt), receipt: remote.receipt }
+  await c.store.receipts.put({ cid: found.cid, instruction, bytes: found.bytes })
+  c.metrics?.receipts.fromPeers.inc()
+  return withOutcome(found)
 }
 
 /**
