@@ -80,8 +80,8 @@ export class Run {
   slot?: RunSlot
   /** Wake time of each sleeping task, by index. */
   readonly sleepers = new Map<number, number>()
-  /** The sleepers as last stored (`sleepTimes` in a canonical text form). */
-  storedSleeps = ''
+  /** The sleepers as last stored (`sleepTimes` as JSON; none to begin with). */
+  storedSleeps = '{}'
   /** Status writes to the store, chained so they land (and are announced) in order. */
   persisted: Promise<void> = Promise.resolve()
   /** Tasks in flight, by index, and how many of them are Wasm calls. */
