@@ -172,19 +172,19 @@ export class IpvmNode {
           name: 'peers',
           getBlock: async (cid, opts) => {
             // with nobody to ask, fail now rather than wait for a peer to turn up
-            if (Object.keys(network.connections()).length === 0) throw new Error('no peers connected')
+            if (!network.hasPeers) throw new Error('no peers connected')
             return await network.getBlock(cid, opts)
           }
         })
         peers = {
           find: async (instruction, signal) => {
-            if (Object.keys(network.connections()).length === 0) return null
+            if (!network.hasPeers) return null
             const found = await network.findReceipt(instruction, signal !== undefined ? { signal } : {})
             metrics.network.dhtOps.inc({ op: 'get_receipt', outcome: found === null ? 'not_found' : 'ok' })
             return found === null ? null : { cid: found.cid, receipt: found.record as Receipt }
           },
           publish: ({ instruction, receipt }) => {
-            if (Object.keys(network.connections()).length === 0) return
+            if (!network.hasPeers) return
             const { cid, gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction)
             network.publishReceipt({ cid, ran: receipt.ran, instruction, gossipBytes, dhtBytes })
               .catch(err => this.logger.debug({ err, receipt: cid.toString() }, 'publishing a receipt failed'))

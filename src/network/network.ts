@@ -140,6 +140,11 @@ export class Network implements Startable {
     return result
   }
 
+  /** Whether any peer is connected (cheap: no listing is built). */
+  get hasPeers (): boolean {
+    return (this.node?.getPeers().length ?? 0) > 0
+  }
+
   /** Peers subscribed to the receipts topic (empty when gossip is off). */
   gossipPeers (): string[] {
     return this.gossip?.subscribers() ?? []
@@ -155,12 +160,12 @@ export class Network implements Startable {
    * DHT with `receiptQuorum` (when a peer is connected). Quorum failure is an event, not an error.
    */
   async publishReceipt (receipt: PublishReceiptInput): Promise<PublishReceiptResult> {
-    const node = this.requireNode()
+    this.requireNode()
     const gossip = this.gossip
     const dht = this.dht as ReceiptDht
     const [gossiped, stored] = await Promise.all([
       gossip !== undefined && receipt.gossipBytes !== undefined ? gossip.publish(receipt, receipt.gossipBytes) : false,
-      receipt.dhtBytes !== undefined && node.getPeers().length > 0
+      receipt.dhtBytes !== undefined && this.hasPeers
         ? dht.put({ cid: receipt.cid, ran: receipt.ran, instruction: receipt.instruction, dhtBytes: receipt.dhtBytes }, this.options.receiptQuorum, this.options.dhtPutTimeoutMs)
         : null
     ])
@@ -173,8 +178,8 @@ export class Network implements Startable {
    * not found, timeout and abort give null.
    */
   async findReceipt (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<FoundReceipt | null> {
-    const node = this.requireNode()
-    if (node.getPeers().length === 0 || options.signal?.aborted === true) return null
+    this.requireNode()
+    if (!this.hasPeers || options.signal?.aborted === true) return null
     const found = await (this.dht as ReceiptDht).find(instruction, { timeoutMs: options.timeoutMs ?? this.options.dhtTimeoutMs, signal: options.signal })
     if (found === null) return null
     try {
