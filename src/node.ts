@@ -262,11 +262,7 @@ export class IpvmNode {
         logger: this.logger.child({ module: 'rpc' }),
         routes: this.getRoutes(router),
         uploads: { '/add': async body => ({ cid: (await importFile(store.blocks, body)).toString() }), ...dashboardUploads({ maxPlanBytes: this.config.rpc.max_frame_bytes }) },
-        metrics: {
-          connectionOpened: () => {},
-          connectionClosed: () => {},
-          clientDropped: reason => metrics.rpc.droppedClients.inc({ reason })
-        }
+        metrics: { clientDropped: reason => metrics.rpc.droppedClients.inc({ reason }) }
       })
       await this.startOne(rpc)
       this.rpc = rpc

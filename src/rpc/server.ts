@@ -46,9 +46,8 @@ export const defaultRpcServerLimits = {
   maxUploadBytes: 1024 * 1024 * 1024
 } as const
 
+/** Open connections are read from `connectionCount`; what the server reports as it happens: */
 export interface RpcServerMetrics {
-  connectionOpened(): void
-  connectionClosed(): void
   clientDropped(reason: string): void
 }
 
@@ -189,7 +188,6 @@ export class RpcServer implements Startable {
     }, logger, reason => metrics?.clientDropped(reason))
     const rate = this.newRate()
     this.connections.add(conn)
-    metrics?.connectionOpened()
     logger.debug({ connection: conn.id }, 'websocket connected')
     // frames are handled one after another so responses keep the order of requests; a client
     // that sends faster than that is not read from until the backlog is worked off
@@ -221,7 +219,6 @@ export class RpcServer implements Startable {
     ws.on('close', () => {
       this.connections.delete(conn)
       conn.close()
-      metrics?.connectionClosed()
       logger.debug({ connection: conn.id }, 'websocket closed')
     })
   }
