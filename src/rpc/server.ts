@@ -283,13 +283,12 @@ export class RpcServer implements Startable {
     }
     const upload = req.method === 'POST' ? this.components.uploads?.[path] : undefined
     if (upload !== undefined) {
+      const limit = this.opts.maxUploadBytes
       try {
-        reply(res, 200, JSON.stringify(await upload(capped(req, this.opts.maxUploadBytes), req)))
+        reply(res, 200, JSON.stringify(await upload(capped(req, limit, () => new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds rpc.max_upload_bytes (${limit})`, { limit })), req)))
       } catch (err) {
-        const tooBig = err instanceof RpcError && err.code === RpcErrorCode.UPLOAD_TOO_LARGE
-        // the rest of an oversized body is not read: close the connection after the answer
-        reply(res, tooBig ? 413 : 400, JSON.stringify(errorResponse(null, err)), 'application/json', tooBig)
-        if (tooBig) req.destroy()
+        if (err instanceof OverLimit) refuseOversized(req, res, err.error)
+        else reply(res, 400, JSON.stringify(errorResponse(null, err)))
       }
       return
     }
@@ -304,34 +303,23 @@ export class RpcServer implements Startable {
       reply(res, 413, JSON.stringify(errorResponse(null, tooLarge(declared, this.opts.maxFrameBytes))), 'application/json', true)
       return
     }
-    const chunks: Buffer[] = []
-    let size = 0
-    let refused = false
-    req.on('data', (chunk: Buffer) => {
-      if (refused) return
-      size += chunk.length
-      if (size > this.opts.maxFrameBytes) {
-        refused = true
-        chunks.length = 0
-        reply(res, 413, JSON.stringify(errorResponse(null, tooLarge(size, this.opts.maxFrameBytes))), 'application/json', true)
-        req.destroy()
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => {
-      if (refused) return
-      const text = Buffer.concat(chunks).toString('utf8')
-      let rate = this.httpRates.get(req.socket)
-      if (rate === undefined) {
-        rate = this.newRate()
-        this.httpRates.set(req.socket, rate)
-      }
-      void this.dispatch(text, undefined, { transport: 'http', raw: text, rate }).then(body => {
-        if (body === null) res.writeHead(204).end()
-        else reply(res, 200, body)
-      }, err => reply(res, 500, JSON.stringify(errorResponse(null, err))))
-    })
+    const chunks: Uint8Array[] = []
+    try {
+      for await (const chunk of capped(req, this.opts.maxFrameBytes, size => tooLarge(size, this.opts.maxFrameBytes))) chunks.push(chunk)
+    } catch (err) {
+      if (err instanceof OverLimit) refuseOversized(req, res, err.error)
+      return // otherwise the client went away mid-body
+    }
+    const text = Buffer.concat(chunks).toString('utf8')
+    let rate = this.httpRates.get(req.socket)
+    if (rate === undefined) {
+      rate = this.newRate()
+      this.httpRates.set(req.socket, rate)
+    }
+    void this.dispatch(text, undefined, { transport: 'http', raw: text, rate }).then(body => {
+      if (body === null) res.writeHead(204).end()
+      else reply(res, 200, body)
+    }, err => reply(res, 500, JSON.stringify(errorResponse(null, err))))
   }
 }
 
@@ -350,14 +338,27 @@ function sameOrigin (req: IncomingMessage): boolean {
   }
 }
 
-/** The request body, failing once it passes `limit` bytes. */
-async function * capped (body: AsyncIterable<Uint8Array>, limit: number): AsyncGenerator<Uint8Array> {
+/** A request body that passed its size limit; `error` is what the client is told. */
+class OverLimit extends Error {
+  constructor (readonly error: RpcError) {
+    super(error.message)
+  }
+}
+
+/** The request body, failing with `OverLimit` once it passes `limit` bytes (the rest is not read). */
+async function * capped (body: AsyncIterable<Uint8Array>, limit: number, tooBig: (size: number) => RpcError): AsyncGenerator<Uint8Array> {
   let size = 0
   for await (const chunk of body) {
     size += chunk.byteLength
-    if (size > limit) throw new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds rpc.max_upload_bytes (${limit})`, { limit })
+    if (size > limit) throw new OverLimit(tooBig(size))
     yield chunk
   }
+}
+
+/** Answers 413 with the error and closes the connection: the rest of the body is not read. */
+function refuseOversized (req: IncomingMessage, res: ServerResponse, err: RpcError): void {
+  reply(res, 413, JSON.stringify(errorResponse(null, err)), 'application/json', true)
+  req.destroy()
 }
 
 /** Answers a WebSocket upgrade with an HTTP error and a JSON-RPC error body, then closes. */
