@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import type { Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
+import { capped } from '../util/bytes.js'
 import { Connection, type NotificationFormat } from './connection.js'
 import { JsonRpcCode, RpcError, RpcErrorCode } from './errors.js'
 import { errorResponse, type Router } from './router.js'
@@ -285,7 +286,7 @@ export class RpcServer implements Startable {
     if (upload !== undefined) {
       const limit = this.opts.maxUploadBytes
       try {
-        reply(res, 200, JSON.stringify(await upload(capped(req, limit, () => new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds rpc.max_upload_bytes (${limit})`, { limit })), req)))
+        reply(res, 200, JSON.stringify(await upload(capped(req, limit, () => new OverLimit(new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds rpc.max_upload_bytes (${limit})`, { limit }))), req)))
       } catch (err) {
         if (err instanceof OverLimit) refuseOversized(req, res, err.error)
         else reply(res, 400, JSON.stringify(errorResponse(null, err)))
@@ -305,7 +306,7 @@ export class RpcServer implements Startable {
     }
     const chunks: Uint8Array[] = []
     try {
-      for await (const chunk of capped(req, this.opts.maxFrameBytes, size => tooLarge(size, this.opts.maxFrameBytes))) chunks.push(chunk)
+      for await (const chunk of capped(req, this.opts.maxFrameBytes, size => new OverLimit(tooLarge(size, this.opts.maxFrameBytes)))) chunks.push(chunk)
     } catch (err) {
       if (err instanceof OverLimit) refuseOversized(req, res, err.error)
       return // otherwise the client went away mid-body
@@ -342,16 +343,6 @@ function sameOrigin (req: IncomingMessage): boolean {
 class OverLimit extends Error {
   constructor (readonly error: RpcError) {
     super(error.message)
-  }
-}
-
-/** The request body, failing with `OverLimit` once it passes `limit` bytes (the rest is not read). */
-async function * capped (body: AsyncIterable<Uint8Array>, limit: number, tooBig: (size: number) => RpcError): AsyncGenerator<Uint8Array> {
-  let size = 0
-  for await (const chunk of body) {
-    size += chunk.byteLength
-    if (size > limit) throw new OverLimit(tooBig(size))
-    yield chunk
   }
 }
 

@@ -3,7 +3,7 @@ import { open, realpath } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { errorMessage } from '../util/errors.js'
-import { concatBytes } from '../util/bytes.js'
+import { capped, concatBytes } from '../util/bytes.js'
 import { ResourceError, ResourceErrorCode } from './resource-errors.js'
 
 /** What `file://` and `http(s)://` resources may reach. */
@@ -100,21 +100,12 @@ export async function readBody (res: Response, where: string, maxBytes: number):
     await res.body?.cancel()
     throw tooLarge(where, maxBytes)
   }
-  const chunks: Uint8Array[] = []
-  let size = 0
   if (res.body === null) return new Uint8Array(0)
-  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
   try {
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      size += value.byteLength
-      if (size > maxBytes) {
-        await reader.cancel()
-        throw tooLarge(where, maxBytes)
-      }
-      chunks.push(value)
-    }
+    // Node's web streams are async iterable (the DOM typings do not say so)
+    const body = res.body as unknown as AsyncIterable<Uint8Array>
+    for await (const chunk of capped(body, maxBytes, () => tooLarge(where, maxBytes))) chunks.push(chunk)
   } catch (err) {
     if (err instanceof ResourceError) throw err
     throw new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${where} is not available: ${errorMessage(err)}`, { url: where })

@@ -10,3 +10,16 @@ export function concatBytes (chunks: ReadonlyArray<Uint8Array | readonly number[
   }
   return out
 }
+
+/**
+ * The chunks of `source`, until together they pass `limit` bytes: then it throws
+ * `tooBig(size)` and the rest is not read (the source is closed).
+ */
+export async function * capped<E extends Error> (source: AsyncIterable<Uint8Array>, limit: number, tooBig: (size: number) => E): AsyncGenerator<Uint8Array> {
+  let size = 0
+  for await (const chunk of source) {
+    size += chunk.byteLength
+    if (size > limit) throw tooBig(size)
+    yield chunk
+  }
+}
