@@ -14,10 +14,6 @@ export class RunSlot {
     this.release = release
   }
 
-  get held (): boolean {
-    return this.release !== undefined
-  }
-
   /** Gives the slot back (no-op when not held). */
   yield (): void {
     const release = this.release

@@ -37,7 +37,8 @@ export class RunScheduler {
   private readonly run: Run
   private readonly tasks: PreparedTask[]
   private readonly outputs: Map<string, Outcome>
-  private readonly resume?: ResumeState
+  /** The run was reloaded after a restart (its failed tasks stay failed). */
+  private readonly resumed: boolean
   private remaining: number[] = []
   private open = 0
   private readonly skipped = new Set<string>()
@@ -52,7 +53,7 @@ export class RunScheduler {
     this.run = run
     this.tasks = tasks
     this.outputs = outputs
-    if (resume !== undefined) this.resume = resume
+    this.resumed = resume !== undefined
     for (const [instruction, at] of Object.entries(resume?.sleeps ?? {})) this.resumedSleeps.set(instruction, at)
   }
 
@@ -64,7 +65,7 @@ export class RunScheduler {
         this.run.status = 'running'
         await this.ctx.components.store.workflows.update(this.run.cid, { status: 'running' })
       }
-      await replayReceipts(this.ctx.components, this.run, this.tasks, this.outputs, this.resume !== undefined)
+      await replayReceipts(this.ctx.components, this.run, this.tasks, this.outputs, this.resumed)
       await this.schedule()
     } catch (err) {
       crash = err
