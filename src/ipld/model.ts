@@ -45,6 +45,8 @@ export interface Workflow {
   ipld: IpldMap
   /** Workflow CID = cid(`ipld`). */
   cid: CID
+  /** The DAG-CBOR encoding of `ipld`: the bytes `cid` hashes. */
+  bytes: Uint8Array
 }
 
 /** The tag of a task result. */

@@ -141,7 +141,8 @@ export function parseWorkflow (value: Ipld): Workflow {
   if (!Array.isArray(rawTasks)) throw invalid('`tasks` must be a list', 'tasks')
   const normalized = rawTasks.map((task, i) => normalizeTask(task, `tasks[${i}]`))
   const ipld: IpldMap = { tasks: normalized.map((t) => t.ipld) }
-  const cid = cidOfBytes(concatBytes([MAP1, KEY_TASKS, cborHead(4, normalized.length), ...normalized.map((t) => t.bytes)]))
+  const bytes = concatBytes([MAP1, KEY_TASKS, cborHead(4, normalized.length), ...normalized.map((t) => t.bytes)])
+  const cid = cidOfBytes(bytes)
   const tasks: Task[] = normalized.map((t, i) => {
     if (t.run === null) {
       throw new IpldError(IpldErrorCode.RUN_NOT_EXPANDED, RUN_NOT_EXPANDED_MESSAGE, { path: `tasks[${i}].run`, workflow: cid.toString() })
@@ -149,7 +150,7 @@ export function parseWorkflow (value: Ipld): Workflow {
     const ran = cidOfBytes(concatBytes([MAP1, KEY_TASK, t.bytes]))
     return { run: t.run, cause: t.cause, meta: t.meta, prf: t.prf, ipld: t.ipld, ran }
   })
-  return { tasks, ipld, cid }
+  return { tasks, ipld, cid, bytes }
 }
 
 /** Groups of task indexes that share an instruction CID (each group has 2+ tasks). */

@@ -4,7 +4,7 @@ import type { Startable } from '../util/lifecycle.js'
 import { errorMessage } from '../util/errors.js'
 import { Semaphore } from '../util/semaphore.js'
 import type { Ipld } from '../ipld/value.js'
-import { encode, parseCid, type Receipt, type Workflow } from '../ipld/index.js'
+import { parseCid, type Receipt, type Workflow } from '../ipld/index.js'
 import type { ListWorkflowsOptions, Store } from '../store/index.js'
 import type { Metrics } from '../metrics/index.js'
 import type { RunRequest } from '../runtime/index.js'
@@ -146,7 +146,7 @@ export class WorkflowEngine implements Startable {
     const { queued, slot } = this.takeRunSlot(run)
     run.status = queued ? 'pending' : 'running'
     try {
-      await this.c.store.workflows.put({ cid: run.cid, name: run.name, numTasks: planned.tasks.length, status: run.status, createdAt: run.createdAt }, { body: encode(workflow.ipld) })
+      await this.c.store.workflows.put({ cid: run.cid, name: run.name, numTasks: planned.tasks.length, status: run.status, createdAt: run.createdAt }, { body: workflow.bytes })
     } catch (err) {
       void slot.then(release => release())
       this.active.delete(run.cidString)
