@@ -200,6 +200,13 @@ export class ReceiptStore {
     return bytes === undefined ? undefined : await this.checked(cid, bytes)
   }
 
+  /** `get` for several receipts with one read of the database, in input order. */
+  async getMany (cids: CID[]): Promise<Array<Uint8Array | undefined>> {
+    for (const cid of cids) assertSupported(cid)
+    const found = await this.level.getMany(cids.map(cid => key(Bucket.receipts, cidKey(cid))))
+    return await Promise.all(found.map(async (bytes, n) => bytes === undefined ? undefined : await this.checked(cids[n]!, bytes)))
+  }
+
   /** Stored bytes of a receipt, once they are known to hash to its CID (`STORE_RECEIPT_CORRUPT`). */
   private async checked (cid: CID, bytes: Uint8Array): Promise<Uint8Array> {
     if (!await matches(cid, bytes)) {

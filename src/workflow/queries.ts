@@ -50,15 +50,15 @@ export async function runReceipts (store: Store, cid: CID, run?: Run): Promise<R
     workflow = body === undefined ? undefined : parseWorkflow(decode(body))
   }
   const instructionOf = new Map((workflow?.tasks ?? []).map(t => [t.ran.toString(), t.run.cid]))
-  const out: ReceiptInfo[] = []
-  for (const receiptCid of await store.receipts.listForWorkflow(cid)) {
-    const bytes = await store.receipts.get(receiptCid)
-    if (bytes === undefined) continue
+  const filed = await store.receipts.listForWorkflow(cid)
+  const stored = await store.receipts.getMany(filed)
+  return filed.flatMap((receiptCid, n) => {
+    const bytes = stored[n]
+    if (bytes === undefined) return []
     const receipt = readReceipt(bytes)
     const instruction = instructionOf.get(receipt.ran.toString())
-    out.push(instruction === undefined ? { cid: receiptCid, receipt } : { cid: receiptCid, instruction, receipt })
-  }
-  return out
+    return [instruction === undefined ? { cid: receiptCid, receipt } : { cid: receiptCid, instruction, receipt }]
+  })
 }
 
 export function notFound (cid: CID): WorkflowError {
