@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir } from '../utils/node.js'
 import { runCli, CLI_ENTRY } from '../utils/cli.js'
+import { waitUntil } from '../utils/wait.js'
 
 const children: ChildProcess[] = []
 const cleanups: Array<() => void> = []
@@ -11,14 +12,6 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL')
   for (const c of cleanups.splice(0)) c()
 })
-
-async function waitFor (cond: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
 
 describe('ipvm command', () => {
   it('--version and --help', async () => {
@@ -39,7 +32,7 @@ describe('ipvm command', () => {
     let logs = ''
     child.stderr.on('data', d => { logs += String(d) })
     const portsFile = join(t.dir, 'ports.json')
-    await waitFor(() => existsSync(portsFile), 20_000)
+    await waitUntil(() => existsSync(portsFile), 20_000, 'ports.json')
     const ports = JSON.parse(readFileSync(portsFile, 'utf8'))
     expect(ports.pid).toBe(child.pid)
     expect(ports.rpc.port).toBeGreaterThan(0)
@@ -71,7 +64,7 @@ describe('ipvm command', () => {
     const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
     const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
     children.push(child)
-    await waitFor(() => existsSync(join(t.dir, 'ports.json')), 20_000)
+    await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 20_000, 'ports.json')
     const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
     const t0 = Date.now()
     child.kill('SIGTERM')
@@ -133,7 +126,7 @@ describe('ipvm add and ipvm run', () => {
     const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
     const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
     children.push(child)
-    await waitFor(() => existsSync(join(t.dir, 'ports.json')), 20_000)
+    await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 20_000, 'ports.json')
 
     // through the running node this time: same CID
     const again = await runCli(['add', '--data', t.dir, '--json', wasm])

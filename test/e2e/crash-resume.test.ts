@@ -7,7 +7,8 @@ import { CLI_ENTRY } from '../utils/cli.js'
 import { tempDir } from '../utils/node.js'
 import { buildTestComponent } from '../utils/wasm.js'
 import { addResource, workflowCid } from '../utils/workflows.js'
-import { instructionOf, sleepyChain, waitFor, type RunJson } from '../utils/control.js'
+import { instructionOf, sleepyChain, type RunJson } from '../utils/control.js'
+import { waitUntil } from '../utils/wait.js'
 
 const children: ChildProcess[] = []
 const cleanups: Array<() => Promise<void> | void> = []
@@ -28,7 +29,7 @@ async function startNodeProcess (dir: string): Promise<NodeProcess> {
   const exited = new Promise(resolve => child.once('exit', resolve))
   const portsFile = join(dir, 'ports.json')
   // a killed node leaves its ports.json behind: wait for this process's own
-  await waitFor(() => {
+  await waitUntil(() => {
     if (child.exitCode !== null) throw new Error(`node exited early: ${stderr}`)
     if (!existsSync(portsFile)) return false
     try {
@@ -84,10 +85,10 @@ describe('a node killed in the middle of a workflow', () => {
     const again = await IpvmClient.connect(`ws://127.0.0.1:${second.port}`)
     cleanups.push(async () => { await again.close() })
     let status: RunJson | undefined
-    await waitFor(async () => {
+    await waitUntil(async () => {
       status = await again.request<RunJson>('workflow_status', [cid])
       return status.status === 'completed'
-    }, 30_000, 50)
+    }, 30_000, 'the run to complete', 50)
     expect(status).toMatchObject({ name: 'crash', status: 'completed', restarts: 1, progress: { receipts: 39, tasks: 39 } })
     expect(second.stderr()).toContain('resuming workflow run')
 

@@ -8,14 +8,7 @@ import { buildTestComponent } from '../utils/wasm.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
 import { addResource, chain } from '../utils/workflows.js'
 import { rawPeer, stopRawPeers } from '../utils/raw-peer.js'
-
-async function waitUntil (probe: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
+import { waitUntil } from '../utils/wait.js'
 
 async function counter (t: TestNode, name: string, labels: Record<string, string> = {}): Promise<number> {
   const r = await t.client.request<any>('metrics', [{ prefix: name }])

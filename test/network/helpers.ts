@@ -9,6 +9,7 @@ import { CID } from 'multiformats/cid'
 import { from } from 'multiformats/hashes/hasher'
 import { Network, type Blocks, type DecodedReceipt, type NetworkMetrics, type NetworkNotification, type NetworkOptions, type PeerReceipt, type ReceiptExchange } from '../../src/network/index.js'
 import { silentLogger } from '../../src/util/logger.js'
+import { waitUntil } from '../utils/wait.js'
 
 export const sha3 = from({ name: 'sha3-256', code: 0x16, encode: (b: Uint8Array) => sha3_256(b) })
 
@@ -165,16 +166,7 @@ export async function stopAll (): Promise<void> {
   await Promise.all(running.splice(0).map(async (n) => { await n.stop() }))
 }
 
-/** Polls until `probe` returns a value other than undefined/false; fails after `timeoutMs`. */
-export async function waitUntil<T> (probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
+export { waitUntil }
 
 export function eventsOf<K extends string> (node: TestNode, type: K): Array<Record<string, unknown>> {
   return node.events.filter((e) => type in e).map((e) => (e as Record<string, Record<string, unknown>>)[type])

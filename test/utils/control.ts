@@ -1,6 +1,7 @@
 import { parseJson, parseWorkflow } from '../../src/ipld/index.js'
 import type { IpvmClient, WorkflowRunJson as RunJson } from '../../src/client/index.js'
 import { task } from './workflows.js'
+import { waitUntil } from './wait.js'
 
 /** A run as workflow_status gives it. */
 export type { RunJson }
@@ -53,22 +54,13 @@ export async function runStatus (client: IpvmClient, cid: string): Promise<RunJs
   return await client.request<RunJson>('workflow_status', [cid])
 }
 
-/** Polls `cond` every `intervalMs` until it holds; fails after `timeoutMs`. */
-export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 25): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await cond()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
-  }
-}
-
 /** Polls workflow_status until the run has one of `statuses`. */
 export async function waitForStatus (client: IpvmClient, cid: string, statuses: string[], timeoutMs = 20_000): Promise<RunJson> {
   let last: RunJson | undefined
-  await waitFor(async () => {
+  await waitUntil(async () => {
     last = await runStatus(client, cid)
     return statuses.includes(last.status)
-  }, timeoutMs)
+  }, timeoutMs, `status ${statuses.join(' or ')}`)
   return last!
 }
 

@@ -4,7 +4,8 @@ import { OpenRpc } from '../../src/rpc/index.js'
 import { buildTestComponent } from '../utils/wasm.js'
 import { startTestNode, type TestNode } from '../utils/node.js'
 import { addResource, chain, task, workflowCid } from '../utils/workflows.js'
-import { awaitOkOf, delay, instructionOf, runStatus, sleepTask, sleepUntilTask, sleepyChain, waitFor, waitForStatus, type RunJson } from '../utils/control.js'
+import { awaitOkOf, delay, instructionOf, runStatus, sleepTask, sleepUntilTask, sleepyChain, waitForStatus, type RunJson } from '../utils/control.js'
+import { waitUntil } from '../utils/wait.js'
 
 const openrpc = new OpenRpc()
 const validateStatus = openrpc.ajv.getSchema('workflow_status_notification.json')!
@@ -85,10 +86,10 @@ describe('workflow control', () => {
     const cid = workflowCid(wf)
     const seen: Array<{ at: number, n: RunNotification }> = []
     const done = record(await t.client.runWorkflow(wf), seen)
-    await waitFor(() => seen.some(s => isReceiptNotification(s.n)), 10_000)
+    await waitUntil(() => seen.some(s => isReceiptNotification(s.n)), 10_000)
     const paused = await t.client.request<RunJson>('workflow_pause', [cid])
     expect(paused.status).toBe('paused')
-    await waitFor(() => seen.some(s => isStatusNotification(s.n) && s.n.workflow_status.status === 'paused'), 5000)
+    await waitUntil(() => seen.some(s => isStatusNotification(s.n) && s.n.workflow_status.status === 'paused'), 5000)
     // what was in flight (at most the sleep after the first add_one) ends; then nothing moves
     await delay(400)
     const p1 = (await runStatus(t.client, cid)).progress.receipts
@@ -166,7 +167,7 @@ describe('workflow control', () => {
     const first = await t.client.runWorkflow(wf)
     const a: Array<{ at: number, n: RunNotification }> = []
     const doneA = record(first, a)
-    await waitFor(() => a.filter(s => isReceiptNotification(s.n)).length >= 2, 10_000)
+    await waitUntil(() => a.filter(s => isReceiptNotification(s.n)).length >= 2, 10_000)
     const other = await IpvmClient.connect(t.url)
     try {
       const b = await collectRun(await other.runWorkflow(wf), 20_000)

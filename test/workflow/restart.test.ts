@@ -4,7 +4,8 @@ import { buildTestComponent } from '../utils/wasm.js'
 import { startTestNode, tempDir, type TestNode } from '../utils/node.js'
 import { addResource, task, workflowCid } from '../utils/workflows.js'
 import type { PartialConfig } from '../../src/config/index.js'
-import { awaitOkOf, delay, runStatus, sleepTask, sleepyChain, waitFor, waitForStatus } from '../utils/control.js'
+import { awaitOkOf, delay, runStatus, sleepTask, sleepyChain, waitForStatus } from '../utils/control.js'
+import { waitUntil } from '../utils/wait.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -32,7 +33,7 @@ describe('runs across node restarts', () => {
     const seen: RunNotification[] = []
     const stream = await a.client.runWorkflow(wf)
     void (async () => { for await (const n of stream) seen.push(n) })()
-    await waitFor(() => seen.some(isReceiptNotification), 10_000)
+    await waitUntil(() => seen.some(isReceiptNotification), 10_000)
     await a.client.request('workflow_pause', [cid])
     await delay(400)
     const before = await runStatus(a.client, cid)
