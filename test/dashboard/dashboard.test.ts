@@ -5,10 +5,9 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { collectRun } from '../../src/client/index.js'
-import { startTestNode, type TestNode } from '../utils/node.js'
+import { startBareNode, startTestNode, type TestNode } from '../utils/node.js'
 import { buildTestComponent } from '../utils/wasm.js'
 import { addResource, awaitOk, chain, task, workflowCid } from '../utils/workflows.js'
-import { startTokenNode } from './token-node.js'
 import { runStatus, sleepTask } from '../utils/control.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -244,11 +243,11 @@ describe.skipIf(!HAVE_CHROMIUM)(suite, () => {
 
 describe.skipIf(!HAVE_CHROMIUM)(`${suite}, on a node that needs a token`, () => {
   const token = 'dashboard-token'
-  let t: Awaited<ReturnType<typeof startTokenNode>>
+  let t: Awaited<ReturnType<typeof startBareNode>>
   let browser: Awaited<ReturnType<typeof openBrowser>>
 
   beforeAll(async () => {
-    t = await startTokenNode(token)
+    t = await startBareNode({ rpc: { auth_token: token }, network: { enable: false } })
     browser = await openBrowser()
   }, 60_000)
 

@@ -4,9 +4,8 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DASHBOARD_ASSETS, DASHBOARD_PAGE_PATHS, defaultDashboardOptions } from '../../src/dashboard/index.js'
-import { startTestNode, type TestNode } from '../utils/node.js'
+import { startBareNode, startTestNode, type TestNode } from '../utils/node.js'
 import { chain, instructionCid, workflowCid } from '../utils/workflows.js'
-import { startTokenNode } from './token-node.js'
 
 interface RawResponse { status: number, headers: Record<string, string | string[] | undefined>, body: string }
 
@@ -129,10 +128,10 @@ describe('dashboard files over HTTP', () => {
 })
 
 describe('dashboard on a node that needs a token', () => {
-  let t: Awaited<ReturnType<typeof startTokenNode>>
+  let t: Awaited<ReturnType<typeof startBareNode>>
   const token = 'a secret/with&odd=chars'
 
-  beforeAll(async () => { t = await startTokenNode(token, { max_frame_bytes: 4096 }) }, 30_000)
+  beforeAll(async () => { t = await startBareNode({ rpc: { auth_token: token, max_frame_bytes: 4096 }, network: { enable: false } }) }, 30_000)
   afterAll(async () => { await t?.close() })
 
   it('serves nothing without the token', async () => {

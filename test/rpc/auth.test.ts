@@ -6,16 +6,14 @@ import { IpvmNode } from '../../src/node.js'
 import { createLogger, silentLogger } from '../../src/util/logger.js'
 import type { PartialConfig } from '../../src/config/index.js'
 import { hasBearerToken, isLoopbackHost } from '../../src/rpc/index.js'
-import { tempDir, testConfig } from '../utils/node.js'
+import { startBareNode } from '../utils/node.js'
 
 const TOKEN = 's3cret-token-for-tests'
 const cleanups: Array<() => Promise<void> | void> = []
 
 async function startNode (config: PartialConfig, logger = silentLogger()): Promise<IpvmNode> {
-  const tmp = tempDir()
-  const node = new IpvmNode({ config: testConfig(tmp.dir, { network: { enable: false }, metrics: { enable: false }, ...config }), logger })
-  cleanups.push(async () => { await node.stop(); tmp.remove() })
-  await node.start()
+  const { node, close } = await startBareNode({ network: { enable: false }, metrics: { enable: false }, ...config }, logger)
+  cleanups.push(close)
   return node
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { loadConfig, type PartialConfig } from '../../src/config/index.js'
 import { IpvmNode } from '../../src/node.js'
 import { IpvmClient } from '../../src/client/index.js'
-import { silentLogger } from '../../src/util/logger.js'
+import { silentLogger, type Logger } from '../../src/util/logger.js'
 
 export function tempDir (prefix = 'ipvm-test-'): { dir: string, remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix))
@@ -37,6 +37,26 @@ export interface TestNode {
   stop: () => Promise<void>
   /** Stops the node and removes its data folder. */
   close: () => Promise<void>
+}
+
+/** A real node on 127.0.0.1 with port 0 and a temp data dir, without a client (e.g. for a node that needs a token). */
+export async function startBareNode (config: PartialConfig = {}, logger: Logger = silentLogger()): Promise<{ node: IpvmNode, httpUrl: string, close: () => Promise<void> }> {
+  const tmp = tempDir()
+  const node = new IpvmNode({ config: testConfig(tmp.dir, config), logger })
+  try {
+    await node.start()
+  } catch (err) {
+    tmp.remove()
+    throw err
+  }
+  return {
+    node,
+    httpUrl: node.rpcUrl.replace(/^ws:/, 'http:'),
+    close: async () => {
+      await node.stop()
+      tmp.remove()
+    }
+  }
 }
 
 /** A real node on 127.0.0.1 with port 0 and a temp data dir, plus a connected client. */
