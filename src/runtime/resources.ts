@@ -4,6 +4,7 @@ import { identity } from 'multiformats/hashes/identity'
 import { sha3256 } from '../ipld/cid.js'
 import type { Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
+import { LruMap } from '../util/lru.js'
 import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
 import { ResourceError, ResourceErrorCode } from './resource-errors.js'
 import { fetchHttpResource, readBody, readFileResource } from './url-resources.js'
@@ -59,13 +60,14 @@ export class ResourceResolver {
   private readonly cacheLimit: number
   private readonly maxRemoteBlocks: number
   private readonly urlAccess: { fileRoots: string[], httpHosts: string[], maxBytes: number, timeoutMs: number }
-  private readonly cache = new Map<string, Uint8Array>()
-  private cacheSize = 0
+  /** Whole files by CID, at most `cacheLimit` bytes of them. */
+  private readonly cache: LruMap<string, Uint8Array>
   private readonly inflight = new Map<string, Promise<Uint8Array>>()
 
   constructor (opts: ResourceResolverOptions, components: ResourceResolverComponents) {
     this.c = components
     this.cacheLimit = opts.cacheBytes ?? 256 * 1024 * 1024
+    this.cache = new LruMap(this.cacheLimit, bytes => bytes.byteLength)
     this.maxRemoteBlocks = opts.maxRemoteBlocks ?? 100_000
     this.urlAccess = {
       fileRoots: opts.allowFileRoots ?? [],
@@ -108,12 +110,7 @@ export class ResourceResolver {
   async fetchCid (cid: CID, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     const key = cid.toString()
     const cached = this.cache.get(key)
-    if (cached !== undefined) {
-      // refresh its place in the LRU order
-      this.cache.delete(key)
-      this.cache.set(key, cached)
-      return cached
-    }
+    if (cached !== undefined) return cached
     let pending = this.inflight.get(key)
     if (pending === undefined) {
       pending = this.load(cid, opts.signal).finally(() => this.inflight.delete(key))
@@ -156,14 +153,9 @@ export class ResourceResolver {
   }
 
   private remember (key: string, bytes: Uint8Array): void {
+    // one large file must not push out everything else
     if (bytes.byteLength > this.cacheLimit / 4 || this.cache.has(key)) return
     this.cache.set(key, bytes)
-    this.cacheSize += bytes.byteLength
-    for (const [k, v] of this.cache) {
-      if (this.cacheSize <= this.cacheLimit) break
-      this.cache.delete(k)
-      this.cacheSize -= v.byteLength
-    }
   }
 }
 

@@ -1,12 +1,20 @@
-/** A map that keeps at most `capacity` entries, dropping the least recently used first. */
+/**
+ * A map that holds at most `capacity` in weight, dropping the least recently used entries
+ * first. Each entry weighs `weigh(value)`: 1 by default, so capacity counts entries.
+ */
 export class LruMap<K, V> {
   private readonly entries = new Map<K, V>()
+  private weight = 0
 
-  constructor (readonly capacity: number) {
+  constructor (readonly capacity: number, private readonly weigh: (value: V) => number = () => 1) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`)
   }
 
   get size (): number { return this.entries.size }
+
+  has (key: K): boolean {
+    return this.entries.has(key)
+  }
 
   get (key: K): V | undefined {
     const value = this.entries.get(key)
@@ -19,11 +27,27 @@ export class LruMap<K, V> {
   }
 
   set (key: K, value: V): void {
-    if (this.capacity === 0) return
-    this.entries.delete(key)
+    const w = this.weigh(value)
+    if (w > this.capacity) return
+    this.delete(key)
     this.entries.set(key, value)
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K)
+    this.weight += w
+    for (const [k, v] of this.entries) {
+      if (this.weight <= this.capacity) break
+      this.entries.delete(k)
+      this.weight -= this.weigh(v)
+    }
   }
 
-  clear (): void { this.entries.clear() }
+  delete (key: K): void {
+    const old = this.entries.get(key)
+    if (old === undefined) return
+    this.entries.delete(key)
+    this.weight -= this.weigh(old)
+  }
+
+  clear (): void {
+    this.entries.clear()
+    this.weight = 0
+  }
 }
