@@ -67,7 +67,7 @@ export class ResourceResolver {
   constructor (opts: ResourceResolverOptions, components: ResourceResolverComponents) {
     this.c = components
     this.cacheLimit = opts.cacheBytes ?? 256 * 1024 * 1024
-    this.cache = new LruMap(this.cacheLimit, bytes => bytes.byteLength)
+    this.cache = new LruMap(this.cacheLimit, { weigh: bytes => bytes.byteLength })
     this.maxRemoteBlocks = opts.maxRemoteBlocks ?? 100_000
     this.urlAccess = {
       fileRoots: opts.allowFileRoots ?? [],

@@ -8,6 +8,7 @@ import type { WasmLog } from './host.js'
 import { defaultWasmRunnerOptions, type WasmRunnerOptions } from './options.js'
 import { CallFailure, WorkerPool } from './pool.js'
 import { Preparer } from './preparer.js'
+import { LruMap } from '../util/lru.js'
 
 export interface WasmRunnerComponents {
   logger: Logger
@@ -48,13 +49,15 @@ const PREPARER_IDLE_MS = 10_000
 export class WasmRunner implements Startable {
   private readonly options: Required<Omit<WasmRunnerOptions, 'cacheDir'>> & { cacheDir?: string }
   private readonly logger: Logger
-  private readonly artifacts = new Map<string, Promise<Artifact>>()
+  /** Prepared artifacts by key, the least recently used dropped (and forgotten by the workers) beyond `maxCachedArtifacts`. */
+  private readonly artifacts: LruMap<string, Promise<Artifact>>
   private pool?: WorkerPool
   private preparer?: Preparer
 
   constructor (options: WasmRunnerOptions = {}, components: WasmRunnerComponents) {
     this.options = { ...defaultWasmRunnerOptions, ...options }
     this.logger = components.logger
+    this.artifacts = new LruMap(this.options.maxCachedArtifacts, { onEvict: key => this.pool?.forget(key) })
   }
 
   async start (): Promise<void> {
@@ -116,11 +119,7 @@ export class WasmRunner implements Startable {
   /** The prepared artifact for `key`, preparing it on first use (least recently used evicted). */
   private async artifact (key: string, wasm: Uint8Array): Promise<Artifact> {
     let artifact = this.artifacts.get(key)
-    if (artifact !== undefined) {
-      this.artifacts.delete(key)
-      this.artifacts.set(key, artifact)
-      return artifact
-    }
+    if (artifact !== undefined) return artifact
     const preparer = this.preparer
     if (preparer === undefined) throw new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is not started')
     const started = performance.now()
@@ -134,11 +133,6 @@ export class WasmRunner implements Startable {
     }, () => {
       if (this.artifacts.get(key) === artifact) this.artifacts.delete(key)
     })
-    while (this.artifacts.size > this.options.maxCachedArtifacts) {
-      const [oldest] = this.artifacts.keys()
-      this.artifacts.delete(oldest)
-      this.pool?.forget(oldest)
-    }
     return artifact
   }
 

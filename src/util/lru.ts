@@ -1,13 +1,24 @@
+export interface LruMapOptions<K, V> {
+  /** An entry's weight. @default 1 (capacity counts entries) */
+  weigh?: (value: V) => number
+  /** Called for each entry dropped to make room (not for `delete` or `clear`). */
+  onEvict?: (key: K, value: V) => void
+}
+
 /**
  * A map that holds at most `capacity` in weight, dropping the least recently used entries
- * first. Each entry weighs `weigh(value)`: 1 by default, so capacity counts entries.
+ * first.
  */
 export class LruMap<K, V> {
   private readonly entries = new Map<K, V>()
   private weight = 0
+  private readonly weigh: (value: V) => number
+  private readonly onEvict?: (key: K, value: V) => void
 
-  constructor (readonly capacity: number, private readonly weigh: (value: V) => number = () => 1) {
+  constructor (readonly capacity: number, options: LruMapOptions<K, V> = {}) {
     if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`capacity must be a non-negative integer, got ${capacity}`)
+    this.weigh = options.weigh ?? (() => 1)
+    if (options.onEvict !== undefined) this.onEvict = options.onEvict
   }
 
   get size (): number { return this.entries.size }
@@ -36,6 +47,7 @@ export class LruMap<K, V> {
       if (this.weight <= this.capacity) break
       this.entries.delete(k)
       this.weight -= this.weigh(v)
+      this.onEvict?.(k, v)
     }
   }
 

@@ -26,8 +26,9 @@ describe('LruMap', () => {
     expect(() => new LruMap(1.5)).toThrow(RangeError)
   })
 
-  it('with a weight, holds at most capacity in weight; a value heavier than capacity is not kept', () => {
-    const m = new LruMap<string, Uint8Array>(10, b => b.byteLength)
+  it('with a weight, holds at most capacity in weight; a value heavier than capacity is not kept; evictions are reported', () => {
+    const evicted: string[] = []
+    const m = new LruMap<string, Uint8Array>(10, { weigh: b => b.byteLength, onEvict: k => evicted.push(k) })
     m.set('a', new Uint8Array(4))
     m.set('b', new Uint8Array(4))
     expect(m.get('a')?.byteLength).toBe(4) // a is now the most recent
@@ -44,5 +45,6 @@ describe('LruMap', () => {
     m.delete('a')
     m.set('e', new Uint8Array(2)) // 4 + 4 + 2
     expect(m.size).toBe(3)
+    expect(evicted).toEqual(['b'])
   })
 })
