@@ -1,6 +1,6 @@
 import type { IpvmNode } from '../src/node.js'
 import { Connection } from '../src/rpc/connection.js'
-import { Run } from '../src/workflow/run.js'
+import { RunState } from '../src/workflow/index.js'
 
 /**
  * Where the node's time goes (`--breakdown`): wraps the methods at the node's component
@@ -69,6 +69,6 @@ export function instrumentNode (node: IpvmNode, b: Breakdown): void {
   b.wrap(store?.workflows, 'update', 'store: workflow record update (sync)')
   b.wrap(components?.resources, 'fetch', 'resources.fetch (Wasm bytes)')
   b.wrap(components?.runner, 'run', 'runner.run (worker call)')
-  b.wrap(Run.prototype, 'emit', 'run.emit (to subscribers, incl. ws send)')
+  b.wrap(RunState.prototype, 'emit', 'run.emit (to subscribers, incl. ws send)')
   b.wrap(Connection.prototype, 'sendNotification', 'ws: send notification')
 }

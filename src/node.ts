@@ -12,7 +12,7 @@ import { Store, importFile } from './store/index.js'
 import { WasmRunner, ResourceResolver, KuboBlockSource, GatewayBlockSource, isContentAddressedUrl, type BlockSource } from './runtime/index.js'
 import { WorkflowEngine, receiptBytes, type PeerReceipts, type TaskRunner } from './workflow/index.js'
 import { Network, homestarReceiptExchange, receiptWireForms } from './network/index.js'
-import { decode, parseWorkflow, IpldError, IpldErrorCode, type Ipld, type Receipt } from './ipld/index.js'
+import type { Receipt } from './ipld/index.js'
 import { OpenRpc, Router, RpcServer, createMethods, isLoopbackHost, type RpcServices, type NodeInfo, type GetRoute } from './rpc/index.js'
 import { MetricsServer, createMetrics, createMetricsRegistry, metricsToJson, type Metrics, type Registry } from './metrics/index.js'
 import { packageVersion } from './util/package.js'
@@ -203,7 +203,7 @@ export class IpvmNode {
         maxRuns: this.config.workflow.max_runs,
         maxQueuedRuns: this.config.workflow.max_queued_runs,
         maxRestarts: this.config.workflow.max_restarts
-      }, { store, runner: this.config.resources.allow_file_roots.length + this.config.resources.allow_http_hosts.length > 0 ? contentKeyedRunner(runner) : runner, resources, logger: this.logger.child({ module: 'workflow' }), metrics, ...(peers !== undefined ? { peers } : {}) })
+      }, { store, runner: this.config.resources.allow_file_roots.length + this.config.resources.allow_http_hosts.length > 0 ? contentKeyedRunner(runner) : runner, resources: { fetchResource: async (url, opts) => ({ bytes: await resources.fetch(url, opts), key: url }), fetchCid: async (cid, opts) => await resources.fetchCid(cid, opts) }, logger: this.logger.child({ module: 'workflow' }), metrics, ...(peers !== undefined ? { peers } : {}) })
       await this.startOne(engine)
 
       let lastHealthyAt = 0
@@ -229,8 +229,7 @@ export class IpvmNode {
         nodeInfo: () => this.nodeInfo(),
         metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {}),
         workflows: {
-          submit: async (workflow, name) => await engine.submit(parseWorkflow(workflow), name !== undefined ? { name } : {}),
-          decodeRunBytes: bytes => decodeRunBytes(bytes),
+          submit: async (workflow, opts) => await engine.submit(workflow, opts),
           status: async cid => await engine.status(cid),
           list: async opts => await engine.list(opts),
           cancel: async cid => await engine.cancel(cid),
@@ -360,17 +359,6 @@ function contentKeyedRunner (runner: WasmRunner): TaskRunner {
   }
 }
 
-/** subscribe_run_workflow's bytes form: DAG-CBOR of `{name, workflow}`. */
-function decodeRunBytes (bytes: Uint8Array): { workflow: Ipld, name?: string } {
-  const value = decode(bytes)
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || !('workflow' in value)) {
-    throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'the DAG-CBOR params must be a map {name, workflow}')
-  }
-  const map = value as Record<string, Ipld>
-  const name = map.name
-  if (name !== undefined && name !== null && typeof name !== 'string') throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'name must be a string')
-  return { workflow: map.workflow!, ...(typeof name === 'string' ? { name } : {}) }
-}
 
 /** Builds and starts a node. */
 export async function createNode (init: NodeInit): Promise<IpvmNode> {

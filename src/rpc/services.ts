@@ -1,9 +1,9 @@
-import type { OpenRpc } from './openrpc.js'
-import type { Ipld } from '../ipld/value.js'
 import type { CID } from 'multiformats/cid'
-import type { Run } from '../workflow/run.js'
-import type { ReceiptInfo, RunInfo } from '../workflow/index.js'
+import type { Workflow } from '../ipld/index.js'
+import type { ReceiptInfo, RunEvent, RunInfo } from '../workflow/index.js'
 import type { WorkflowStatus } from '../store/index.js'
+import type { OpenRpc } from './openrpc.js'
+import type { RunIdentity } from './notifications.js'
 
 export interface NodeInfo {
   static: { peer_id: string }
@@ -23,11 +23,16 @@ export interface RpcServices {
   networkEvents(listener: (event: unknown) => void): () => void
 }
 
+/** A run as a subscriber sees it: what it is, and its events from the start. */
+export interface RunHandle extends RunIdentity {
+  /** Delivers every event so far, then each new one, until the returned function is called. */
+  attach(listener: (event: RunEvent) => void): () => void
+}
+
+/** What the workflow methods need (the workflow engine provides it). */
 export interface WorkflowService {
-  /** Parses a workflow (IPLD form) and starts it, or returns the run of it already going. */
-  submit(workflow: Ipld, name?: string): Promise<Run>
-  /** The DAG-CBOR form of subscribe_run_workflow's params: `{name, workflow}`. */
-  decodeRunBytes(bytes: Uint8Array): { workflow: Ipld, name?: string }
+  /** Starts a workflow, or returns the run of it already going. */
+  submit(workflow: Workflow, opts?: { name?: string }): Promise<RunHandle>
   /** A run's status; `WORKFLOW_NOT_FOUND` when unknown. */
   status(cid: CID): Promise<RunInfo>
   /** A page of runs, newest first. */

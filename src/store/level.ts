@@ -13,8 +13,27 @@ export interface LevelControllerOptions {
   location: string
 }
 
+/** The parts of an abstract-level database the controller uses (`Level`, or `MemoryLevel` in tests). */
+export interface Database {
+  readonly status: string
+  open(): Promise<void>
+  close(): Promise<void>
+  get(key: Bytes): Promise<Bytes | undefined>
+  getMany(keys: Bytes[]): Promise<Array<Bytes | undefined>>
+  put(key: Bytes, value: Bytes, options: { sync: boolean }): Promise<void>
+  batch(ops: BatchOp[], options: { sync: boolean }): Promise<void>
+  iterator(range: RangeOptions): AsyncIterable<[Bytes, Bytes]> & { close(): Promise<void> }
+  keys(range: RangeOptions): AsyncIterable<Bytes> & { close(): Promise<void> }
+}
+
 export interface LevelControllerComponents {
   logger: Logger
+  /**
+   * Builds the database instead of a LevelDB at `location` (with `view` key and value
+   * encodings), e.g. an in-memory one for tests.
+   * @default a `Level` database in `location`
+   */
+  database?: () => Database
 }
 
 export interface RangeOptions {
@@ -38,7 +57,7 @@ export interface WriteOptions {
   sync?: boolean
 }
 
-type Db = Level<Bytes, Bytes>
+type Db = Database
 
 /**
  * Owns the one LevelDB database of the node. Keys and values are raw bytes; the
@@ -50,10 +69,12 @@ export class LevelController implements Startable {
   private readonly log: Logger
   private db: Db | undefined
   private readonly inflight = new Set<Promise<unknown>>()
+  private readonly database?: () => Database
 
   constructor (options: LevelControllerOptions, components: LevelControllerComponents) {
     this.location = options.location
     this.log = components.logger
+    if (components.database !== undefined) this.database = components.database
   }
 
   get isOpen (): boolean {
@@ -62,8 +83,13 @@ export class LevelController implements Startable {
 
   async start (): Promise<void> {
     if (this.db !== undefined) return
-    await mkdir(this.location, { recursive: true })
-    const db: Db = new Level<Bytes, Bytes>(this.location, { keyEncoding: 'view', valueEncoding: 'view' })
+    let db: Db
+    if (this.database !== undefined) {
+      db = this.database()
+    } else {
+      await mkdir(this.location, { recursive: true })
+      db = new Level<Bytes, Bytes>(this.location, { keyEncoding: 'view', valueEncoding: 'view' })
+    }
     try {
       await db.open()
     } catch (err) {

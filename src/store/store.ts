@@ -6,7 +6,7 @@ import { BlockStore } from './block-store.js'
 import { BlockstoreAdapter } from './blockstore-adapter.js'
 import { Bucket, key, utf8 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
-import { LevelController } from './level.js'
+import { LevelController, type LevelControllerComponents } from './level.js'
 import { ReceiptStore } from './receipt-store.js'
 import { WorkflowStore } from './workflow-store.js'
 
@@ -27,6 +27,8 @@ export interface StoreComponents {
   logger: Logger
   /** Clock in ms since the epoch, for workflow run times. @default Date.now */
   now?: () => number
+  /** Builds the database instead of LevelDB in `<dataDir>/store` (an in-memory one for tests). */
+  database?: LevelControllerComponents['database']
 }
 
 export interface StoreHealth {
@@ -52,7 +54,7 @@ export class Store implements Startable {
   constructor (options: StoreOptions, components: StoreComponents) {
     this.location = join(options.dataDir, 'store')
     this.log = components.logger.child({ module: 'store' })
-    this.level = new LevelController({ location: this.location }, { logger: this.log })
+    this.level = new LevelController({ location: this.location }, { logger: this.log, ...(components.database !== undefined ? { database: components.database } : {}) })
     this.blocks = new BlockStore({ level: this.level, logger: this.log })
     this.receipts = new ReceiptStore({ level: this.level, logger: this.log })
     this.workflows = new WorkflowStore({

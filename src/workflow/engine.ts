@@ -1,53 +1,22 @@
 import type { CID } from 'multiformats/cid'
-import type { Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
 import { errorMessage } from '../util/errors.js'
 import { Semaphore } from '../util/semaphore.js'
-import type { Ipld } from '../ipld/value.js'
-import { parseCid, type Receipt, type Workflow } from '../ipld/index.js'
-import type { ListWorkflowsOptions, Store } from '../store/index.js'
-import type { Metrics } from '../metrics/index.js'
-import type { RunRequest } from '../runtime/index.js'
-import { buildDag } from './dag.js'
+import type { Workflow } from '../ipld/index.js'
+import type { ListWorkflowsOptions } from '../store/index.js'
+import type { SchedulerComponents } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { defaultWorkflowEngineOptions, type WorkflowEngineOptions } from './options.js'
-import { FINAL_STATUSES, Run, type RunInit } from './run.js'
-import { prepareTasks } from './prepare.js'
-import { lookupReceipts, type ReceiptInfo } from './receipts.js'
-import { recoverRuns, type PlannedRun } from './recovery.js'
-import { RunScheduler, type ResumeState, type SchedulerContext } from './scheduler.js'
+import { FINAL_STATUSES, type RunInit, type RunState } from './run-state.js'
+import { planRun, type PlannedRun } from './planner.js'
+import type { ReceiptInfo } from './receipts.js'
+import { recoverRuns } from './recovery.js'
+import { RunScheduler, type SchedulerContext } from './scheduler.js'
 import { cancelRun, NODE_STOPPING, pauseRun, resumeRun } from './control.js'
 import { RunSlot } from './run-slot.js'
 import { getReceipt, listRuns, notFound, runInfo, runReceipts, type RunInfo } from './queries.js'
-import type { Outcome } from './task.js'
 
-/** Executes one Wasm call (the runtime's worker pool). Errors may carry `retryable`. */
-export interface TaskRunner {
-  run(req: RunRequest): Promise<{ output: Ipld }>
-}
-
-/** Fetches a resource by URL (`ipfs://<cid>`): local blocks first, then other sources. */
-export interface ResourceFetcher {
-  fetch(url: string, opts?: { signal?: AbortSignal }): Promise<Uint8Array>
-  fetchCid(cid: CID, opts?: { signal?: AbortSignal }): Promise<Uint8Array>
-}
-
-/** Receipts made by other nodes (issue of the network layer); optional. */
-export interface PeerReceipts {
-  /** A receipt for the instruction from the network, bounded in time; null when none. */
-  find(instruction: CID, signal?: AbortSignal): Promise<{ cid: CID, receipt: Receipt } | null>
-  /** Tells the network about a new receipt (gossip, DHT). Never throws. */
-  publish(r: { cid: CID, instruction: CID, receipt: Receipt }): void
-}
-
-export interface WorkflowEngineComponents {
-  store: Store
-  runner: TaskRunner
-  resources: ResourceFetcher
-  logger: Logger
-  metrics?: Pick<Metrics, 'workflow' | 'tasks' | 'receipts'>
-  peers?: PeerReceipts
-}
+export type WorkflowEngineComponents = SchedulerComponents
 
 export interface SubmitOptions {
   /** The run's name in notifications. @default the workflow CID */
@@ -63,7 +32,7 @@ export interface SubmitOptions {
 export class WorkflowEngine implements Startable {
   private readonly opts: WorkflowEngineOptions
   private readonly c: WorkflowEngineComponents
-  private readonly active = new Map<string, Run>()
+  private readonly active = new Map<string, RunState>()
   private readonly slots: Semaphore
   /** Runs executing at once (`maxRuns`); the others wait for one in arrival order. A paused or sleeping run gives its slot back (`RunSlot`). */
   private readonly runSlots: Semaphore
@@ -105,7 +74,7 @@ export class WorkflowEngine implements Startable {
     for (const r of recovered) {
       if (this.stopping || this.active.has(r.run.cidString)) continue
       this.active.set(r.run.cidString, r.run)
-      this.execute(r, this.takeRunSlot(r.run).slot, r.resume)
+      this.execute(r, this.takeRunSlot(r.run).slot)
     }
   }
 
@@ -118,41 +87,40 @@ export class WorkflowEngine implements Startable {
     this.stopping = true
     await this.recovery
     const runs = [...this.active.values()]
-    for (const run of runs) run.abort.abort(NODE_STOPPING)
+    for (const run of runs) run.stopForShutdown(NODE_STOPPING)
     await Promise.allSettled(runs.map(async r => await r.done()))
   }
 
-  /** The run of a workflow that is in progress on this node, if any. */
-  activeRun (cid: CID | string): Run | undefined {
-    return this.active.get(cid.toString())
+  /** The run of a workflow that is in progress on this node, if any (a run that has just ended is not). */
+  activeRun (cid: CID | string): RunState | undefined {
+    const run = this.active.get(cid.toString())
+    return run === undefined || run.isFinal || run.interrupted ? undefined : run
   }
 
   /**
    * Validates a workflow and starts running it, or returns the run already in progress for it
    * (a second subscriber re-attaches). Throws `WORKFLOW_INVALID_*` errors for bad workflows.
    */
-  async submit (workflow: Workflow, opts: SubmitOptions = {}): Promise<Run> {
+  async submit (workflow: Workflow, opts: SubmitOptions = {}): Promise<RunState> {
     await this.recovery
     if (this.stopping) throw new WorkflowError(WorkflowErrorCode.STATE, 'node is stopping')
-    const existing = this.active.get(workflow.cid.toString())
+    const existing = this.activeRun(workflow.cid)
     if (existing !== undefined) return existing
     this.admit(workflow)
     const planned = await this.plan(workflow, opts.name ?? workflow.cid.toString(), {})
-    const again = this.active.get(workflow.cid.toString())
+    const again = this.activeRun(workflow.cid)
     if (again !== undefined) return again
     this.admit(workflow)
     const { run } = planned
     this.active.set(run.cidString, run)
     const { queued, slot } = this.takeRunSlot(run)
-    run.status = queued ? 'pending' : 'running'
+    run.admitted(queued)
     try {
       await this.c.store.workflows.put({ cid: run.cid, name: run.name, numTasks: planned.tasks.length, status: run.status, createdAt: run.createdAt }, { body: workflow.bytes })
     } catch (err) {
       void slot.then(release => release())
       this.active.delete(run.cidString)
-      run.status = 'failed'
-      run.error = { code: (err as { code?: string }).code ?? 'WORKFLOW_STORE_FAILED', message: `the run could not be stored: ${errorMessage(err)}` }
-      run.emit({ kind: 'status', status: 'failed', final: true, json: run.statusNotification(true) })
+      run.failBeforeStart({ code: (err as { code?: string }).code ?? 'WORKFLOW_STORE_FAILED', message: `the run could not be stored: ${errorMessage(err)}` })
       throw err
     }
     this.c.metrics?.workflow.started.inc()
@@ -232,30 +200,18 @@ export class WorkflowEngine implements Startable {
 
   /** Tasks, graph and the receipts of awaited instructions from outside the workflow. */
   private async plan (workflow: Workflow, name: string, init: RunInit): Promise<PlannedRun> {
-    const tasks = prepareTasks(workflow, this.opts)
-    const dag = buildDag(tasks.map(p => ({ id: p.instructionString, awaits: p.args.flatMap(a => a.kind === 'await' ? [a.cid.toString()] : []) })))
-    const run = new Run(workflow, name, dag, init)
-    const outputs = new Map<string, Outcome>()
-    const found = await lookupReceipts(this.c, dag.external.map(ext => parseCid(ext)), run.abort.signal)
-    dag.external.forEach((ext, n) => {
-      const receipt = found[n]
-      if (receipt === undefined) {
-        throw new WorkflowError(WorkflowErrorCode.UNKNOWN_AWAIT, `a task awaits ${ext}, which is neither a task of this workflow nor has a receipt`, { instruction: ext })
-      }
-      outputs.set(ext, receipt.outcome)
-    })
-    return { run, tasks, outputs }
+    return await planRun(this.c, this.opts, workflow, name, init)
   }
 
   /**
    * Takes one of `maxRuns` run slots for `run`, or a place in line for one (`queued`; a run
    * cancelled while in line goes straight to its end).
    */
-  private takeRunSlot (run: Run): { queued: boolean, slot: Promise<() => void> } {
+  private takeRunSlot (run: RunState): { queued: boolean, slot: Promise<() => void> } {
     const queued = this.runSlots.free === 0
-    const slot = this.runSlots.acquire(run.abort.signal).then(
+    const slot = this.runSlots.acquire(run.signal).then(
       release => {
-        run.slot = new RunSlot(this.runSlots, release, run.abort.signal)
+        run.attachSlot(new RunSlot(this.runSlots, release, run.signal))
         return () => { run.slot?.finish() }
       },
       () => () => {}
@@ -263,8 +219,8 @@ export class WorkflowEngine implements Startable {
     return { queued, slot }
   }
 
-  private execute (planned: PlannedRun, slot: Promise<() => void>, resume?: ResumeState): void {
-    const { run } = planned
+  private execute (planned: PlannedRun, slot: Promise<() => void>): void {
+    const { run, resume } = planned
     const ctx: SchedulerContext = { opts: this.opts, components: this.c, slots: this.slots }
     this.c.metrics?.workflow.running.inc()
     void slot
@@ -277,13 +233,14 @@ export class WorkflowEngine implements Startable {
       })
       .catch(err => this.c.logger.error({ err, workflow: run.cidString }, 'workflow run crashed'))
       .finally(() => {
-        this.active.delete(run.cidString)
+        // a new run of the same workflow may have taken its place since it ended
+        if (this.active.get(run.cidString) === run) this.active.delete(run.cidString)
         this.c.metrics?.workflow.running.dec()
       })
   }
 
   /** The loaded run for a pause or resume; `WORKFLOW_NOT_FOUND` or `WORKFLOW_STATE` when there is none. */
-  private async loadedRun (cid: CID, action: string): Promise<Run> {
+  private async loadedRun (cid: CID, action: string): Promise<RunState> {
     const run = this.active.get(cid.toString())
     if (run !== undefined) return run
     const stored = await this.c.store.workflows.get(cid)

@@ -1,9 +1,10 @@
 import type { CID } from 'multiformats/cid'
 import { decode, parseWorkflow, type Workflow } from '../ipld/index.js'
-import type { ListWorkflowsOptions, Store, WorkflowRun } from '../store/index.js'
+import type { ListWorkflowsOptions, WorkflowRun } from '../store/index.js'
+import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { findReceipt, readReceipt, type ReceiptInfo } from './receipts.js'
-import type { Run, TaskCounts } from './run.js'
+import type { RunState, TaskCounts } from './run-state.js'
 
 /** A run as the API reports it: the stored record, with live task counts while it is loaded. */
 export interface RunInfo extends WorkflowRun {
@@ -12,21 +13,21 @@ export interface RunInfo extends WorkflowRun {
 }
 
 /** The stored run, brought up to date with the run in memory (its pending status writes landed first). */
-export async function runInfo (store: Store, cid: CID, run?: Run): Promise<RunInfo> {
-  if (run !== undefined) await run.persisted
+export async function runInfo (store: WorkflowStoreView, cid: CID, run?: RunState): Promise<RunInfo> {
+  if (run !== undefined) await run.settled()
   const stored = await store.workflows.get(cid)
   if (stored === undefined) throw notFound(cid)
   return withLive(stored, run)
 }
 
-export async function listRuns (store: Store, opts: ListWorkflowsOptions, active: (cid: CID) => Run | undefined): Promise<{ runs: RunInfo[], cursor?: string }> {
+export async function listRuns (store: WorkflowStoreView, opts: ListWorkflowsOptions, active: (cid: CID) => RunState | undefined): Promise<{ runs: RunInfo[], cursor?: string }> {
   const page = await store.workflows.list(opts)
   const runs = page.runs.map(r => withLive(r, active(r.cid)))
   return page.cursor === undefined ? { runs } : { runs, cursor: page.cursor }
 }
 
 /** A receipt by receipt CID or instruction CID; `WORKFLOW_RECEIPT_NOT_FOUND` when there is none. */
-export async function getReceipt (store: Store, cid: CID): Promise<ReceiptInfo> {
+export async function getReceipt (store: WorkflowStoreView, cid: CID): Promise<ReceiptInfo> {
   let found: ReceiptInfo | undefined
   try {
     found = await findReceipt(store, cid)
@@ -42,7 +43,7 @@ export async function getReceipt (store: Store, cid: CID): Promise<ReceiptInfo> 
  * The receipts filed under a run, in the order they landed, each with the instruction it
  * answers (read from the workflow). `WORKFLOW_NOT_FOUND` for an unknown run.
  */
-export async function runReceipts (store: Store, cid: CID, run?: Run): Promise<ReceiptInfo[]> {
+export async function runReceipts (store: WorkflowStoreView, cid: CID, run?: RunState): Promise<ReceiptInfo[]> {
   if (run === undefined && await store.workflows.get(cid) === undefined) throw notFound(cid)
   let workflow: Workflow | undefined = run?.workflow
   if (workflow === undefined) {
@@ -65,7 +66,7 @@ export function notFound (cid: CID): WorkflowError {
   return new WorkflowError(WorkflowErrorCode.NOT_FOUND, `no workflow run ${cid.toString()} on this node`, { cid: cid.toString() })
 }
 
-function withLive (stored: WorkflowRun, run: Run | undefined): RunInfo {
+function withLive (stored: WorkflowRun, run: RunState | undefined): RunInfo {
   if (run === undefined || run.interrupted) return stored
   return { ...stored, retries: Math.max(stored.retries, run.retries), tasks: { ...run.counts } }
 }

@@ -1,8 +1,8 @@
 import type { CID } from 'multiformats/cid'
 import { decode, encode, parseReceipt, receiptIpld, type Receipt } from '../ipld/index.js'
 import type { Store } from '../store/index.js'
-import type { Metrics } from '../metrics/index.js'
-import type { PeerReceipts } from './engine.js'
+import type { ReceiptMetrics } from '../metrics/index.js'
+import type { PeerReceipts, WorkflowStoreView } from './contracts.js'
 import type { Outcome } from './task.js'
 
 /** A receipt found for an instruction, with what it means for the tasks awaiting it. */
@@ -21,9 +21,9 @@ export interface ReceiptInfo {
 }
 
 export interface ReceiptLookupComponents {
-  store: Store
+  store: Pick<WorkflowStoreView, 'receipts'>
   peers?: PeerReceipts
-  metrics?: Pick<Metrics, 'receipts'>
+  metrics?: { receipts: ReceiptMetrics }
 }
 
 /** How a receipt is stored: the DAG-CBOR of exactly what its CID hashes. */
@@ -65,7 +65,7 @@ async function peerReceipt (c: ReceiptLookupComponents, instruction: CID, signal
  * run's receipt CIDs). A run resumed after a restart keeps its failed tasks failed
  * instead of running them again.
  */
-export async function previousErrorReceipt (store: Store, instruction: CID, filed: ReadonlySet<string>): Promise<FoundReceipt | undefined> {
+export async function previousErrorReceipt (store: Pick<Store, 'receipts'>, instruction: CID, filed: ReadonlySet<string>): Promise<FoundReceipt | undefined> {
   const errors = (await store.receipts.listByInstruction(instruction)).filter(e => e.outcome === 'error' && filed.has(e.cid.toString()))
   const last = errors[errors.length - 1]
   if (last === undefined) return undefined
@@ -77,7 +77,7 @@ export async function previousErrorReceipt (store: Store, instruction: CID, file
  * A receipt by its own CID or by the CID of the instruction it answers (the receipt a
  * run would reuse: the first successful one, else the last error one).
  */
-export async function findReceipt (store: Store, cid: CID): Promise<ReceiptInfo | undefined> {
+export async function findReceipt (store: Pick<Store, 'receipts'>, cid: CID): Promise<ReceiptInfo | undefined> {
   const direct = await store.receipts.get(cid)
   if (direct !== undefined) return { cid, receipt: readReceipt(direct) }
   const ok = await store.receipts.getByInstruction(cid)

@@ -2,28 +2,21 @@ import type { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
 import { decode, parseWorkflow, type Workflow } from '../ipld/index.js'
-import type { Store, WorkflowRun, WorkflowStatus } from '../store/index.js'
-import type { Metrics } from '../metrics/index.js'
+import type { WorkflowRun, WorkflowStatus } from '../store/index.js'
+import type { WorkflowMetrics } from '../metrics/index.js'
+import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowErrorCode } from './errors.js'
-import type { Run, RunInit } from './run.js'
-import type { ResumeState } from './scheduler.js'
-import type { Outcome, PreparedTask } from './task.js'
-
-/** A run ready to execute: what `submit` builds, or what `recoverRuns` reloads. */
-export interface PlannedRun {
-  run: Run
-  tasks: PreparedTask[]
-  outputs: Map<string, Outcome>
-}
+import type { PlannedRun } from './planner.js'
+import type { RunInit } from './run-state.js'
 
 export interface RecoveredRun extends PlannedRun {
-  resume: ResumeState
+  resume: NonNullable<PlannedRun['resume']>
 }
 
 export interface RecoveryComponents {
-  store: Store
+  store: Pick<WorkflowStoreView, 'workflows'>
   logger: Logger
-  metrics?: Pick<Metrics, 'workflow'>
+  metrics?: { workflow: WorkflowMetrics }
   /** Builds a run of a workflow (tasks, graph, awaited receipts from outside), as `submit` does. */
   plan: (workflow: Workflow, name: string, init: RunInit) => Promise<PlannedRun>
   /** Whether a run of the workflow is already going here (submitted again before it was reloaded). */
@@ -80,10 +73,9 @@ async function recoverOne (c: RecoveryComponents, record: WorkflowRun, maxRestar
   }
   const workflow = parseWorkflow(decode(body))
   const restarts = record.restarts + (paused ? 0 : 1)
-  const planned = await c.plan(workflow, record.name, { status: record.status, createdAt: record.createdAt, restarts, paused })
-  planned.run.retries = record.retries
   // a paused run keeps its stored wake time until it is resumed and its sleep starts again
-  if (!paused && record.wakeAt !== undefined) planned.run.wakeAt = record.wakeAt
+  const wakeAt = !paused && record.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}
+  const planned = await c.plan(workflow, record.name, { status: record.status, createdAt: record.createdAt, restarts, paused, retries: record.retries, ...wakeAt })
   await c.store.workflows.update(record.cid, { restarts })
   c.logger.info({ workflow: record.cid.toString(), status: record.status, restarts }, 'resuming workflow run')
   return { ...planned, resume: record.sleeps !== undefined ? { sleeps: record.sleeps } : {} }

@@ -1,9 +1,12 @@
-import type { CID } from 'multiformats/cid'
-import { receiptNotificationJson, type Receipt } from '../ipld/index.js'
-import type { WorkflowEngineComponents } from './engine.js'
-import type { Run } from './run.js'
-import { lookupReceipts, previousErrorReceipt, type FoundReceipt } from './receipts.js'
+import type { TaskMetrics } from '../metrics/index.js'
+import type { Receipt } from '../ipld/index.js'
+import type { RunError, RunState } from './run-state.js'
+import { lookupReceipts, previousErrorReceipt, type FoundReceipt, type ReceiptLookupComponents } from './receipts.js'
 import type { Outcome, PreparedTask } from './task.js'
+
+export interface ReplayComponents extends ReceiptLookupComponents {
+  metrics?: ReceiptLookupComponents['metrics'] & { tasks: TaskMetrics }
+}
 
 /**
  * Replays every task of a run that already has a receipt, in dependency order: a
@@ -12,9 +15,9 @@ import type { Outcome, PreparedTask } from './task.js'
  * receipts are filed under the run in one write, then announced as replayed; their outputs
  * go into `outputs`.
  */
-export async function replayReceipts (c: WorkflowEngineComponents, run: Run, tasks: PreparedTask[], outputs: Map<string, Outcome>, resumed: boolean): Promise<void> {
+export async function replayReceipts (c: ReplayComponents, run: RunState, tasks: PreparedTask[], outputs: Map<string, Outcome>, resumed: boolean): Promise<void> {
   const { store, metrics } = c
-  const signal = run.abort.signal
+  const signal = run.signal
   const filed = resumed ? new Set((await store.receipts.listForWorkflow(run.cid)).map(x => x.toString())) : undefined
   // one batched read of the store for every task; then, at once, peers for the ones it lacks
   // (a lookup that goes to the network waits on peers, not on the others)
@@ -32,26 +35,12 @@ export async function replayReceipts (c: WorkflowEngineComponents, run: Run, tas
   for (const [i, f] of found) {
     const p = tasks[i]!
     outputs.set(p.instructionString, f.outcome)
-    if (f.outcome.ok) {
-      run.states[i] = 'replayed'
-      run.counts.replayed++
-    } else {
-      run.states[i] = 'failed'
-      run.counts.failed++
-      run.error ??= errorOf(f.receipt, p)
-    }
+    run.taskReplayed(i, f.cid, f.receipt, f.outcome.ok ? undefined : errorOf(f.receipt, p))
     metrics?.tasks.replayed.inc({ op: p.func })
-    announceReceipt(run, p, f.receipt, f.cid, true)
   }
 }
 
-/** Sends a receipt notification to the run's subscribers (and its history). */
-export function announceReceipt (run: Run, p: PreparedTask, receipt: Receipt, cid: CID, replayed: boolean): void {
-  const dagJson = receiptNotificationJson({ name: run.name, replayed, workflowCid: run.cid, receipt, receiptCid: cid })
-  run.emit({ kind: 'receipt', dagJson, index: p.index, receiptCid: cid.toString(), replayed })
-}
-
-function errorOf (receipt: Receipt, p: PreparedTask): { code: string, message: string } {
+function errorOf (receipt: Receipt, p: PreparedTask): RunError {
   const e = receipt.out[1] as { code?: unknown, message?: unknown } | null
   const code = typeof e?.code === 'string' ? e.code : 'TASK_FAILED'
   const message = typeof e?.message === 'string' ? e.message : 'failed'

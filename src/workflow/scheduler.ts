@@ -3,26 +3,20 @@ import type { Semaphore } from '../util/semaphore.js'
 import { retry, RetriesExhausted } from '../util/retry.js'
 import type { Ipld } from '../ipld/value.js'
 import { receiptCid, type Receipt } from '../ipld/index.js'
-import type { WorkflowEngineComponents } from './engine.js'
+import type { ResumeState, SchedulerComponents } from './contracts.js'
 import type { WorkflowEngineOptions } from './options.js'
-import type { Run } from './run.js'
+import type { RunError, RunState } from './run-state.js'
 import { receiptBytes } from './receipts.js'
-import { announceReceipt, replayReceipts } from './replay.js'
+import { replayReceipts } from './replay.js'
 import { finishRun, syncStatus } from './control.js'
 import { SLEEP_OP, sleepUntil } from './sleep.js'
 import { blockedBy, linkArgs, resolveArgs, type Outcome, type PreparedTask } from './task.js'
 
 export interface SchedulerContext {
-  opts: WorkflowEngineOptions
-  components: WorkflowEngineComponents
+  opts: Pick<WorkflowEngineOptions, 'retries' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>
+  components: SchedulerComponents
   /** Task attempts executing at once, across runs. */
   slots: Semaphore
-}
-
-/** What a run resumed after a restart brings from its stored record. */
-export interface ResumeState {
-  /** The stored wake time of each sleep that was in progress, by instruction CID. */
-  sleeps?: Record<string, number>
 }
 
 /**
@@ -34,7 +28,7 @@ export interface ResumeState {
  */
 export class RunScheduler {
   private readonly ctx: SchedulerContext
-  private readonly run: Run
+  private readonly run: RunState
   private readonly tasks: PreparedTask[]
   private readonly outputs: Map<string, Outcome>
   /** The run was reloaded after a restart (its failed tasks stay failed). */
@@ -48,7 +42,7 @@ export class RunScheduler {
   /** Wake times of the sleeps that were in progress when the node stopped; each is used once. */
   private readonly resumedSleeps = new Map<string, number>()
 
-  constructor (ctx: SchedulerContext, run: Run, tasks: PreparedTask[], outputs: Map<string, Outcome>, resume?: ResumeState) {
+  constructor (ctx: SchedulerContext, run: RunState, tasks: PreparedTask[], outputs: Map<string, Outcome>, resume?: ResumeState) {
     this.ctx = ctx
     this.run = run
     this.tasks = tasks
@@ -58,20 +52,18 @@ export class RunScheduler {
   }
 
   async execute (): Promise<void> {
+    const { components } = this.ctx
     let crash: unknown
     try {
-      if (this.run.status === 'pending' && !this.run.abort.signal.aborted) {
-        // it waited in line for a run slot
-        this.run.status = 'running'
-        await this.ctx.components.store.workflows.update(this.run.cid, { status: 'running' })
-      }
-      await replayReceipts(this.ctx.components, this.run, this.tasks, this.outputs, this.resumed)
+      // a run that waited in line for a run slot
+      if (this.run.begin()) await components.store.workflows.update(this.run.cid, { status: 'running' })
+      await replayReceipts(components, this.run, this.tasks, this.outputs, this.resumed)
       await this.schedule()
     } catch (err) {
       crash = err
-      this.ctx.components.logger.error({ err, workflow: this.run.cidString }, 'workflow run failed')
+      components.logger.error({ err, workflow: this.run.cidString }, 'workflow run failed')
     }
-    await finishRun(this.run, this.ctx.components, crash)
+    await finishRun(this.run, components, crash)
   }
 
   /** Runs the tasks without a receipt as what they await finishes; resolves when none is left. */
@@ -84,7 +76,7 @@ export class RunScheduler {
     const idle = new Promise<void>(resolve => { this.resolveIdle = resolve })
     const ready = run.dag.order.filter(i => !done(i) && this.remaining[i] === 0)
     for (const i of ready) this.enqueue(i)
-    syncStatus(run, this.ctx.components)
+    void syncStatus(run, this.ctx.components)
     await idle
   }
 
@@ -103,28 +95,23 @@ export class RunScheduler {
   private launch (i: number): void {
     const { run } = this
     const p = this.tasks[i]!
-    if (run.abort.signal.aborted) {
-      run.states[i] = 'cancelled'
+    if (run.signal.aborted) {
+      run.taskCancelled(i)
       this.settle(i)
       return
     }
     if (blockedBy(p.args, this.outputs) !== undefined || p.args.some(a => a.kind === 'await' && this.skipped.has(a.cid.toString()))) {
-      run.states[i] = 'skipped'
-      run.counts.skipped++
+      run.taskSkipped(i)
       this.skipped.add(p.instructionString)
       this.settle(i)
       return
     }
-    run.states[i] = p.sleep !== undefined ? 'sleeping' : 'running'
     run.taskStarted(i, p.sleep !== undefined ? 'sleep' : 'wasm')
     const work = p.sleep !== undefined ? this.runSleep(p) : this.runWasm(p)
     work.then(() => this.settle(i), err => {
       // the receipt could not be stored: the task did not complete
       this.ctx.components.logger.error({ err, workflow: run.cidString, task: i }, 'storing a receipt failed')
-      if (run.states[i] !== 'failed') run.counts.failed++
-      if (run.states[i] === 'ok') run.counts.executed--
-      run.states[i] = 'failed'
-      run.error ??= { code: (err as { code?: string }).code ?? 'WORKFLOW_STORE_FAILED', message: `task ${i}: ${errorMessage(err)}` }
+      run.taskFailed(i, { code: (err as { code?: string }).code ?? 'WORKFLOW_STORE_FAILED', message: `task ${i}: ${errorMessage(err)}` })
       this.outputs.set(p.instructionString, { ok: false, value: null })
       this.settle(i)
     })
@@ -135,12 +122,12 @@ export class RunScheduler {
     run.taskEnded(i)
     this.open--
     for (const d of run.dag.nodes[i]!.dependents) {
-      if (run.states[d] !== 'waiting') continue
+      if (run.taskState(d) !== 'waiting') continue
       this.remaining[d]!--
       if (this.remaining[d] === 0) this.enqueue(d)
     }
     if (this.open > 0) {
-      syncStatus(run, this.ctx.components)
+      void syncStatus(run, this.ctx.components)
     } else {
       this.resolveIdle()
     }
@@ -149,41 +136,41 @@ export class RunScheduler {
   private async runWasm (p: PreparedTask): Promise<void> {
     const { run } = this
     const { metrics, logger } = this.ctx.components
-    const signal = run.abort.signal
-    let receipt: Receipt
+    const signal = run.signal
+    let output: Ipld
     try {
-      const output = await retry(async () => await this.attempt(p, signal), {
+      output = await retry(async () => await this.attempt(p, signal), {
         retries: this.ctx.opts.retries,
         initialDelayMs: this.ctx.opts.retryInitialDelayMs,
         maxDelayMs: this.ctx.opts.retryMaxDelayMs,
         signal,
         shouldRetry: err => !signal.aborted && (err as { retryable?: boolean }).retryable === true,
         onRetry: (err, attempt, delayMs) => {
-          run.retries++
+          run.taskRetried()
           metrics?.tasks.retried.inc({ op: p.func })
           logger.debug({ task: p.index, func: p.func, attempt, delayMs, err: errorMessage(err) }, 'retrying task')
         }
       })
-      receipt = { ran: p.task.ran, out: ['ok', output], meta: { op: p.func }, iss: null, prf: [] }
-      run.states[p.index] = 'ok'
-      run.counts.executed++
-      metrics?.tasks.executed.inc({ op: p.func })
     } catch (err) {
       if (signal.aborted) {
-        run.states[p.index] = 'cancelled'
+        run.taskCancelled(p.index)
         return
       }
       const cause = err instanceof RetriesExhausted ? err.lastError : err
       const attempts = err instanceof RetriesExhausted ? err.attempts : 1
       const code = cause instanceof IpvmError ? cause.code : 'TASK_FAILED'
-      receipt = { ran: p.task.ran, out: ['error', { code, message: errorMessage(cause), attempts }], meta: { op: p.func }, iss: null, prf: [] }
-      run.states[p.index] = 'failed'
-      run.counts.failed++
-      run.error ??= { code, message: `task ${p.index} (${p.func}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}` }
+      const failure: RunError = { code, message: `task ${p.index} (${p.func}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}` }
       metrics?.tasks.failed.inc({ op: p.func })
       logger.debug({ workflow: run.cidString, task: p.index, code, attempts }, 'task failed')
+      const receipt: Receipt = { ran: p.task.ran, out: ['error', { code, message: errorMessage(cause), attempts }], meta: { op: p.func }, iss: null, prf: [] }
+      run.taskFailed(p.index, failure, await this.storeReceipt(p, receipt))
+      return
     }
-    await this.storeReceipt(p, receipt, true)
+    metrics?.tasks.executed.inc({ op: p.func })
+    const receipt: Receipt = { ran: p.task.ran, out: ['ok', output], meta: { op: p.func }, iss: null, prf: [] }
+    const stored = await this.storeReceipt(p, receipt)
+    run.taskSucceeded(p.index, stored.cid, receipt)
+    this.ctx.components.peers?.publish({ cid: stored.cid, instruction: p.instruction, receipt })
   }
 
   /** One attempt: wait while the run is paused, take a slot, fetch what the task needs, run the Wasm. */
@@ -201,13 +188,13 @@ export class RunScheduler {
     }
     const stopTimer = metrics?.tasks.durationSeconds.startTimer({ op: p.func })
     try {
-      const wasm = await resources.fetch(p.rsc, { signal })
+      const wasm = await resources.fetchResource(p.rsc, { signal })
       const files = new Map<string, Uint8Array>()
       for (const link of linkArgs(p.args)) {
         if (!this.outputs.has(link.toString())) files.set(link.toString(), await resources.fetchCid(link, { signal }))
       }
       const args = resolveArgs(p.args, this.outputs, files)
-      const { output } = await runner.run({ key: p.rsc, wasm, func: p.func, args, timeoutMs: p.timeoutMs, memoryBytes: p.memoryBytes, signal })
+      const { output } = await runner.run({ key: wasm.key, wasm: wasm.bytes, func: p.func, args, timeoutMs: p.timeoutMs, memoryBytes: p.memoryBytes, signal })
       return output
     } finally {
       stopTimer?.()
@@ -222,25 +209,25 @@ export class RunScheduler {
    */
   private async runSleep (p: PreparedTask): Promise<void> {
     const { run } = this
-    const signal = run.abort.signal
+    const signal = run.signal
     try {
       await run.whenUnpaused(signal)
-      run.sleepers.set(p.index, this.wakeTime(p))
-      syncStatus(run, this.ctx.components)
-      await sleepUntil(run.sleepers.get(p.index)!, signal)
+      const wakeAt = this.wakeTime(p)
+      run.sleepStarted(p.index, wakeAt)
+      void syncStatus(run, this.ctx.components)
+      await sleepUntil(wakeAt, signal)
     } catch (err) {
       if (signal.aborted) {
-        run.states[p.index] = 'cancelled'
+        run.taskCancelled(p.index)
         return
       }
       throw err
     }
-    run.sleepers.delete(p.index)
     const value = p.args[0] === undefined ? null : p.args[0].kind === 'literal' ? p.args[0].value : resolveArgs(p.args, this.outputs, new Map())[0]!
-    run.states[p.index] = 'ok'
-    run.counts.executed++
     this.ctx.components.metrics?.tasks.executed.inc({ op: p.func })
-    await this.storeReceipt(p, { ran: p.task.ran, out: ['ok', value], meta: { op: SLEEP_OP }, iss: null, prf: [] }, false)
+    const receipt: Receipt = { ran: p.task.ran, out: ['ok', value], meta: { op: SLEEP_OP }, iss: null, prf: [] }
+    const stored = await this.storeReceipt(p, receipt)
+    run.taskSucceeded(p.index, stored.cid, receipt)
   }
 
   private wakeTime (p: PreparedTask): number {
@@ -253,14 +240,14 @@ export class RunScheduler {
     return Math.min(stored, full)
   }
 
-  private async storeReceipt (p: PreparedTask, receipt: Receipt, publish: boolean): Promise<void> {
-    const { store, metrics, peers } = this.ctx.components
+  /** Stores a task's receipt under the run and makes its output visible to the tasks awaiting it. */
+  private async storeReceipt (p: PreparedTask, receipt: Receipt): Promise<{ cid: ReturnType<typeof receiptCid>, receipt: Receipt }> {
+    const { store, metrics } = this.ctx.components
     const cid = receiptCid(receipt)
     const [tag, value] = receipt.out
     this.outputs.set(p.instructionString, { ok: tag === 'ok', value })
     const { stored } = await store.receipts.put({ cid, instruction: p.instruction, bytes: receiptBytes(receipt), workflow: this.run.cid })
     if (stored) metrics?.receipts.stored.inc()
-    announceReceipt(this.run, p, receipt, cid, false)
-    if (publish && tag === 'ok') peers?.publish({ cid, instruction: p.instruction, receipt })
+    return { cid, receipt }
   }
 }

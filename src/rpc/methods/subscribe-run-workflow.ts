@@ -1,8 +1,9 @@
 import type { Ipld } from '../../ipld/value.js'
-import { parseJson } from '../../ipld/index.js'
+import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflow } from '../../ipld/index.js'
 import type { MethodDefinition } from '../router.js'
 import type { RpcServices } from '../services.js'
 import type { RequestContext } from '../context.js'
+import { runNotification } from '../notifications.js'
 
 interface RunParams { run: { name?: string, workflow: unknown } | number[] }
 
@@ -25,13 +26,11 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
       // refuse before the run starts, not after
       connection.checkSubscriptionLimit()
       const { workflow, name } = Array.isArray(params.run)
-        ? services.workflows.decodeRunBytes(Uint8Array.from(params.run))
+        ? decodeRunBytes(Uint8Array.from(params.run))
         : { workflow: exactWorkflow(ctx), name: params.run.name }
-      const run = await services.workflows.submit(workflow, name)
+      const run = await services.workflows.submit(parseWorkflow(workflow), name !== undefined ? { name } : {})
       const sub = connection.subscribe('subscribe_run_workflow')
-      const detach = run.attach(event => {
-        sub.notify(event.kind === 'receipt' ? { dagJson: event.dagJson } : { json: event.json })
-      })
+      const detach = run.attach(event => { sub.notify(runNotification(run, event)) })
       sub.whenClosed(detach)
       return sub.id
     }
@@ -52,6 +51,17 @@ function exactWorkflow (ctx: RequestContext): Ipld {
   const params = request?.params
   const run = Array.isArray(params) ? params[0] : isMap(params) ? ('run' in params ? params.run : params) : undefined
   return isMap(run) ? run.workflow ?? null : null
+}
+
+/** The bytes form of the params: DAG-CBOR of `{name, workflow}`. */
+function decodeRunBytes (bytes: Uint8Array): { workflow: Ipld, name?: string } {
+  const value = decode(bytes)
+  if (!isMap(value) || !('workflow' in value)) {
+    throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'the DAG-CBOR params must be a map {name, workflow}')
+  }
+  const name = value.name
+  if (name !== undefined && name !== null && typeof name !== 'string') throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'name must be a string')
+  return { workflow: value.workflow!, ...(typeof name === 'string' ? { name } : {}) }
 }
 
 function isMap (v: unknown): v is Record<string, Ipld> {

@@ -1,0 +1,76 @@
+/**
+ * What the workflow core needs from the rest of the node, as small interfaces: the node's
+ * composition root passes the runtime, the resource resolver, the store and the network,
+ * tests pass fakes. Nothing here imports those subsystems' code.
+ */
+import type { CID } from 'multiformats/cid'
+import type { Logger } from '../util/logger.js'
+import type { Ipld } from '../ipld/value.js'
+import type { Receipt } from '../ipld/index.js'
+import type { Store } from '../store/index.js'
+import type { ReceiptMetrics, TaskMetrics, WorkflowMetrics } from '../metrics/index.js'
+
+/** One Wasm call, as the scheduler asks for it. */
+export interface TaskRequest {
+  /** Cache key of the compiled Wasm; the same key always means the same bytes. */
+  key: string
+  wasm: Uint8Array
+  func: string
+  args: Ipld[]
+  timeoutMs: number
+  memoryBytes: number
+  signal: AbortSignal
+}
+
+/** Executes one Wasm call (the runtime's worker pool). Errors may carry `retryable: true`. */
+export interface TaskRunner {
+  run(req: TaskRequest): Promise<{ output: Ipld }>
+}
+
+/** Fetches the resources a task needs: local blocks first, then other sources. */
+export interface ResourceFetcher {
+  /** A resource by URL, with a cache key that always means the same bytes. */
+  fetchResource(url: string, opts?: { signal?: AbortSignal }): Promise<{ bytes: Uint8Array, key: string }>
+  /** A UnixFS file by CID (a task's link argument). */
+  fetchCid(cid: CID, opts?: { signal?: AbortSignal }): Promise<Uint8Array>
+}
+
+/** A receipt another node made, as the network hands it over. */
+export interface PeerReceipt {
+  cid: CID
+  receipt: Receipt
+}
+
+/** Receipts of other nodes (the network layer); optional. */
+export interface PeerReceipts {
+  /** A receipt for the instruction from the network, bounded in time; null when none. */
+  find(instruction: CID, signal?: AbortSignal): Promise<PeerReceipt | null>
+  /** Tells the network about a receipt this node computed (gossip, DHT). Never throws. */
+  publish(r: { cid: CID, instruction: CID, receipt: Receipt }): void
+}
+
+/** The store repositories the workflow core reads and writes. */
+export type WorkflowStoreView = Pick<Store, 'receipts' | 'workflows'>
+
+/** The metrics the workflow core updates. */
+export interface WorkflowCoreMetrics {
+  workflow: WorkflowMetrics
+  tasks: TaskMetrics
+  receipts: ReceiptMetrics
+}
+
+/** What a run resumed after a restart brings from its stored record. */
+export interface ResumeState {
+  /** The stored wake time of each sleep that was in progress, by instruction CID. */
+  sleeps?: Record<string, number>
+}
+
+/** What executing a run needs. */
+export interface SchedulerComponents {
+  store: WorkflowStoreView
+  runner: TaskRunner
+  resources: ResourceFetcher
+  logger: Logger
+  metrics?: WorkflowCoreMetrics
+  peers?: PeerReceipts
+}

@@ -1,0 +1,226 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { RunEvent, RunState } from '../../../src/workflow/index.js'
+import { awaitOk, captureLogs, chainOf, harness, sleepTask, wasmTask, workflowOf, type Harness } from './harness.js'
+import { waitUntil } from '../../utils/wait.js'
+
+const open: Harness[] = []
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close()
+})
+
+async function start (...args: Parameters<typeof harness>): Promise<Harness> {
+  const h = await harness(...args)
+  open.push(h)
+  return h
+}
+
+/** Every event of a run until it ends. */
+async function eventsOf (run: RunState): Promise<RunEvent[]> {
+  const events: RunEvent[] = []
+  run.attach(e => events.push(e))
+  await run.done()
+  return events
+}
+
+function outputs (events: RunEvent[]): unknown[] {
+  return events.flatMap(e => e.type === 'receipt' ? [e.receipt.out] : [])
+}
+
+function finalStatus (events: RunEvent[]): Extract<RunEvent, { type: 'status' }> {
+  const last = events.at(-1)
+  if (last?.type !== 'status' || !last.final) throw new Error('the run did not end with a final status')
+  return last
+}
+
+describe('workflow engine, in memory', () => {
+  it('runs a chain in dependency order, stores every receipt and the final status', async () => {
+    const h = await start()
+    const run = await h.engine.submit(workflowOf(chainOf(3, 1)), { name: 'chain' })
+    const events = await eventsOf(run)
+    expect(outputs(events)).toEqual([['ok', 2], ['ok', 3], ['ok', 4]])
+    expect(finalStatus(events)).toMatchObject({ status: 'completed', tasks: { total: 3, executed: 3, replayed: 0, failed: 0, skipped: 0 } })
+    expect(h.runner.calls.map(c => c.args)).toEqual([[1], [2], [3]])
+    const stored = await h.engine.status(run.cid)
+    expect(stored).toMatchObject({ status: 'completed', progress: 3, numTasks: 3, name: 'chain' })
+    expect((await h.engine.receipts(run.cid)).map(r => r.receipt.out)).toEqual([['ok', 2], ['ok', 3], ['ok', 4]])
+  })
+
+  it('retries a retryable failure with growing backoff, then succeeds', async () => {
+    const { lines, logger } = captureLogs()
+    const h = await start({ retries: 3, retryInitialDelayMs: 10, retryMaxDelayMs: 1000 }, logger)
+    h.runner.flakyFailures = 3
+    const run = await h.engine.submit(workflowOf([wasmTask('flaky', [])]))
+    const events = await eventsOf(run)
+    expect(outputs(events)).toEqual([['ok', 'steady']])
+    expect(finalStatus(events)).toMatchObject({ status: 'completed', retries: 3 })
+    expect(h.runner.count('flaky')).toBe(4)
+    // full jitter in the upper half of a doubling delay: 10, 20, 40 ms nominal
+    const delays = lines.filter(l => l.msg === 'retrying task').map(l => l.delayMs as number)
+    expect(delays).toHaveLength(3)
+    expect(delays[0]).toBeGreaterThanOrEqual(5)
+    expect(delays[0]).toBeLessThanOrEqual(10)
+    expect(delays[1]).toBeGreaterThanOrEqual(10)
+    expect(delays[1]).toBeLessThanOrEqual(20)
+    expect(delays[2]).toBeGreaterThanOrEqual(20)
+    expect(delays[2]).toBeLessThanOrEqual(40)
+    expect((await h.engine.status(run.cid)).retries).toBe(3)
+  })
+
+  it('gives up after its retries: an error receipt, dependents skipped, the run failed', async () => {
+    const h = await start({ retries: 2 })
+    h.runner.flakyFailures = 10
+    const first = wasmTask('flaky', [])
+    const run = await h.engine.submit(workflowOf([first, wasmTask('add_one', [awaitOk(first)])]))
+    const events = await eventsOf(run)
+    expect(outputs(events)).toEqual([['error', { code: 'TEST_TIMEOUT', message: 'too slow this time', attempts: 3 }]])
+    expect(finalStatus(events)).toMatchObject({ status: 'failed', retries: 2, tasks: { failed: 1, skipped: 1, executed: 0 }, error: { code: 'TEST_TIMEOUT' } })
+    expect(h.runner.count('add_one')).toBe(0)
+  })
+
+  it('does not retry an error that cannot succeed on another attempt', async () => {
+    const h = await start({ retries: 3 })
+    const run = await h.engine.submit(workflowOf([wasmTask('fail', [])]))
+    const events = await eventsOf(run)
+    expect(outputs(events)).toEqual([['error', { code: 'TEST_BAD_ARGUMENT', message: 'it cannot work', attempts: 1 }]])
+    expect(h.runner.count('fail')).toBe(1)
+    expect(finalStatus(events).retries).toBe(0)
+  })
+
+  it('replays a finished workflow from its receipts without running a task', async () => {
+    const h = await start()
+    const wf = workflowOf(chainOf(3, 10))
+    const first = await eventsOf(await h.engine.submit(wf))
+    const calls = h.runner.calls.length
+    const again = await eventsOf(await h.engine.submit(wf, { name: 'again' }))
+    expect(h.runner.calls.length).toBe(calls)
+    expect(again.filter(e => e.type === 'receipt').map(e => e.type === 'receipt' && e.replayed)).toEqual([true, true, true])
+    expect(outputs(again)).toEqual(outputs(first))
+    expect(finalStatus(again)).toMatchObject({ status: 'completed', tasks: { replayed: 3, executed: 0 } })
+  })
+
+  it('pause holds back the next task until resume; the stored status follows', async () => {
+    const h = await start()
+    const gate = wasmTask('block', [5])
+    const run = await h.engine.submit(workflowOf([gate, wasmTask('add_one', [awaitOk(gate)])]))
+    const done = eventsOf(run)
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    await h.engine.pause(run.cid)
+    expect((await h.engine.status(run.cid)).status).toBe('paused')
+    h.runner.release()
+    // the blocked task finishes, but its dependent does not start while the run is paused
+    await waitUntil(() => run.taskState(0) === 'ok', 5000)
+    await run.settled()
+    expect(h.runner.count('add_one')).toBe(0)
+    expect(run.status).toBe('paused')
+    await h.engine.resume(run.cid)
+    const events = await done
+    expect(outputs(events)).toEqual([['ok', 5], ['ok', 6]])
+    const statuses = events.flatMap(e => e.type === 'status' ? [e.status] : [])
+    expect(statuses).toEqual(['paused', 'running', 'completed'])
+  })
+
+  it('refuses to pause a finished run, and to resume a run that is not paused', async () => {
+    const h = await start()
+    const run = await h.engine.submit(workflowOf([wasmTask('add_one', [1])]))
+    await run.done()
+    await expect(h.engine.pause(run.cid)).rejects.toMatchObject({ code: 'WORKFLOW_STATE' })
+    await expect(h.engine.resume(run.cid)).rejects.toMatchObject({ code: 'WORKFLOW_STATE' })
+  })
+
+  it('cancel aborts the task in flight and ends the run cancelled, for good', async () => {
+    const h = await start()
+    const gate = wasmTask('block', [1])
+    const run = await h.engine.submit(workflowOf([gate, wasmTask('add_one', [awaitOk(gate)])]))
+    const done = eventsOf(run)
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    const info = await h.engine.cancel(run.cid)
+    expect(info.status).toBe('cancelled')
+    expect(h.runner.calls[0]!.signal.aborted).toBe(true)
+    const events = await done
+    expect(finalStatus(events)).toMatchObject({ status: 'cancelled', error: { code: 'WORKFLOW_CANCELLED' } })
+    expect(h.runner.count('add_one')).toBe(0)
+    // a cancelled run stays cancelled across a restart
+    const engine = await h.restart()
+    expect((await engine.status(run.cid)).status).toBe('cancelled')
+    await expect(engine.cancel(run.cid)).rejects.toMatchObject({ code: 'WORKFLOW_STATE' })
+  })
+
+  it('a durable sleep stores its wake time, passes its value on, and lets the run sleep', async () => {
+    const h = await start()
+    const nap = sleepTask({ duration_ms: 20, value: 41 })
+    const run = await h.engine.submit(workflowOf([nap, wasmTask('add_one', [awaitOk(nap)])]))
+    const done = eventsOf(run)
+    await waitUntil(async () => (await h.engine.status(run.cid)).status === 'sleeping', 5000)
+    const sleeping = await h.engine.status(run.cid)
+    expect(sleeping.wakeAt).toBeGreaterThan(0)
+    expect(Object.values(sleeping.sleeps ?? {})).toEqual([sleeping.wakeAt])
+    const events = await done
+    expect(outputs(events)).toEqual([['ok', 41], ['ok', 42]])
+    expect(events.flatMap(e => e.type === 'status' ? [e.status] : [])).toEqual(['sleeping', 'running', 'completed'])
+  })
+
+  it('a sleep interrupted by a restart wakes at its stored time, not a full duration later', async () => {
+    const h = await start()
+    const nap = sleepTask({ duration_ms: 3_600_000 })
+    const run = await h.engine.submit(workflowOf([nap, wasmTask('add_one', [7])]))
+    await waitUntil(async () => (await h.engine.status(run.cid)).sleeps !== undefined, 5000)
+    await h.engine.stop()
+    // as if the hour had almost passed while the node was down
+    const instruction = run.workflow.tasks[0]!.run.cid.toString()
+    await h.store.workflows.update(run.cid, { sleeps: { [instruction]: Date.now() + 10 }, wakeAt: Date.now() + 10 })
+    const engine = await h.restart()
+    const resumed = engine.activeRun(run.cid)!
+    const events = await eventsOf(resumed)
+    expect(finalStatus(events)).toMatchObject({ status: 'completed' })
+    expect(resumed.restarts).toBe(1)
+  })
+
+  it('resumes an interrupted run after a restart without running its finished tasks again', async () => {
+    const h = await start()
+    const tasks = chainOf(2, 1)
+    const gate = wasmTask('block', [awaitOk(tasks[1]!)])
+    const wf = workflowOf([...tasks, gate])
+    const run = await h.engine.submit(wf)
+    const firstEvents: RunEvent[] = []
+    run.attach(e => firstEvents.push(e))
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    await h.engine.stop()
+    // stopping the node is no verdict on the run: no final status, stored as running
+    expect(firstEvents.some(e => e.type === 'status' && e.final)).toBe(false)
+    expect((await h.store.workflows.get(run.cid))?.status).toBe('running')
+    const before = h.runner.count('add_one')
+    const engine = await h.restart()
+    const resumed = engine.activeRun(run.cid)!
+    const done = eventsOf(resumed)
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    h.runner.release()
+    const events = await done
+    expect(h.runner.count('add_one')).toBe(before)
+    expect(finalStatus(events)).toMatchObject({ status: 'completed', tasks: { replayed: 2, executed: 1 } })
+    expect((await engine.status(run.cid)).restarts).toBe(1)
+  })
+
+  it('marks a run failed once it was interrupted more often than max_restarts', async () => {
+    const h = await start({ maxRestarts: 1 })
+    const run = await h.engine.submit(workflowOf([wasmTask('block', [1])]))
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    await h.restart()
+    await waitUntil(() => h.runner.count('block') === 2 && h.runner.blocked === 1, 5000)
+    const engine = await h.restart()
+    const info = await engine.status(run.cid)
+    expect(info).toMatchObject({ status: 'failed', error: { code: 'WORKFLOW_RESTARTS_EXCEEDED' } })
+  })
+
+  it('a second submit of a run in progress attaches to it and sees its history', async () => {
+    const h = await start()
+    const gate = wasmTask('block', [3])
+    const wf = workflowOf([wasmTask('add_one', [1]), gate])
+    const run = await h.engine.submit(wf)
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    const same = await h.engine.submit(wf, { name: 'other' })
+    expect(same).toBe(run)
+    const late = eventsOf(same)
+    h.runner.release()
+    expect(outputs(await late)).toEqual([['ok', 2], ['ok', 3]])
+  })
+})
