@@ -1,4 +1,4 @@
-import { GLOBAL_EXPORT_PREFIX } from './instrument.js'
+import { GLOBAL_EXPORT_PREFIX } from '../binary/instrument.js'
 
 /**
  * The state of freshly made core instances: the bytes of every exported memory and

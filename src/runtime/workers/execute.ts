@@ -1,8 +1,8 @@
 import vm from 'node:vm'
-import { CORE_MODULE_NAME, type Artifact } from './artifact.js'
-import { RuntimeError, RuntimeErrorCode, type RuntimeErrorObject } from './errors.js'
-import { hostImports, LogCollector, type HostContext, type WasmLog } from './host.js'
-import { FAILED_EXPORT, LIMIT_EXPORT } from './instrument.js'
+import { CORE_MODULE_NAME, type Artifact } from '../artifacts/artifact.js'
+import { RuntimeError, RuntimeErrorCode, type RuntimeErrorObject } from '../errors.js'
+import { hostImports, LogCollector, type HostContext, type WasmLog } from '../host.js'
+import { FAILED_EXPORT, LIMIT_EXPORT } from '../binary/instrument.js'
 import type { CallOutcome, CallRequest } from './protocol.js'
 import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshot.js'
 

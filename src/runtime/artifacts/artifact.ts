@@ -1,5 +1,5 @@
-import type { CoreFunctionExport } from './core-module.js'
-import type { WitFunction } from './wit-types.js'
+import type { CoreFunctionExport } from '../binary/core-module.js'
+import type { WitFunction } from '../values/wit-types.js'
 
 /**
  * What a Wasm resource becomes once prepared: the serializable description
