@@ -5,7 +5,7 @@
  * URLs are read where the options allow them.
  */
 export { ResourceResolver, type ResourceResolverComponents } from './resolver.js'
-export { type ResourceResolverOptions } from './options.js'
+export { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
 export { ResourceError, ResourceErrorCode } from './errors.js'
 export { cidOfUrl, verifyBlock, isContentAddressedUrl } from './content-address.js'
 export type { BlockSource } from './sources/block-source.js'

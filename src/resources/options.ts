@@ -21,3 +21,14 @@ export interface ResourceResolverOptions {
   /** Time allowed to fetch an `http(s)://` resource. @default 30000 */
   httpTimeoutMs?: number
 }
+
+const MIB = 1024 * 1024
+
+export const defaultResourceResolverOptions: Required<ResourceResolverOptions> = {
+  cacheBytes: 256 * MIB,
+  maxRemoteBlocks: 100_000,
+  allowFileRoots: [],
+  allowHttpHosts: [],
+  maxUrlBytes: 256 * MIB,
+  httpTimeoutMs: 30_000
+}

@@ -5,7 +5,7 @@ import { LruMap } from '../util/lru.js'
 import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
 import { cidOfUrl, verifyBlock } from './content-address.js'
 import { ResourceError, ResourceErrorCode } from './errors.js'
-import type { ResourceResolverOptions } from './options.js'
+import { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
 import type { BlockSource } from './sources/block-source.js'
 import { fetchHttpResource, readFileResource } from './url.js'
 
@@ -32,14 +32,15 @@ export class ResourceResolver {
 
   constructor (opts: ResourceResolverOptions, components: ResourceResolverComponents) {
     this.c = components
-    this.cacheLimit = opts.cacheBytes ?? 256 * 1024 * 1024
+    const d = defaultResourceResolverOptions
+    this.cacheLimit = opts.cacheBytes ?? d.cacheBytes
     this.cache = new LruMap(this.cacheLimit, { weigh: bytes => bytes.byteLength })
-    this.maxRemoteBlocks = opts.maxRemoteBlocks ?? 100_000
+    this.maxRemoteBlocks = opts.maxRemoteBlocks ?? d.maxRemoteBlocks
     this.urlAccess = {
-      fileRoots: opts.allowFileRoots ?? [],
-      httpHosts: opts.allowHttpHosts ?? [],
-      maxBytes: opts.maxUrlBytes ?? 256 * 1024 * 1024,
-      timeoutMs: opts.httpTimeoutMs ?? 30_000
+      fileRoots: opts.allowFileRoots ?? d.allowFileRoots,
+      httpHosts: opts.allowHttpHosts ?? d.allowHttpHosts,
+      maxBytes: opts.maxUrlBytes ?? d.maxUrlBytes,
+      timeoutMs: opts.httpTimeoutMs ?? d.httpTimeoutMs
     }
   }
 
