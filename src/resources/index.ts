@@ -4,7 +4,7 @@
  * gateway, peers), every block checked against its hash; `file://` and `http(s)://`
  * URLs are read where the options allow them.
  */
-export { ResourceResolver, type ResourceResolverComponents } from './resolver.js'
+export { ResourceResolver, type FetchedResource, type ResourceResolverComponents } from './resolver.js'
 export { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
 export { ResourceError, ResourceErrorCode } from './errors.js'
 export { cidOfUrl, verifyBlock, isContentAddressedUrl } from './content-address.js'

@@ -1,13 +1,24 @@
+import { createHash } from 'node:crypto'
 import { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
 import { LruMap } from '../util/lru.js'
 import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
-import { cidOfUrl, verifyBlock } from './content-address.js'
+import { cidOfUrl, isContentAddressedUrl, verifyBlock } from './content-address.js'
 import { ResourceError, ResourceErrorCode } from './errors.js'
 import { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
 import type { BlockSource } from './sources/block-source.js'
 import { fetchHttpResource, readFileResource } from './url.js'
+
+/** A resource's bytes and a key that always means these same bytes. */
+export interface FetchedResource {
+  bytes: Uint8Array
+  /**
+   * The URL itself when it names a CID (`ipfs://<cid>`, `/ipfs/<cid>` gateway paths);
+   * `sha256:<hex of the bytes>` for `file://` and `http(s)://` URLs, whose content may change.
+   */
+  key: string
+}
 
 export interface ResourceResolverComponents {
   store: Store
@@ -72,6 +83,15 @@ export class ResourceResolver {
       return await this.fetchCid(cid, opts)
     }
     return await this.fetchCid(cidOfUrl(url), opts)
+  }
+
+  /**
+   * `fetch`, with a key for what is made of the bytes (compiled Wasm is cached by it): the
+   * same key always means the same bytes, even for URLs whose content may change.
+   */
+  async fetchResource (url: string, opts: { signal?: AbortSignal } = {}): Promise<FetchedResource> {
+    const bytes = await this.fetch(url, opts)
+    return { bytes, key: isContentAddressedUrl(url) ? url : `sha256:${createHash('sha256').update(bytes).digest('hex')}` }
   }
 
   async fetchCid (cid: CID, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
