@@ -18,7 +18,7 @@ export interface ComponentDescription {
   imports: string[]
   /** Largest initial size of a memory the core modules define, in 64 KiB pages. */
   initialPages: number
-  /** Core modules whose memory could not be guarded (see instrument.ts), with the reason. */
+  /** Core modules whose memory could not be guarded (see binary/instrument.ts), with the reason. */
   unguarded: Record<string, string>
   /** Every core module can be reset, so an instance can serve several calls. */
   resettable: boolean
