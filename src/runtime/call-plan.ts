@@ -1,10 +1,10 @@
 import type { Ipld } from '../ipld/value.js'
-import { SUPPORTED_IMPORTS, type ArtifactDescription } from './artifact.js'
-import { coreArgs, coreResultToIpld, isCallableCore } from './core-values.js'
+import { SUPPORTED_IMPORTS, type ArtifactDescription } from './artifacts/artifact.js'
+import { coreArgs, coreResultToIpld, isCallableCore } from './values/core-values.js'
 import { RuntimeError, RuntimeErrorCode } from './errors.js'
-import { lookupFunction } from './func-lookup.js'
-import { ipldToWitArgs } from './ipld-to-wit.js'
-import { witToIpld } from './wit-to-ipld.js'
+import { lookupFunction } from './values/func-lookup.js'
+import { ipldToWitArgs } from './values/ipld-to-wit.js'
+import { witToIpld } from './values/wit-to-ipld.js'
 
 /** What the main thread works out before sending a call to a worker, and how it reads the answer. */
 export interface CallPlan {

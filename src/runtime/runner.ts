@@ -1,13 +1,13 @@
 import type { Ipld } from '../ipld/value.js'
 import type { Startable } from '../util/lifecycle.js'
 import type { Logger } from '../util/logger.js'
-import type { Artifact } from './artifact.js'
+import type { Artifact } from './artifacts/artifact.js'
 import { planCall } from './call-plan.js'
 import { RuntimeError, RuntimeErrorCode } from './errors.js'
 import type { WasmLog } from './host.js'
 import { defaultWasmRunnerOptions, type WasmRunnerOptions } from './options.js'
-import { CallFailure, WorkerPool } from './pool.js'
-import { Preparer } from './preparer.js'
+import { CallFailure, WorkerPool } from './workers/pool.js'
+import { Preparer } from './workers/preparer.js'
 import { LruMap } from '../util/lru.js'
 
 export interface WasmRunnerComponents {

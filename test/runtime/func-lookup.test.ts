@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   lookupFunction, nameCandidates, splitWords, toKebabCase, toLowerCamelCase, toPascalCase, toSnakeCase
-} from '../../src/runtime/func-lookup.js'
+} from '../../src/runtime/values/func-lookup.js'
 
 describe('function lookup (§7.2)', () => {
   it('splits words like heck', () => {

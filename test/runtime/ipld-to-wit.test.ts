@@ -3,8 +3,8 @@ import { CID } from 'multiformats/cid'
 import { base36 } from 'multiformats/bases/base36'
 import { Float, type Ipld } from '../../src/ipld/value.js'
 import { RuntimeError, RuntimeErrorCode } from '../../src/runtime/errors.js'
-import { ipldToWitArgs } from '../../src/runtime/ipld-to-wit.js'
-import type { WitType } from '../../src/runtime/wit-types.js'
+import { ipldToWitArgs } from '../../src/runtime/values/ipld-to-wit.js'
+import type { WitType } from '../../src/runtime/values/wit-types.js'
 import { enumOf, flags, list, option, params, prim, record, result, tuple, variant } from './wit-types.js'
 
 /** Converts one argument for a parameter of type `type` (§7.3). */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import wabtInit from 'wabt'
-import { readComponentSignature } from '../../src/runtime/component-types.js'
-import { readCoreModule } from '../../src/runtime/core-module.js'
-import { FAILED_EXPORT, instrumentModule, LIMIT_EXPORT, MEMORY_EXPORT } from '../../src/runtime/instrument.js'
-import { restoreSnapshot, takeSnapshot } from '../../src/runtime/snapshot.js'
-import { witTypeToString } from '../../src/runtime/wit-types.js'
+import { readComponentSignature } from '../../src/runtime/values/component-types.js'
+import { readCoreModule } from '../../src/runtime/binary/core-module.js'
+import { FAILED_EXPORT, instrumentModule, LIMIT_EXPORT, MEMORY_EXPORT } from '../../src/runtime/binary/instrument.js'
+import { restoreSnapshot, takeSnapshot } from '../../src/runtime/workers/snapshot.js'
+import { witTypeToString } from '../../src/runtime/values/wit-types.js'
 import { buildTestComponent, buildTestCoreModule, buildTestEmbeddedModule } from '../utils/wasm.js'
 
 async function wat (source: string): Promise<Uint8Array> {

@@ -3,8 +3,8 @@ import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import { Float } from '../../src/ipld/value.js'
 import { RuntimeError, RuntimeErrorCode } from '../../src/runtime/errors.js'
-import { float32ToIpld, parseCidString, witToIpld } from '../../src/runtime/wit-to-ipld.js'
-import type { WitType } from '../../src/runtime/wit-types.js'
+import { float32ToIpld, parseCidString, witToIpld } from '../../src/runtime/values/wit-to-ipld.js'
+import type { WitType } from '../../src/runtime/values/wit-types.js'
 import { enumOf, flags, list, option, prim, record, result, tuple, variant } from './wit-types.js'
 
 const out = (value: unknown, type: WitType): unknown => witToIpld(value, [type])

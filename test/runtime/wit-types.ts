@@ -1,4 +1,4 @@
-import type { WitParam, WitPrimitive, WitType } from '../../src/runtime/wit-types.js'
+import type { WitParam, WitPrimitive, WitType } from '../../src/runtime/values/wit-types.js'
 
 /** Small builders for WIT types in tests. */
 export const prim = (kind: WitPrimitive): WitType => ({ kind })

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { errorMessage } from '../util/errors.js'
 import { capped, concatBytes } from '../util/bytes.js'
-import { ResourceError, ResourceErrorCode } from './resource-errors.js'
+import { ResourceError, ResourceErrorCode } from './errors.js'
 
 /** What `file://` and `http(s)://` resources may reach. */
 export interface UrlAccess {

@@ -1,10 +1,10 @@
 import { CORE_MODULE_NAME, type ArtifactDescription, type ComponentDescription } from './artifact.js'
-import { BinaryFormatError, isComponentBinary, isCoreModuleBinary } from './binary-reader.js'
-import { readComponentSignature } from './component-types.js'
-import { readCoreModule } from './core-module.js'
-import { RuntimeError, RuntimeErrorCode } from './errors.js'
-import { instrumentModule } from './instrument.js'
-import { jsName } from './wit-types.js'
+import { BinaryFormatError, isComponentBinary, isCoreModuleBinary } from '../binary/binary-reader.js'
+import { readComponentSignature } from '../values/component-types.js'
+import { readCoreModule } from '../binary/core-module.js'
+import { RuntimeError, RuntimeErrorCode } from '../errors.js'
+import { instrumentModule } from '../binary/instrument.js'
+import { jsName } from '../values/wit-types.js'
 
 /**
  * Turns resource bytes into something the workers can run, as Homestar's module

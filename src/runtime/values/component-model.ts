@@ -1,4 +1,4 @@
-import { BinaryFormatError } from './binary-reader.js'
+import { BinaryFormatError } from '../binary/binary-reader.js'
 import type { WitPrimitive, WitType } from './wit-types.js'
 
 /**

@@ -1,6 +1,6 @@
-import type { Ipld } from '../ipld/value.js'
-import type { CoreFunctionExport, CoreValType } from './core-module.js'
-import { RuntimeError, RuntimeErrorCode } from './errors.js'
+import type { Ipld } from '../../ipld/value.js'
+import type { CoreFunctionExport, CoreValType } from '../binary/core-module.js'
+import { RuntimeError, RuntimeErrorCode } from '../errors.js'
 import { isFloat, isInteger, saturatingCast } from './ipld-to-wit.js'
 import { float32ToIpld, float64ToIpld, intToIpld } from './wit-to-ipld.js'
 

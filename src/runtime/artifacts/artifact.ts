@@ -1,5 +1,5 @@
-import type { CoreFunctionExport } from './core-module.js'
-import type { WitFunction } from './wit-types.js'
+import type { CoreFunctionExport } from '../binary/core-module.js'
+import type { WitFunction } from '../values/wit-types.js'
 
 /**
  * What a Wasm resource becomes once prepared: the serializable description
@@ -18,7 +18,7 @@ export interface ComponentDescription {
   imports: string[]
   /** Largest initial size of a memory the core modules define, in 64 KiB pages. */
   initialPages: number
-  /** Core modules whose memory could not be guarded (see instrument.ts), with the reason. */
+  /** Core modules whose memory could not be guarded (see binary/instrument.ts), with the reason. */
   unguarded: Record<string, string>
   /** Every core module can be reset, so an instance can serve several calls. */
   resettable: boolean

@@ -1,8 +1,8 @@
 import vm from 'node:vm'
-import { CORE_MODULE_NAME, type Artifact } from './artifact.js'
-import { RuntimeError, RuntimeErrorCode, type RuntimeErrorObject } from './errors.js'
-import { hostImports, LogCollector, type HostContext, type WasmLog } from './host.js'
-import { FAILED_EXPORT, LIMIT_EXPORT } from './instrument.js'
+import { CORE_MODULE_NAME, type Artifact } from '../artifacts/artifact.js'
+import { RuntimeError, RuntimeErrorCode, type RuntimeErrorObject } from '../errors.js'
+import { hostImports, LogCollector, type HostContext, type WasmLog } from '../host.js'
+import { FAILED_EXPORT, LIMIT_EXPORT } from '../binary/instrument.js'
 import type { CallOutcome, CallRequest } from './protocol.js'
 import { restoreSnapshot, takeSnapshot, type Snapshot } from './snapshot.js'
 
@@ -39,7 +39,7 @@ const SPARE_BUDGET_BYTES = 128 * 1024 * 1024
  * Runs calls inside a worker. Every call sees an instance in its initial state, as
  * Homestar gives each task a fresh store: either a new instance, or one that served
  * a previous call and was restored to the snapshot taken right after it was
- * instantiated (memories and mutable globals; only for modules `instrument.ts` found
+ * instantiated (memories and mutable globals; only for modules `binary/instrument.ts` found
  * resettable). An instance that failed in any way is dropped.
  */
 export class Executor {

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads'
-import type { Logger } from '../util/logger.js'
-import type { Artifact } from './artifact.js'
-import { RuntimeError, RuntimeErrorCode, runtimeErrorFromObject } from './errors.js'
+import type { Logger } from '../../util/logger.js'
+import type { Artifact } from '../artifacts/artifact.js'
+import { RuntimeError, RuntimeErrorCode, runtimeErrorFromObject } from '../errors.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 import { spawnRuntimeWorker } from './worker-spawn.js'
 

@@ -177,4 +177,4 @@ export function encodeName (name: string): number[] {
   return [...encodeU32(utf8.length), ...utf8]
 }
 
-export { concatBytes } from '../util/bytes.js'
+export { concatBytes } from '../../util/bytes.js'

@@ -1,9 +1,9 @@
 import { parentPort } from 'node:worker_threads'
-import type { Artifact } from './artifact.js'
-import { loadCachedArtifact, saveCachedArtifact } from './artifact-cache.js'
-import { RuntimeError, RuntimeErrorCode } from './errors.js'
+import type { Artifact } from '../artifacts/artifact.js'
+import { loadCachedArtifact, saveCachedArtifact } from '../artifacts/artifact-cache.js'
+import { RuntimeError, RuntimeErrorCode } from '../errors.js'
 import { Executor } from './execute.js'
-import { prepareWasm } from './prepare.js'
+import { prepareWasm } from '../artifacts/prepare.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
 /**

@@ -1,8 +1,8 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads'
-import type { Logger } from '../util/logger.js'
-import type { Artifact } from './artifact.js'
-import { RuntimeError, RuntimeErrorCode, runtimeErrorFromObject } from './errors.js'
-import type { WasmLog } from './host.js'
+import type { Logger } from '../../util/logger.js'
+import type { Artifact } from '../artifacts/artifact.js'
+import { RuntimeError, RuntimeErrorCode, runtimeErrorFromObject } from '../errors.js'
+import type { WasmLog } from '../host.js'
 import type { CallOutcome, CallRequest, FromWorker, ToWorker } from './protocol.js'
 import { spawnRuntimeWorker } from './worker-spawn.js'
 

@@ -1,8 +1,8 @@
 import { CID } from 'multiformats/cid'
 import { bases } from 'multiformats/basics'
 import { base58btc } from 'multiformats/bases/base58'
-import { Float, type Ipld, type IpldMap } from '../ipld/value.js'
-import { RuntimeError, RuntimeErrorCode } from './errors.js'
+import { Float, type Ipld, type IpldMap } from '../../ipld/value.js'
+import { RuntimeError, RuntimeErrorCode } from '../errors.js'
 import { jsName, witTypeToString, type WitType } from './wit-types.js'
 
 /**

@@ -1,8 +1,8 @@
-import { GLOBAL_EXPORT_PREFIX } from './instrument.js'
+import { GLOBAL_EXPORT_PREFIX } from '../binary/instrument.js'
 
 /**
  * The state of freshly made core instances: the bytes of every exported memory and
- * the values of every global exported by `instrument.ts` (all mutable globals the
+ * the values of every global exported by `binary/instrument.ts` (all mutable globals the
  * modules define). Restoring it after a successful call returns the instances to
  * their initial state, which is much cheaper than instantiating again (jco's
  * bindings cost ~0.5 ms per instantiation).

@@ -1,8 +1,8 @@
 import { CID } from 'multiformats/cid'
 import { base58btc } from 'multiformats/bases/base58'
 import { base32 } from 'multiformats/bases/base32'
-import { Float, type Ipld, type IpldMap } from '../ipld/value.js'
-import { RuntimeError, RuntimeErrorCode } from './errors.js'
+import { Float, type Ipld, type IpldMap } from '../../ipld/value.js'
+import { RuntimeError, RuntimeErrorCode } from '../errors.js'
 import { INT_RANGES, isIntKind, jsName, witTypeToString, type WitIntKind, type WitParam, type WitType } from './wit-types.js'
 
 /**

@@ -1,6 +1,6 @@
-import type { Artifact } from './artifact.js'
-import type { RuntimeErrorObject } from './errors.js'
-import type { WasmLog } from './host.js'
+import type { Artifact } from '../artifacts/artifact.js'
+import type { RuntimeErrorObject } from '../errors.js'
+import type { WasmLog } from '../host.js'
 
 /** Messages between the main thread and the runtime workers (all structured-cloneable). */
 

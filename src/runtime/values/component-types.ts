@@ -1,5 +1,5 @@
-import { BinaryFormatError, ByteReader, readSections } from './binary-reader.js'
-import { readValType, skipImportDesc } from './core-module.js'
+import { BinaryFormatError, ByteReader, readSections } from '../binary/binary-reader.js'
+import { readValType, skipImportDesc } from '../binary/core-module.js'
 import {
   funcType, PRIMS, resolveDef, SORT_FUNC, SORT_INSTANCE, SORT_TYPE, toWit,
   type Entry, type ExportDecl, type FuncRef, type InstanceRef, type Space, type ValDef, type ValRef

@@ -1,0 +1,62 @@
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { identity } from 'multiformats/hashes/identity'
+import { sha3256 } from '../ipld/cid.js'
+import { ResourceError, ResourceErrorCode } from './errors.js'
+
+/** Which resource URLs name a CID, and checking bytes against one. */
+
+const HASHERS = new Map<number, { digest: (b: Uint8Array) => unknown }>([[sha256.code, sha256], [sha3256.code, sha3256], [identity.code, identity]])
+
+/** Checks a block's bytes against the multihash in its CID. */
+export async function verifyBlock (cid: CID, bytes: Uint8Array): Promise<void> {
+  const hasher = HASHERS.get(cid.multihash.code)
+  if (hasher === undefined) throw new ResourceError(ResourceErrorCode.UNSUPPORTED, `unsupported hash 0x${cid.multihash.code.toString(16)} in ${cid.toString()}`, { cid: cid.toString() })
+  const digest = await hasher.digest(bytes) as { bytes: Uint8Array }
+  const a = digest.bytes
+  const b = cid.multihash.bytes
+  if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
+    throw new ResourceError(ResourceErrorCode.CORRUPT, `block ${cid.toString()} does not match its hash`, { cid: cid.toString() })
+  }
+}
+
+/** The CID a resource URL names: `ipfs://<cid>[/…]`, `…/ipfs/<cid>`, `<cid>.ipfs.<gateway>`. */
+export function cidOfUrl (url: string): CID {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new ResourceError(ResourceErrorCode.URL_INVALID, `not a URL: ${url}`, { url })
+  }
+  const candidates: string[] = []
+  if (u.protocol === 'ipfs:') candidates.push(u.hostname !== '' ? u.hostname : u.pathname.replace(/^\/+/, '').split('/')[0] ?? '')
+  const path = /\/ipfs\/([^/?#]+)/.exec(u.pathname)
+  if (path !== null) candidates.push(path[1]!)
+  const sub = /^([^.]+)\.ipfs\./.exec(u.hostname)
+  if (sub !== null) candidates.push(sub[1]!)
+  for (const c of candidates) {
+    try {
+      return CID.parse(c)
+    } catch {
+      try {
+        // URL hostnames are lower-cased; base58 v0 CIDs do not survive that, base32 ones do
+        return CID.parse(c.toLowerCase())
+      } catch { /* next */ }
+    }
+  }
+  throw new ResourceError(ResourceErrorCode.URL_INVALID, `no CID in resource URL ${url} (expected ipfs://<cid>)`, { url })
+}
+
+/**
+ * Whether a resource URL always means the same bytes: true for `ipfs://` and gateway URLs
+ * (they name a CID), false for `file://` and plain `http(s)://` URLs, whose content may change.
+ */
+export function isContentAddressedUrl (url: string): boolean {
+  if (url.startsWith('file:')) return false
+  try {
+    cidOfUrl(url)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,34 @@
+export interface ResourceResolverOptions {
+  /** Fetched resources kept in memory, in bytes. @default 268435456 */
+  cacheBytes?: number
+  /** Blocks fetched from other sources for one resource, at most. @default 100000 */
+  maxRemoteBlocks?: number
+  /**
+   * Folders `file://` resources may be read from. A path is allowed when it lies inside one
+   * of them both as written and with every symlink resolved. Empty: `file://` is refused.
+   * @default []
+   */
+  allowFileRoots?: string[]
+  /**
+   * Hosts `http://` and `https://` resources may be fetched from: `name` (default port of
+   * the scheme only) or `name:port`; redirects must stay on allowed hosts. Empty: refused.
+   * URLs with an `/ipfs/<cid>` path are read by CID from the store and peers instead.
+   * @default []
+   */
+  allowHttpHosts?: string[]
+  /** Largest `file://` or `http(s)://` resource read. @default 268435456 */
+  maxUrlBytes?: number
+  /** Time allowed to fetch an `http(s)://` resource. @default 30000 */
+  httpTimeoutMs?: number
+}
+
+const MIB = 1024 * 1024
+
+export const defaultResourceResolverOptions: Required<ResourceResolverOptions> = {
+  cacheBytes: 256 * MIB,
+  maxRemoteBlocks: 100_000,
+  allowFileRoots: [],
+  allowHttpHosts: [],
+  maxUrlBytes: 256 * MIB,
+  httpTimeoutMs: 30_000
+}

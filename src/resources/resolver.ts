@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto'
+import { CID } from 'multiformats/cid'
+import type { Logger } from '../util/logger.js'
+import { errorMessage } from '../util/errors.js'
+import { LruMap } from '../util/lru.js'
+import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
+import { cidOfUrl, isContentAddressedUrl, verifyBlock } from './content-address.js'
+import { ResourceError, ResourceErrorCode } from './errors.js'
+import { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
+import type { BlockSource } from './sources/block-source.js'
+import { fetchHttpResource, readFileResource } from './url.js'
+
+/** A resource's bytes and a key that always means these same bytes. */
+export interface FetchedResource {
+  bytes: Uint8Array
+  /**
+   * The URL itself when it names a CID (`ipfs://<cid>`, `/ipfs/<cid>` gateway paths);
+   * `sha256:<hex of the bytes>` for `file://` and `http(s)://` URLs, whose content may change.
+   */
+  key: string
+}
+
+export interface ResourceResolverComponents {
+  store: Store
+  logger: Logger
+  /** Tried in order for blocks the store lacks. */
+  sources?: BlockSource[]
+}
+
+/**
+ * Resolves `ipfs://<cid>` (and `/ipfs/<cid>` gateway paths) to a UnixFS file's bytes: blocks
+ * from the store first, then from the configured sources (Kubo's API, peers), each fetched
+ * block checked against its hash and kept in the store. Whole files are cached in memory.
+ */
+export class ResourceResolver {
+  private readonly c: ResourceResolverComponents
+  private readonly cacheLimit: number
+  private readonly maxRemoteBlocks: number
+  private readonly urlAccess: { fileRoots: string[], httpHosts: string[], maxBytes: number, timeoutMs: number }
+  /** Whole files by CID, at most `cacheLimit` bytes of them. */
+  private readonly cache: LruMap<string, Uint8Array>
+  private readonly inflight = new Map<string, Promise<Uint8Array>>()
+
+  constructor (opts: ResourceResolverOptions, components: ResourceResolverComponents) {
+    this.c = components
+    const d = defaultResourceResolverOptions
+    this.cacheLimit = opts.cacheBytes ?? d.cacheBytes
+    this.cache = new LruMap(this.cacheLimit, { weigh: bytes => bytes.byteLength })
+    this.maxRemoteBlocks = opts.maxRemoteBlocks ?? d.maxRemoteBlocks
+    this.urlAccess = {
+      fileRoots: opts.allowFileRoots ?? d.allowFileRoots,
+      httpHosts: opts.allowHttpHosts ?? d.allowHttpHosts,
+      maxBytes: opts.maxUrlBytes ?? d.maxUrlBytes,
+      timeoutMs: opts.httpTimeoutMs ?? d.httpTimeoutMs
+    }
+  }
+
+  /** Adds a block source after construction (the network starts after the runtime). */
+  addSource (source: BlockSource): void {
+    this.c.sources = [...(this.c.sources ?? []), source]
+  }
+
+  /**
+   * The bytes of a resource: `ipfs://<cid>` and gateway URLs by CID; `file://` and
+   * `http(s)://` URLs only where `allowFileRoots` / `allowHttpHosts` allow (`RESOURCE_FORBIDDEN`
+   * otherwise). Those are read afresh each time: they are not content-addressed.
+   */
+  async fetch (url: string, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    let u: URL
+    try {
+      u = new URL(url)
+    } catch {
+      throw new ResourceError(ResourceErrorCode.URL_INVALID, `not a URL: ${url}`, { url })
+    }
+    if (u.protocol === 'file:') return await readFileResource(u, this.urlAccess)
+    if (u.protocol === 'http:' || u.protocol === 'https:') {
+      let cid: CID
+      try {
+        cid = cidOfUrl(url)
+      } catch {
+        return await fetchHttpResource(u, this.urlAccess, opts.signal)
+      }
+      return await this.fetchCid(cid, opts)
+    }
+    return await this.fetchCid(cidOfUrl(url), opts)
+  }
+
+  /**
+   * `fetch`, with a key for what is made of the bytes (compiled Wasm is cached by it): the
+   * same key always means the same bytes, even for URLs whose content may change.
+   */
+  async fetchResource (url: string, opts: { signal?: AbortSignal } = {}): Promise<FetchedResource> {
+    const bytes = await this.fetch(url, opts)
+    return { bytes, key: isContentAddressedUrl(url) ? url : `sha256:${createHash('sha256').update(bytes).digest('hex')}` }
+  }
+
+  async fetchCid (cid: CID, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const key = cid.toString()
+    const cached = this.cache.get(key)
+    if (cached !== undefined) return cached
+    let pending = this.inflight.get(key)
+    if (pending === undefined) {
+      pending = this.load(cid, opts.signal).finally(() => this.inflight.delete(key))
+      this.inflight.set(key, pending)
+    }
+    const bytes = await pending
+    this.remember(key, bytes)
+    return bytes
+  }
+
+  private async load (cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
+    for (let fetched = 0; ; fetched++) {
+      try {
+        return await catFile(this.c.store.blocks, cid, signal !== undefined ? { signal } : {})
+      } catch (err) {
+        if (!isStoreError(err) || err.code !== StoreErrorCode.BLOCK_NOT_FOUND || fetched >= this.maxRemoteBlocks) {
+          if (isStoreError(err) && err.code === StoreErrorCode.BLOCK_NOT_FOUND) throw unavailable(cid, err.message)
+          throw err
+        }
+        const missing = CID.parse(String(err.data?.cid))
+        await this.fetchBlock(missing, cid, signal)
+      }
+    }
+  }
+
+  private async fetchBlock (block: CID, root: CID, signal?: AbortSignal): Promise<void> {
+    const problems: string[] = []
+    for (const source of this.c.sources ?? []) {
+      try {
+        const bytes = await source.getBlock(block, signal !== undefined ? { signal } : {})
+        await verifyBlock(block, bytes)
+        await this.c.store.blocks.put(block, bytes)
+        this.c.logger.debug({ block: block.toString(), source: source.name }, 'fetched block')
+        return
+      } catch (err) {
+        problems.push(`${source.name}: ${errorMessage(err)}`)
+      }
+    }
+    throw unavailable(root, problems.length === 0 ? `block ${block.toString()} is not in the local store and no other source is configured` : `block ${block.toString()}: ${problems.join('; ')}`)
+  }
+
+  private remember (key: string, bytes: Uint8Array): void {
+    // one large file must not push out everything else
+    if (bytes.byteLength > this.cacheLimit / 4 || this.cache.has(key)) return
+    this.cache.set(key, bytes)
+  }
+}
+
+function unavailable (cid: CID, reason: string): ResourceError {
+  return new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${cid.toString()} is not available: ${reason}`, { cid: cid.toString() })
+}

@@ -1,0 +1,7 @@
+import type { CID } from 'multiformats/cid'
+
+/** Somewhere else to get a block from when it is not in the store (Kubo, peers). */
+export interface BlockSource {
+  readonly name: string
+  getBlock(cid: CID, opts: { signal?: AbortSignal }): Promise<Uint8Array>
+}
