@@ -1,15 +1,25 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseToml } from 'smol-toml'
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { readPackageJson } from '../util/package.js'
 import { ConfigError, ConfigErrorCode } from './errors.js'
 import { defaultConfig, type IpvmConfig, type PartialConfig } from './options.js'
 
 interface JsonSchema { type?: string, enum?: unknown[], properties?: Record<string, JsonSchema>, items?: JsonSchema }
 
-const schema = readPackageJson<JsonSchema & Record<string, unknown>>('schemas/config.json')
-const validate = new Ajv({ allErrors: true, strict: true }).compile(schema)
+type ConfigSchema = JsonSchema & Record<string, unknown>
+
+let cached: { schema: ConfigSchema, validate: ValidateFunction } | undefined
+
+/** The settings schema and its validator, read and compiled on first use (not at import). */
+function configSchema (): { schema: ConfigSchema, validate: ValidateFunction } {
+  if (cached === undefined) {
+    const schema = readPackageJson<ConfigSchema>('schemas/config.json')
+    cached = { schema, validate: new Ajv({ allErrors: true, strict: true }).compile(schema) }
+  }
+  return cached
+}
 
 export const ENV_PREFIX = 'IPVM_'
 
@@ -63,7 +73,7 @@ export function configFromEnv (env: NodeJS.ProcessEnv): PartialConfig {
     const parts = name.slice(ENV_PREFIX.length).toLowerCase().split('__')
     if (parts.length !== 2) continue
     const [section, key] = parts as [string, string]
-    const keySchema = schema.properties?.[section]?.properties?.[key]
+    const keySchema = configSchema().schema.properties?.[section]?.properties?.[key]
     if (keySchema === undefined) {
       throw unknownKey(`${section}.${key}`, `environment variable ${name}`)
     }
@@ -101,6 +111,7 @@ function coerce (raw: string, keySchema: JsonSchema, name: string): unknown {
 }
 
 function check (layer: PartialConfig, origin: string): void {
+  const { validate } = configSchema()
   if (validate(layer)) return
   const errors = validate.errors ?? []
   const first = errors.find(e => e.keyword === 'additionalProperties') ?? errors[0]
@@ -127,7 +138,7 @@ function unknownKey (key: string, origin: string): ConfigError {
 /** All valid `section.key` names. */
 export function configKeys (): string[] {
   const keys: string[] = []
-  for (const [section, s] of Object.entries(schema.properties ?? {})) {
+  for (const [section, s] of Object.entries(configSchema().schema.properties ?? {})) {
     for (const key of Object.keys(s.properties ?? {})) keys.push(`${section}.${key}`)
   }
   return keys
@@ -136,7 +147,7 @@ export function configKeys (): string[] {
 function closestKey (key: string): string | undefined {
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(key.length / 4)) + 1
-  for (const candidate of [...configKeys(), ...Object.keys(schema.properties ?? {})]) {
+  for (const candidate of [...configKeys(), ...Object.keys(configSchema().schema.properties ?? {})]) {
     const d = editDistance(key, candidate)
     if (d < bestDistance) { best = candidate; bestDistance = d }
   }

@@ -22,7 +22,7 @@ export {
 } from './workflow.js'
 export { parseWasmRunInput, classifyArg, resourceLinks, awaitedInstructions, WASM_RUN_OP } from './wasm-input.js'
 export {
-  wasmReceipt, receiptIpld, receiptCid, toStoredReceipt, storedReceiptIpld, encodeStoredReceipt, decodeStoredReceipt,
+  wasmReceipt, receiptIpld, encodeReceipt, receiptCid, toStoredReceipt, storedReceiptIpld, encodeStoredReceipt, decodeStoredReceipt,
   receiptFromIpld, parseReceipt, storedReceiptFromIpld, checkReceiptVersion, RECEIPT_VERSION, type StoredReceiptInput
 } from './receipt.js'
 export {

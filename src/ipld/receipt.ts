@@ -23,6 +23,11 @@ export function receiptIpld (receipt: Receipt): IpldMap {
   return { ran: receipt.ran, out: [receipt.out[0], receipt.out[1]], meta: receipt.meta, iss: receipt.iss, prf: receipt.prf }
 }
 
+/** How a receipt is stored: the DAG-CBOR of exactly what its CID hashes. */
+export function encodeReceipt (receipt: Receipt): Uint8Array {
+  return encode(receiptIpld(receipt))
+}
+
 /** Receipt CID = cid(`{ran, out, meta, iss, prf}`). */
 export function receiptCid (receipt: Receipt): CID {
   return cidOf(receiptIpld(receipt))

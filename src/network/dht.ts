@@ -6,7 +6,7 @@ import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { NetworkEvents } from './events.js'
 import { putValueTo } from './kad-put.js'
-import type { DecodedReceipt, NetworkMetrics, ReceiptExchange } from './types.js'
+import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange } from './types.js'
 
 /** Kademlia replication factor (K). */
 const REPLICATION = 20
@@ -74,7 +74,7 @@ export interface ReceiptDhtDeps {
   exchange: ReceiptExchange
   events: NetworkEvents
   logger: Logger
-  metrics?: NetworkMetrics
+  metrics?: NetworkMetricGroups
   selfId: string
   connectedPeerCount: () => number
   /** Aborted when the network stops. */
@@ -126,10 +126,12 @@ export class ReceiptDht {
     if (this.deps.signal.aborted) return { ok: storedTo.length >= needed, storedTo }
     if (storedTo.length >= needed) {
       events.emit('receipt_quorum_success_dht', { cid: instruction, quorum })
+      this.deps.metrics?.network.dhtOps.inc({ op: 'put_receipt', outcome: 'ok' })
       return { ok: true, storedTo }
     }
     logger.debug({ instruction, quorum, storedTo }, 'receipt quorum not reached in the DHT')
     events.emit('receipt_quorum_failure_dht', { cid: instruction, connected_peer_count: this.deps.connectedPeerCount(), quorum, stored_to_peers: storedTo })
+    this.deps.metrics?.network.dhtOps.inc({ op: 'put_receipt', outcome: 'error' })
     return { ok: false, storedTo }
   }
 
@@ -185,6 +187,7 @@ export class ReceiptDht {
     } finally {
       controller.abort()
     }
+    this.deps.metrics?.network.dhtOps.inc({ op: 'get_receipt', outcome: found === null ? 'not_found' : 'ok' })
     if (found === null) return null
     this.deps.events.emit('got_receipt_dht', { cid: found.cid.toString(), publisher: found.publisher, ran: found.ran.toString() })
     return found

@@ -4,7 +4,7 @@ import type { CID } from 'multiformats/cid'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { NetworkEvents } from './events.js'
-import type { DecodedReceipt, NetworkMetrics, ReceiptExchange } from './types.js'
+import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange } from './types.js'
 
 /** Gossipsub topic of receipts (an IdentTopic in Homestar: the hash is the raw string). */
 export const RECEIPTS_TOPIC = 'receipts'
@@ -16,7 +16,7 @@ export interface ReceiptGossipDeps {
   exchange: ReceiptExchange
   events: NetworkEvents
   logger: Logger
-  metrics?: NetworkMetrics
+  metrics?: NetworkMetricGroups
   /** Counts and logs a receipt that failed validation. */
   onInvalid: (err: unknown, context: Record<string, unknown>) => void
 }
@@ -81,7 +81,7 @@ export class ReceiptGossip {
       logger.debug({ cid }, 'receipt gossip reached no peer')
       return false
     }
-    metrics?.gossipPublished?.inc()
+    metrics?.network.gossipMessages.inc({ direction: 'out' })
     events.emit('published_receipt_pubsub', { cid, ran: receipt.ran.toString() })
     return true
   }
@@ -123,7 +123,7 @@ export class ReceiptGossip {
     this.decoded.delete(msg)
     const { exchange, events, logger, metrics } = this.deps
     const publisher = propagationSource.toString()
-    metrics?.gossipReceived?.inc()
+    metrics?.network.gossipMessages.inc({ direction: 'in' })
     try {
       await exchange.onPeerReceipt({ ...receipt, publisher, via: 'pubsub' })
     } catch (err) {

@@ -1,5 +1,5 @@
 export { Network, type PublishReceiptInput, type PublishReceiptResult } from './network.js'
-export { defaultNetworkOptions, resolveNetworkOptions, type NetworkOptions } from './options.js'
+export { defaultNetworkOptions, resolveNetworkOptions, networkOptions, type NetworkOptions } from './options.js'
 export { NetworkError, NetworkErrorCode } from './errors.js'
 export {
   networkNotification,
@@ -19,9 +19,10 @@ export type {
   Blocks,
   DecodedReceipt,
   NetworkComponents,
-  NetworkMetrics,
+  NetworkMetricGroups,
   PeerReceipt,
   ReceiptExchange,
   ReceiptSource
 } from './types.js'
-export { homestarReceiptExchange, receiptWireForms } from './homestar-receipts.js'
+export { homestarReceiptExchange, receiptWireForms, type PeerReceiptStore, type HomestarReceiptExchangeComponents } from './homestar-receipts.js'
+export { PeerReceiptService, type PeerReceiptServiceComponents } from './peer-receipts.js'

@@ -116,7 +116,7 @@ export class Network implements Startable {
     this.bitswap = undefined
     this.dialer = undefined
     this.announced.clear()
-    this.components.metrics?.peers?.set(0)
+    this.components.metrics?.network.peers.set(0)
   }
 
   /** Listen multiaddrs (wildcards expanded to interface addresses), without `/p2p/<id>`. */
@@ -200,6 +200,20 @@ export class Network implements Startable {
     return await (this.bitswap as Bitswap).getBlock(cid, { timeoutMs: options.timeoutMs ?? this.options.blockTimeoutMs, signal: options.signal })
   }
 
+  /**
+   * Peers as a source of blocks for resources the store lacks. With nobody connected it fails
+   * at once rather than wait for a peer to turn up.
+   */
+  blockSource (): { name: string, getBlock: (cid: CID, opts: { signal?: AbortSignal }) => Promise<Uint8Array> } {
+    return {
+      name: 'peers',
+      getBlock: async (cid, opts) => {
+        if (!this.hasPeers) throw new NetworkError(NetworkErrorCode.NO_PEERS, 'no peers connected')
+        return await this.getBlock(cid, opts)
+      }
+    }
+  }
+
   private requireNode (): NetworkNode {
     if (this.node === undefined) throw new NetworkError(NetworkErrorCode.NOT_STARTED, 'the network is not started')
     return this.node
@@ -207,14 +221,14 @@ export class Network implements Startable {
 
   private onInvalid (err: unknown, context: Record<string, unknown>): void {
     const reason = invalidReason(err)
-    this.components.metrics?.invalidReceipts?.inc({ reason })
+    this.components.metrics?.receipts.invalidFromPeers.inc({ reason })
     this.log.debug({ ...context, reason, err: errorMessage(err) }, 'dropped an invalid receipt from a peer')
   }
 
   private onConnection (type: 'connection_established' | 'connection_closed', connection: Connection): void {
     this.events.emit(type, { address: connection.remoteAddr.toString(), peer_id: connection.remotePeer.toString() })
     const node = this.node
-    if (node !== undefined) this.components.metrics?.peers?.set(node.getPeers().length)
+    if (node !== undefined) this.components.metrics?.network.peers.set(node.getPeers().length)
   }
 
   private announceListeners (): void {

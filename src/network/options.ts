@@ -1,3 +1,5 @@
+import { defaultConfig, type IpvmConfig } from '../config/index.js'
+import { withDefaults } from '../util/options.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 
 export interface NetworkOptions {
@@ -33,13 +35,21 @@ export interface NetworkOptions {
   agentVersion: string
 }
 
+/** The network's options from the `[network]` settings; `agentVersion` names this build to peers. */
+export function networkOptions (config: IpvmConfig['network'], agentVersion: string): Pick<NetworkOptions, 'listen' | 'peers' | 'mdns' | 'gossip' | 'receiptQuorum' | 'dhtTimeoutMs' | 'agentVersion'> {
+  return {
+    listen: config.listen,
+    peers: config.peers,
+    mdns: config.mdns,
+    gossip: config.gossip,
+    receiptQuorum: config.receipt_quorum,
+    dhtTimeoutMs: config.dht_timeout_ms,
+    agentVersion
+  }
+}
+
 export const defaultNetworkOptions: NetworkOptions = {
-  listen: ['/ip4/0.0.0.0/tcp/0'],
-  peers: [],
-  mdns: true,
-  gossip: true,
-  receiptQuorum: 2,
-  dhtTimeoutMs: 500,
+  ...networkOptions(defaultConfig.network, 'ipvm-node'),
   dhtPutTimeoutMs: 10_000,
   blockTimeoutMs: 30_000,
   maxConnections: 32,
@@ -47,16 +57,12 @@ export const defaultNetworkOptions: NetworkOptions = {
   redialMaxDelayMs: 30_000,
   mdnsIntervalMs: 10_000,
   mdnsPort: 5353,
-  mdnsServiceTag: '_p2p._udp.local',
-  agentVersion: 'ipvm-node'
+  mdnsServiceTag: '_p2p._udp.local'
 }
 
 /** Defaults under the given options; throws `NETWORK_INVALID_OPTION` for out-of-range numbers. */
 export function resolveNetworkOptions (options: Partial<NetworkOptions>): NetworkOptions {
-  const merged: NetworkOptions = { ...defaultNetworkOptions }
-  for (const [key, value] of Object.entries(options) as Array<[keyof NetworkOptions, unknown]>) {
-    if (value !== undefined) (merged as unknown as Record<string, unknown>)[key] = value
-  }
+  const merged = withDefaults(defaultNetworkOptions, options)
   const nonNegative: Array<keyof NetworkOptions> = ['receiptQuorum', 'dhtTimeoutMs', 'dhtPutTimeoutMs', 'blockTimeoutMs', 'redialInitialDelayMs', 'redialMaxDelayMs', 'mdnsPort']
   for (const key of nonNegative) {
     const value = merged[key]
@@ -71,3 +77,4 @@ export function resolveNetworkOptions (options: Partial<NetworkOptions>): Networ
   }
   return merged
 }
+

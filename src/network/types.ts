@@ -1,6 +1,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
+import type { NetworkMetrics, ReceiptMetrics } from '../metrics/index.js'
 
 /** A receipt a peer sent, after decoding and validation by the {@link ReceiptExchange}. */
 export interface DecodedReceipt {
@@ -42,19 +43,10 @@ export interface Blocks {
   put(cid: CID, bytes: Uint8Array): Promise<unknown>
 }
 
-/** Why an incoming receipt was dropped: the error code the exchange threw, or `invalid`. */
-export type InvalidReceiptReason = string
-
-/** The metrics the network updates; every part is optional (prom-client objects fit). */
-export interface NetworkMetrics {
-  /** Number of connected peers. */
-  peers?: { set(value: number): void }
-  /** Valid receipts received on the gossip topic. */
-  gossipReceived?: { inc(): void }
-  /** Receipts published on the gossip topic. */
-  gossipPublished?: { inc(): void }
-  /** Receipts from peers (gossip or DHT) that failed validation. */
-  invalidReceipts?: { inc(labels: { reason: InvalidReceiptReason }): void }
+/** The metrics the network updates: its own group and the receipt counters. */
+export interface NetworkMetricGroups {
+  network: NetworkMetrics
+  receipts: ReceiptMetrics
 }
 
 export interface NetworkComponents {
@@ -64,5 +56,5 @@ export interface NetworkComponents {
   receipts: ReceiptExchange
   /** Blocks served to peers and where fetched blocks are kept; without it nothing is served. */
   blocks?: Blocks
-  metrics?: NetworkMetrics
+  metrics?: NetworkMetricGroups
 }

@@ -5,7 +5,7 @@
  * URLs are read where the options allow them.
  */
 export { ResourceResolver, type FetchedResource, type ResourceResolverComponents } from './resolver.js'
-export { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
+export { defaultResourceResolverOptions, resourceResolverOptions, type ResourceResolverOptions } from './options.js'
 export { ResourceError, ResourceErrorCode } from './errors.js'
 export { cidOfUrl, verifyBlock, isContentAddressedUrl } from './content-address.js'
 export type { BlockSource } from './sources/block-source.js'

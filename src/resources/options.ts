@@ -1,3 +1,5 @@
+import type { IpvmConfig } from '../config/index.js'
+
 export interface ResourceResolverOptions {
   /** Fetched resources kept in memory, in bytes. @default 268435456 */
   cacheBytes?: number
@@ -20,6 +22,10 @@ export interface ResourceResolverOptions {
   maxUrlBytes?: number
   /** Time allowed to fetch an `http(s)://` resource. @default 30000 */
   httpTimeoutMs?: number
+  /** A Kubo HTTP API to fetch blocks this node lacks from, e.g. `http://127.0.0.1:5001`; empty: none. @default "" (`resources.kubo_api`) */
+  kuboApi?: string
+  /** A trustless IPFS HTTP gateway, tried after `kuboApi`; empty: none. @default "" (`resources.gateway`) */
+  gateway?: string
 }
 
 const MIB = 1024 * 1024
@@ -30,5 +36,12 @@ export const defaultResourceResolverOptions: Required<ResourceResolverOptions> =
   allowFileRoots: [],
   allowHttpHosts: [],
   maxUrlBytes: 256 * MIB,
-  httpTimeoutMs: 30_000
+  httpTimeoutMs: 30_000,
+  kuboApi: '',
+  gateway: ''
+}
+
+/** The resolver's options from the `[resources]` settings. */
+export function resourceResolverOptions (config: IpvmConfig['resources']): ResourceResolverOptions {
+  return { allowFileRoots: config.allow_file_roots, allowHttpHosts: config.allow_http_hosts, kuboApi: config.kubo_api, gateway: config.gateway }
 }

@@ -9,6 +9,9 @@ import { ResourceError, ResourceErrorCode } from './errors.js'
 import { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
 import type { BlockSource } from './sources/block-source.js'
 import { fetchHttpResource, readFileResource } from './url.js'
+import { KuboBlockSource } from './sources/kubo.js'
+import { GatewayBlockSource } from './sources/gateway.js'
+import { withDefaults } from '../util/options.js'
 
 /** A resource's bytes and a key that always means these same bytes. */
 export interface FetchedResource {
@@ -21,9 +24,9 @@ export interface FetchedResource {
 }
 
 export interface ResourceResolverComponents {
-  store: Store
+  store: Pick<Store, 'blocks'>
   logger: Logger
-  /** Tried in order for blocks the store lacks. */
+  /** Tried in order for blocks the store lacks, after the Kubo API and gateway of the options. */
   sources?: BlockSource[]
 }
 
@@ -41,18 +44,16 @@ export class ResourceResolver {
   private readonly cache: LruMap<string, Uint8Array>
   private readonly inflight = new Map<string, Promise<Uint8Array>>()
 
-  constructor (opts: ResourceResolverOptions, components: ResourceResolverComponents) {
-    this.c = components
-    const d = defaultResourceResolverOptions
-    this.cacheLimit = opts.cacheBytes ?? d.cacheBytes
+  constructor (options: ResourceResolverOptions, components: ResourceResolverComponents) {
+    const opts = withDefaults(defaultResourceResolverOptions, options)
+    const configured: BlockSource[] = []
+    if (opts.kuboApi !== '') configured.push(new KuboBlockSource(opts.kuboApi))
+    if (opts.gateway !== '') configured.push(new GatewayBlockSource(opts.gateway))
+    this.c = { ...components, sources: [...configured, ...(components.sources ?? [])] }
+    this.cacheLimit = opts.cacheBytes
     this.cache = new LruMap(this.cacheLimit, { weigh: bytes => bytes.byteLength })
-    this.maxRemoteBlocks = opts.maxRemoteBlocks ?? d.maxRemoteBlocks
-    this.urlAccess = {
-      fileRoots: opts.allowFileRoots ?? d.allowFileRoots,
-      httpHosts: opts.allowHttpHosts ?? d.allowHttpHosts,
-      maxBytes: opts.maxUrlBytes ?? d.maxUrlBytes,
-      timeoutMs: opts.httpTimeoutMs ?? d.httpTimeoutMs
-    }
+    this.maxRemoteBlocks = opts.maxRemoteBlocks
+    this.urlAccess = { fileRoots: opts.allowFileRoots, httpHosts: opts.allowHttpHosts, maxBytes: opts.maxUrlBytes, timeoutMs: opts.httpTimeoutMs }
   }
 
   /** Adds a block source after construction (the network starts after the runtime). */

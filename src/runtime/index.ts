@@ -14,7 +14,7 @@
  *   worker entry point and its messages, and running a call inside a worker.
  */
 export { WasmRunner, type RunRequest, type RunResult, type WasmRunnerComponents } from './runner.js'
-export { defaultWasmRunnerOptions, type WasmRunnerOptions } from './options.js'
+export { defaultWasmRunnerOptions, wasmRunnerOptions, type WasmRunnerOptions } from './options.js'
 export { RuntimeError, RuntimeErrorCode, isRetryableCode } from './errors.js'
 export type { WasmLog, WasmLogLevel } from './host.js'
 export type { WitFunction, WitParam, WitType } from './values/wit-types.js'

@@ -1,4 +1,6 @@
 import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { defaultConfig, type IpvmConfig } from '../config/index.js'
 
 export interface WasmRunnerOptions {
   /**
@@ -9,13 +11,12 @@ export interface WasmRunnerOptions {
   /**
    * Timeout of a call that gives none, counted from when a worker starts it (queueing
    * time excluded). Homestar's default `meta.time`.
-   * @default 100_000
+   * @default 100_000 (`workflow.default_timeout_ms`)
    */
   defaultTimeoutMs?: number
   /**
-   * Memory cap of a call that gives none, per linear memory. Homestar's default
-   * `meta.memory` (4 GiB, the whole 32-bit address space).
-   * @default 4 GiB
+   * Memory cap of a call that gives none, per linear memory.
+   * @default 256 MiB (`workflow.default_memory_bytes`)
    */
   defaultMemoryBytes?: number
   /**
@@ -49,13 +50,21 @@ export interface WasmRunnerOptions {
 
 export const GIB = 1024 * 1024 * 1024
 
-export const defaultWasmRunnerOptions = {
+/** The runner's options from the settings; the cache lives in `<data_dir>/cache/wasm`. */
+export function wasmRunnerOptions (config: Pick<IpvmConfig, 'workflow'>, dataDir?: string): WasmRunnerOptions {
+  return {
+    defaultTimeoutMs: config.workflow.default_timeout_ms,
+    defaultMemoryBytes: config.workflow.default_memory_bytes,
+    ...(dataDir !== undefined ? { cacheDir: join(dataDir, 'cache', 'wasm') } : {})
+  }
+}
+
+export const defaultWasmRunnerOptions: Required<Omit<WasmRunnerOptions, 'cacheDir'>> & { cacheDir?: string } = {
   workers: Math.max(1, availableParallelism()),
-  defaultTimeoutMs: 100_000,
-  defaultMemoryBytes: 4 * GIB,
+  defaultTimeoutMs: defaultConfig.workflow.default_timeout_ms,
+  defaultMemoryBytes: defaultConfig.workflow.default_memory_bytes,
   maxMemoryBytes: 4 * GIB,
-  cacheDir: undefined,
   workerHeapMb: 512,
   maxCachedArtifacts: 64,
   prepareTimeoutMs: 120_000
-} satisfies Required<Omit<WasmRunnerOptions, 'cacheDir'>> & { cacheDir: undefined }
+}

@@ -9,6 +9,7 @@ import { defaultWasmRunnerOptions, type WasmRunnerOptions } from './options.js'
 import { CallFailure, WorkerPool } from './workers/pool.js'
 import { Preparer } from './workers/preparer.js'
 import { LruMap } from '../util/lru.js'
+import { withDefaults } from '../util/options.js'
 
 export interface WasmRunnerComponents {
   logger: Logger
@@ -55,7 +56,7 @@ export class WasmRunner implements Startable {
   private preparer?: Preparer
 
   constructor (options: WasmRunnerOptions = {}, components: WasmRunnerComponents) {
-    this.options = { ...defaultWasmRunnerOptions, ...options }
+    this.options = withDefaults(defaultWasmRunnerOptions, options)
     this.logger = components.logger
     this.artifacts = new LruMap(this.options.maxCachedArtifacts, { onEvict: key => this.pool?.forget(key) })
   }

@@ -1,6 +1,6 @@
 export { WorkflowEngine, type WorkflowEngineComponents, type SubmitOptions } from './engine.js'
 export type { TaskRunner, TaskRequest, ResourceFetcher, PeerReceipts, PeerReceipt, SchedulerComponents, WorkflowCoreMetrics, WorkflowStoreView } from './contracts.js'
-export { receiptBytes, readReceipt, type ReceiptInfo } from './receipts.js'
+export { readReceipt, type ReceiptInfo } from './receipts.js'
 export type { RunInfo } from './queries.js'
 export { defaultWorkflowEngineOptions, type WorkflowEngineOptions } from './options.js'
 export { RunState, FINAL_STATUSES, type RunStatus, type RunEvent, type ReceiptEvent, type StatusEvent, type RunError, type TaskState, type TaskCounts } from './run-state.js'

@@ -1,38 +1,45 @@
+import { defaultConfig, type IpvmConfig } from '../config/index.js'
+
 export interface WorkflowEngineOptions {
-  /** Tasks executing at once across all runs. @default 32 */
+  /** Tasks executing at once across all runs. @default 32 (`workflow.concurrency`) */
   concurrency: number
-  /** Retries of a failed task attempt. @default 3 */
+  /** Retries of a failed task attempt. @default 3 (`workflow.retries`) */
   retries: number
-  /** @default 500 */
+  /** @default 500 (`workflow.retry_initial_delay_ms`) */
   retryInitialDelayMs: number
-  /** @default 60000 */
+  /** @default 60000 (`workflow.retry_max_delay_ms`) */
   retryMaxDelayMs: number
-  /** Task timeout when `meta.time` is absent. @default 100000 */
+  /** Task timeout when `meta.time` is absent. @default 100000 (`workflow.default_timeout_ms`) */
   defaultTimeoutMs: number
-  /** Wasm memory cap when `meta.memory` is absent. @default 268435456 */
+  /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (`workflow.default_memory_bytes`) */
   defaultMemoryBytes: number
-  /** Most tasks in one workflow; larger ones are refused with `WORKFLOW_TOO_LARGE`. @default 10000 */
+  /** Most tasks in one workflow; larger ones are refused with `WORKFLOW_TOO_LARGE`. @default 10000 (`workflow.max_tasks`) */
   maxTasks: number
-  /** Runs executing at once; later runs wait in a queue. @default 64 */
+  /** Runs executing at once; later runs wait in a queue. @default 64 (`workflow.max_runs`) */
   maxRuns: number
-  /** Runs waiting for one of `maxRuns`; beyond them `submit` throws `WORKFLOW_BUSY`. @default 1024 */
+  /** Runs waiting for one of `maxRuns`; beyond them `submit` throws `WORKFLOW_BUSY`. @default 1024 (`workflow.max_queued_runs`) */
   maxQueuedRuns: number
   /**
    * Times a run may be resumed after the node restarts before it is marked failed
-   * (`WORKFLOW_RESTARTS_EXCEEDED`): a run that keeps crashing the node is stopped. @default 3
+   * (`WORKFLOW_RESTARTS_EXCEEDED`): a run that keeps crashing the node is stopped. @default 3 (`workflow.max_restarts`)
    */
   maxRestarts: number
 }
 
-export const defaultWorkflowEngineOptions: WorkflowEngineOptions = {
-  concurrency: 32,
-  retries: 3,
-  retryInitialDelayMs: 500,
-  retryMaxDelayMs: 60_000,
-  defaultTimeoutMs: 100_000,
-  defaultMemoryBytes: 256 * 1024 * 1024,
-  maxTasks: 10_000,
-  maxRuns: 64,
-  maxQueuedRuns: 1024,
-  maxRestarts: 3
+/** The workflow engine's options from the `[workflow]` settings. */
+export function workflowEngineOptions (config: IpvmConfig['workflow']): WorkflowEngineOptions {
+  return {
+    concurrency: config.concurrency,
+    retries: config.retries,
+    retryInitialDelayMs: config.retry_initial_delay_ms,
+    retryMaxDelayMs: config.retry_max_delay_ms,
+    defaultTimeoutMs: config.default_timeout_ms,
+    defaultMemoryBytes: config.default_memory_bytes,
+    maxTasks: config.max_tasks,
+    maxRuns: config.max_runs,
+    maxQueuedRuns: config.max_queued_runs,
+    maxRestarts: config.max_restarts
+  }
 }
+
+export const defaultWorkflowEngineOptions: WorkflowEngineOptions = workflowEngineOptions(defaultConfig.workflow)

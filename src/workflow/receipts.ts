@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { decode, encode, parseReceipt, receiptIpld, type Receipt } from '../ipld/index.js'
+import { decode, encodeReceipt, parseReceipt, type Receipt } from '../ipld/index.js'
 import type { Store } from '../store/index.js'
 import type { ReceiptMetrics } from '../metrics/index.js'
 import type { PeerReceipts, WorkflowStoreView } from './contracts.js'
@@ -26,11 +26,6 @@ export interface ReceiptLookupComponents {
   metrics?: { receipts: ReceiptMetrics }
 }
 
-/** How a receipt is stored: the DAG-CBOR of exactly what its CID hashes. */
-export function receiptBytes (receipt: Receipt): Uint8Array {
-  return encode(receiptIpld(receipt))
-}
-
 export function readReceipt (bytes: Uint8Array): Receipt {
   return parseReceipt(decode(bytes))
 }
@@ -54,9 +49,10 @@ async function peerReceipt (c: ReceiptLookupComponents, instruction: CID, signal
   if (c.peers === undefined) return undefined
   const remote = await c.peers.find(instruction, signal).catch(() => null)
   if (remote === null || remote.receipt.out[0] !== 'ok') return undefined
-  const found = { cid: remote.cid, bytes: receiptBytes(remote.receipt), receipt: remote.receipt }
-  await c.store.receipts.put({ cid: found.cid, instruction, bytes: found.bytes })
-  c.metrics?.receipts.fromPeers.inc()
+  const found = { cid: remote.cid, bytes: encodeReceipt(remote.receipt), receipt: remote.receipt }
+  // the network may have kept it already: count it once
+  const { stored } = await c.store.receipts.put({ cid: found.cid, instruction, bytes: found.bytes })
+  if (stored) c.metrics?.receipts.fromPeers.inc()
   return withOutcome(found)
 }
 

@@ -2,11 +2,10 @@ import { errorMessage, IpvmError } from '../util/errors.js'
 import type { Semaphore } from '../util/semaphore.js'
 import { retry, RetriesExhausted } from '../util/retry.js'
 import type { Ipld } from '../ipld/value.js'
-import { receiptCid, type Receipt } from '../ipld/index.js'
+import { encodeReceipt, receiptCid, type Receipt } from '../ipld/index.js'
 import type { ResumeState, SchedulerComponents } from './contracts.js'
 import type { WorkflowEngineOptions } from './options.js'
 import type { RunError, RunState } from './run-state.js'
-import { receiptBytes } from './receipts.js'
 import { replayReceipts } from './replay.js'
 import { finishRun, syncStatus } from './control.js'
 import { SLEEP_OP, sleepUntil } from './sleep.js'
@@ -246,7 +245,7 @@ export class RunScheduler {
     const cid = receiptCid(receipt)
     const [tag, value] = receipt.out
     this.outputs.set(p.instructionString, { ok: tag === 'ok', value })
-    const { stored } = await store.receipts.put({ cid, instruction: p.instruction, bytes: receiptBytes(receipt), workflow: this.run.cid })
+    const { stored } = await store.receipts.put({ cid, instruction: p.instruction, bytes: encodeReceipt(receipt), workflow: this.run.cid })
     if (stored) metrics?.receipts.stored.inc()
     return { cid, receipt }
   }

@@ -7,7 +7,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { sha3_256 } from '@noble/hashes/sha3.js'
 import { CID } from 'multiformats/cid'
 import { from } from 'multiformats/hashes/hasher'
-import { Network, type Blocks, type DecodedReceipt, type NetworkMetrics, type NetworkNotification, type NetworkOptions, type PeerReceipt, type ReceiptExchange } from '../../src/network/index.js'
+import { Network, type Blocks, type DecodedReceipt, type NetworkMetricGroups, type NetworkNotification, type NetworkOptions, type PeerReceipt, type ReceiptExchange } from '../../src/network/index.js'
 import { silentLogger } from '../../src/util/logger.js'
 import { waitUntil } from '../utils/wait.js'
 
@@ -110,16 +110,26 @@ export class TestExchange implements ReceiptExchange {
   }
 }
 
-/** Counters in the shape of NetworkMetrics, readable by tests. */
-export class TestMetrics implements NetworkMetrics {
+/** The network's metric groups, with the values tests read kept in plain fields. */
+export class TestMetrics implements NetworkMetricGroups {
   peerCount = 0
   published = 0
   received = 0
+  fromPeers = 0
   readonly invalid = new Map<string, number>()
-  peers = { set: (v: number) => { this.peerCount = v } }
-  gossipPublished = { inc: () => { this.published++ } }
-  gossipReceived = { inc: () => { this.received++ } }
-  invalidReceipts = { inc: (labels: { reason: string }) => { this.invalid.set(labels.reason, (this.invalid.get(labels.reason) ?? 0) + 1) } }
+  readonly dht = new Map<string, number>()
+  readonly network: NetworkMetricGroups['network'] = {
+    peers: { set: (v: number) => { this.peerCount = v }, inc: () => {}, dec: () => {}, setCollector: () => {} },
+    gossipMessages: { inc: (labels) => { if (labels.direction === 'out') this.published++; else this.received++ } },
+    dhtOps: { inc: (labels) => { const k = `${labels.op}:${labels.outcome}`; this.dht.set(k, (this.dht.get(k) ?? 0) + 1) } }
+  }
+
+  readonly receipts: NetworkMetricGroups['receipts'] = {
+    stored: { inc: () => {} },
+    fromPeers: { inc: () => { this.fromPeers++ } },
+    invalidFromPeers: { inc: (labels) => { this.invalid.set(labels.reason, (this.invalid.get(labels.reason) ?? 0) + 1) } }
+  }
+
   invalidTotal (): number { return [...this.invalid.values()].reduce((a, b) => a + b, 0) }
 }
 
