@@ -256,7 +256,9 @@ export class IpvmNode {
         maxRequestsPerSecond: this.config.rpc.max_requests_per_second,
         requestBurst: this.config.rpc.request_burst,
         maxBufferedBytes: this.config.rpc.max_buffered_bytes,
-        maxUploadBytes: this.config.rpc.max_upload_bytes
+        maxUploadBytes: this.config.rpc.max_upload_bytes,
+        allowedOrigins: this.config.rpc.allowed_origins,
+        allowedHosts: this.config.rpc.allowed_hosts
       }, {
         router,
         logger: this.logger.child({ module: 'rpc' }),

@@ -42,6 +42,18 @@ export interface IpvmConfig {
     max_buffered_bytes: number
     /** Largest file `POST /add` takes. @default 1073741824 (1 GiB) */
     max_upload_bytes: number
+    /**
+     * Origins whose browser pages may use the node besides its own: exact (`https://app.example.com`),
+     * any port (`http://localhost:*`), or `*` for every page (logged as a warning).
+     * @default ["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"]
+     */
+    allowed_origins: string[]
+    /**
+     * Host names a request's Host header may carry (port ignored) besides rpc.host; on 0.0.0.0 or ::
+     * the machine's own addresses are added. `*` answers any Host (logged as a warning).
+     * @default ["localhost", "127.0.0.1", "[::1]"]
+     */
+    allowed_hosts: string[]
   }
   metrics: {
     /** Serve Prometheus text on host:port /metrics. @default true */
@@ -116,7 +128,9 @@ export const defaultConfig: IpvmConfig = {
     max_requests_per_second: 200,
     request_burst: 200,
     max_buffered_bytes: 64 * 1024 * 1024,
-    max_upload_bytes: 1024 * 1024 * 1024
+    max_upload_bytes: 1024 * 1024 * 1024,
+    allowed_origins: ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'],
+    allowed_hosts: ['localhost', '127.0.0.1', '[::1]']
   },
   metrics: { enable: true, host: '127.0.0.1', port: 4000 },
   network: { enable: true, listen: ['/ip4/0.0.0.0/tcp/0'], peers: [], mdns: true, gossip: true, receipt_quorum: 2, dht_timeout_ms: 500 },

@@ -1,4 +1,13 @@
 import { IpvmError, errorMessage } from '../util/errors.js'
+import { IpldErrorCode } from '../ipld/errors.js'
+import { WorkflowErrorCode } from '../workflow/errors.js'
+import { StoreErrorCode } from '../store/errors.js'
+import { RuntimeErrorCode, ResourceErrorCode } from '../runtime/index.js'
+import { ConfigErrorCode } from '../config/errors.js'
+import { NetworkErrorCode } from '../network/errors.js'
+import { MetricsErrorCode } from '../metrics/errors.js'
+import { DashboardErrorCode } from '../dashboard/errors.js'
+import type { NodeErrorCode as NodeErrorCodes } from '../node.js'
 
 /** JSON-RPC 2.0 error codes this node answers with. Only this file maps error codes to numbers. */
 export const JsonRpcCode = {
@@ -38,29 +47,148 @@ export const RpcErrorCode = {
   SUBSCRIPTION_LIMIT: 'RPC_SUBSCRIPTION_LIMIT',
   /** rpc.max_connections WebSocket clients are already connected. */
   CONNECTION_LIMIT: 'RPC_CONNECTION_LIMIT',
+  /** A browser page whose origin is neither the node's own nor in rpc.allowed_origins. */
+  ORIGIN_NOT_ALLOWED: 'RPC_ORIGIN_NOT_ALLOWED',
+  /** A Host header whose name is not in rpc.allowed_hosts (DNS rebinding). */
+  HOST_NOT_ALLOWED: 'RPC_HOST_NOT_ALLOWED',
   INTERNAL: 'RPC_INTERNAL'
 } as const
 export type RpcErrorCode = typeof RpcErrorCode[keyof typeof RpcErrorCode]
 
 export class RpcError extends IpvmError<RpcErrorCode> {}
 
+type NodeErrorCode = typeof NodeErrorCodes[keyof typeof NodeErrorCodes]
+
 export interface JsonRpcErrorObject { code: number, message: string, data?: unknown }
 
-const BY_RPC_CODE: Record<string, number> = {
-  [RpcErrorCode.PARSE]: JsonRpcCode.PARSE_ERROR,
-  [RpcErrorCode.INVALID_REQUEST]: JsonRpcCode.INVALID_REQUEST,
-  [RpcErrorCode.METHOD_NOT_FOUND]: JsonRpcCode.METHOD_NOT_FOUND,
-  [RpcErrorCode.INVALID_PARAMS]: JsonRpcCode.INVALID_PARAMS,
-  [RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET]: JsonRpcCode.SUBSCRIPTION_NEEDS_WEBSOCKET,
-  [RpcErrorCode.FRAME_TOO_LARGE]: JsonRpcCode.LIMIT_EXCEEDED,
-  [RpcErrorCode.BATCH_TOO_LARGE]: JsonRpcCode.LIMIT_EXCEEDED,
-  [RpcErrorCode.UNAUTHORIZED]: JsonRpcCode.UNAUTHORIZED,
-  [RpcErrorCode.JSON_TOO_DEEP]: JsonRpcCode.INVALID_REQUEST,
-  [RpcErrorCode.RATE_LIMITED]: JsonRpcCode.LIMIT_EXCEEDED,
-  [RpcErrorCode.SUBSCRIPTION_LIMIT]: JsonRpcCode.LIMIT_EXCEEDED,
-  [RpcErrorCode.CONNECTION_LIMIT]: JsonRpcCode.LIMIT_EXCEEDED,
-  [RpcErrorCode.UPLOAD_TOO_LARGE]: JsonRpcCode.LIMIT_EXCEEDED
-}
+/** Every error code a subsystem raises on purpose. */
+export type AllErrorCodes = RpcErrorCode | IpldErrorCode | WorkflowErrorCode | StoreErrorCode | RuntimeErrorCode | ResourceErrorCode |
+ConfigErrorCode | NetworkErrorCode | MetricsErrorCode | DashboardErrorCode | NodeErrorCode
+
+const { PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR, SUBSCRIPTION_NEEDS_WEBSOCKET, LIMIT_EXCEEDED, UNAUTHORIZED, NOT_FOUND, CONFLICT } = JsonRpcCode
+
+/**
+ * The JSON-RPC number a client sees for each code. A code added to any subsystem's enum
+ * without a line here does not compile.
+ */
+const JSON_RPC_NUMBER = {
+  [RpcErrorCode.PARSE]: PARSE_ERROR,
+  [RpcErrorCode.INVALID_REQUEST]: INVALID_REQUEST,
+  [RpcErrorCode.METHOD_NOT_FOUND]: METHOD_NOT_FOUND,
+  [RpcErrorCode.INVALID_PARAMS]: INVALID_PARAMS,
+  [RpcErrorCode.INVALID_RESULT]: INVALID_PARAMS,
+  [RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET]: SUBSCRIPTION_NEEDS_WEBSOCKET,
+  [RpcErrorCode.FRAME_TOO_LARGE]: LIMIT_EXCEEDED,
+  [RpcErrorCode.UPLOAD_TOO_LARGE]: LIMIT_EXCEEDED,
+  [RpcErrorCode.BATCH_TOO_LARGE]: LIMIT_EXCEEDED,
+  [RpcErrorCode.UNAUTHORIZED]: UNAUTHORIZED,
+  [RpcErrorCode.ORIGIN_NOT_ALLOWED]: UNAUTHORIZED,
+  [RpcErrorCode.HOST_NOT_ALLOWED]: UNAUTHORIZED,
+  [RpcErrorCode.JSON_TOO_DEEP]: INVALID_REQUEST,
+  [RpcErrorCode.RATE_LIMITED]: LIMIT_EXCEEDED,
+  [RpcErrorCode.SUBSCRIPTION_LIMIT]: LIMIT_EXCEEDED,
+  [RpcErrorCode.CONNECTION_LIMIT]: LIMIT_EXCEEDED,
+  [RpcErrorCode.INTERNAL]: INTERNAL_ERROR,
+
+  [IpldErrorCode.JSON_SYNTAX]: INVALID_PARAMS,
+  [IpldErrorCode.JSON_NUMBER_RANGE]: INVALID_PARAMS,
+  [IpldErrorCode.JSON_DEPTH]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_CID]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_BYTES]: INVALID_PARAMS,
+  [IpldErrorCode.ENCODE]: INVALID_PARAMS,
+  [IpldErrorCode.DECODE]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_WORKFLOW]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_RESOURCE]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_NONCE]: INVALID_PARAMS,
+  [IpldErrorCode.RUN_NOT_EXPANDED]: INVALID_PARAMS,
+  [IpldErrorCode.DUPLICATE_TASKS]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_INPUT]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_RECEIPT]: INVALID_PARAMS,
+  [IpldErrorCode.RECEIPT_CID_MISMATCH]: INVALID_PARAMS,
+  [IpldErrorCode.RECEIPT_VERSION]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_CAPSULE]: INVALID_PARAMS,
+  [IpldErrorCode.INVALID_MESSAGE]: INVALID_PARAMS,
+
+  [WorkflowErrorCode.INVALID]: INVALID_PARAMS,
+  [WorkflowErrorCode.DUPLICATE_TASK]: INVALID_PARAMS,
+  [WorkflowErrorCode.UNKNOWN_AWAIT]: INVALID_PARAMS,
+  [WorkflowErrorCode.UNSUPPORTED_OP]: INVALID_PARAMS,
+  [WorkflowErrorCode.INVALID_SLEEP_INPUT]: INVALID_PARAMS,
+  [WorkflowErrorCode.NOT_FOUND]: NOT_FOUND,
+  [WorkflowErrorCode.RECEIPT_NOT_FOUND]: NOT_FOUND,
+  [WorkflowErrorCode.RESTARTS_EXCEEDED]: INTERNAL_ERROR,
+  [WorkflowErrorCode.RELOAD_FAILED]: INTERNAL_ERROR,
+  [WorkflowErrorCode.DEPENDENCY_FAILED]: INTERNAL_ERROR,
+  [WorkflowErrorCode.RESOURCE_UNAVAILABLE]: INTERNAL_ERROR,
+  [WorkflowErrorCode.CANCELLED]: INTERNAL_ERROR,
+  [WorkflowErrorCode.STATE]: CONFLICT,
+  [WorkflowErrorCode.BUSY]: LIMIT_EXCEEDED,
+  [WorkflowErrorCode.TOO_LARGE]: LIMIT_EXCEEDED,
+
+  [StoreErrorCode.LOCKED]: INTERNAL_ERROR,
+  [StoreErrorCode.OPEN_FAILED]: INTERNAL_ERROR,
+  [StoreErrorCode.NOT_OPEN]: INTERNAL_ERROR,
+  [StoreErrorCode.IO]: INTERNAL_ERROR,
+  [StoreErrorCode.SCHEMA_UNSUPPORTED]: INTERNAL_ERROR,
+  [StoreErrorCode.UNSUPPORTED_CID]: INTERNAL_ERROR,
+  [StoreErrorCode.BLOCK_INVALID]: INVALID_PARAMS,
+  [StoreErrorCode.BLOCK_CORRUPT]: INTERNAL_ERROR,
+  [StoreErrorCode.BLOCK_NOT_FOUND]: NOT_FOUND,
+  [StoreErrorCode.RECEIPT_INVALID]: INVALID_PARAMS,
+  [StoreErrorCode.RECEIPT_CORRUPT]: INTERNAL_ERROR,
+  [StoreErrorCode.RECORD_CORRUPT]: INTERNAL_ERROR,
+  [StoreErrorCode.NOT_FOUND]: NOT_FOUND,
+  [StoreErrorCode.INVALID_CURSOR]: INVALID_PARAMS,
+  [StoreErrorCode.INVALID_ARGUMENT]: INVALID_PARAMS,
+  [StoreErrorCode.NOT_A_FILE]: INTERNAL_ERROR,
+  [StoreErrorCode.UNIXFS_INVALID]: INVALID_PARAMS,
+
+  [RuntimeErrorCode.TIMEOUT]: INTERNAL_ERROR,
+  [RuntimeErrorCode.MEMORY_LIMIT]: LIMIT_EXCEEDED,
+  [RuntimeErrorCode.TRAP]: INTERNAL_ERROR,
+  [RuntimeErrorCode.CANCELLED]: INTERNAL_ERROR,
+  [RuntimeErrorCode.WORKER_CRASHED]: INTERNAL_ERROR,
+  [RuntimeErrorCode.NOT_RUNNING]: INTERNAL_ERROR,
+  [RuntimeErrorCode.FUNCTION_NOT_FOUND]: NOT_FOUND,
+  [RuntimeErrorCode.BAD_ARGUMENT]: INTERNAL_ERROR,
+  [RuntimeErrorCode.BAD_OUTPUT]: INTERNAL_ERROR,
+  [RuntimeErrorCode.INVALID_WASM]: INVALID_PARAMS,
+  [RuntimeErrorCode.MISSING_IMPORT]: INTERNAL_ERROR,
+
+  [ResourceErrorCode.UNAVAILABLE]: INTERNAL_ERROR,
+  [ResourceErrorCode.CORRUPT]: INTERNAL_ERROR,
+  [ResourceErrorCode.URL_INVALID]: INVALID_PARAMS,
+  [ResourceErrorCode.UNSUPPORTED]: INTERNAL_ERROR,
+  [ResourceErrorCode.FORBIDDEN]: INTERNAL_ERROR,
+  [ResourceErrorCode.TOO_LARGE]: LIMIT_EXCEEDED,
+
+  [ConfigErrorCode.UNKNOWN_KEY]: INTERNAL_ERROR,
+  [ConfigErrorCode.INVALID_VALUE]: INVALID_PARAMS,
+  [ConfigErrorCode.FILE]: INTERNAL_ERROR,
+  [ConfigErrorCode.KEYPAIR]: INTERNAL_ERROR,
+
+  [NetworkErrorCode.NOT_STARTED]: INTERNAL_ERROR,
+  [NetworkErrorCode.INVALID_MULTIADDR]: INVALID_PARAMS,
+  [NetworkErrorCode.INVALID_OPTION]: INVALID_PARAMS,
+  [NetworkErrorCode.START_FAILED]: INTERNAL_ERROR,
+  [NetworkErrorCode.BLOCK_NOT_FOUND]: NOT_FOUND,
+  [NetworkErrorCode.BLOCK_TIMEOUT]: INTERNAL_ERROR,
+  [NetworkErrorCode.NO_PEERS]: INTERNAL_ERROR,
+  [NetworkErrorCode.ABORTED]: INTERNAL_ERROR,
+  [NetworkErrorCode.UNSUPPORTED_HASH]: INTERNAL_ERROR,
+  [NetworkErrorCode.INVALID_MESSAGE]: INVALID_PARAMS,
+
+  [MetricsErrorCode.LISTEN_FAILED]: INTERNAL_ERROR,
+  [MetricsErrorCode.NOT_STARTED]: INTERNAL_ERROR,
+  [MetricsErrorCode.DUPLICATE_METRIC]: INTERNAL_ERROR,
+  [MetricsErrorCode.UNKNOWN_TYPE]: INTERNAL_ERROR,
+
+  [DashboardErrorCode.BODY_TOO_LARGE]: LIMIT_EXCEEDED,
+  [DashboardErrorCode.ASSET_MISSING]: INTERNAL_ERROR,
+
+  NODE_STATE: CONFLICT,
+  NODE_UNHEALTHY: INTERNAL_ERROR
+} satisfies Record<AllErrorCodes, number>
 
 const MESSAGES: Record<number, string> = {
   [JsonRpcCode.PARSE_ERROR]: 'Parse error',
@@ -70,18 +198,9 @@ const MESSAGES: Record<number, string> = {
   [JsonRpcCode.INTERNAL_ERROR]: 'Internal error'
 }
 
-/**
- * The JSON-RPC number for one of the node's error codes. Subsystems name their codes by
- * what went wrong; the suffix says how a client should see it.
- */
+/** The JSON-RPC number for one of the node's error codes; -32603 for a code not in the table. */
 export function jsonRpcCodeFor (code: string): number {
-  const direct = BY_RPC_CODE[code]
-  if (direct !== undefined) return direct
-  if (code.startsWith('IPLD_') || code.includes('_INVALID')) return JsonRpcCode.INVALID_PARAMS
-  if (code.endsWith('_NOT_FOUND') || code.endsWith('_UNKNOWN')) return JsonRpcCode.NOT_FOUND
-  if (code.endsWith('_LIMIT') || code.includes('_LIMIT_') || code.endsWith('_TOO_LARGE') || code.endsWith('_BUSY')) return JsonRpcCode.LIMIT_EXCEEDED
-  if (code.endsWith('_CONFLICT') || code.endsWith('_STATE')) return JsonRpcCode.CONFLICT
-  return JsonRpcCode.INTERNAL_ERROR
+  return Object.hasOwn(JSON_RPC_NUMBER, code) ? JSON_RPC_NUMBER[code as AllErrorCodes] : JsonRpcCode.INTERNAL_ERROR
 }
 
 /** The `error` member of a response for anything a handler threw. Never leaks a stack. */

@@ -160,7 +160,7 @@ describe('browser pages of other origins', () => {
     const r = await tryConnect(ws, { origin: 'https://evil.example' })
     expect(r.ws).toBeUndefined()
     expect(r.status).toBe(403)
-    expect(r.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32006, data: { code: 'RPC_UNAUTHORIZED' } } })
+    expect(r.body).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32006, data: { code: 'RPC_ORIGIN_NOT_ALLOWED', setting: 'rpc.allowed_origins' } } })
     expect((await tryConnect(ws, { origin: 'not a url' })).status).toBe(403)
   })
 

@@ -1,0 +1,140 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { capped } from '../../util/bytes.js'
+import { RpcError, RpcErrorCode } from '../errors.js'
+import { errorResponse } from '../router.js'
+import { refusalBody, type AccessPolicy, type AccessRefusal } from '../access.js'
+import type { TokenBucket } from '../limits.js'
+import type { GetRoute, ResolvedRpcServerOptions, UploadRoute } from '../options.js'
+import { reply, requestBudget, type Dispatch } from './common.js'
+
+export interface HttpTransportComponents {
+  policy: AccessPolicy
+  dispatch: Dispatch
+  /** Extra GET routes by path. */
+  routes?: Record<string, GetRoute>
+  /** POST routes other than JSON-RPC on `/`. */
+  uploads?: Record<string, UploadRoute>
+}
+
+/**
+ * JSON-RPC over HTTP POST on `/`, the GET routes, the upload routes and CORS preflights.
+ * The access policy decides first; 404, 405 and 413 are answered here.
+ */
+export class HttpTransport {
+  private readonly opts: ResolvedRpcServerOptions
+  private readonly components: HttpTransportComponents
+  /** The request budget of each HTTP keep-alive socket. */
+  private readonly rates = new WeakMap<Socket, TokenBucket>()
+
+  constructor (opts: ResolvedRpcServerOptions, components: HttpTransportComponents) {
+    this.opts = opts
+    this.components = components
+  }
+
+  async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { policy } = this.components
+    if (req.method === 'OPTIONS') {
+      const access = policy.preflight(req)
+      if (access.allowed) res.writeHead(204, access.cors).end()
+      else refuse(res, access.refusal)
+      return
+    }
+    const access = policy.check(req)
+    if (!access.allowed) {
+      refuse(res, access.refusal)
+      return
+    }
+    for (const [name, value] of Object.entries(access.cors)) res.setHeader(name, value)
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (req.method === 'GET') {
+      await this.get(req, res, path)
+      return
+    }
+    const upload = req.method === 'POST' ? this.components.uploads?.[path] : undefined
+    if (upload !== undefined) {
+      await this.upload(req, res, upload)
+      return
+    }
+    if (req.method !== 'POST' || path !== '/') {
+      res.setHeader('Allow', 'GET, POST, OPTIONS')
+      reply(res, 405, JSON.stringify({ error: 'method not allowed: POST JSON-RPC to /, or GET a known path' }))
+      return
+    }
+    await this.post(req, res)
+  }
+
+  private async get (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const route = this.components.routes?.[path]
+    if (route === undefined) {
+      reply(res, 404, JSON.stringify({ error: 'not found', path }))
+      return
+    }
+    try {
+      const out = await route(req)
+      reply(res, out.status, out.body, out.contentType, false, out.headers)
+    } catch (err) {
+      reply(res, 500, JSON.stringify(errorResponse(null, err)))
+    }
+  }
+
+  private async upload (req: IncomingMessage, res: ServerResponse, upload: UploadRoute): Promise<void> {
+    const limit = this.opts.maxUploadBytes
+    try {
+      reply(res, 200, JSON.stringify(await upload(capped(req, limit, () => new OverLimit(new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds rpc.max_upload_bytes (${limit})`, { limit }))), req)))
+    } catch (err) {
+      if (err instanceof OverLimit) refuseOversized(req, res, err.error)
+      else reply(res, 400, JSON.stringify(errorResponse(null, err)))
+    }
+  }
+
+  /** JSON-RPC on `/`: one message or batch per body. */
+  private async post (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const limit = this.opts.maxFrameBytes
+    const declared = Number(req.headers['content-length'] ?? '0')
+    if (declared > limit) {
+      req.resume()
+      reply(res, 413, JSON.stringify(errorResponse(null, tooLarge(declared, limit))), 'application/json', true)
+      return
+    }
+    const chunks: Uint8Array[] = []
+    try {
+      for await (const chunk of capped(req, limit, size => new OverLimit(tooLarge(size, limit)))) chunks.push(chunk)
+    } catch (err) {
+      if (err instanceof OverLimit) refuseOversized(req, res, err.error)
+      return // otherwise the client went away mid-body
+    }
+    const text = Buffer.concat(chunks).toString('utf8')
+    let rate = this.rates.get(req.socket)
+    if (rate === undefined) {
+      rate = requestBudget(this.opts)
+      this.rates.set(req.socket, rate)
+    }
+    void this.components.dispatch(text, { transport: 'http', raw: text, rate }).then(body => {
+      if (body === null) res.writeHead(204).end()
+      else reply(res, 200, body)
+    }, err => reply(res, 500, JSON.stringify(errorResponse(null, err))))
+  }
+}
+
+/** Answers a request the access policy refused; the body is not read, so the connection closes. */
+function refuse (res: ServerResponse, refusal: AccessRefusal): void {
+  reply(res, refusal.status, refusalBody(refusal), 'application/json', true, refusal.headers)
+}
+
+/** A request body that passed its size limit; `error` is what the client is told. */
+class OverLimit extends Error {
+  constructor (readonly error: RpcError) {
+    super(error.message)
+  }
+}
+
+/** Answers 413 with the error and closes the connection: the rest of the body is not read. */
+function refuseOversized (req: IncomingMessage, res: ServerResponse, err: RpcError): void {
+  reply(res, 413, JSON.stringify(errorResponse(null, err)), 'application/json', true)
+  req.destroy()
+}
+
+function tooLarge (size: number, limit: number): RpcError {
+  return new RpcError(RpcErrorCode.FRAME_TOO_LARGE, `request of ${size} bytes exceeds max_frame_bytes (${limit})`, { limit })
+}

@@ -1,0 +1,154 @@
+import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { WebSocketServer, type WebSocket, type RawData } from 'ws'
+import type { Logger } from '../../util/logger.js'
+import { Connection } from '../connection.js'
+import { RpcError, RpcErrorCode } from '../errors.js'
+import { errorResponse } from '../router.js'
+import { refusalBody, type AccessPolicy } from '../access.js'
+import type { TokenBucket } from '../limits.js'
+import type { ResolvedRpcServerOptions, RpcServerMetrics } from '../options.js'
+import { invalidRequest, requestBudget, type Dispatch } from './common.js'
+
+export interface WebSocketTransportComponents {
+  policy: AccessPolicy
+  dispatch: Dispatch
+  logger: Logger
+  metrics?: RpcServerMetrics
+}
+
+/** Frames read ahead of the one being handled before a connection stops being read. */
+const MAX_BACKLOG_FRAMES = 256
+
+/**
+ * JSON-RPC over WebSocket: takes upgrades the access policy allows (up to
+ * rpc.max_connections), and serves each socket as one `Connection`, frame after frame.
+ */
+export class WebSocketTransport {
+  private readonly opts: ResolvedRpcServerOptions
+  private readonly components: WebSocketTransportComponents
+  private readonly wss: WebSocketServer
+  private readonly connections = new Set<Connection>()
+  private nextConnectionId = 1
+
+  constructor (opts: ResolvedRpcServerOptions, components: WebSocketTransportComponents) {
+    this.opts = opts
+    this.components = components
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxFrameBytes, perMessageDeflate: false })
+  }
+
+  get connectionCount (): number {
+    return this.connections.size
+  }
+
+  /** Open subscriptions by method. */
+  subscriptionCounts (): Record<string, number> {
+    const counts: Record<string, number> = {}
+    for (const conn of this.connections) {
+      for (const sub of conn.subscriptions.values()) counts[sub.method] = (counts[sub.method] ?? 0) + 1
+    }
+    return counts
+  }
+
+  /** The HTTP server's `upgrade` event. */
+  upgrade (req: IncomingMessage, socket: Socket, head: Buffer): void {
+    const { policy, metrics, logger } = this.components
+    const access = policy.check(req)
+    if (!access.allowed) {
+      const { refusal } = access
+      if (refusal.code === RpcErrorCode.ORIGIN_NOT_ALLOWED) metrics?.clientDropped('cross_origin')
+      if (refusal.code === RpcErrorCode.HOST_NOT_ALLOWED) metrics?.clientDropped('host_not_allowed')
+      refuseUpgrade(socket, refusal.status, refusalBody(refusal), refusal.headers)
+      return
+    }
+    // handleUpgrade adds the connection synchronously, so this count is exact
+    if (this.connections.size >= this.opts.maxConnections) {
+      metrics?.clientDropped('connection_limit')
+      logger.debug({ limit: this.opts.maxConnections }, 'websocket refused: rpc.max_connections reached')
+      const err = new RpcError(RpcErrorCode.CONNECTION_LIMIT, `${this.connections.size} clients are connected, the most rpc.max_connections allows; try again later`, { limit: this.opts.maxConnections })
+      refuseUpgrade(socket, 503, JSON.stringify(errorResponse(null, err)))
+      return
+    }
+    this.wss.handleUpgrade(req, socket, head, ws => this.onWebSocket(ws))
+  }
+
+  /** Closes every connection, telling clients the node is going away. */
+  close (): void {
+    for (const conn of this.connections) conn.close()
+    for (const ws of this.wss.clients) ws.close(1001, 'node stopping')
+    this.wss.close()
+  }
+
+  private onWebSocket (ws: WebSocket): void {
+    const { logger, metrics } = this.components
+    const conn = new Connection(this.nextConnectionId++, ws, {
+      format: this.opts.notificationFormat,
+      maxBufferedBytes: this.opts.maxBufferedBytes,
+      maxSubscriptions: this.opts.maxSubscriptionsPerConnection
+    }, logger, reason => metrics?.clientDropped(reason))
+    const rate = requestBudget(this.opts)
+    this.connections.add(conn)
+    logger.debug({ connection: conn.id }, 'websocket connected')
+    // frames are handled one after another so responses keep the order of requests; a client
+    // that sends faster than that is not read from until the backlog is worked off
+    let queue = Promise.resolve()
+    let backlogBytes = 0
+    let backlogFrames = 0
+    const overBacklog = (share: number): boolean => backlogBytes > this.opts.maxFrameBytes * share || backlogFrames > MAX_BACKLOG_FRAMES * share
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      const size = rawLength(data)
+      backlogBytes += size
+      backlogFrames++
+      if (overBacklog(1) && !ws.isPaused) ws.pause()
+      queue = queue.then(async () => await this.onFrame(conn, rate, data, isBinary))
+        .catch(err => logger.warn({ err }, 'websocket frame failed'))
+        .finally(() => {
+          backlogBytes -= size
+          backlogFrames--
+          if (ws.isPaused && !overBacklog(0.5)) ws.resume()
+        })
+    })
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        metrics?.clientDropped('frame_too_large')
+        logger.debug({ connection: conn.id }, 'frame over max_frame_bytes refused')
+      } else {
+        logger.debug({ connection: conn.id, err }, 'websocket error')
+      }
+    })
+    ws.on('close', () => {
+      this.connections.delete(conn)
+      conn.close()
+      logger.debug({ connection: conn.id }, 'websocket closed')
+    })
+  }
+
+  private async onFrame (conn: Connection, rate: TokenBucket, data: RawData, isBinary: boolean): Promise<void> {
+    const text = rawToString(data)
+    const response = isBinary
+      ? invalidRequest('binary frames are not accepted')
+      : await this.components.dispatch(text, { transport: 'ws', connection: conn, raw: text, rate })
+    if (response !== null) conn.send(response)
+    conn.flushPending()
+  }
+}
+
+const REASONS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }
+
+/** Answers a WebSocket upgrade with an HTTP error and a JSON-RPC error body, then closes. */
+function refuseUpgrade (socket: Socket, status: number, body: string, headers: Record<string, string> = {}): void {
+  socket.on('error', () => {})
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')
+  socket.end(`HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`)
+}
+
+function rawLength (data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0)
+  return data.byteLength
+}
+
+function rawToString (data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8')
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8')
+  return Buffer.from(data).toString('utf8')
+}
