@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import { IpvmNode } from '../src/node.js'
+import { IpvmNode } from '../src/node/index.js'
 import { IpvmClient } from '../src/client/index.js'
 import { silentLogger } from '../src/util/logger.js'
 import type { PartialConfig } from '../src/config/index.js'

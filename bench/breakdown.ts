@@ -1,4 +1,4 @@
-import type { IpvmNode } from '../src/node.js'
+import type { IpvmNode } from '../src/node/index.js'
 import { Connection } from '../src/rpc/connection.js'
 import { RunState } from '../src/workflow/index.js'
 

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import { IpvmClient, RpcClientError } from '../client/index.js'
 import { loadConfig, type IpvmConfig, type PartialConfig } from '../config/index.js'
-import type { PortsFile } from '../node.js'
+import type { PortsFile } from '../node/index.js'
 
 export const DEFAULT_RPC_PORT = 1337
 

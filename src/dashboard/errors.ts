@@ -2,8 +2,6 @@ import { IpvmError } from '../util/errors.js'
 
 /** Stable codes of the errors the dashboard's HTTP routes raise. */
 export const DashboardErrorCode = {
-  /** A `POST /ui/plan` body was larger than `maxPlanBytes`. */
-  BODY_TOO_LARGE: 'DASHBOARD_BODY_TOO_LARGE',
   /** A file of the manifest is missing from the assets folder (a broken install). */
   ASSET_MISSING: 'DASHBOARD_ASSET_MISSING'
 } as const

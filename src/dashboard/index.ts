@@ -5,7 +5,7 @@
  */
 import type { GetRoute, UploadRoute } from '../rpc/index.js'
 import { DashboardAssets } from './assets.js'
-import { DashboardError, DashboardErrorCode } from './errors.js'
+import { concatBytes } from '../util/bytes.js'
 import { defaultDashboardOptions, type DashboardOptions } from './options.js'
 import { planWorkflow } from './plan.js'
 
@@ -24,19 +24,11 @@ export function dashboardRoutes (options: DashboardOptions = {}): Record<string,
 
 /** POST routes: `/ui/plan` takes a workflow's JSON text and answers its `WorkflowPlan`. */
 export function dashboardUploads (options: DashboardOptions = {}): Record<string, UploadRoute> {
-  const limit = options.maxPlanBytes ?? defaultDashboardOptions.maxPlanBytes
-  return {
-    [DASHBOARD_PLAN_PATH]: async body => planWorkflow(await readBody(body, limit))
+  const plan: UploadRoute = async body => {
+    const chunks: Uint8Array[] = []
+    for await (const chunk of body) chunks.push(chunk)
+    return planWorkflow(concatBytes(chunks))
   }
-}
-
-async function readBody (body: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += chunk.byteLength
-    if (size > limit) throw new DashboardError(DashboardErrorCode.BODY_TOO_LARGE, `a workflow of more than ${limit} bytes`, { limit })
-    chunks.push(chunk)
-  }
-  return Buffer.concat(chunks)
+  plan.maxBytes = options.maxPlanBytes ?? defaultDashboardOptions.maxPlanBytes
+  return { [DASHBOARD_PLAN_PATH]: plan }
 }

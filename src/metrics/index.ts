@@ -36,6 +36,7 @@ export {
 } from './json.js'
 export {
   defaultMetricsServerOptions,
+  metricsServerOptions,
   defaultMetricsRegistryOptions,
   type MetricsServerOptions,
   type MetricsRegistryOptions

@@ -1,3 +1,5 @@
+import type { IpvmConfig } from '../config/index.js'
+
 /** Where the Prometheus scrape endpoint listens. */
 export interface MetricsServerOptions {
   /**
@@ -35,4 +37,9 @@ export interface MetricsRegistryOptions {
 export const defaultMetricsRegistryOptions: Required<MetricsRegistryOptions> = {
   defaultMetrics: true,
   defaultLabels: {}
+}
+
+/** The scrape endpoint's options from the `[metrics]` settings. */
+export function metricsServerOptions (config: IpvmConfig['metrics']): MetricsServerOptions {
+  return { host: config.host, port: config.port }
 }

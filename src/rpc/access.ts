@@ -1,16 +1,10 @@
 import type { IncomingMessage } from 'node:http'
 import { networkInterfaces } from 'node:os'
 import type { Logger } from '../util/logger.js'
-import { ConfigError, ConfigErrorCode } from '../config/errors.js'
+import { ConfigError, ConfigErrorCode } from '../config/index.js'
 import { hasBearerToken } from './auth.js'
 import { RpcError, RpcErrorCode } from './errors.js'
 import { errorResponse } from './router.js'
-
-/** Pages of local development servers, on any port. */
-export const DEFAULT_ALLOWED_ORIGINS: readonly string[] = ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*']
-
-/** Loopback names; a node listening on a wildcard address adds the machine's own addresses. */
-export const DEFAULT_ALLOWED_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '[::1]']
 
 export interface AccessPolicyOptions {
   /** Bearer token every request needs when not empty. */

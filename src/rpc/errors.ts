@@ -1,13 +1,12 @@
 import { IpvmError, errorMessage } from '../util/errors.js'
-import { IpldErrorCode } from '../ipld/errors.js'
-import { WorkflowErrorCode } from '../workflow/errors.js'
-import { StoreErrorCode } from '../store/errors.js'
-import { RuntimeErrorCode, ResourceErrorCode } from '../runtime/index.js'
-import { ConfigErrorCode } from '../config/errors.js'
-import { NetworkErrorCode } from '../network/errors.js'
-import { MetricsErrorCode } from '../metrics/errors.js'
-import { DashboardErrorCode } from '../dashboard/errors.js'
-import type { NodeErrorCode as NodeErrorCodes } from '../node.js'
+import { IpldErrorCode } from '../ipld/index.js'
+import { WorkflowErrorCode } from '../workflow/index.js'
+import { StoreErrorCode } from '../store/index.js'
+import { RuntimeErrorCode } from '../runtime/index.js'
+import { ResourceErrorCode } from '../resources/index.js'
+import { ConfigErrorCode } from '../config/index.js'
+import { NetworkErrorCode } from '../network/index.js'
+import { MetricsErrorCode } from '../metrics/index.js'
 
 /** JSON-RPC 2.0 error codes this node answers with. Only this file maps error codes to numbers. */
 export const JsonRpcCode = {
@@ -57,13 +56,11 @@ export type RpcErrorCode = typeof RpcErrorCode[keyof typeof RpcErrorCode]
 
 export class RpcError extends IpvmError<RpcErrorCode> {}
 
-type NodeErrorCode = typeof NodeErrorCodes[keyof typeof NodeErrorCodes]
-
 export interface JsonRpcErrorObject { code: number, message: string, data?: unknown }
 
 /** Every error code a subsystem raises on purpose. */
 export type AllErrorCodes = RpcErrorCode | IpldErrorCode | WorkflowErrorCode | StoreErrorCode | RuntimeErrorCode | ResourceErrorCode |
-ConfigErrorCode | NetworkErrorCode | MetricsErrorCode | DashboardErrorCode | NodeErrorCode
+ConfigErrorCode | NetworkErrorCode | MetricsErrorCode
 
 const { PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR, SUBSCRIPTION_NEEDS_WEBSOCKET, LIMIT_EXCEEDED, UNAUTHORIZED, NOT_FOUND, CONFLICT } = JsonRpcCode
 
@@ -183,11 +180,7 @@ const JSON_RPC_NUMBER = {
   [MetricsErrorCode.DUPLICATE_METRIC]: INTERNAL_ERROR,
   [MetricsErrorCode.UNKNOWN_TYPE]: INTERNAL_ERROR,
 
-  [DashboardErrorCode.BODY_TOO_LARGE]: LIMIT_EXCEEDED,
-  [DashboardErrorCode.ASSET_MISSING]: INTERNAL_ERROR,
 
-  NODE_STATE: CONFLICT,
-  NODE_UNHEALTHY: INTERNAL_ERROR
 } satisfies Record<AllErrorCodes, number>
 
 const MESSAGES: Record<number, string> = {

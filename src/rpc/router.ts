@@ -1,5 +1,8 @@
 import { JSONRPCServer, JSONRPCErrorException, createJSONRPCErrorResponse, type JSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0'
 import type { Logger } from '../util/logger.js'
+import type { RpcMetrics } from '../metrics/index.js'
+import { defaultConfig, type IpvmConfig } from '../config/index.js'
+import { withDefaults } from '../util/options.js'
 import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError } from './errors.js'
 import type { OpenRpc, ValidationIssue } from './openrpc.js'
 import type { RequestContext } from './context.js'
@@ -19,19 +22,22 @@ export interface MethodDefinition<P = Record<string, any>, R = unknown> {
 
 export interface RouterOptions {
   /** Check every result against its schema too (tests turn this on). @default false */
-  validateResults?: boolean
-  /** @default 100 */
-  maxBatch?: number
+  validateResults: boolean
+  /** Longest batch. @default 100 (`rpc.max_batch`) */
+  maxBatch: number
 }
 
-export interface RouterMetrics {
-  observe(method: string, outcome: 'ok' | 'error', seconds: number): void
+/** The router's options from the `[rpc]` settings. */
+export function routerOptions (config: IpvmConfig['rpc'], validateResults = false): RouterOptions {
+  return { validateResults, maxBatch: config.max_batch }
 }
+
+export const defaultRouterOptions: RouterOptions = routerOptions(defaultConfig.rpc)
 
 export interface RouterComponents {
   openrpc: OpenRpc
   logger: Logger
-  metrics?: RouterMetrics
+  metrics?: RpcMetrics
 }
 
 type Response = JSONRPCResponse
@@ -45,11 +51,11 @@ export class Router {
   // errors are logged by the mapper below, at the level they deserve
   private readonly server = new JSONRPCServer<RequestContext>({ errorListener: () => {} })
   private readonly methods = new Map<string, AnyMethod>()
-  private readonly opts: Required<RouterOptions>
+  private readonly opts: RouterOptions
   private readonly components: RouterComponents
 
-  constructor (opts: RouterOptions, components: RouterComponents) {
-    this.opts = { validateResults: opts.validateResults ?? false, maxBatch: opts.maxBatch ?? 100 }
+  constructor (opts: Partial<RouterOptions>, components: RouterComponents) {
+    this.opts = withDefaults(defaultRouterOptions, opts)
     this.components = components
     this.server.mapErrorToJSONRPCErrorResponse = (id, error) => {
       const e = error instanceof JSONRPCErrorException ? { code: error.code, message: error.message, data: error.data } : toJsonRpcError(error)
@@ -72,13 +78,20 @@ export class Router {
           const issues = this.components.openrpc.validateResult(def.name, result)
           if (issues.length > 0) throw new RpcError(RpcErrorCode.INVALID_RESULT, `result of ${def.name} does not match api.json`, { issues })
         }
-        this.components.metrics?.observe(def.name, 'ok', (performance.now() - started) / 1000)
+        this.observe(def.name, 'ok', started)
         return result
       } catch (err) {
-        this.components.metrics?.observe(def.name, 'error', (performance.now() - started) / 1000)
+        this.observe(def.name, 'error', started)
         throw err
       }
     })
+  }
+
+  private observe (method: string, outcome: 'ok' | 'error', started: number): void {
+    const metrics = this.components.metrics
+    if (metrics === undefined) return
+    metrics.requests.inc({ method, outcome })
+    metrics.durationSeconds.observe({ method }, (performance.now() - started) / 1000)
   }
 
   registeredMethods (): string[] {

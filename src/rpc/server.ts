@@ -7,8 +7,8 @@ import { createDispatch } from './transports/common.js'
 import { HttpTransport } from './transports/http.js'
 import { WebSocketTransport } from './transports/websocket.js'
 
-export { defaultRpcServerLimits, defaultRpcServerAccess } from './options.js'
-export type { RpcServerOptions, RpcServerComponents, RpcServerMetrics, GetRoute, GetRouteResponse, UploadRoute } from './options.js'
+export { defaultRpcServerOptions, rpcServerOptions } from './options.js'
+export type { RpcServerOptions, RpcServerComponents, GetRoute, GetRouteResponse, UploadRoute } from './options.js'
 
 /**
  * JSON-RPC 2.0 over WebSocket and HTTP POST on one port. It owns the listening socket; the
@@ -23,7 +23,7 @@ export class RpcServer implements Startable {
   private readonly sockets = new Set<Socket>()
   private boundPort = 0
 
-  constructor (opts: RpcServerOptions, components: RpcServerComponents) {
+  constructor (opts: Partial<RpcServerOptions>, components: RpcServerComponents) {
     this.opts = resolveRpcServerOptions(opts)
     this.components = components
   }
@@ -72,6 +72,8 @@ export class RpcServer implements Startable {
       throw err
     }
     policy.logWarnings(logger)
+    metrics?.connections.setCollector(() => this.connectionCount)
+    metrics?.subscriptions.setCollector(() => Object.entries(this.subscriptionCounts()).map(([kind, value]) => ({ labels: { kind }, value })))
     const dispatch = createDispatch(router, logger, this.opts.maxJsonDepth)
     const httpTransport = new HttpTransport(this.opts, { policy, dispatch, routes, uploads })
     const ws = new WebSocketTransport(this.opts, { policy, dispatch, logger, metrics })

@@ -21,6 +21,8 @@ export interface RpcServices {
   workflows: WorkflowService
   /** Calls `listener` with each network event until the returned function is called. */
   networkEvents(listener: (event: unknown) => void): () => void
+  /** Imports a file into the node's blocks (`POST /add`); resolves to its CID. */
+  addFile(body: AsyncIterable<Uint8Array>): Promise<CID>
 }
 
 /** A run as a subscriber sees it: what it is, and its events from the start. */

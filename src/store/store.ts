@@ -2,6 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { join } from 'node:path'
 import type { Startable } from '../util/lifecycle.js'
 import type { Logger } from '../util/logger.js'
+import type { StoreMetrics } from '../metrics/index.js'
 import { BlockStore } from './block-store.js'
 import { BlockstoreAdapter } from './blockstore-adapter.js'
 import { Bucket, key, utf8 } from './buckets.js'
@@ -29,7 +30,12 @@ export interface StoreComponents {
   now?: () => number
   /** Builds the database instead of LevelDB in `<dataDir>/store` (an in-memory one for tests). */
   database?: LevelControllerComponents['database']
+  /** `ipvm_store_size_bytes` is read from the store when metrics are read. */
+  metrics?: StoreMetrics
 }
+
+/** How long a successful read of the store vouches for its health. */
+const HEALTH_PROBE_INTERVAL_MS = 1000
 
 export interface StoreHealth {
   /** Time of one real read from the database, in milliseconds. */
@@ -49,9 +55,12 @@ export class Store implements Startable {
   private readonly level: LevelController
   private readonly log: Logger
   private started = false
+  private lastHealthyAt = 0
+  private readonly metrics?: StoreMetrics
   private lifecycle: Promise<unknown> = Promise.resolve()
 
   constructor (options: StoreOptions, components: StoreComponents) {
+    if (components.metrics !== undefined) this.metrics = components.metrics
     this.location = join(options.dataDir, 'store')
     this.log = components.logger.child({ module: 'store' })
     this.level = new LevelController({ location: this.location }, { logger: this.log, ...(components.database !== undefined ? { database: components.database } : {}) })
@@ -78,6 +87,7 @@ export class Store implements Startable {
         throw err
       }
       this.started = true
+      this.metrics?.sizeBytes.setCollector(async () => await this.sizeBytes())
       this.log.debug({ location: this.location }, 'store started')
     })
   }
@@ -89,6 +99,16 @@ export class Store implements Startable {
       this.started = false
       await this.level.stop()
     })
+  }
+
+  /**
+   * Whether the store answers, cheaply enough to be asked by every probe and load balancer:
+   * one real read at most once a second. Throws like `ping`.
+   */
+  async checkHealth (): Promise<void> {
+    if (Date.now() - this.lastHealthyAt < HEALTH_PROBE_INTERVAL_MS) return
+    await this.ping()
+    this.lastHealthyAt = Date.now()
   }
 
   /**

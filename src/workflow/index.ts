@@ -2,7 +2,7 @@ export { WorkflowEngine, type WorkflowEngineComponents, type SubmitOptions } fro
 export type { TaskRunner, TaskRequest, ResourceFetcher, PeerReceipts, PeerReceipt, SchedulerComponents, WorkflowCoreMetrics, WorkflowStoreView } from './contracts.js'
 export { readReceipt, type ReceiptInfo } from './receipts.js'
 export type { RunInfo } from './queries.js'
-export { defaultWorkflowEngineOptions, type WorkflowEngineOptions } from './options.js'
+export { defaultWorkflowEngineOptions, workflowEngineOptions, type WorkflowEngineOptions } from './options.js'
 export { RunState, FINAL_STATUSES, type RunStatus, type RunEvent, type ReceiptEvent, type StatusEvent, type RunError, type TaskState, type TaskCounts } from './run-state.js'
 export { buildDag, type Dag, type DagNode } from './dag.js'
 export { WorkflowError, WorkflowErrorCode } from './errors.js'

@@ -156,7 +156,7 @@ describe('dashboard on a node that needs a token', () => {
 
   it('refuses a plan larger than the frame limit', async () => {
     const res = await fetch(`${t.httpUrl}/ui/plan?token=${encodeURIComponent(token)}`, { method: 'POST', body: JSON.stringify({ tasks: [], pad: 'x'.repeat(5000) }) })
-    expect(res.status).toBe(400)
-    expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe('DASHBOARD_BODY_TOO_LARGE')
+    expect(res.status).toBe(413)
+    expect(((await res.json()) as { error: { data: { code: string } } }).error.data.code).toBe('RPC_UPLOAD_TOO_LARGE')
   })
 })

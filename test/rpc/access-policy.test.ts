@@ -1,6 +1,10 @@
 import { networkInterfaces } from 'node:os'
 import { describe, expect, it } from 'vitest'
-import { AccessPolicy, DEFAULT_ALLOWED_HOSTS, DEFAULT_ALLOWED_ORIGINS, type AccessPolicyOptions } from '../../src/rpc/index.js'
+import { AccessPolicy, type AccessPolicyOptions } from '../../src/rpc/index.js'
+import { defaultConfig } from '../../src/config/index.js'
+
+const DEFAULT_ALLOWED_ORIGINS = defaultConfig.rpc.allowed_origins
+const DEFAULT_ALLOWED_HOSTS = defaultConfig.rpc.allowed_hosts
 import { ConfigError, loadConfig } from '../../src/config/index.js'
 
 function policy (opts: Partial<AccessPolicyOptions> = {}): AccessPolicy {
@@ -82,7 +86,7 @@ describe('AccessPolicy', () => {
   })
 
   it('the settings schema takes the same forms', () => {
-    expect(loadConfig({}).rpc).toMatchObject({ allowed_origins: [...DEFAULT_ALLOWED_ORIGINS], allowed_hosts: [...DEFAULT_ALLOWED_HOSTS] })
+    expect(loadConfig({}).rpc).toMatchObject({ allowed_origins: ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'], allowed_hosts: ['localhost', '127.0.0.1', '[::1]'] })
     const rpc = { allowed_origins: ['*', 'https://app.example.com', 'http://localhost:*', 'http://[::1]:8080'], allowed_hosts: ['*', 'node.example', '[::1]', '10.0.0.2:1337'] }
     expect(loadConfig({ flags: { rpc } }).rpc).toMatchObject(rpc)
     expect(loadConfig({ env: { IPVM_RPC__ALLOWED_ORIGINS: 'https://a.example,http://localhost:*' } }).rpc.allowed_origins).toEqual(['https://a.example', 'http://localhost:*'])

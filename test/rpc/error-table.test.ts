@@ -3,12 +3,11 @@ import { jsonRpcCodeFor, RpcErrorCode, toJsonRpcError, RpcError } from '../../sr
 import { IpldErrorCode } from '../../src/ipld/index.js'
 import { WorkflowErrorCode } from '../../src/workflow/index.js'
 import { StoreErrorCode } from '../../src/store/index.js'
-import { RuntimeErrorCode, ResourceErrorCode } from '../../src/runtime/index.js'
+import { RuntimeErrorCode } from '../../src/runtime/index.js'
+import { ResourceErrorCode } from '../../src/resources/index.js'
 import { ConfigErrorCode } from '../../src/config/index.js'
 import { NetworkErrorCode } from '../../src/network/index.js'
 import { MetricsErrorCode } from '../../src/metrics/index.js'
-import { DashboardErrorCode } from '../../src/dashboard/index.js'
-import { NodeErrorCode } from '../../src/node.js'
 import { IpvmError } from '../../src/util/errors.js'
 
 /**
@@ -102,8 +101,6 @@ const EXPECTED: Record<string, number> = {
   METRICS_NOT_STARTED: -32603,
   METRICS_DUPLICATE_METRIC: -32603,
   METRICS_UNKNOWN_TYPE: -32603,
-  DASHBOARD_BODY_TOO_LARGE: -32005,
-  DASHBOARD_ASSET_MISSING: -32603,
   RPC_PARSE: -32700,
   RPC_INVALID_REQUEST: -32600,
   RPC_METHOD_NOT_FOUND: -32601,
@@ -119,8 +116,6 @@ const EXPECTED: Record<string, number> = {
   RPC_SUBSCRIPTION_LIMIT: -32005,
   RPC_CONNECTION_LIMIT: -32005,
   RPC_INTERNAL: -32603,
-  NODE_STATE: -32009,
-  NODE_UNHEALTHY: -32603,
   // codes added with the explicit table: refused like a wrong token
   RPC_ORIGIN_NOT_ALLOWED: -32006,
   RPC_HOST_NOT_ALLOWED: -32006
@@ -135,9 +130,7 @@ const ENUMS: Record<string, Record<string, string>> = {
   ConfigErrorCode,
   NetworkErrorCode,
   MetricsErrorCode,
-  DashboardErrorCode,
-  RpcErrorCode,
-  NodeErrorCode
+  RpcErrorCode
 }
 
 describe('the JSON-RPC number of every error code', () => {

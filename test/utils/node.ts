@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type PartialConfig } from '../../src/config/index.js'
-import { IpvmNode } from '../../src/node.js'
+import { IpvmNode } from '../../src/node/index.js'
 import { IpvmClient } from '../../src/client/index.js'
 import { silentLogger, type Logger } from '../../src/util/logger.js'
 

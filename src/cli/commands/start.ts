@@ -27,7 +27,7 @@ export function startCommand (): Command {
     .action(async (flags: StartFlags) => {
       const config = resolveConfig(flags, startFlagsToConfig(flags))
       // loaded here so that the client commands start without libp2p and the runtime
-      const { IpvmNode } = await import('../../node.js')
+      const { IpvmNode } = await import('../../node/index.js')
       const node = new IpvmNode({ config })
       let stopping = false
       const shutdown = (signal: string): void => {

@@ -79,9 +79,10 @@ export class HttpTransport {
   }
 
   private async upload (req: IncomingMessage, res: ServerResponse, upload: UploadRoute): Promise<void> {
-    const limit = this.opts.maxUploadBytes
+    const limit = Math.min(upload.maxBytes ?? Infinity, this.opts.maxUploadBytes)
+    const what = limit === this.opts.maxUploadBytes ? `rpc.max_upload_bytes (${limit})` : `the ${limit} bytes this route takes`
     try {
-      reply(res, 200, JSON.stringify(await upload(capped(req, limit, () => new OverLimit(new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds rpc.max_upload_bytes (${limit})`, { limit }))), req)))
+      reply(res, 200, JSON.stringify(await upload(capped(req, limit, () => new OverLimit(new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds ${what}`, { limit }))), req)))
     } catch (err) {
       if (err instanceof OverLimit) refuseOversized(req, res, err.error)
       else reply(res, 400, JSON.stringify(errorResponse(null, err)))

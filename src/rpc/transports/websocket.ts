@@ -7,14 +7,15 @@ import { RpcError, RpcErrorCode } from '../errors.js'
 import { errorResponse } from '../router.js'
 import { refusalBody, type AccessPolicy } from '../access.js'
 import type { TokenBucket } from '../limits.js'
-import type { ResolvedRpcServerOptions, RpcServerMetrics } from '../options.js'
+import type { RpcMetrics } from '../../metrics/index.js'
+import type { ResolvedRpcServerOptions } from '../options.js'
 import { invalidRequest, requestBudget, type Dispatch } from './common.js'
 
 export interface WebSocketTransportComponents {
   policy: AccessPolicy
   dispatch: Dispatch
   logger: Logger
-  metrics?: RpcServerMetrics
+  metrics?: RpcMetrics
 }
 
 /** Frames read ahead of the one being handled before a connection stops being read. */
@@ -56,14 +57,14 @@ export class WebSocketTransport {
     const access = policy.check(req)
     if (!access.allowed) {
       const { refusal } = access
-      if (refusal.code === RpcErrorCode.ORIGIN_NOT_ALLOWED) metrics?.clientDropped('cross_origin')
-      if (refusal.code === RpcErrorCode.HOST_NOT_ALLOWED) metrics?.clientDropped('host_not_allowed')
+      if (refusal.code === RpcErrorCode.ORIGIN_NOT_ALLOWED) metrics?.droppedClients.inc({ reason: 'cross_origin' })
+      if (refusal.code === RpcErrorCode.HOST_NOT_ALLOWED) metrics?.droppedClients.inc({ reason: 'host_not_allowed' })
       refuseUpgrade(socket, refusal.status, refusalBody(refusal), refusal.headers)
       return
     }
     // handleUpgrade adds the connection synchronously, so this count is exact
     if (this.connections.size >= this.opts.maxConnections) {
-      metrics?.clientDropped('connection_limit')
+      metrics?.droppedClients.inc({ reason: 'connection_limit' })
       logger.debug({ limit: this.opts.maxConnections }, 'websocket refused: rpc.max_connections reached')
       const err = new RpcError(RpcErrorCode.CONNECTION_LIMIT, `${this.connections.size} clients are connected, the most rpc.max_connections allows; try again later`, { limit: this.opts.maxConnections })
       refuseUpgrade(socket, 503, JSON.stringify(errorResponse(null, err)))
@@ -85,7 +86,7 @@ export class WebSocketTransport {
       format: this.opts.notificationFormat,
       maxBufferedBytes: this.opts.maxBufferedBytes,
       maxSubscriptions: this.opts.maxSubscriptionsPerConnection
-    }, logger, reason => metrics?.clientDropped(reason))
+    }, logger, reason => metrics?.droppedClients.inc({ reason }))
     const rate = requestBudget(this.opts)
     this.connections.add(conn)
     logger.debug({ connection: conn.id }, 'websocket connected')
@@ -110,7 +111,7 @@ export class WebSocketTransport {
     })
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        metrics?.clientDropped('frame_too_large')
+        metrics?.droppedClients.inc({ reason: 'frame_too_large' })
         logger.debug({ connection: conn.id }, 'frame over max_frame_bytes refused')
       } else {
         logger.debug({ connection: conn.id, err }, 'websocket error')

@@ -1,0 +1,191 @@
+import '../polyfill.js'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { loadOrCreateKeypair, type IpvmConfig } from '../config/index.js'
+import { createLogger, type Logger } from '../util/logger.js'
+import type { Startable } from '../util/lifecycle.js'
+import { packageVersion } from '../util/package.js'
+import { Store, importFile } from '../store/index.js'
+import { WasmRunner, wasmRunnerOptions } from '../runtime/index.js'
+import { ResourceResolver, resourceResolverOptions } from '../resources/index.js'
+import { WorkflowEngine, workflowEngineOptions } from '../workflow/index.js'
+import { Network, PeerReceiptService, homestarReceiptExchange, networkOptions } from '../network/index.js'
+import { OpenRpc, Router, RpcServer, createMethods, isLoopbackHost, methodRoutes, routerOptions, rpcServerOptions, uploadRoutes, type NodeInfo, type RpcServices } from '../rpc/index.js'
+import { MetricsServer, createMetrics, createMetricsRegistry, metricsServerOptions, metricsToJson, type Metrics, type Registry } from '../metrics/index.js'
+import { dashboardRoutes, dashboardUploads } from '../dashboard/index.js'
+import { NodeError, NodeErrorCode } from './errors.js'
+import { removePortsFile, writePortsFile } from './ports-file.js'
+
+export interface NodeInit {
+  config: IpvmConfig
+  /** @default a pino logger at config.node.log_level on stderr */
+  logger?: Logger
+  /** Check every RPC result against api.json (tests). @default false */
+  validateResults?: boolean
+}
+
+type Status = 'created' | 'starting' | 'started' | 'stopping' | 'stopped'
+
+/**
+ * The node: builds every subsystem from the settings, starts them in dependency order
+ * (store, Wasm runner, network, resources, workflows, JSON-RPC, metrics) and stops them in
+ * reverse. It only wires: what each part does lives in its subsystem. `stop()` is idempotent.
+ */
+export class IpvmNode {
+  readonly config: IpvmConfig
+  readonly logger: Logger
+  readonly registry: Registry
+  readonly metrics: Metrics
+  private status: Status = 'created'
+  private readonly started: Startable[] = []
+  private readonly dataDir: string
+  private readonly validateResults: boolean
+  private peerIdString = ''
+  private network?: Network
+  private rpc?: RpcServer
+  private router?: Router
+  private metricsServer?: MetricsServer
+
+  constructor (init: NodeInit) {
+    this.config = init.config
+    this.logger = init.logger ?? createLogger({ level: init.config.node.log_level })
+    this.dataDir = resolve(init.config.node.data_dir)
+    this.validateResults = init.validateResults ?? false
+    this.registry = createMetricsRegistry()
+    this.metrics = createMetrics(this.registry)
+  }
+
+  get peerId (): string { return this.peerIdString }
+  get rpcPort (): number { return this.rpc?.port ?? 0 }
+  get rpcUrl (): string { return `ws://${this.rpc?.address ?? ''}` }
+  get metricsPort (): number { return this.metricsServer?.listening === true ? this.metricsServer.port : 0 }
+  get registeredMethods (): string[] { return this.router?.registeredMethods() ?? [] }
+  /** libp2p addresses with /p2p/<id>, to give other nodes as --peer. */
+  get multiaddrs (): string[] { return this.network?.started === true ? this.network.multiaddrs() : [] }
+  get portsFile (): string { return join(this.dataDir, 'ports.json') }
+
+  async start (): Promise<void> {
+    if (this.status !== 'created') throw new NodeError(NodeErrorCode.STATE, `cannot start a node that is ${this.status}`)
+    this.status = 'starting'
+    const t0 = performance.now()
+    try {
+      await this.build()
+      this.status = 'started'
+      this.logger.info({ peer_id: this.peerId, rpc: this.rpc?.address, metrics: this.metricsServer?.listening === true ? `${this.config.metrics.host}:${this.metricsPort}` : null, data_dir: this.dataDir, ms: Math.round(performance.now() - t0) }, 'node started')
+    } catch (err) {
+      this.status = 'stopping'
+      await this.stopAll()
+      this.status = 'stopped'
+      throw err
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.status === 'stopped' || this.status === 'stopping') return
+    this.status = 'stopping'
+    await this.stopAll()
+    removePortsFile(this.portsFile)
+    this.status = 'stopped'
+    this.logger.info({ peer_id: this.peerId }, 'node stopped')
+  }
+
+  nodeInfo (): NodeInfo {
+    const network = this.network?.started === true ? this.network : undefined
+    return { static: { peer_id: this.peerId }, dynamic: { listeners: network?.listeners() ?? [], connections: network?.connections() ?? {} } }
+  }
+
+  private async build (): Promise<void> {
+    const { config, metrics, dataDir } = this
+    const log = (module: string): Logger => this.logger.child({ module })
+    mkdirSync(dataDir, { recursive: true })
+    const privateKey = await loadOrCreateKeypair({ keyFile: config.node.key_file, seed: config.node.key_seed })
+    this.peerIdString = peerIdFromPrivateKey(privateKey).toString()
+    metrics.node.info.set({ version: packageVersion, peer_id: this.peerIdString }, 1)
+
+    const store = await this.startOne(new Store({ dataDir }, { logger: log('store'), metrics: metrics.store }))
+    const runner = await this.startOne(new WasmRunner(wasmRunnerOptions(config, dataDir), { logger: log('runtime') }))
+
+    let network: Network | undefined
+    if (config.network.enable) {
+      network = await this.startOne(new Network(networkOptions(config.network, `ipvm-node/${packageVersion}`), {
+        privateKey,
+        logger: log('network'),
+        blocks: store.blocks,
+        receipts: homestarReceiptExchange({ store: store.receipts, metrics }),
+        metrics
+      }))
+      this.network = network
+    }
+    const resources = new ResourceResolver(resourceResolverOptions(config.resources), { store, logger: log('resources'), sources: network !== undefined ? [network.blockSource()] : [] })
+    const engine = await this.startOne(new WorkflowEngine(workflowEngineOptions(config.workflow), {
+      store,
+      runner,
+      resources,
+      logger: log('workflow'),
+      metrics,
+      ...(network !== undefined ? { peers: new PeerReceiptService({ network, logger: log('network') }) } : {})
+    }))
+
+    const openrpc = new OpenRpc()
+    const router = new Router(routerOptions(config.rpc, this.validateResults), { openrpc, logger: log('rpc'), metrics: metrics.rpc })
+    const services: RpcServices = {
+      openrpc,
+      checkHealth: async () => { await store.checkHealth() },
+      nodeInfo: () => this.nodeInfo(),
+      metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {}),
+      workflows: engine,
+      networkEvents: listener => network?.subscribe(listener) ?? (() => {}),
+      addFile: async body => await importFile(store.blocks, body)
+    }
+    for (const method of createMethods(services)) router.register(method)
+    this.router = router
+    this.rpc = await this.startOne(new RpcServer(rpcServerOptions(config.rpc), {
+      router,
+      logger: log('rpc'),
+      metrics: metrics.rpc,
+      routes: { ...dashboardRoutes(), ...methodRoutes(router) },
+      uploads: { ...uploadRoutes(services), ...dashboardUploads({ maxPlanBytes: config.rpc.max_frame_bytes }) }
+    }))
+    if (!isLoopbackHost(config.rpc.host) && config.rpc.auth_token === '') {
+      this.logger.warn({ rpc: this.rpc.address }, 'JSON-RPC is listening on a non-loopback address without rpc.auth_token: anyone who can reach it can run workflows and upload files')
+    }
+    if (config.metrics.enable) {
+      this.metricsServer = await this.startOne(new MetricsServer(metricsServerOptions(config.metrics), { registry: this.registry, logger: log('metrics') }))
+    }
+
+    writePortsFile(this.portsFile, {
+      pid: process.pid,
+      rpc: { host: config.rpc.host, port: this.rpcPort },
+      metrics: this.metricsServer?.listening === true ? { host: config.metrics.host, port: this.metricsPort } : null,
+      listeners: this.multiaddrs,
+      peer_id: this.peerId
+    })
+    // runs a previous process left unfinished go on, now that clients can watch and control
+    // them (requests about runs wait until they are loaded)
+    void engine.resumeUnfinished()
+  }
+
+  private async startOne<S extends Startable> (s: S): Promise<S> {
+    await s.start()
+    this.started.push(s)
+    return s
+  }
+
+  private async stopAll (): Promise<void> {
+    for (const s of this.started.splice(0).reverse()) {
+      try {
+        await s.stop()
+      } catch (err) {
+        this.logger.warn({ err }, 'a subsystem failed to stop cleanly')
+      }
+    }
+  }
+}
+
+/** Builds and starts a node. */
+export async function createNode (init: NodeInit): Promise<IpvmNode> {
+  const node = new IpvmNode(init)
+  await node.start()
+  return node
+}
