@@ -1,4 +1,5 @@
-export { IpvmClient, SubscriptionStream, RpcClientError, type ClientOptions } from './client.js'
+export { IpvmClient, RpcClientError, type ClientOptions } from './client.js'
+export { SubscriptionStream } from './subscription.js'
 export {
   collectRun, isReceiptNotification, isStatusNotification,
   type RunNotification, type ReceiptNotification, type WorkflowStatusNotification, type RunResult, type Link

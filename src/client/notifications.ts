@@ -1,4 +1,4 @@
-import type { SubscriptionStream } from './client.js'
+import type { SubscriptionStream } from './subscription.js'
 
 export interface Link { '/': string }
 

@@ -1,7 +1,7 @@
 import { CID } from 'multiformats/cid'
+import { sha3256 } from '../ipld/index.js'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { identity } from 'multiformats/hashes/identity'
-import { sha3256 } from '../ipld/cid.js'
 import { ResourceError, ResourceErrorCode } from './errors.js'
 
 /** Which resource URLs name a CID, and checking bytes against one. */

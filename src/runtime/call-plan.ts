@@ -1,5 +1,5 @@
-import type { Ipld } from '../ipld/value.js'
 import { SUPPORTED_IMPORTS, type ArtifactDescription } from './artifacts/artifact.js'
+import type { Ipld } from '../ipld/index.js'
 import { coreArgs, coreResultToIpld, isCallableCore } from './values/core-values.js'
 import { RuntimeError, RuntimeErrorCode } from './errors.js'
 import { lookupFunction } from './values/func-lookup.js'

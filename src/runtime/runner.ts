@@ -1,5 +1,5 @@
-import type { Ipld } from '../ipld/value.js'
 import type { Startable } from '../util/lifecycle.js'
+import type { Ipld } from '../ipld/index.js'
 import type { Logger } from '../util/logger.js'
 import type { Artifact } from './artifacts/artifact.js'
 import { planCall } from './call-plan.js'

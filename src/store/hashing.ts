@@ -1,5 +1,5 @@
-import { sha3256 } from '../ipld/cid.js'
 import { CID } from 'multiformats/cid'
+import { sha3256 } from '../ipld/index.js'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { StoreError, StoreErrorCode } from './errors.js'

@@ -5,8 +5,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
-import type { Ipld } from '../ipld/value.js'
-import type { Receipt } from '../ipld/index.js'
+import type { Receipt, Ipld } from '../ipld/index.js'
 import type { Store } from '../store/index.js'
 import type { ReceiptMetrics, TaskMetrics, WorkflowMetrics } from '../metrics/index.js'
 

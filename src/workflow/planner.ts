@@ -4,7 +4,8 @@ import { buildDag } from './dag.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { prepareTasks, type PrepareOptions } from './prepare.js'
 import { lookupReceipts, type ReceiptLookupComponents } from './receipts.js'
-import { RunState, type RunInit } from './run-state.js'
+import type { RunInit } from './run-model.js'
+import { RunState } from './run-state.js'
 import type { Outcome, PreparedTask } from './task.js'
 
 /** A run ready to execute: what `submit` builds, or what recovery reloads. */

@@ -4,7 +4,8 @@ import type { ListWorkflowsOptions, WorkflowRun } from '../store/index.js'
 import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { findReceipt, readReceipt, type ReceiptInfo } from './receipts.js'
-import type { RunState, TaskCounts } from './run-state.js'
+import type { TaskCounts } from './run-model.js'
+import type { RunState } from './run-state.js'
 
 /** A run as the API reports it: the stored record, with live task counts while it is loaded. */
 export interface RunInfo extends WorkflowRun {

@@ -7,7 +7,7 @@ import type { WorkflowMetrics } from '../metrics/index.js'
 import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowErrorCode } from './errors.js'
 import type { PlannedRun } from './planner.js'
-import type { RunInit } from './run-state.js'
+import type { RunInit } from './run-model.js'
 
 export interface RecoveredRun extends PlannedRun {
   resume: NonNullable<PlannedRun['resume']>

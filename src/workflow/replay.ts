@@ -1,6 +1,7 @@
 import type { TaskMetrics } from '../metrics/index.js'
 import type { Receipt } from '../ipld/index.js'
-import type { RunError, RunState } from './run-state.js'
+import type { RunError } from './run-model.js'
+import type { RunState } from './run-state.js'
 import { lookupReceipts, previousErrorReceipt, type FoundReceipt, type ReceiptLookupComponents } from './receipts.js'
 import type { Outcome, PreparedTask } from './task.js'
 

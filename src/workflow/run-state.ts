@@ -1,80 +1,10 @@
 import { setMaxListeners } from 'node:events'
 import type { CID } from 'multiformats/cid'
 import type { Receipt, Workflow } from '../ipld/index.js'
+import { FINAL_STATUSES, type RunError, type RunEvent, type RunInit, type RunListener, type RunStatus, type StatusChange, type StatusEvent, type TaskActivity, type TaskCounts, type TaskState } from './run-model.js'
 import type { Dag } from './dag.js'
 import { WorkflowErrorCode } from './errors.js'
 import type { RunSlot } from './run-slot.js'
-
-export type RunStatus = 'pending' | 'running' | 'paused' | 'sleeping' | 'completed' | 'failed' | 'cancelled'
-export const FINAL_STATUSES: ReadonlySet<RunStatus> = new Set(['completed', 'failed', 'cancelled'])
-
-export type TaskState = 'waiting' | 'running' | 'sleeping' | 'ok' | 'replayed' | 'failed' | 'skipped' | 'cancelled'
-
-/** What a task in flight is doing: a Wasm call (or waiting to make one) or a durable sleep. */
-export type TaskActivity = 'wasm' | 'sleep'
-
-export interface TaskCounts {
-  total: number
-  executed: number
-  replayed: number
-  failed: number
-  skipped: number
-}
-
-/** Why a run failed or was cancelled: a stable code and a message for people. */
-export interface RunError { code: string, message: string }
-
-/** The run's status at one moment, as status events carry it. */
-export interface StatusEvent {
-  type: 'status'
-  status: RunStatus
-  final: boolean
-  tasks: TaskCounts
-  retries: number
-  error?: RunError
-  /** When it happened, in ms since the epoch. */
-  at: number
-}
-
-/** A receipt of one of the run's tasks, computed here or replayed from an earlier one. */
-export interface ReceiptEvent {
-  type: 'receipt'
-  index: number
-  cid: CID
-  receipt: Receipt
-  replayed: boolean
-}
-
-/** What a run tells its listeners (the API shapes these into notifications). */
-export type RunEvent = ReceiptEvent | StatusEvent
-export type RunListener = (event: RunEvent) => void
-
-export interface RunInit {
-  /** @default 'pending' */
-  status?: RunStatus
-  /** @default Date.now() */
-  createdAt?: number
-  /** Times the run was resumed after a node restart. @default 0 */
-  restarts?: number
-  /** Start paused (a paused run reloaded after a restart). @default false */
-  paused?: boolean
-  /** Retries already made (a run reloaded after a restart). @default 0 */
-  retries?: number
-  /** Earliest wake time of its sleeps as stored (a run reloaded after a restart). */
-  wakeAt?: number
-}
-
-/**
- * A change of the run's live status (running, sleeping, paused) or of its sleeps, which the
- * store must learn; `event` is what to announce once it is stored (for a new status only).
- */
-export interface StatusChange {
-  status: RunStatus
-  wakeAt?: number
-  sleeps: Record<string, number>
-  retries: number
-  event?: StatusEvent
-}
 
 /**
  * One run of a workflow in memory and the only writer of its state: status, the state of

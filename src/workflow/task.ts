@@ -1,6 +1,5 @@
 import { CID } from 'multiformats/cid'
-import { Float, type Ipld, type IpldMap } from '../ipld/value.js'
-import type { Task, WasmArg } from '../ipld/index.js'
+import { type Task, type WasmArg, Float, type Ipld, type IpldMap } from '../ipld/index.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 
 /** What a task's awaited instruction produced: ok with a value, or failed with an error value. */

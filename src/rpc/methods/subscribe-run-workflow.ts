@@ -1,5 +1,4 @@
-import type { Ipld } from '../../ipld/value.js'
-import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflow } from '../../ipld/index.js'
+import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflow, type Ipld } from '../../ipld/index.js'
 import type { MethodDefinition } from '../router.js'
 import type { RpcServices } from '../services.js'
 import type { RequestContext } from '../context.js'

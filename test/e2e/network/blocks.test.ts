@@ -1,0 +1,132 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
+import * as dagCbor from '@ipld/dag-cbor'
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { CID } from 'multiformats/cid'
+import * as raw from 'multiformats/codecs/raw'
+import * as Digest from 'multiformats/hashes/digest'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { afterEach, describe, expect, it } from 'vitest'
+import { BITSWAP_PROTOCOLS, NetworkErrorCode } from '../../../src/network/index.js'
+import { readLengthPrefixed, writeAndClose } from '../../../src/network/wire/framing.js'
+import { cidPrefix } from '../../../src/network/bitswap/hashing.js'
+import { decodeMessage, emptyMessage, encodeMessage } from '../../../src/network/bitswap/message.js'
+import { sha3, startNode, stopAll, waitUntil, type TestNode } from './helpers.js'
+
+const hostile: Libp2p[] = []
+
+afterEach(async () => {
+  await stopAll()
+  await Promise.all(hostile.splice(0).map(async (n) => { await n.stop() }))
+})
+
+async function rawBlock (text: string): Promise<{ cid: CID, bytes: Uint8Array }> {
+  const bytes = new TextEncoder().encode(text)
+  return { cid: CID.createV1(raw.code, await sha256.digest(bytes)), bytes }
+}
+
+async function connect (from: TestNode, to: TestNode): Promise<void> {
+  await waitUntil(() => to.network.peerId in from.network.connections(), 5000, 'connection')
+}
+
+/** A peer that answers every bitswap want with the right CID prefix and the wrong bytes. */
+async function lyingPeer (): Promise<{ node: Libp2p, replies: () => number }> {
+  let replies = 0
+  const node = await createLibp2p({
+    privateKey: await generateKeyPair('Ed25519'),
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() }
+  })
+  hostile.push(node)
+  await node.handle(BITSWAP_PROTOCOLS, async (stream, connection) => {
+    for await (const bytes of readLengthPrefixed(stream, 1 << 22)) {
+      const request = decodeMessage(bytes)
+      const reply = emptyMessage()
+      for (const entry of request.wantlist.entries) {
+        if (!entry.cancel) reply.payload.push({ prefix: cidPrefix(CID.decode(entry.cid)), data: new TextEncoder().encode('forged block') })
+      }
+      if (reply.payload.length === 0) continue
+      const out = await node.dialProtocol(connection.remotePeer, BITSWAP_PROTOCOLS)
+      await writeAndClose(out, encodeMessage(reply))
+      replies++
+    }
+  })
+  return { node, replies: () => replies }
+}
+
+describe('network: block exchange (bitswap)', () => {
+  it('fetches a block that only A has, verifies and keeps it, and then serves it on', async () => {
+    const a = await startNode()
+    const b = await startNode({ peers: [a.network.multiaddrs()[0]] })
+    const block = await rawBlock('hello from A')
+    const cbor = dagCbor.encode({ hello: 'world' })
+    const cborCid = CID.createV1(dagCbor.code, await sha3.digest(cbor))
+    await a.blocks.put(block.cid, block.bytes)
+    await a.blocks.put(cborCid, cbor)
+    await connect(b, a)
+
+    expect(await b.network.getBlock(block.cid, { timeoutMs: 5000 })).toEqual(block.bytes)
+    expect(await b.network.getBlock(cborCid, { timeoutMs: 5000 })).toEqual(cbor)
+    expect(await b.blocks.get(block.cid)).toEqual(block.bytes)
+    expect(cborCid.toString()).toBe('bafyrmidyqnbqbeh5lmkwavjizfmsz6ezwvjleweh5frwk56akfyugoio2e')
+
+    // C knows only B, which now has the block.
+    const c = await startNode({ peers: [b.network.multiaddrs()[0]] })
+    await connect(c, b)
+    expect(await c.network.getBlock(block.cid, { timeoutMs: 5000 })).toEqual(block.bytes)
+  })
+
+  it('answers concurrent fetches of one block with one want', async () => {
+    const a = await startNode()
+    const b = await startNode({ peers: [a.network.multiaddrs()[0]] })
+    const block = await rawBlock('shared want')
+    await a.blocks.put(block.cid, block.bytes)
+    await connect(b, a)
+    const [one, two] = await Promise.all([b.network.getBlock(block.cid, { timeoutMs: 5000 }), b.network.getBlock(block.cid, { timeoutMs: 5000 })])
+    expect(one).toEqual(block.bytes)
+    expect(two).toEqual(block.bytes)
+  })
+
+  it('fails fast with BLOCK_NOT_FOUND when every peer says it does not have the block', async () => {
+    const a = await startNode()
+    const b = await startNode({ peers: [a.network.multiaddrs()[0]] })
+    await connect(b, a)
+    const missing = await rawBlock('nobody has this')
+    const started = Date.now()
+    await expect(b.network.getBlock(missing.cid, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: NetworkErrorCode.BLOCK_NOT_FOUND })
+    expect(Date.now() - started).toBeLessThan(5000)
+  })
+
+  it('reports NO_PEERS, ABORTED and UNSUPPORTED_HASH', async () => {
+    const lonely = await startNode()
+    const block = await rawBlock('alone')
+    await expect(lonely.network.getBlock(block.cid, { timeoutMs: 100 })).rejects.toMatchObject({ code: NetworkErrorCode.NO_PEERS })
+    const controller = new AbortController()
+    setTimeout(() => { controller.abort() }, 50)
+    await expect(lonely.network.getBlock(block.cid, { timeoutMs: 5000, signal: controller.signal })).rejects.toMatchObject({ code: NetworkErrorCode.ABORTED })
+    const blake = CID.createV1(raw.code, Digest.create(0xb220, new Uint8Array(32)))
+    await expect(lonely.network.getBlock(blake)).rejects.toMatchObject({ code: NetworkErrorCode.UNSUPPORTED_HASH })
+  })
+
+  it('never returns bytes whose hash does not match, and takes the honest peer\'s block', async () => {
+    const { node: liar, replies } = await lyingPeer()
+    const withLiar = await startNode({ peers: [liar.getMultiaddrs()[0].toString()] })
+    await waitUntil(() => liar.peerId.toString() in withLiar.network.connections(), 5000, 'connection to the liar')
+    const block = await rawBlock('the real bytes')
+    await expect(withLiar.network.getBlock(block.cid, { timeoutMs: 500 })).rejects.toMatchObject({ code: NetworkErrorCode.BLOCK_TIMEOUT })
+    expect(replies()).toBeGreaterThan(0)
+    expect(await withLiar.blocks.has(block.cid)).toBe(false)
+
+    const honest = await startNode()
+    await honest.blocks.put(block.cid, block.bytes)
+    const both = await startNode({ peers: [liar.getMultiaddrs()[0].toString(), honest.network.multiaddrs()[0]] })
+    await waitUntil(() => liar.peerId.toString() in both.network.connections() && honest.network.peerId in both.network.connections(), 5000, 'both connections')
+    expect(await both.network.getBlock(block.cid, { timeoutMs: 5000 })).toEqual(block.bytes)
+  })
+})

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { Ajv, type ValidateFunction } from 'ajv'
+import * as dagCbor from '@ipld/dag-cbor'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { PrivateKey } from '@libp2p/interface'
+import { sha3_256 } from '@noble/hashes/sha3.js'
+import { CID } from 'multiformats/cid'
+import { from } from 'multiformats/hashes/hasher'
+import { Network, type Blocks, type DecodedReceipt, type NetworkMetricGroups, type NetworkNotification, type NetworkOptions, type PeerReceipt, type ReceiptExchange } from '../../../src/network/index.js'
+import { silentLogger } from '../../../src/util/logger.js'
+import { waitUntil } from '../../utils/wait.js'
+
+export const sha3 = from({ name: 'sha3-256', code: 0x16, encode: (b: Uint8Array) => sha3_256(b) })
+
+export async function cidOf (value: unknown): Promise<CID> {
+  return CID.createV1(dagCbor.code, await sha3.digest(dagCbor.encode(value)))
+}
+
+/** A receipt the way Homestar builds one, with the bytes both network forms take. */
+export interface TestReceipt {
+  cid: CID
+  ran: CID
+  instruction: CID
+  runtime: Record<string, unknown>
+  gossipBytes: Uint8Array
+  dhtBytes: Uint8Array
+}
+
+export async function makeReceipt (value: number, op = 'add_one'): Promise<TestReceipt> {
+  const instruction = await cidOf({ op: 'wasm/run', nnc: '', rsc: 'ipfs://bafy', input: { args: [value], func: op } })
+  const ran = await cidOf({ task: { prf: [], run: instruction, meta: {}, cause: null } })
+  const hashed = { iss: null, out: ['ok', value + 1], prf: [], ran, meta: { op } }
+  const cid = await cidOf(hashed)
+  const runtime = { ...hashed, cid, version: '0.2.0', instruction }
+  return {
+    cid,
+    ran,
+    instruction,
+    runtime,
+    gossipBytes: dagCbor.encode({ header: { nonce: new Uint8Array(randomBytes(12)) }, payload: runtime }),
+    dhtBytes: dagCbor.encode({ 'ipvm/receipt': { iss: null, out: hashed.out, prf: [], ran, meta: hashed.meta, version: '0.2.0' } })
+  }
+}
+
+class InvalidReceipt extends Error {
+  constructor (readonly code: string, message: string) { super(message) }
+}
+
+function asMap (value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array || CID.asCID(value) !== null) {
+    throw new InvalidReceipt('RECEIPT_MALFORMED', `${what} is not a map`)
+  }
+  return value as Record<string, unknown>
+}
+
+function asCid (value: unknown, what: string): CID {
+  const cid = CID.asCID(value)
+  if (cid === null) throw new InvalidReceipt('RECEIPT_MALFORMED', `${what} is not a link`)
+  return cid
+}
+
+/** Decodes the 5 hashed fields and recomputes the receipt CID (sha3-256 is synchronous here). */
+function hashedReceipt (map: Record<string, unknown>): { cid: CID, ran: CID } {
+  if (map.version !== '0.2.0') throw new InvalidReceipt('RECEIPT_VERSION', 'record version mismatch')
+  const ran = asCid(map.ran, 'ran')
+  if (!Array.isArray(map.out) || !Array.isArray(map.prf)) throw new InvalidReceipt('RECEIPT_MALFORMED', 'out/prf not lists')
+  const digest = sha3.digest(dagCbor.encode({ iss: map.iss ?? null, out: map.out, prf: map.prf, ran, meta: map.meta }))
+  if (digest instanceof Promise) throw new Error('unexpected async hasher')
+  return { cid: CID.createV1(dagCbor.code, digest), ran }
+}
+
+function decodeCbor (bytes: Uint8Array): unknown {
+  try {
+    return dagCbor.decode(bytes)
+  } catch (err) {
+    throw new InvalidReceipt('RECEIPT_DECODE', (err as Error).message)
+  }
+}
+
+/** A ReceiptExchange over DAG-CBOR and sha3-256 that records what peers delivered. */
+export class TestExchange implements ReceiptExchange {
+  readonly received: PeerReceipt[] = []
+  private readonly waiters: Array<() => void> = []
+
+  decodeGossip (bytes: Uint8Array): DecodedReceipt {
+    const message = asMap(decodeCbor(bytes), 'message')
+    const header = asMap(message.header, 'header')
+    if (!(header.nonce instanceof Uint8Array)) throw new InvalidReceipt('RECEIPT_MALFORMED', 'nonce is not bytes')
+    const payload = asMap(message.payload, 'payload')
+    const { cid, ran } = hashedReceipt(payload)
+    if (!cid.equals(asCid(payload.cid, 'cid'))) throw new InvalidReceipt('RECEIPT_CID_MISMATCH', 'receipt CID does not match its content')
+    return { cid, ran, instruction: asCid(payload.instruction, 'instruction'), record: payload }
+  }
+
+  decodeDhtRecord (key: CID, bytes: Uint8Array): DecodedReceipt {
+    const capsule = asMap(decodeCbor(bytes), 'record')
+    const inner = asMap(capsule['ipvm/receipt'], 'ipvm/receipt')
+    const { cid, ran } = hashedReceipt(inner)
+    return { cid, ran, instruction: key, record: { ...inner, cid, instruction: key } }
+  }
+
+  async onPeerReceipt (receipt: PeerReceipt): Promise<void> {
+    this.received.push(receipt)
+    for (const wake of this.waiters.splice(0)) wake()
+  }
+
+  async waitFor (predicate: (r: PeerReceipt) => boolean, timeoutMs = 5000): Promise<PeerReceipt> {
+    return await waitUntil(() => this.received.find(predicate), timeoutMs, 'peer receipt')
+  }
+}
+
+/** The network's metric groups, with the values tests read kept in plain fields. */
+export class TestMetrics implements NetworkMetricGroups {
+  peerCount = 0
+  published = 0
+  received = 0
+  fromPeers = 0
+  readonly invalid = new Map<string, number>()
+  readonly dht = new Map<string, number>()
+  readonly network: NetworkMetricGroups['network'] = {
+    peers: { set: (v: number) => { this.peerCount = v }, inc: () => {}, dec: () => {}, setCollector: () => {} },
+    gossipMessages: { inc: (labels) => { if (labels.direction === 'out') this.published++; else this.received++ } },
+    dhtOps: { inc: (labels) => { const k = `${labels.op}:${labels.outcome}`; this.dht.set(k, (this.dht.get(k) ?? 0) + 1) } }
+  }
+
+  readonly receipts: NetworkMetricGroups['receipts'] = {
+    stored: { inc: () => {} },
+    fromPeers: { inc: () => { this.fromPeers++ } },
+    invalidFromPeers: { inc: (labels) => { this.invalid.set(labels.reason, (this.invalid.get(labels.reason) ?? 0) + 1) } }
+  }
+
+  invalidTotal (): number { return [...this.invalid.values()].reduce((a, b) => a + b, 0) }
+}
+
+/** In-memory blocks keyed by CID string. */
+export class MemoryBlocks implements Blocks {
+  readonly map = new Map<string, Uint8Array>()
+  async get (cid: CID): Promise<Uint8Array | undefined> { return this.map.get(cid.toString()) }
+  async has (cid: CID): Promise<boolean> { return this.map.has(cid.toString()) }
+  async put (cid: CID, bytes: Uint8Array): Promise<CID> { this.map.set(cid.toString(), bytes); return cid }
+}
+
+export interface TestNode {
+  network: Network
+  exchange: TestExchange
+  metrics: TestMetrics
+  blocks: MemoryBlocks
+  events: NetworkNotification[]
+}
+
+export const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
+
+/** Networks started by `startNode`, stopped by `stopAll` (call it in afterEach). */
+const running: Network[] = []
+
+export async function startNode (options: Partial<NetworkOptions> = {}, privateKey?: PrivateKey): Promise<TestNode> {
+  const exchange = new TestExchange()
+  const metrics = new TestMetrics()
+  const blocks = new MemoryBlocks()
+  const network = new Network({ listen: LOOPBACK, mdns: false, ...options }, {
+    privateKey: privateKey ?? await generateKeyPair('Ed25519'),
+    logger: silentLogger(),
+    receipts: exchange,
+    blocks,
+    metrics
+  })
+  const events: NetworkNotification[] = []
+  network.subscribe((n) => { events.push(n) })
+  running.push(network)
+  await network.start()
+  return { network, exchange, metrics, blocks, events }
+}
+
+export async function stopAll (): Promise<void> {
+  await Promise.all(running.splice(0).map(async (n) => { await n.stop() }))
+}
+
+export { waitUntil }
+
+export function eventsOf<K extends string> (node: TestNode, type: K): Array<Record<string, unknown>> {
+  return node.events.filter((e) => type in e).map((e) => (e as Record<string, Record<string, unknown>>)[type])
+}
+
+/** Waits until every node sees at least `count` gossip subscribers. */
+export async function waitForGossipPeers (nodes: TestNode[], count = 1): Promise<void> {
+  await waitUntil(() => nodes.every((n) => n.network.gossipPeers().length >= count), 10_000, 'gossip subscribers')
+}
+
+/** Waits until each node's gossip mesh has `count` peers (a message is forwarded to them at once, not on a later heartbeat). */
+export async function waitForGossipMesh (nodes: TestNode[], count = 1): Promise<void> {
+  await waitUntil(() => nodes.every((n) => n.network.gossipMeshPeers().length >= count), 10_000, 'gossip mesh')
+}
+
+const schemaPath = new URL('../../../schemas/network.json', import.meta.url)
+let validator: ValidateFunction | undefined
+
+/** Validates notifications against schemas/network.json; returns the failures (empty when all pass). */
+export function schemaErrors (notifications: NetworkNotification[]): Array<{ notification: NetworkNotification, errors: unknown }> {
+  if (validator === undefined) {
+    const ajv = new Ajv({ strict: false, allErrors: true })
+    validator = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object)
+  }
+  const failures: Array<{ notification: NetworkNotification, errors: unknown }> = []
+  for (const notification of notifications) {
+    // Validate the JSON form, as subscribers receive it.
+    if (validator(JSON.parse(JSON.stringify(notification))) !== true) failures.push({ notification, errors: validator.errors })
+  }
+  return failures
+}
+
+/** Field order as required by the spec: lexicographic. */
+export function fieldsSorted (notification: NetworkNotification): boolean {
+  const fields = Object.keys(Object.values(notification)[0] as object)
+  return fields.join(',') === [...fields].sort().join(',')
+}
