@@ -1,5 +1,6 @@
 import { WebSocketServer, WebSocket } from 'ws'
 import { buildTestCoreModule } from '../test/utils/wasm.js'
+import { frameText } from '../test/utils/ws.js'
 import { measureCalls, type LatencySummary } from './stats.js'
 
 export interface RateResult {
@@ -28,7 +29,7 @@ export async function wsEchoBaseline (sequential: number, concurrent: number, in
   // the echo keeps frame order, so replies are matched first in, first out
   const waiting: Array<() => void> = []
   ws.on('message', data => {
-    const reply = JSON.parse(data.toString()) as { id?: unknown }
+    const reply = JSON.parse(frameText(data)) as { id?: unknown }
     if (typeof reply.id !== 'number') throw new Error('echo lost its id')
     waiting.shift()?.()
   })

@@ -3,10 +3,9 @@ import { performance } from 'node:perf_hooks'
 import { IpvmNode } from '../src/node/index.js'
 import { IpvmClient } from '../src/client/index.js'
 import { silentLogger } from '../src/util/logger.js'
-import type { PartialConfig } from '../src/config/index.js'
 import { tempDir, testConfig } from '../test/utils/node.js'
 import { median } from './stats.js'
-import { Breakdown, instrumentNode } from './breakdown.js'
+import { Breakdown, instrumentNodes } from './breakdown.js'
 
 export type StageRow = ReturnType<Breakdown['take']>[number]
 
@@ -73,7 +72,7 @@ export interface BenchNode {
  */
 function benchConfig (dataDir: string): ReturnType<typeof testConfig> {
   try {
-    return testConfig(dataDir, { rpc: { max_requests_per_second: 0 } } as PartialConfig)
+    return testConfig(dataDir, { rpc: { max_requests_per_second: 0 } })
   } catch (err) {
     if ((err as { code?: unknown }).code !== 'CONFIG_UNKNOWN_KEY') throw err
     return testConfig(dataDir)
@@ -108,7 +107,7 @@ export async function startBenchNode (opts: { breakdown?: boolean } = {}): Promi
     let breakdown: Breakdown | undefined
     if (opts.breakdown === true) {
       breakdown = new Breakdown()
-      instrumentNode(started, breakdown)
+      instrumentNodes(breakdown)
     }
     return {
       node: started,

@@ -1,18 +1,20 @@
-import type { IpvmNode } from '../src/node/index.js'
-import { Connection } from '../src/rpc/connection.js'
-import { RunState } from '../src/workflow/index.js'
+import { Connection, Router } from '../src/rpc/index.js'
+import { ReceiptStore, Store, WorkflowStore } from '../src/store/index.js'
+import { ResourceResolver } from '../src/resources/index.js'
+import { WasmRunner } from '../src/runtime/index.js'
+import { RunState, WorkflowEngine } from '../src/workflow/index.js'
 
 /**
- * Where the node's time goes (`--breakdown`): wraps the methods at the node's component
- * boundaries (router, store, Wasm runner, runs, connections) in timers. Wall time per stage,
- * summed over calls; stages nest (a receipt write happens while a workflow runs) and in
- * concurrent phases their sums exceed the phase's wall time. Reaches into private fields,
- * so it is bench-only and off by default; a stage whose method is missing is left out.
+ * Where the node's time goes (`--breakdown`): wraps the public methods at the node's
+ * component boundaries (router, store, resources, Wasm runner, runs, connections) in timers,
+ * on their classes, so every instance in this process is timed. Wall time per stage, summed
+ * over calls; stages nest (a receipt write happens while a workflow runs) and in concurrent
+ * phases their sums exceed the phase's wall time. Bench-only and off by default. Methods are
+ * named through the classes' types, so a renamed one fails to compile instead of being
+ * silently left out.
  */
 export class Breakdown {
   private readonly stats = new Map<string, { calls: number, totalMs: number }>()
-  /** Stages that could not be instrumented (the method is not there in this version). */
-  readonly missing: string[] = []
 
   private record (label: string, ms: number): void {
     const s = this.stats.get(label) ?? { calls: 0, totalMs: 0 }
@@ -21,13 +23,10 @@ export class Breakdown {
     this.stats.set(label, s)
   }
 
-  wrap (target: unknown, method: string, label: string): void {
-    const obj = target as Record<string, unknown> | undefined
-    const original = obj?.[method]
-    if (obj === undefined || obj === null || typeof original !== 'function') {
-      this.missing.push(label)
-      return
-    }
+  wrap<T extends object, K extends keyof T & string> (target: T, method: K, label: string): void {
+    const obj = target as Record<string, unknown>
+    const original = obj[method]
+    if (typeof original !== 'function') throw new Error(`${method} is not a method`)
     const record = this.record.bind(this)
     obj[method] = function (this: unknown, ...args: unknown[]): unknown {
       const t0 = performance.now()
@@ -52,23 +51,17 @@ export class Breakdown {
   }
 }
 
-type Internals = Record<string, unknown> | undefined
-
-/** Instruments the stages of a request and of a workflow run on `node` (and on every Run and Connection of the process). */
-export function instrumentNode (node: IpvmNode, b: Breakdown): void {
-  const n = node as unknown as Internals
-  const store = n?.store as Internals
-  const engine = n?.engine as Internals
-  const components = engine?.c as Internals
-  b.wrap(n?.router, 'handle', 'rpc: router.handle (validate + method)')
-  b.wrap(store, 'ping', 'store: ping (health read)')
-  b.wrap(engine, 'submit', 'engine.submit (plan, admit, start run)')
-  b.wrap(store?.receipts, 'getByInstruction', 'store: receipt lookup by instruction')
-  b.wrap(store?.receipts, 'putMany', 'store: receipt write (sync)')
-  b.wrap(store?.workflows, 'put', 'store: workflow record put (sync)')
-  b.wrap(store?.workflows, 'update', 'store: workflow record update (sync)')
-  b.wrap(components?.resources, 'fetch', 'resources.fetch (Wasm bytes)')
-  b.wrap(components?.runner, 'run', 'runner.run (worker call)')
-  b.wrap(RunState.prototype, 'emit', 'run.emit (to subscribers, incl. ws send)')
+/** Instruments the stages of a request and of a workflow run, in every node of this process. Call once. */
+export function instrumentNodes (b: Breakdown): void {
+  b.wrap(Router.prototype, 'handle', 'rpc: router.handle (validate + method)')
+  b.wrap(Store.prototype, 'ping', 'store: ping (health read)')
+  b.wrap(WorkflowEngine.prototype, 'submit', 'engine.submit (plan, admit, start run)')
+  b.wrap(ReceiptStore.prototype, 'getManyByInstruction', 'store: receipt lookup by instruction')
+  b.wrap(ReceiptStore.prototype, 'put', 'store: receipt write')
+  b.wrap(WorkflowStore.prototype, 'put', 'store: workflow record put')
+  b.wrap(WorkflowStore.prototype, 'update', 'store: workflow record update')
+  b.wrap(ResourceResolver.prototype, 'fetchResource', 'resources.fetchResource (Wasm bytes)')
+  b.wrap(WasmRunner.prototype, 'run', 'runner.run (worker call)')
+  b.wrap(RunState.prototype, 'taskSucceeded', 'run: task succeeded (to subscribers, incl. ws send)')
   b.wrap(Connection.prototype, 'sendNotification', 'ws: send notification')
 }

@@ -28,7 +28,7 @@ async function main (): Promise<number> {
     return 0
   }
   const t0 = performance.now()
-  const loadStart = loadavg()[0]!
+  const loadStart = loadavg()[0]
   const rssStart = process.memoryUsage().rss
   const progress = (what: string): void => { process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}\n`) }
 
@@ -71,10 +71,9 @@ async function main (): Promise<number> {
   ]
   const { json, ...counts } = opts
   const report: BenchReport = {
-    environment: { node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', date: new Date().toISOString(), loadAverage1m: { start: loadStart, end: loadavg()[0]! } },
+    environment: { node: process.version, platform: `${platform()} ${arch()}`, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', date: new Date().toISOString(), loadAverage1m: { start: loadStart, end: loadavg()[0] } },
     options: counts,
     rateLimit,
-    ...(bench.breakdown !== undefined ? { breakdownMissing: bench.breakdown.missing } : {}),
     baselines: { wsEcho, wasm },
     health,
     workflows: {

@@ -21,7 +21,7 @@ function parseArgs (argv: string[]): Options {
   const opts: Options = { clients: 200, durationS: 20, tasks: 2, replayEvery: 5 }
   const names: Record<string, keyof Options> = { '--clients': 'clients', '--duration': 'durationS', '--tasks': 'tasks', '--replay-every': 'replayEvery' }
   for (let i = 0; i < argv.length; i++) {
-    const key = names[argv[i]!]
+    const key = names[argv[i]]
     const value = Number(argv[i + 1])
     if (key === undefined || !Number.isFinite(value) || value <= 0) throw new Error(`usage: npm run load -- [--clients N] [--duration S] [--tasks N] [--replay-every N] (got ${argv[i]} ${argv[i + 1] ?? ''})`)
     opts[key] = value
@@ -39,7 +39,7 @@ async function startNode (dataDir: string): Promise<{ child: ChildProcess, port:
   writeFileSync(config, '[rpc]\nport = 0\n[metrics]\nenable = false\n[network]\nenable = false\n')
   const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--data', dataDir, '--config', config, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
-  child.stderr!.on('data', d => { stderr += String(d) })
+  child.stderr.on('data', d => { stderr += String(d) })
   const portsFile = join(dataDir, 'ports.json')
   const deadline = Date.now() + 60_000
   while (!existsSync(portsFile)) {
@@ -69,14 +69,14 @@ function addOneChain (rsc: string, length: number, start: number): object {
     const arg = previous === undefined ? start : { 'await/ok': { '/': previous } }
     const task = { cause: null, meta: { memory: 4294967296, time: 100000 }, prf: [], run: { input: { args: [arg], func: 'add_one' }, nnc: '', op: 'wasm/run', rsc } }
     tasks.push(task)
-    previous = parseWorkflow(parseJson(JSON.stringify({ tasks: [task] }))).tasks[0]!.run.cid.toString()
+    previous = parseWorkflow(parseJson(JSON.stringify({ tasks: [task] }))).tasks[0].run.cid.toString()
   }
   return { tasks }
 }
 
 function percentile (sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]!
+  return sorted[Math.min(sorted.length - 1, Math.ceil(p / 100 * sorted.length) - 1)]
 }
 
 const ms = (x: number): string => `${x.toFixed(1)} ms`
@@ -114,7 +114,7 @@ async function main (): Promise<void> {
       const done: object[] = []
       for (let i = 0; performance.now() < deadline; i++) {
         const replay = i % opts.replayEvery === opts.replayEvery - 1 && done.length > 0
-        const wf = replay ? done[i % done.length]! : chain(c * 1_000_000 + i)
+        const wf = replay ? done[i % done.length] : chain(c * 1_000_000 + i)
         try {
           const t0 = performance.now()
           const stream = await client.runWorkflow(wf)

@@ -50,7 +50,7 @@ export async function workflowPhase (bench: BenchNode, workflows: BenchWorkflow[
   bench.breakdown?.take()
   const load = startLoad()
   const wallMs = await runPool(workflows.length, inFlight, async i => {
-    checks[i] = await runChecked(bench.client, workflows[i]!, replay)
+    checks[i] = await runChecked(bench.client, workflows[i], replay)
   })
   const loadSeen = load()
   const stages = bench.breakdown?.take()
@@ -126,5 +126,5 @@ export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, o
 /** `n` items spread evenly over `items` (all of them, cycling, when n exceeds the list). */
 function pick<T> (items: T[], n: number): T[] {
   if (items.length === 0) return []
-  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / Math.max(n, 1)) % items.length]!)
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / Math.max(n, 1)) % items.length])
 }

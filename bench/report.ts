@@ -6,8 +6,6 @@ import type { LatencySummary } from './stats.js'
 export interface BenchReport {
   environment: { node: string, platform: string, cpus: number, cpuModel: string, date: string, loadAverage1m: { start: number, end: number } }
   options: Record<string, number | boolean>
-  /** Breakdown stages whose method this version of the node does not have. */
-  breakdownMissing?: string[]
   /** The node's per-connection request rate limit, switched off for the bench. */
   rateLimit: string
   baselines: { wsEcho: EchoBaseline, wasm: { perSec: number, nsPerCall: number } }
@@ -58,7 +56,7 @@ function pct (f: number): string {
 
 function table (header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
-  const line = (cells: string[]): string => cells.map((c, i) => i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)).join('  ').trimEnd()
+  const line = (cells: string[]): string => cells.map((c, i) => i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])).join('  ').trimEnd()
   return [line(header), widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
@@ -127,7 +125,6 @@ export function formatReport (r: BenchReport): string {
   ]
   if (stageLines.length > 0) {
     out.push('Breakdown (--breakdown): wall time inside each node stage, summed over calls (stages nest; concurrent calls overlap)')
-    if (r.breakdownMissing !== undefined && r.breakdownMissing.length > 0) out.push(`(not instrumented in this version: ${r.breakdownMissing.join('; ')})`)
     out.push(...stageLines)
   }
   out.push('Targets')

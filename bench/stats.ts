@@ -11,7 +11,7 @@ export interface LatencySummary {
 export function percentile (sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN
   const rank = Math.ceil((p / 100) * sorted.length)
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]
 }
 
 export function summarize (samplesMs: number[]): LatencySummary {
@@ -21,7 +21,7 @@ export function summarize (samplesMs: number[]): LatencySummary {
     n: sorted.length,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
-    maxMs: sorted.length > 0 ? sorted[sorted.length - 1]! : Number.NaN,
+    maxMs: sorted.length > 0 ? sorted[sorted.length - 1] : Number.NaN,
     meanMs: sorted.length > 0 ? sum / sorted.length : Number.NaN
   }
 }

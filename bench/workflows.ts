@@ -26,7 +26,7 @@ export class StartValues {
 export function addOneChain (rsc: string, length: number, start: number): BenchWorkflow {
   const text = JSON.stringify(chain(rsc, length, start))
   const parsed = parseWorkflow(parseJson(text))
-  return { text, start, length, lastRan: parsed.tasks[length - 1]!.ran.toString() }
+  return { text, start, length, lastRan: parsed.tasks[length - 1].ran.toString() }
 }
 
 export interface RunCheck {

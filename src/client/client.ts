@@ -52,11 +52,12 @@ export class IpvmClient {
   private constructor (ws: WebSocket, requestTimeoutMs: number) {
     this.ws = ws
     this.requestTimeoutMs = requestTimeoutMs
-    this.rpc = new JSONRPCClient(async payload => {
+    // JSONRPCClient calls this from an async method: a throw rejects the request
+    this.rpc = new JSONRPCClient(payload => {
       if (ws.readyState !== WebSocket.OPEN) throw new Error('connection is closed')
       ws.send(JSON.stringify(payload))
     })
-    ws.on('message', data => this.onMessage(data.toString()))
+    ws.on('message', data => this.onMessage(frameText(data)))
     ws.on('close', () => {
       this.closed = true
       this.rpc.rejectAllPendingRequests('connection closed')
@@ -86,7 +87,7 @@ export class IpvmClient {
 
   async request<T = unknown> (method: string, params?: unknown): Promise<T> {
     try {
-      return await this.rpc.timeout(this.requestTimeoutMs).request(method, params as never) as T
+      return await this.rpc.timeout(this.requestTimeoutMs).request(method, params) as T
     } catch (err) {
       if (err instanceof JSONRPCErrorException) throw new RpcClientError(err.code, err.message, err.data)
       throw err
@@ -234,4 +235,10 @@ function decodeResult (result: unknown): unknown {
     }
   }
   return result
+}
+
+/** A frame's text. `ws` hands a frame over as one Buffer unless `binaryType` is changed (this client keeps the default). */
+function frameText (data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString()
+  return Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString()
 }

@@ -59,7 +59,7 @@ export function readTomlFile (file: string): PartialConfig {
     throw new ConfigError(ConfigErrorCode.FILE, `cannot read config file ${file}: ${(err as Error).message}`, { file }, { cause: err })
   }
   try {
-    return parseToml(text) as PartialConfig
+    return parseToml(text)
   } catch (err) {
     throw new ConfigError(ConfigErrorCode.FILE, `config file ${file} is not valid TOML: ${(err as Error).message}`, { file }, { cause: err })
   }
@@ -80,7 +80,7 @@ export function configFromEnv (env: NodeJS.ProcessEnv): PartialConfig {
     out[section] ??= {}
     out[section][key] = coerce(raw, keySchema, name)
   }
-  return out as PartialConfig
+  return out
 }
 
 function coerce (raw: string, keySchema: JsonSchema, name: string): unknown {
@@ -157,22 +157,22 @@ function closestKey (key: string): string | undefined {
 function editDistance (a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i)
   for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!
+    let prev = row[0]
     row[0] = i
     for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j]!
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
+      const tmp = row[j]
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1))
       prev = tmp
     }
   }
-  return row[b.length]!
+  return row[b.length]
 }
 
 function merge (base: IpvmConfig, layer: PartialConfig): IpvmConfig {
   const out = structuredClone(base) as unknown as Record<string, Record<string, unknown>>
   for (const [section, values] of Object.entries(layer)) {
     for (const [key, value] of Object.entries(values ?? {})) {
-      if (value !== undefined) out[section]![key] = value
+      if (value !== undefined) out[section][key] = value
     }
   }
   return out as unknown as IpvmConfig

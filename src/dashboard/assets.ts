@@ -95,7 +95,7 @@ export class DashboardAssets {
       'Content-Security-Policy': contentSecurityPolicy(scriptHashes),
       'X-Frame-Options': 'DENY'
     }
-    return { status: 200, contentType: CONTENT_TYPES['.html']!, body: html, headers }
+    return { status: 200, contentType: CONTENT_TYPES['.html'], body: html, headers }
   }
 }
 

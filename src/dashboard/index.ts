@@ -6,6 +6,7 @@
 import type { GetRoute, UploadRoute } from '../rpc/index.js'
 import { DashboardAssets } from './assets.js'
 import { concatBytes } from '../util/bytes.js'
+import { withDefaults } from '../util/options.js'
 import { defaultDashboardOptions, type DashboardOptions } from './options.js'
 import { planWorkflow } from './plan.js'
 
@@ -19,7 +20,7 @@ export const DASHBOARD_PLAN_PATH = '/ui/plan'
 
 /** GET routes of the page and its files, to merge into the RPC server's routes. */
 export function dashboardRoutes (options: DashboardOptions = {}): Record<string, GetRoute> {
-  return new DashboardAssets(options.assetsDir ?? defaultDashboardOptions.assetsDir).routes()
+  return new DashboardAssets(withDefaults(defaultDashboardOptions, options).assetsDir).routes()
 }
 
 /** POST routes: `/ui/plan` takes a workflow's JSON text and answers its `WorkflowPlan`. */
@@ -29,6 +30,6 @@ export function dashboardUploads (options: DashboardOptions = {}): Record<string
     for await (const chunk of body) chunks.push(chunk)
     return planWorkflow(concatBytes(chunks))
   }
-  plan.maxBytes = options.maxPlanBytes ?? defaultDashboardOptions.maxPlanBytes
+  plan.maxBytes = withDefaults(defaultDashboardOptions, options).maxPlanBytes
   return { [DASHBOARD_PLAN_PATH]: plan }
 }

@@ -16,7 +16,7 @@ export const SHA3_256_CODE = 0x16
 
 /** sha3-256 in pure JavaScript (@noble/hashes): the reference, and the fallback. */
 export function sha3256Noble (input: Uint8Array): Uint8Array<ArrayBuffer> {
-  return sha3_256(input) as Uint8Array<ArrayBuffer>
+  return sha3_256(input)
 }
 
 /**
@@ -31,7 +31,7 @@ export const sha3256Native: ((input: Uint8Array) => Uint8Array<ArrayBuffer>) | u
   }
   return (input: Uint8Array) => {
     const digest = createHash('sha3-256').update(input).digest()
-    return new Uint8Array(digest.buffer as ArrayBuffer, digest.byteOffset, digest.byteLength)
+    return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength)
   }
 })()
 

@@ -24,13 +24,13 @@ function encodeError (message: string): IpldError {
 }
 
 /** Every non-array object goes through here: Float, CID, or (returning null) a plain map. */
-function objectEncoder (obj: any): cborg.Token[] | null {
+function objectEncoder (obj: object): cborg.Token[] | null {
   if (obj instanceof Float) {
     const value = obj.value
     if (!Number.isFinite(value)) throw encodeError(`${value} is not an IPLD float`)
     return [new Token(Type.float, value)]
   }
-  if (obj.asCID === obj || obj instanceof CID) {
+  if (('asCID' in obj && obj.asCID === obj) || obj instanceof CID) {
     const cid = CID.asCID(obj)
     if (cid !== null) {
       const bytes = new Uint8Array(cid.bytes.byteLength + 1)
@@ -80,7 +80,8 @@ class FloatPreservingTokenizer extends cborg.Tokenizer {
   override next (): cborg.Token {
     const token = super.next()
     if (token.type === Type.float) {
-      if (Number.isInteger(token.value)) token.value = new Float(token.value)
+      const value: unknown = token.value
+      if (typeof value === 'number' && Number.isInteger(value)) token.value = new Float(value)
     } else if (token.type === Type.bytes && Buffer.isBuffer(token.value)) {
       const buf: Buffer = token.value
       token.value = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)

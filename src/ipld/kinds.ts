@@ -79,7 +79,7 @@ export function ipldEquals (a: Ipld, b: Ipld): boolean {
     case 'integer': return BigInt(a as number | bigint) === BigInt(b as number | bigint)
     case 'float': return Object.is(Number((a as Float | number).valueOf()), Number((b as Float | number).valueOf()))
     case 'bytes': return Buffer.compare(a as Uint8Array, b as Uint8Array) === 0
-    case 'link': return (a as CID).equals(b as CID)
+    case 'link': return (a as CID).equals(b)
     case 'list': {
       const la = a as Ipld[]
       const lb = b as Ipld[]

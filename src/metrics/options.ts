@@ -1,23 +1,25 @@
-import type { IpvmConfig } from '../config/index.js'
+import { defaultConfig, type IpvmConfig } from '../config/index.js'
 
 /** Where the Prometheus scrape endpoint listens. */
 export interface MetricsServerOptions {
   /**
    * Interface to bind. Keep it on loopback unless a scraper on another host needs it.
-   * @default "127.0.0.1"
+   * @default "127.0.0.1" (`metrics.host`)
    */
   host?: string
   /**
    * TCP port; 0 picks a free port, readable from `MetricsServer.port` after `start()`.
-   * @default 4000
+   * @default 4000 (`metrics.port`)
    */
   port?: number
 }
 
-export const defaultMetricsServerOptions: Required<MetricsServerOptions> = {
-  host: '127.0.0.1',
-  port: 4000
+/** The scrape endpoint's options from the `[metrics]` settings. */
+export function metricsServerOptions (config: IpvmConfig['metrics']): Required<MetricsServerOptions> {
+  return { host: config.host, port: config.port }
 }
+
+export const defaultMetricsServerOptions: Required<MetricsServerOptions> = metricsServerOptions(defaultConfig.metrics)
 
 /** How `createMetricsRegistry` sets up a registry. */
 export interface MetricsRegistryOptions {
@@ -39,7 +41,3 @@ export const defaultMetricsRegistryOptions: Required<MetricsRegistryOptions> = {
   defaultLabels: {}
 }
 
-/** The scrape endpoint's options from the `[metrics]` settings. */
-export function metricsServerOptions (config: IpvmConfig['metrics']): MetricsServerOptions {
-  return { host: config.host, port: config.port }
-}

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client'
 import type { Startable } from '../util/lifecycle.js'
 import { silentLogger, type Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
+import { withDefaults } from '../util/options.js'
 import { MetricsError, MetricsErrorCode } from './errors.js'
 import { defaultMetricsServerOptions, type MetricsServerOptions } from './options.js'
 
@@ -30,8 +31,9 @@ export class MetricsServer implements Startable {
   private boundPort: number | undefined
 
   constructor (options: MetricsServerOptions, components: MetricsServerComponents) {
-    this.host = options.host ?? defaultMetricsServerOptions.host
-    this.requestedPort = options.port ?? defaultMetricsServerOptions.port
+    const opts = withDefaults(defaultMetricsServerOptions, options)
+    this.host = opts.host
+    this.requestedPort = opts.port
     this.registry = components.registry
     this.logger = (components.logger ?? silentLogger()).child({ module: 'metrics' })
   }

@@ -40,7 +40,8 @@ export function instructionFromRecordKey (key: Uint8Array): CID {
  * peer, or taken from a peer's answer) only if the exchange decodes it under its key.
  */
 export function receiptRecordRules (exchange: ReceiptExchange, onInvalid: (err: unknown) => void): { validators: Record<string, ValidateFn>, selectors: Record<string, SelectFn> } {
-  const validate: ValidateFn = async (key, value) => {
+  // a validator may return void (kad-dht awaits it): throwing rejects the record
+  const validate: ValidateFn = (key, value) => {
     try {
       exchange.decodeDhtRecord(instructionFromRecordKey(key), value)
     } catch (err) {

@@ -31,9 +31,9 @@ export function cidOfUrl (url: string): CID {
   const candidates: string[] = []
   if (u.protocol === 'ipfs:') candidates.push(u.hostname !== '' ? u.hostname : u.pathname.replace(/^\/+/, '').split('/')[0] ?? '')
   const path = /\/ipfs\/([^/?#]+)/.exec(u.pathname)
-  if (path !== null) candidates.push(path[1]!)
+  if (path !== null) candidates.push(path[1])
   const sub = /^([^.]+)\.ipfs\./.exec(u.hostname)
-  if (sub !== null) candidates.push(sub[1]!)
+  if (sub !== null) candidates.push(sub[1])
   for (const c of candidates) {
     try {
       return CID.parse(c)

@@ -1,4 +1,4 @@
-import { IpvmError, errorMessage } from '../util/errors.js'
+import { IpvmError, errorMessage, isIpvmError } from '../util/errors.js'
 import { IpldErrorCode } from '../ipld/index.js'
 import { WorkflowErrorCode } from '../workflow/index.js'
 import { StoreErrorCode } from '../store/index.js'
@@ -198,9 +198,9 @@ export function jsonRpcCodeFor (code: string): number {
 
 /** The `error` member of a response for anything a handler threw. Never leaks a stack. */
 export function toJsonRpcError (err: unknown): JsonRpcErrorObject {
-  if (err instanceof IpvmError) {
+  if (isIpvmError(err)) {
     const code = jsonRpcCodeFor(err.code)
-    const message = code === JsonRpcCode.INTERNAL_ERROR || MESSAGES[code] === undefined ? err.message : MESSAGES[code]!
+    const message = code === JsonRpcCode.INTERNAL_ERROR || MESSAGES[code] === undefined ? err.message : MESSAGES[code]
     return { code, message, data: { code: err.code, message: err.message, ...(err.data ?? {}) } }
   }
   return { code: JsonRpcCode.INTERNAL_ERROR, message: 'Internal error', data: { code: RpcErrorCode.INTERNAL, message: errorMessage(err) } }

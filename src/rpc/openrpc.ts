@@ -132,13 +132,13 @@ function bundle (source: OpenRpcDocument, schemas: Record<string, JsonObject>): 
     componentSchemas[name] = mapRefs(rest, ref => {
       if (ref.startsWith('#')) return toComponent(name, ref)
       const m = /^([\w.-]+)\.json(#.*)?$/.exec(ref)
-      return m === null ? ref : toComponent(m[1]!, m[2])
+      return m === null ? ref : toComponent(m[1], m[2])
     }) as JsonObject
   }
   const { components, ...rest } = source
   const methods = mapRefs(rest.methods as unknown as Json, ref => {
     const m = SCHEMA_REF.exec(ref)
-    return m === null ? ref : toComponent(m[1]!, m[2])
+    return m === null ? ref : toComponent(m[1], m[2])
   }) as unknown as MethodObject[]
   return { ...rest, methods, components: { ...(components ?? {}), schemas: { ...(components?.schemas ?? {}), ...componentSchemas } } }
 }

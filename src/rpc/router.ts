@@ -8,10 +8,14 @@ import type { OpenRpc, ValidationIssue } from './openrpc.js'
 import type { RequestContext } from './context.js'
 import type { TokenBucket } from './limits.js'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyMethod = MethodDefinition<any, any>
+/**
+ * A method of any params and result: every handler accepts `never` params (parameters are
+ * contravariant), so every `MethodDefinition<P, R>` is one. The router calls the handler
+ * with params checked against the method's schema in `api.json`.
+ */
+export type AnyMethod = MethodDefinition<never, unknown>
 
-export interface MethodDefinition<P = Record<string, any>, R = unknown> {
+export interface MethodDefinition<P = Record<string, unknown>, R = unknown> {
   name: string
   /** Reshapes raw params before validation, for forms the contract accepts besides the plain one. */
   normalizeParams?: (params: unknown) => unknown
@@ -58,7 +62,7 @@ export class Router {
     this.opts = withDefaults(defaultRouterOptions, opts)
     this.components = components
     this.server.mapErrorToJSONRPCErrorResponse = (id, error) => {
-      const e = error instanceof JSONRPCErrorException ? { code: error.code, message: error.message, data: error.data } : toJsonRpcError(error)
+      const e = error instanceof JSONRPCErrorException ? { code: error.code, message: error.message, data: error.data as unknown } : toJsonRpcError(error)
       if (e.code === JsonRpcCode.INTERNAL_ERROR) components.logger.warn({ err: error }, 'rpc method failed')
       return createJSONRPCErrorResponse(id, e.code, e.message, e.data)
     }
@@ -73,7 +77,8 @@ export class Router {
     this.server.addMethod(def.name, async (params, ctx) => {
       const started = performance.now()
       try {
-        const result = await def.handler(params as Record<string, unknown>, ctx)
+        // the middleware checked the params against the method's schema: they are its `P`
+        const result = await def.handler(params as never, ctx)
         if (this.opts.validateResults) {
           const issues = this.components.openrpc.validateResult(def.name, result)
           if (issues.length > 0) throw new RpcError(RpcErrorCode.INVALID_RESULT, `result of ${def.name} does not match api.json`, { issues })
@@ -130,7 +135,8 @@ export class Router {
     if (def.subscription === true && ctx.connection === undefined) {
       return request.id === undefined ? null : errorResponse(request.id, new RpcError(RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET, `${def.name} needs a WebSocket connection`))
     }
-    const raw = def.normalizeParams !== undefined ? def.normalizeParams(request.params) : request.params
+    const params: unknown = request.params
+    const raw = def.normalizeParams !== undefined ? def.normalizeParams(params) : params
     const checked = this.components.openrpc.validateParams(def.name, raw)
     if (!checked.ok) {
       if (request.id === undefined) return null

@@ -61,8 +61,8 @@ export class WasmRunner implements Startable {
     this.artifacts = new LruMap(this.options.maxCachedArtifacts, { onEvict: key => this.pool?.forget(key) })
   }
 
-  async start (): Promise<void> {
-    if (this.pool !== undefined) return
+  start (): Promise<void> {
+    if (this.pool !== undefined) return Promise.resolve()
     const heapMb = this.options.workerHeapMb
     this.pool = new WorkerPool({
       size: this.options.workers,
@@ -74,6 +74,7 @@ export class WasmRunner implements Startable {
       idleMs: PREPARER_IDLE_MS
     }, { logger: this.logger })
     this.pool.start()
+    return Promise.resolve()
   }
 
   async stop (): Promise<void> {

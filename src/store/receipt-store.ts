@@ -185,7 +185,7 @@ export class ReceiptStore {
         if (seen[n] !== undefined || added.has(item.id)) return false
         added.add(item.id)
         const seq = ++this.seq
-        ops.push({ type: 'put', key: key(Bucket.receiptLog, u64(seq)), value: item.r }, ...filingOps(w, item.r, seenKeys[n]!, seq))
+        ops.push({ type: 'put', key: key(Bucket.receiptLog, u64(seq)), value: item.r }, ...filingOps(w, item.r, seenKeys[n], seq))
         return true
       })
       if (ops.length > 0) await this.level.batch(ops, { sync: false })
@@ -204,7 +204,7 @@ export class ReceiptStore {
   async getMany (cids: CID[]): Promise<Array<Uint8Array | undefined>> {
     for (const cid of cids) assertSupported(cid)
     const found = await this.level.getMany(cids.map(cid => key(Bucket.receipts, cidKey(cid))))
-    return await Promise.all(found.map(async (bytes, n) => bytes === undefined ? undefined : await this.checked(cids[n]!, bytes)))
+    return await Promise.all(found.map(async (bytes, n) => bytes === undefined ? undefined : await this.checked(cids[n], bytes)))
   }
 
   /** Stored bytes of a receipt, once they are known to hash to its CID (`STORE_RECEIPT_CORRUPT`). */
@@ -241,7 +241,7 @@ export class ReceiptStore {
     const out: Array<{ cid: CID, bytes: Uint8Array } | undefined> = ids.map(id => this.reusable.get(id))
     const missing = out.flatMap((found, n) => found === undefined ? [n] : [])
     if (missing.length === 0) return out
-    const firsts = await this.level.getMany(missing.map(n => key(Bucket.receiptFirstOk, cidKey(instructions[n]!))))
+    const firsts = await this.level.getMany(missing.map(n => key(Bucket.receiptFirstOk, cidKey(instructions[n]))))
     const named = missing.flatMap((n, k) => {
       const r = firsts[k]
       return r === undefined ? [] : [{ n, cid: cidFromBytes(r) }]
@@ -252,7 +252,7 @@ export class ReceiptStore {
       const b = bytes[k]
       if (b === undefined) throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `index names a missing receipt: ${cid.toString()}`, { cid: cid.toString() })
       const found = { cid, bytes: await this.checked(cid, b) }
-      this.reusable.set(ids[n]!, found)
+      this.reusable.set(ids[n], found)
       out[n] = found
     }
     return out
@@ -339,7 +339,7 @@ export function receiptOutcome (bytes: Uint8Array, cid?: CID): ReceiptOutcome {
     throw new StoreError(StoreErrorCode.RECEIPT_INVALID, 'receipt is not valid DAG-CBOR', { cid: cid?.toString() }, { cause: err })
   }
   const out = (value !== null && typeof value === 'object') ? (value as { out?: unknown }).out : undefined
-  const tag = Array.isArray(out) ? out[0] : undefined
+  const tag: unknown = Array.isArray(out) ? out[0] : undefined
   if (tag !== 'ok' && tag !== 'error') {
     throw new StoreError(StoreErrorCode.RECEIPT_INVALID, 'receipt has no `out` of ["ok", v] or ["error", e]', { cid: cid?.toString() })
   }

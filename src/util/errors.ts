@@ -25,6 +25,16 @@ export function isIpvmError (err: unknown): err is IpvmError {
   return err instanceof IpvmError
 }
 
+/**
+ * What an aborted signal's waiters fail with: its reason, as is when it is an Error (every
+ * signal of this node aborts with one); anything else wrapped in an Error, as its `cause`.
+ */
+export function abortReason (signal: AbortSignal): Error {
+  const reason: unknown = signal.reason
+  if (reason instanceof Error) return reason
+  return new Error(typeof reason === 'string' ? reason : 'aborted', { cause: reason })
+}
+
 /** The message of anything thrown, for logs and error payloads. */
 export function errorMessage (err: unknown): string {
   if (err instanceof Error) return err.message

@@ -1,3 +1,5 @@
+import { abortReason } from './errors.js'
+
 /** At most `limit` holders at once; the others wait in arrival order. */
 export class Semaphore {
   private available: number
@@ -29,10 +31,10 @@ export class Semaphore {
       const onAbort = (): void => {
         const i = this.waiters.indexOf(grant)
         if (i >= 0) this.waiters.splice(i, 1)
-        reject(signal?.reason ?? new Error('aborted'))
+        reject(signal !== undefined ? abortReason(signal) : new Error('aborted'))
       }
       if (signal?.aborted === true) {
-        reject(signal.reason ?? new Error('aborted'))
+        reject(abortReason(signal))
         return
       }
       signal?.addEventListener('abort', onAbort, { once: true })

@@ -1,5 +1,5 @@
 import type { Logger } from '../util/logger.js'
-import { errorMessage, IpvmError } from '../util/errors.js'
+import { errorMessage, isIpvmError } from '../util/errors.js'
 import type { WorkflowMetrics } from '../metrics/index.js'
 import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
@@ -77,7 +77,7 @@ export async function finishRun (run: RunState, c: StatusSyncComponents, crash?:
     run.interrupt()
     return
   }
-  const status = run.conclude(crash === undefined ? undefined : { code: crash instanceof IpvmError ? crash.code : 'WORKFLOW_FAILED', message: errorMessage(crash) })
+  const status = run.conclude(crash === undefined ? undefined : { code: isIpvmError(crash) ? crash.code : 'WORKFLOW_FAILED', message: errorMessage(crash) })
   if (status === 'cancelled') metrics?.workflow.cancelled.inc()
   else if (status === 'failed') metrics?.workflow.failed.inc()
   else metrics?.workflow.completed.inc()

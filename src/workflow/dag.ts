@@ -46,11 +46,11 @@ export function buildDag (tasks: DagInput[]): Dag {
     for (const awaited of new Set(t.awaits)) {
       const dep = byId.get(awaited)
       if (dep === undefined) {
-        nodes[i]!.external.push(awaited)
+        nodes[i].external.push(awaited)
         external.add(awaited)
       } else {
-        nodes[i]!.deps.push(dep)
-        nodes[dep]!.dependents.push(i)
+        nodes[i].deps.push(dep)
+        nodes[dep].dependents.push(i)
       }
     }
   })
@@ -62,8 +62,8 @@ export function buildDag (tasks: DagInput[]): Dag {
     ready.sort((a, b) => a - b)
     const i = ready.shift()!
     order.push(i)
-    for (const d of nodes[i]!.dependents) {
-      remaining[d]!--
+    for (const d of nodes[i].dependents) {
+      remaining[d]--
       if (remaining[d] === 0) ready.push(d)
     }
   }

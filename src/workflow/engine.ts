@@ -48,8 +48,9 @@ export class WorkflowEngine implements Startable {
     this.runSlots = new Semaphore(this.opts.maxRuns)
   }
 
-  async start (): Promise<void> {
+  start (): Promise<void> {
     this.stopping = false
+    return Promise.resolve()
   }
 
   /**

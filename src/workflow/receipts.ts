@@ -40,7 +40,7 @@ export async function lookupReceipts (c: ReceiptLookupComponents, instructions: 
   const local = await c.store.receipts.getManyByInstruction(instructions)
   return await Promise.all(local.map(async (found, n) => {
     if (found !== undefined) return withOutcome({ ...found, receipt: readReceipt(found.bytes) })
-    return await peerReceipt(c, instructions[n]!, signal)
+    return await peerReceipt(c, instructions[n], signal)
   }))
 }
 

@@ -22,9 +22,9 @@ export async function replayReceipts (c: ReplayComponents, run: RunState, tasks:
   const filed = resumed ? new Set((await store.receipts.listForWorkflow(run.cid)).map(x => x.toString())) : undefined
   // one batched read of the store for every task; then, at once, peers for the ones it lacks
   // (a lookup that goes to the network waits on peers, not on the others)
-  const ok = await lookupReceipts(c, run.dag.order.map(i => tasks[i]!.instruction), signal)
+  const ok = await lookupReceipts(c, run.dag.order.map(i => tasks[i].instruction), signal)
   const lookups = await Promise.all(run.dag.order.map(async (i, k) => ok[k] ??
-    (filed === undefined ? undefined : await previousErrorReceipt(store, tasks[i]!.instruction, filed))))
+    (filed === undefined ? undefined : await previousErrorReceipt(store, tasks[i].instruction, filed))))
   const found: Array<[number, FoundReceipt]> = []
   run.dag.order.forEach((i, k) => {
     const f = lookups[k]
@@ -34,7 +34,7 @@ export async function replayReceipts (c: ReplayComponents, run: RunState, tasks:
   // every receipt found is in the store by now (a peer's is stored when it is found)
   await store.receipts.fileUnder(run.cid, found.map(([, f]) => f.cid))
   for (const [i, f] of found) {
-    const p = tasks[i]!
+    const p = tasks[i]
     outputs.set(p.instructionString, f.outcome)
     run.taskReplayed(i, f.cid, f.receipt, f.outcome.ok ? undefined : errorOf(f.receipt, p))
     metrics?.tasks.replayed.inc({ op: p.func })

@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events'
 import type { CID } from 'multiformats/cid'
 import type { Receipt, Workflow } from '../ipld/index.js'
+import { abortReason } from '../util/errors.js'
 import { FINAL_STATUSES, type RunError, type RunEvent, type RunInit, type RunListener, type RunStatus, type StatusChange, type StatusEvent, type TaskActivity, type TaskCounts, type TaskState } from './run-model.js'
 import type { Dag } from './dag.js'
 import { WorkflowErrorCode } from './errors.js'
@@ -85,13 +86,13 @@ export class RunState {
   get slot (): RunSlot | undefined { return this._slot }
 
   taskState (index: number): TaskState {
-    return this.states[index]!
+    return this.states[index]
   }
 
   /** The wake time of each sleeping task, by instruction CID. */
   sleepTimes (): Record<string, number> {
     const out: Record<string, number> = {}
-    for (const [index, at] of [...this.sleepers].sort((a, b) => a[0] - b[0])) out[this.workflow.tasks[index]!.run.cid.toString()] = at
+    for (const [index, at] of [...this.sleepers].sort((a, b) => a[0] - b[0])) out[this.workflow.tasks[index].run.cid.toString()] = at
     return out
   }
 
@@ -113,11 +114,11 @@ export class RunState {
   /** Resolves at once when the run is not paused, else when it is resumed; rejects when `signal` aborts. */
   async whenUnpaused (signal: AbortSignal): Promise<void> {
     if (!this.pauseRequested) return
-    if (signal.aborted) throw signal.reason
+    if (signal.aborted) throw abortReason(signal)
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         this.unpauseWaiters = this.unpauseWaiters.filter(w => w !== wake)
-        reject(signal.reason)
+        reject(abortReason(signal))
       }
       const wake = (): void => {
         signal.removeEventListener('abort', onAbort)

@@ -1,4 +1,4 @@
-import { errorMessage, IpvmError } from '../util/errors.js'
+import { errorMessage, isIpvmError } from '../util/errors.js'
 import type { Semaphore } from '../util/semaphore.js'
 import { retry, RetriesExhausted } from '../util/retry.js'
 import { encodeReceipt, receiptCid, type Receipt, type Ipld } from '../ipld/index.js'
@@ -68,7 +68,7 @@ export class RunScheduler {
   /** Runs the tasks without a receipt as what they await finishes; resolves when none is left. */
   private async schedule (): Promise<void> {
     const { run, tasks, outputs } = this
-    const done = (i: number): boolean => outputs.has(tasks[i]!.instructionString)
+    const done = (i: number): boolean => outputs.has(tasks[i].instructionString)
     this.remaining = run.dag.nodes.map(n => n.deps.filter(d => !done(d)).length)
     this.open = tasks.filter((_t, i) => !done(i)).length
     if (this.open === 0) return
@@ -93,7 +93,7 @@ export class RunScheduler {
 
   private launch (i: number): void {
     const { run } = this
-    const p = this.tasks[i]!
+    const p = this.tasks[i]
     if (run.signal.aborted) {
       run.taskCancelled(i)
       this.settle(i)
@@ -120,9 +120,9 @@ export class RunScheduler {
     const { run } = this
     run.taskEnded(i)
     this.open--
-    for (const d of run.dag.nodes[i]!.dependents) {
+    for (const d of run.dag.nodes[i].dependents) {
       if (run.taskState(d) !== 'waiting') continue
-      this.remaining[d]!--
+      this.remaining[d]--
       if (this.remaining[d] === 0) this.enqueue(d)
     }
     if (this.open > 0) {
@@ -157,7 +157,7 @@ export class RunScheduler {
       }
       const cause = err instanceof RetriesExhausted ? err.lastError : err
       const attempts = err instanceof RetriesExhausted ? err.attempts : 1
-      const code = cause instanceof IpvmError ? cause.code : 'TASK_FAILED'
+      const code = isIpvmError(cause) ? cause.code : 'TASK_FAILED'
       const failure: RunError = { code, message: `task ${p.index} (${p.func}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}` }
       metrics?.tasks.failed.inc({ op: p.func })
       logger.debug({ workflow: run.cidString, task: p.index, code, attempts }, 'task failed')

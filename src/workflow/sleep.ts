@@ -41,7 +41,7 @@ export function parseSleepInput (input: Ipld, task: number): SleepInput {
     if (ms === undefined || ms > MAX_SLEEP_MS) throw invalid(`\`duration_ms\` must be an integer in 0..${MAX_SLEEP_MS}`)
     out.durationMs = ms
   } else {
-    const at = wholeNumber(until as Ipld)
+    const at = wholeNumber(until)
     if (at === undefined) throw invalid('`until` must be a non-negative integer (milliseconds since the Unix epoch)')
     out.until = at
   }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import type { CID } from 'multiformats/cid'
 import {
   Float, cidOf, encode, parseCid, parseJson, parseWorkflow, receiptCid, receiptNotificationJson, wasmReceipt, type IpldMap, type Workflow
 } from '../../src/ipld/index.js'
@@ -25,7 +26,7 @@ describe('Homestar verified vectors (homestar.md §4.1)', () => {
     const wf = fixture('test-workflow-add-one.json')
     expect(wf.tasks[0].run.cid.toString()).toBe('bafyrmihmxmsbt4n3g6dzmj7rho34mzfbaoqqbsfcq7etsogslqftbyj7du')
     const awaited = ((wf.tasks[1].run.input as IpldMap).args as IpldMap[])[0]['await/ok']
-    expect(String(awaited)).toBe(wf.tasks[0].run.cid.toString())
+    expect((awaited as CID).toString()).toBe(wf.tasks[0].run.cid.toString())
   })
 
   it('V6: image-pipeline workflow CID', () => {
@@ -49,7 +50,7 @@ describe('Homestar verified vectors (homestar.md §4.1)', () => {
       const wf = fixture(name)
       wf.tasks.slice(1).forEach((task, i) => {
         const awaited = ((task.run.input as IpldMap).args as IpldMap[])[0]['await/ok']
-        expect(String(awaited)).toBe(wf.tasks[i].run.cid.toString())
+        expect((awaited as CID).toString()).toBe(wf.tasks[i].run.cid.toString())
       })
     }
   })
@@ -119,6 +120,6 @@ describe('captured Homestar receipt (homestar-observed.md, add_one(41))', () => 
   it('reading the capture back gives the same receipt CID', () => {
     const value = parseJson(captured) as IpldMap
     const receipt = value.receipt as IpldMap
-    expect(cidOf(receipt).toString()).toBe(String(value.receipt_cid))
+    expect(cidOf(receipt).toString()).toBe((value.receipt_cid as CID).toString())
   })
 })

@@ -22,6 +22,20 @@ const DEEP_IMPORTS_ALLOWED: Array<{ from: string, to: string }> = [
   { from: 'runtime/values/', to: 'ipld/value.ts' }
 ]
 
+/** The layers of README's architecture section, top first: a folder imports only from layers below its own. */
+const LAYERS: string[][] = [
+  ['index.ts', 'polyfill.ts'],
+  ['cli'],
+  ['node'],
+  ['dashboard'],
+  ['rpc', 'client'],
+  ['workflow', 'network', 'resources', 'runtime'],
+  ['store'],
+  ['metrics'],
+  ['ipld', 'config'],
+  ['util']
+]
+
 function sourceFiles (dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[])
     .filter(f => f.endsWith('.ts') && !f.endsWith('.d.ts'))
@@ -111,6 +125,22 @@ describe('the structure of src/', () => {
       }
     }
     expect(deep).toEqual([])
+  })
+
+  it('has every folder in a layer, importing only from the layers below', () => {
+    const layerOf = (folder: string): number => LAYERS.findIndex(l => l.includes(folder))
+    const wrong: string[] = []
+    for (const [file, targets] of graph) {
+      const from = subsystemOf(file)
+      expect(layerOf(from), `${from} is in no layer`).toBeGreaterThanOrEqual(0)
+      for (const target of targets) {
+        const to = subsystemOf(target)
+        // the polyfill is loaded first by the entry points, from whichever layer they are in
+        if (to === from || to === 'polyfill.ts') continue
+        if (layerOf(to) <= layerOf(from)) wrong.push(`${file} -> ${target}`)
+      }
+    }
+    expect(wrong).toEqual([])
   })
 
   it('has subsystems that depend on each other in one direction only', () => {

@@ -16,7 +16,7 @@ export interface AnyTaskJson {
 
 /** The instruction CID of a task of any operation. */
 export function instructionOf (t: AnyTaskJson): string {
-  return parseWorkflow(parseJson(JSON.stringify({ tasks: [t] }))).tasks[0]!.run.cid.toString()
+  return parseWorkflow(parseJson(JSON.stringify({ tasks: [t] }))).tasks[0].run.cid.toString()
 }
 
 export function awaitOkOf (t: AnyTaskJson): { 'await/ok': { '/': string } } {

@@ -90,6 +90,16 @@ export async function codeOf (p: Promise<unknown>): Promise<string | undefined> 
   return undefined
 }
 
+/** The items one at a time, as an async stream hands them over (a socket, an upload). */
+export function asStream<T> (items: Iterable<T>): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]: () => {
+      const it = items[Symbol.iterator]()
+      return { next: () => Promise.resolve(it.next()) }
+    }
+  }
+}
+
 export async function all<T> (source: AsyncIterable<T> | Iterable<T>): Promise<T[]> {
   const out: T[] = []
   for await (const x of source) out.push(x)

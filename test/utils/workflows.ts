@@ -19,7 +19,7 @@ export function task (rsc: string, func: string, args: unknown[], meta: Record<s
 
 /** The instruction CID of a task, as other tasks await it. */
 export function instructionCid (t: TaskJson): string {
-  return parseWorkflow(parseJson(JSON.stringify({ tasks: [t] }))).tasks[0]!.run.cid.toString()
+  return parseWorkflow(parseJson(JSON.stringify({ tasks: [t] }))).tasks[0].run.cid.toString()
 }
 
 export function awaitOk (t: TaskJson): { 'await/ok': { '/': string } } {
@@ -29,7 +29,7 @@ export function awaitOk (t: TaskJson): { 'await/ok': { '/': string } } {
 /** add_one applied `length` times to `start`: task i awaits task i-1. */
 export function chain (rsc: string, length: number, start: number, meta?: Record<string, unknown>): { tasks: TaskJson[] } {
   const tasks: TaskJson[] = []
-  for (let i = 0; i < length; i++) tasks.push(task(rsc, 'add_one', [i === 0 ? start : awaitOk(tasks[i - 1]!)], meta))
+  for (let i = 0; i < length; i++) tasks.push(task(rsc, 'add_one', [i === 0 ? start : awaitOk(tasks[i - 1])], meta))
   return { tasks }
 }
 
@@ -43,9 +43,9 @@ export function workflowCid (workflow: object | string): string {
  */
 export function addOneFixture (rsc: string): string {
   const text = readFileSync(new URL('test-workflow-add-one.json', FIXTURES), 'utf8')
-  const original = parseWorkflow(parseJson(text)).tasks[0]!.run.cid.toString()
+  const original = parseWorkflow(parseJson(text)).tasks[0].run.cid.toString()
   const moved = text.replaceAll(HOMESTAR_RSC, rsc)
-  const first = parseWorkflow(parseJson(moved)).tasks[0]!.run.cid.toString()
+  const first = parseWorkflow(parseJson(moved)).tasks[0].run.cid.toString()
   return moved.replaceAll(original, first)
 }
 

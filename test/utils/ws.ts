@@ -1,5 +1,11 @@
 import WebSocket from 'ws'
 
+/** A frame's text: `ws` hands a frame over as one Buffer with the default `binaryType`, else as an ArrayBuffer or fragments. */
+export function frameText (data: WebSocket.RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString()
+  return Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString()
+}
+
 /** A bare WebSocket for sending hand-made frames and reading raw replies. */
 export class RawSocket {
   readonly ws: WebSocket
@@ -10,7 +16,7 @@ export class RawSocket {
   private constructor (ws: WebSocket) {
     this.ws = ws
     ws.on('message', d => {
-      this.inbox.push(d.toString())
+      this.inbox.push(frameText(d))
       this.waiter?.()
     })
     ws.on('close', code => {

@@ -54,8 +54,8 @@ function runTable (runs: WorkflowRunJson[]): string {
   const rows = [['STATUS', 'PROGRESS', 'UPDATED', 'WORKFLOW', 'NAME'], ...runs.map(r => [
     r.status, `${r.progress.receipts}/${r.progress.tasks}`, iso(r.updated_at), r.workflow['/'], r.name === r.workflow['/'] ? '' : r.name
   ])]
-  const widths = rows[0]!.map((_c, i) => Math.max(...rows.map(row => row[i]!.length)))
-  return rows.map(row => row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n')
+  const widths = rows[0].map((_c, i) => Math.max(...rows.map(row => row[i].length)))
+  return rows.map(row => row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i])).join('  ').trimEnd()).join('\n')
 }
 
 function iso (ms: number): string {

@@ -46,10 +46,16 @@ function exactWorkflow (ctx: RequestContext): Ipld {
   const requests = Array.isArray(message) ? message : [message]
   const candidates = requests.filter(r => isMap(r) && r.method === ctx.method) as Array<Record<string, Ipld>>
   // ids beyond 2^53 read as bigint here but were rounded by JSON.parse: fall back to the only candidate
-  const request = candidates.find(r => String(r.id) === String(ctx.id)) ?? (candidates.length === 1 ? candidates[0] : undefined)
+  const id = idText(ctx.id)
+  const request = candidates.find(r => idText(r.id) === id) ?? (candidates.length === 1 ? candidates[0] : undefined)
   const params = request?.params
   const run = Array.isArray(params) ? params[0] : isMap(params) ? ('run' in params ? params.run : params) : undefined
   return isMap(run) ? run.workflow ?? null : null
+}
+
+/** A request id (or its absence) as text, to compare ids read two ways; undefined for a value no valid id reads as. */
+function idText (id: Ipld | undefined): string | undefined {
+  return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' || id === null || id === undefined ? String(id) : undefined
 }
 
 /** The bytes form of the params: DAG-CBOR of `{name, workflow}`. */

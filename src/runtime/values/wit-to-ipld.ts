@@ -34,7 +34,8 @@ export function float64ToIpld (v: number): number | Float {
   return Number.isInteger(v) || Object.is(v, -0) ? new Float(v) : v
 }
 
-const F32_DECIMAL_MAX = 79228162514264337593543950335
+/** rust_decimal's largest value, 2^96 - 1 (79228162514264337593543950335), as a float64: 2^96 exactly. */
+const F32_DECIMAL_MAX = 2 ** 96
 
 /**
  * A float32 as Homestar gives it (through rust_decimal): the shortest decimal that

@@ -49,7 +49,9 @@ export class Executor {
     const loaded: Loaded = { artifact }
     if (artifact.description.kind === 'component') {
       try {
-        loaded.instantiate = vm.compileFunction(artifact.description.js, [], { filename: `component-${key}.js` })() as Instantiate
+        // the transpiled bindings are a function body that returns jco's `instantiate`
+        const bindings = vm.compileFunction(artifact.description.js, [], { filename: `component-${key}.js` }) as () => unknown
+        loaded.instantiate = bindings() as Instantiate
       } catch (err) {
         throw new RuntimeError(RuntimeErrorCode.INVALID_WASM, `cannot load the component bindings: ${(err as Error).message}`)
       }
@@ -131,7 +133,7 @@ async function instantiate (loaded: Loaded, host: HostContext, pages: number, in
 
 function call (live: Live, request: CallRequest): unknown {
   const fn = live.exports[request.exportName]
-  if (typeof fn !== 'function') {
+  if (!isCallable(fn)) {
     throw new RuntimeError(RuntimeErrorCode.FUNCTION_NOT_FOUND, `export ${request.exportName} is not a function`)
   }
   try {
@@ -145,6 +147,11 @@ function call (live: Live, request: CallRequest): unknown {
     }
     throw err
   }
+}
+
+/** A Wasm export (or a component's lifted function): callable with any arguments. */
+function isCallable (v: unknown): v is (...args: unknown[]) => unknown {
+  return typeof v === 'function'
 }
 
 function setMemoryLimit (instances: WebAssembly.Instance[], pages: number): void {

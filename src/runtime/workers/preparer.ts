@@ -42,8 +42,9 @@ export class Preparer {
     })
   }
 
-  async stop (): Promise<void> {
+  stop (): Promise<void> {
     this.failAll(new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is stopping'))
+    return Promise.resolve()
   }
 
   private ensureWorker (): Worker {

@@ -147,7 +147,7 @@ describe('ipvm add and ipvm run', () => {
     expect(notes.at(-1).workflow_status.status).toBe('completed')
 
     const bad = join(t.dir, 'trap.json')
-    writeFileSync(bad, JSON.stringify({ tasks: [chain(`ipfs://${cid}`, 1, 1).tasks[0]!].map(x => ({ ...x, run: { ...x.run, input: { func: 'no_such_function', args: [] } } })) }))
+    writeFileSync(bad, JSON.stringify({ tasks: [chain(`ipfs://${cid}`, 1, 1).tasks[0]].map(x => ({ ...x, run: { ...x.run, input: { func: 'no_such_function', args: [] } } })) }))
     const failed = await runCli(['run', '--data', t.dir, bad])
     expect(failed.code).toBe(1)
     expect(failed.stdout).toContain('RUNTIME_FUNCTION_NOT_FOUND')

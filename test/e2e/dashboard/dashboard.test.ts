@@ -145,7 +145,7 @@ describe.skipIf(!HAVE_CHROMIUM)(suite, () => {
   it('shows a peer connecting and leaving', async () => {
     const info = await t.client.node()
     expect(info.dynamic.listeners.length).toBeGreaterThan(0)
-    const other = await startTestNode({ config: { network: { peers: [`${info.dynamic.listeners[0]!}/p2p/${info.static.peer_id}`] } } })
+    const other = await startTestNode({ config: { network: { peers: [`${info.dynamic.listeners[0]}/p2p/${info.static.peer_id}`] } } })
     try {
       await expect.poll(async () => await page.locator('#peers tr code').evaluateAll(els => els.map(e => e.getAttribute('title'))), { timeout: WAIT_MS })
         .toEqual([other.node.peerId])

@@ -110,8 +110,8 @@ describe('dashboard files over HTTP', () => {
     expect(plan.tasks.map(p => p.instruction)).toEqual(wf.tasks.map(instructionCid))
     expect(plan.tasks.map(p => p.func)).toEqual(['add_one', 'add_one', 'add_one'])
     expect(plan.tasks[0]).toMatchObject({ index: 0, op: 'wasm/run', resource: RSC, awaits: [] })
-    expect(plan.tasks[1]!.awaits).toEqual([{ cid: instructionCid(wf.tasks[0]!), branch: 'ok', task: 0 }])
-    expect(plan.tasks[2]!.awaits).toEqual([{ cid: instructionCid(wf.tasks[1]!), branch: 'ok', task: 1 }])
+    expect(plan.tasks[1].awaits).toEqual([{ cid: instructionCid(wf.tasks[0]), branch: 'ok', task: 0 }])
+    expect(plan.tasks[2].awaits).toEqual([{ cid: instructionCid(wf.tasks[1]), branch: 'ok', task: 1 }])
     expect(new Set(plan.tasks.map(p => p.ran)).size).toBe(3)
     expect(plan.tasks.every(p => /^bafyr/.test(p.ran))).toBe(true)
   })
@@ -145,7 +145,7 @@ describe('dashboard on a node that needs a token', () => {
     expect(res.status).toBe(200)
     expect(res.body).toContain(`<link rel="stylesheet" href="/ui/style.css${q}">`)
     expect(res.body).toContain(`<script type="module" src="/ui/app.js${q}">`)
-    const map = /<script type="importmap">(.*?)<\/script>/.exec(res.body)![1]!
+    const map = /<script type="importmap">(.*?)<\/script>/.exec(res.body)![1]
     const imports = (JSON.parse(map) as { imports: Record<string, string> }).imports
     expect(imports['/ui/rpc.js']).toBe(`/ui/rpc.js${q}`)
     expect(Object.keys(imports).sort()).toEqual(DASHBOARD_ASSETS.filter(n => n.endsWith('.js')).map(n => `/ui/${n}`).sort())

@@ -100,9 +100,10 @@ export class TestExchange implements ReceiptExchange {
     return { cid, ran, instruction: key, record: { ...inner, cid, instruction: key } }
   }
 
-  async onPeerReceipt (receipt: PeerReceipt): Promise<void> {
+  onPeerReceipt (receipt: PeerReceipt): Promise<void> {
     this.received.push(receipt)
     for (const wake of this.waiters.splice(0)) wake()
+    return Promise.resolve()
   }
 
   async waitFor (predicate: (r: PeerReceipt) => boolean, timeoutMs = 5000): Promise<PeerReceipt> {
@@ -136,9 +137,9 @@ export class TestMetrics implements NetworkMetricGroups {
 /** In-memory blocks keyed by CID string. */
 export class MemoryBlocks implements Blocks {
   readonly map = new Map<string, Uint8Array>()
-  async get (cid: CID): Promise<Uint8Array | undefined> { return this.map.get(cid.toString()) }
-  async has (cid: CID): Promise<boolean> { return this.map.has(cid.toString()) }
-  async put (cid: CID, bytes: Uint8Array): Promise<CID> { this.map.set(cid.toString(), bytes); return cid }
+  get (cid: CID): Promise<Uint8Array | undefined> { return Promise.resolve(this.map.get(cid.toString())) }
+  has (cid: CID): Promise<boolean> { return Promise.resolve(this.map.has(cid.toString())) }
+  put (cid: CID, bytes: Uint8Array): Promise<CID> { this.map.set(cid.toString(), bytes); return Promise.resolve(cid) }
 }
 
 export interface TestNode {

@@ -17,6 +17,8 @@ const SERVICE = `_ipvm-test-${randomBytes(4).toString('hex')}._udp.local`
  */
 function confineMulticastToLoopback (): () => void {
   const proto = dgram.Socket.prototype
+  // the originals, unbound on purpose: the patches call them with the socket as `this`, and the undo puts them back
+  // eslint-disable-next-line @typescript-eslint/unbound-method
   const { addMembership, send } = proto
   const routed = new WeakSet<dgram.Socket>()
   proto.addMembership = function (this: dgram.Socket, group: string) {
@@ -51,7 +53,7 @@ async function multicastWorks (): Promise<{ ok: boolean, reason: string }> {
     await new Promise<void>((resolve, reject) => { sender.once('error', reject); sender.bind(0, '127.0.0.1', resolve) })
     sender.setMulticastLoopback(true)
     sender.setMulticastTTL(1)
-    await new Promise<void>((resolve, reject) => { sender.send(token, port, GROUP, (err) => { err == null ? resolve() : reject(err) }) })
+    await new Promise<void>((resolve, reject) => { sender.send(token, port, GROUP, (err) => { if (err == null) resolve(); else reject(err) }) })
     return (await heard) ? { ok: true, reason: '' } : { ok: false, reason: 'a multicast datagram sent on the loopback interface never came back' }
   } catch (err) {
     return { ok: false, reason: `multicast on the loopback interface fails here: ${(err as Error).message}` }

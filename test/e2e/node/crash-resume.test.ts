@@ -25,7 +25,7 @@ async function startNodeProcess (dir: string): Promise<NodeProcess> {
   const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', dir, '--rpc-port', '0', '--metrics-port', '0', '--log-level', 'info'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   children.push(child)
   let stderr = ''
-  child.stderr!.on('data', d => { stderr += String(d) })
+  child.stderr.on('data', d => { stderr += String(d) })
   const exited = new Promise(resolve => child.once('exit', resolve))
   const portsFile = join(dir, 'ports.json')
   // a killed node leaves its ports.json behind: wait for this process's own

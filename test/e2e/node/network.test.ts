@@ -46,10 +46,10 @@ describe('three nodes on loopback', () => {
   beforeAll(async () => {
     a = await startTestNode()
     logA = await EventLog.open(a)
-    b = await startTestNode({ config: { network: { peers: [a.node.multiaddrs[0]!], receipt_quorum: 1 } } })
+    b = await startTestNode({ config: { network: { peers: [a.node.multiaddrs[0]], receipt_quorum: 1 } } })
     logB = await EventLog.open(b)
     // C knows only B
-    c = await startTestNode({ config: { network: { peers: [b.node.multiaddrs[0]!], receipt_quorum: 1 } } })
+    c = await startTestNode({ config: { network: { peers: [b.node.multiaddrs[0]], receipt_quorum: 1 } } })
     logC = await EventLog.open(c)
     await waitUntil(async () => Object.keys((await b.client.node()).dynamic.connections).length >= 2, 15_000, 'B connected to A and C')
     rsc = await addResource(a.httpUrl, await buildTestComponent())
@@ -99,12 +99,12 @@ describe('three nodes on loopback', () => {
 
   it('forged receipts from a peer are rejected, counted and not stored', async () => {
     const hostile = await rawPeer()
-    await hostile.dial(multiaddr(a.node.multiaddrs[0]!))
+    await hostile.dial(multiaddr(a.node.multiaddrs[0]))
     await waitUntil(() => hostile.services.pubsub.getSubscribers(RECEIPTS_TOPIC).length > 0, 10_000, 'hostile peer sees A subscribed')
     await new Promise(resolve => setTimeout(resolve, 300))
 
     const wf = parseWorkflow(parseJson(JSON.stringify(chain(rsc, 1, 31337))))
-    const task = wf.tasks[0]!
+    const task = wf.tasks[0]
     const lie = wasmReceipt(task.ran, 'add_one', 1)
     const truth = wasmReceipt(task.ran, 'add_one', 31338)
     const stored = toStoredReceipt(lie, task.run.cid)
@@ -118,8 +118,8 @@ describe('three nodes on loopback', () => {
 
     // the workflow runs for real on A: nothing forged was kept
     const onA = await collectRun(await a.client.runWorkflow(JSON.stringify(chain(rsc, 1, 31337))), 30_000)
-    expect(onA.receipts[0]!.metadata.replayed).toBe(false)
-    expect(onA.receipts[0]!.receipt.out).toEqual(['ok', 31338])
+    expect(onA.receipts[0].metadata.replayed).toBe(false)
+    expect(onA.receipts[0].receipt.out).toEqual(['ok', 31338])
 
     // a well-formed receipt from the same peer is accepted
     await hostile.services.pubsub.publish(RECEIPTS_TOPIC, encodeGossipReceipt(toStoredReceipt(wasmReceipt(task.ran, 'add_one', 99), task.run.cid)))
@@ -131,7 +131,7 @@ describe('two nodes without gossip', () => {
   let d: TestNode, e: TestNode
   beforeAll(async () => {
     d = await startTestNode({ config: { network: { gossip: false } } })
-    e = await startTestNode({ config: { network: { gossip: false, peers: [d.node.multiaddrs[0]!], receipt_quorum: 1 } } })
+    e = await startTestNode({ config: { network: { gossip: false, peers: [d.node.multiaddrs[0]], receipt_quorum: 1 } } })
     await waitUntil(async () => Object.keys((await e.client.node()).dynamic.connections).length >= 1, 15_000, 'E connected to D')
   }, 60_000)
   afterAll(async () => {

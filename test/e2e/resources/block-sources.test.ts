@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -34,7 +34,7 @@ class FakeRemote {
     await new Promise<void>(resolve => this.server?.close(() => resolve()) ?? resolve())
   }
 
-  private async answer (method: string, url: URL, accept: string | undefined, res: import('node:http').ServerResponse): Promise<void> {
+  private async answer (method: string, url: URL, accept: string | undefined, res: ServerResponse): Promise<void> {
     let cid: string | undefined
     if (method === 'POST' && url.pathname === '/api/v0/block/get') cid = url.searchParams.get('arg') ?? undefined
     const gateway = /^\/ipfs\/([^/]+)$/.exec(url.pathname)

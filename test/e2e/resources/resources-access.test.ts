@@ -137,9 +137,9 @@ describe('a workflow whose Wasm is a file', () => {
     try {
       const ok = await collectRun(await allowed.client.runWorkflow({ tasks: [task(rsc, 'add_one', [1])] }), 30_000)
       expect(ok.status.status).toBe('completed')
-      expect(ok.receipts[0]!.receipt.out).toEqual(['ok', 2])
+      expect(ok.receipts[0].receipt.out).toEqual(['ok', 2])
       const elsewhere = await collectRun(await allowed.client.runWorkflow({ tasks: [task(fileUrl('/etc/hostname'), 'add_one', [1])] }), 30_000)
-      expect(elsewhere.receipts[0]!.receipt.out[1]).toMatchObject({ code: 'RESOURCE_FORBIDDEN', attempts: 1 })
+      expect(elsewhere.receipts[0].receipt.out[1]).toMatchObject({ code: 'RESOURCE_FORBIDDEN', attempts: 1 })
     } finally {
       await allowed.close()
     }
@@ -147,7 +147,7 @@ describe('a workflow whose Wasm is a file', () => {
     try {
       const r = await collectRun(await byDefault.client.runWorkflow({ tasks: [task(rsc, 'add_one', [1])] }), 30_000)
       expect(r.status.status).toBe('failed')
-      expect(r.receipts[0]!.receipt.out[1]).toMatchObject({ code: 'RESOURCE_FORBIDDEN', attempts: 1 })
+      expect(r.receipts[0].receipt.out[1]).toMatchObject({ code: 'RESOURCE_FORBIDDEN', attempts: 1 })
     } finally {
       await byDefault.close()
     }

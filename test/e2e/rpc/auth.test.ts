@@ -2,11 +2,12 @@ import { Writable } from 'node:stream'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { IpvmClient, RpcClientError } from '../../../src/client/index.js'
-import { IpvmNode } from '../../../src/node/index.js'
+import { type IpvmNode } from '../../../src/node/index.js'
 import { createLogger, silentLogger } from '../../../src/util/logger.js'
 import type { PartialConfig } from '../../../src/config/index.js'
 import { hasBearerToken, isLoopbackHost } from '../../../src/rpc/index.js'
 import { startBareNode } from '../../utils/node.js'
+import { frameText } from '../../utils/ws.js'
 
 const TOKEN = 's3cret-token-for-tests'
 const cleanups: Array<() => Promise<void> | void> = []
@@ -35,7 +36,7 @@ async function tryConnect (url: string, headers: Record<string, string> = {}): P
 }
 
 async function wsHealth (ws: WebSocket): Promise<unknown> {
-  const reply = new Promise<unknown>(resolve => ws.once('message', d => resolve(JSON.parse(String(d)))))
+  const reply = new Promise<unknown>(resolve => ws.once('message', d => resolve(JSON.parse(frameText(d)))))
   ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'health' }))
   const r = await reply
   ws.terminate()

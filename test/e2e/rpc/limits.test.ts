@@ -218,7 +218,7 @@ describe('workflow.max_tasks, workflow.max_runs and workflow.max_queued_runs', (
 
     const [ra, rb] = await Promise.all([a, b])
     expect(ra.status.status).toBe('failed')
-    expect(ra.receipts[0]!.receipt.out[1]).toMatchObject({ code: 'RUNTIME_TIMEOUT' })
+    expect(ra.receipts[0].receipt.out[1]).toMatchObject({ code: 'RUNTIME_TIMEOUT' })
     expect(rb.status.status).toBe('completed')
     expect(rb.receipts.map(r => r.receipt.out)).toEqual([['ok', 42], ['ok', 43]])
     expect(finished).toEqual(['slow', 'queued'])
@@ -239,7 +239,7 @@ describe('rpc.max_buffered_bytes', () => {
   it('a client that stops reading while the node floods it is disconnected and counted; the others are served', async () => {
     // receipts of 64 KiB doubling to 4 MiB: a few runs send tens of MiB from a small request
     const tasks = [task(rsc, 'append_string', ['x'.repeat(32 * 1024)])]
-    for (let i = 0; i < 7; i++) tasks.push(task(rsc, 'join_strings', [awaitOk(tasks[i]!), awaitOk(tasks[i]!)]))
+    for (let i = 0; i < 7; i++) tasks.push(task(rsc, 'join_strings', [awaitOk(tasks[i]), awaitOk(tasks[i])]))
     const frame = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe_run_workflow', params: [{ workflow: { tasks } }] })
     const stalled = await open(t.url)
     const socket = (stalled.ws as unknown as { _socket: { pause: () => void, resume: () => void } })._socket

@@ -151,7 +151,7 @@ describe('store lifecycle (LevelDB controller)', () => {
     await reopened.stop()
     const { checkConsistency } = await import('./consistency.js')
     await withRawLevel(store, async db => {
-      expect(dagCbor.decode(await db.get(schemaKey) as Uint8Array)).toBe(SCHEMA_VERSION)
+      expect(dagCbor.decode(await db.get(schemaKey))).toBe(SCHEMA_VERSION)
       expect((await checkConsistency(db)).problems).toEqual([])
     })
   })
@@ -163,7 +163,7 @@ describe('store lifecycle (LevelDB controller)', () => {
     await store.stop()
     const schemaKey = Uint8Array.from([Bucket.meta, ...new TextEncoder().encode('schemaVersion')])
     await withRawLevel(store, async db => {
-      expect(dagCbor.decode(await db.get(schemaKey) as Uint8Array)).toBe(SCHEMA_VERSION)
+      expect(dagCbor.decode(await db.get(schemaKey))).toBe(SCHEMA_VERSION)
       await db.put(schemaKey, dagCbor.encode(SCHEMA_VERSION + 1))
     })
     expect(await codeOf(store.start())).toBe(StoreErrorCode.SCHEMA_UNSUPPORTED)

@@ -71,7 +71,7 @@ describe('workflow control', () => {
     expect(receipts.map(x => x.receipt_cid['/'])).toEqual(r.receipts.map(x => x.receipt_cid['/']))
     expect(receipts.map(x => x.instruction['/'])).toEqual(wf.tasks.map(instructionOf))
     for (const [i, x] of receipts.entries()) {
-      expect(x.receipt).toEqual(r.receipts[i]!.receipt)
+      expect(x.receipt).toEqual(r.receipts[i].receipt)
       expect(x.receipt.ran['/']).toMatch(/^bafyrmi/)
       const byReceipt = await t.client.request<any>('receipt_get', [x.receipt_cid['/']])
       expect(byReceipt).toEqual({ receipt_cid: x.receipt_cid, receipt: x.receipt })
@@ -204,7 +204,7 @@ describe('workflow control', () => {
     for (const cid of cids) expect(listed).toContain(cid)
     // newest first: ours were created in order, so they come last-created-first
     expect(listed.filter(c => cids.includes(c))).toEqual([...cids].reverse())
-    for (let i = 1; i < all.length; i++) expect(all[i]!.created_at).toBeLessThanOrEqual(all[i - 1]!.created_at)
+    for (let i = 1; i < all.length; i++) expect(all[i].created_at).toBeLessThanOrEqual(all[i - 1].created_at)
 
     const completed = await t.client.request<{ runs: RunJson[] }>('workflow_list', { status: 'completed', limit: 1000 })
     expect(completed.runs.every(r => r.status === 'completed')).toBe(true)
@@ -221,16 +221,16 @@ describe('workflow control', () => {
     const after = task(rsc, 'add_one', [awaitOkOf(nap)])
     const r = await collectRun(await t.client.runWorkflow({ tasks: [first, nap, after] }), 20_000)
     expect(r.receipts.map(x => x.receipt.out)).toEqual([['ok', 11], ['ok', 11], ['ok', 12]])
-    expect(r.receipts[1]!.receipt.meta).toEqual({ op: 'ipvm/sleep' })
+    expect(r.receipts[1].receipt.meta).toEqual({ op: 'ipvm/sleep' })
     // the same sleep in another workflow is replayed: same receipt CID
     const again = await collectRun(await t.client.runWorkflow({ tasks: [first, nap] }), 20_000)
-    expect(again.receipts[1]!.receipt_cid).toEqual(r.receipts[1]!.receipt_cid)
-    expect(again.receipts[1]!.metadata.replayed).toBe(true)
+    expect(again.receipts[1].receipt_cid).toEqual(r.receipts[1].receipt_cid)
+    expect(again.receipts[1].metadata.replayed).toBe(true)
 
     const past = await collectRun(await t.client.runWorkflow({ tasks: [sleepUntilTask(Date.now() - 1000, 'x')] }), 20_000)
-    expect(past.receipts[0]!.receipt.out).toEqual(['ok', 'x'])
+    expect(past.receipts[0].receipt.out).toEqual(['ok', 'x'])
     const plain = await collectRun(await t.client.runWorkflow({ tasks: [sleepTask(1, undefined, '')] }), 20_000)
-    expect(plain.receipts[0]!.receipt.out).toEqual(['ok', null])
+    expect(plain.receipts[0].receipt.out).toEqual(['ok', null])
 
     for (const input of [{ duration_ms: -1 }, {}, { duration_ms: 1, until: 2 }, { duration_ms: 1, extra: true }, { until: 'soon' }]) {
       const wf = { tasks: [{ ...sleepTask(1), run: { ...sleepTask(1).run, input } }] }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { collectRun, RpcClientError, type RunNotification } from '../../../src/client/index.js'
+import { collectRun, type RpcClientError, type RunNotification } from '../../../src/client/index.js'
 import { encode, parseJson } from '../../../src/ipld/index.js'
 import { OpenRpc } from '../../../src/rpc/index.js'
 import { buildTestComponent, buildTestCoreModule } from '../../utils/wasm.js'
@@ -68,7 +68,7 @@ describe('running workflows', () => {
     const bytes = Array.from(encode({ name: 'bytes', workflow: parseJson(JSON.stringify(wf)) }))
     const b = await collectRun(await t.client.subscribe<RunNotification>('subscribe_run_workflow', [bytes], 'unsubscribe_run_workflow'), 20_000)
     expect(b.receipts.map(r => r.receipt_cid['/'])).toEqual(a.receipts.map(r => r.receipt_cid['/']))
-    expect(b.receipts[0]!.metadata.name).toBe('bytes')
+    expect(b.receipts[0].metadata.name).toBe('bytes')
   })
 
   it('independent tasks run in parallel and a task runs only after what it awaits', async () => {
@@ -96,7 +96,7 @@ describe('running workflows', () => {
     const seen: RunNotification[] = []
     const r = await collectRun(await t.client.runWorkflow({ tasks: [trap, after] }), 20_000, n => seen.push(n))
     expect(r.receipts).toHaveLength(1)
-    const [tag, error] = r.receipts[0]!.receipt.out as ['error', { code: string, message: string, attempts: number }]
+    const [tag, error] = r.receipts[0].receipt.out as ['error', { code: string, message: string, attempts: number }]
     expect(tag).toBe('error')
     expect(error).toMatchObject({ code: 'RUNTIME_TRAP', attempts: 3 })
     expect(r.status).toMatchObject({ status: 'failed', tasks: { failed: 1, skipped: 1 }, retries: 2 })
@@ -113,21 +113,21 @@ describe('running workflows', () => {
     expect(other.status.status).toBe('completed')
     expect(await t.client.health()).toEqual({ healthy: true })
     const r = await spinning
-    expect(r.receipts[0]!.receipt.out[0]).toBe('error')
-    expect(r.receipts[0]!.receipt.out[1]).toMatchObject({ code: 'RUNTIME_TIMEOUT', attempts: 3 })
+    expect(r.receipts[0].receipt.out[0]).toBe('error')
+    expect(r.receipts[0].receipt.out[1]).toMatchObject({ code: 'RUNTIME_TIMEOUT', attempts: 3 })
     expect(r.status.status).toBe('failed')
   })
 
   it('errors that cannot succeed on retry are not retried', async () => {
     const r = await collectRun(await t.client.runWorkflow({ tasks: [task(rsc, 'no_such_function', [1])] }), 20_000)
-    expect(r.receipts[0]!.receipt.out[1]).toMatchObject({ code: 'RUNTIME_FUNCTION_NOT_FOUND', attempts: 1 })
+    expect(r.receipts[0].receipt.out[1]).toMatchObject({ code: 'RUNTIME_FUNCTION_NOT_FOUND', attempts: 1 })
     expect(r.status.retries).toBe(0)
   })
 
   it('a missing resource fails the task with RESOURCE_UNAVAILABLE after the retries', async () => {
     const missing = 'ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyka'
     const r = await collectRun(await t.client.runWorkflow({ tasks: [task(missing, 'add_one', [1])] }), 20_000)
-    expect(r.receipts[0]!.receipt.out[1]).toMatchObject({ attempts: 3 })
+    expect(r.receipts[0].receipt.out[1]).toMatchObject({ attempts: 3 })
     expect(r.status.status).toBe('failed')
   })
 

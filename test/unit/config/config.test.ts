@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ConfigError, configFromEnv, defaultConfig, loadConfig, loadOrCreateKeypair } from '../../../src/config/index.js'
+import { type ConfigError, configFromEnv, defaultConfig, loadConfig, loadOrCreateKeypair } from '../../../src/config/index.js'
 import { tempDir } from '../../utils/node.js'
 
 const cleanups: Array<() => void | Promise<void>> = []

@@ -62,7 +62,7 @@ export const workflowArb: fc.Arbitrary<IpldMap> = fc.array(
       op: fc.constantFrom('wasm/run', ' WASM/run '),
       input: fc.record({
         func: stringArb,
-        args: fc.array(fc.oneof(ipldArb({ jsonSafe: true }), linkArb.map((cid) => ({ 'await/ok': cid }) as Ipld)), { maxLength: 4 })
+        args: fc.array(fc.oneof(ipldArb({ jsonSafe: true }), linkArb.map((cid) => ({ 'await/ok': cid }))), { maxLength: 4 })
       }),
       nnc: fc.oneof(
         fc.constant<Ipld>(''),
@@ -79,7 +79,7 @@ export const workflowArb: fc.Arbitrary<IpldMap> = fc.array(
 ).map((tasks) => ({ tasks: tasks.map(stripUndefined) }))
 
 function stripUndefined (map: object): IpldMap {
-  return Object.fromEntries(Object.entries(map).filter(([, v]) => v !== undefined)) as IpldMap
+  return Object.fromEntries<Ipld>(Object.entries(map).filter(([, v]) => v !== undefined))
 }
 
 /**

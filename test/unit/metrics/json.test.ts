@@ -96,14 +96,14 @@ describe('metricsToJson', () => {
     expect(f.metric_type).toBe('histogram')
     const data = f.data as HistogramJson[]
     expect(data.map((d) => d.labels)).toEqual([{ op: 'add_one' }, { op: 'crop' }])
-    const addOne = data[0] as HistogramJson
+    const addOne = data[0]
     expect(Object.keys(addOne)).toEqual(['type', 'labels', 'buckets', 'count', 'sum'])
     expect(addOne.type).toBe('histogram')
     expect(addOne.count).toBe('3')
     expect(addOne.sum).toBe(String(0.003 + 0.2 + 120))
     expect(addOne.buckets.map((b) => b.le)).toEqual(['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30', '60', '+Inf'])
     expect(addOne.buckets.map((b) => b.count)).toEqual(['0', '0', '1', '1', '1', '1', '1', '2', '2', '2', '2', '2', '2', '2', '2', '3'])
-    const crop = data[1] as HistogramJson
+    const crop = data[1]
     expect(crop.count).toBe('1')
     expect(crop.buckets.find((b) => b.le === '2.5')?.count).toBe('1')
     expect(crop.buckets.find((b) => b.le === '1')?.count).toBe('0')

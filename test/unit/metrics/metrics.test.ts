@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach } from 'vitest'
-import { Registry, register as globalRegister } from 'prom-client'
+import { type Registry, register as globalRegister } from 'prom-client'
 import { createMetrics, createMetricsRegistry, MetricsErrorCode, TASK_DURATION_BUCKETS_SECONDS, type Metrics } from '../../../src/metrics/index.js'
 import { seriesValue } from '../../utils/read-series.js'
 

@@ -8,9 +8,10 @@ import { blockMatches, cidFromPrefix, cidPrefix } from '../../../src/network/bit
 import { BlockPresenceType, decodeMessage, emptyMessage, encodeMessage, WantType } from '../../../src/network/bitswap/message.js'
 import { NetworkErrorCode } from '../../../src/network/index.js'
 import { sha3 } from '../../e2e/network/helpers.js'
+import { asStream } from '../../utils/store.js'
 
-async function * chunks (...parts: Uint8Array[]): AsyncGenerator<Uint8Array> {
-  for (const part of parts) yield part
+function chunks (...parts: Uint8Array[]): AsyncIterable<Uint8Array> {
+  return asStream(parts)
 }
 
 async function collect (source: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {

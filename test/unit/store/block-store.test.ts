@@ -90,7 +90,7 @@ describe('BlockStore', () => {
     await store.stop()
     await withRawLevel(store, async db => {
       const k = Uint8Array.from([Bucket.blocks, ...victim.cid.bytes])
-      const stored = await db.get(k) as Uint8Array
+      const stored = await db.get(k)
       expect(equalBytes(stored, victim.bytes)).toBe(true)
       const bad = Uint8Array.from(stored)
       bad[bad.length - 1] ^= 0x01

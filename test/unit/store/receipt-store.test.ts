@@ -146,7 +146,7 @@ describe('ReceiptStore', () => {
     await store.stop()
     await withRawLevel(store, async db => {
       const k = Uint8Array.from([Bucket.receipts, ...r.cid.bytes])
-      const bad = Uint8Array.from(await db.get(k) as Uint8Array)
+      const bad = Uint8Array.from(await db.get(k))
       bad[4] ^= 0x20
       await db.put(k, bad)
     })

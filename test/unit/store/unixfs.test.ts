@@ -3,14 +3,14 @@ import { exporter } from 'ipfs-unixfs-exporter'
 import type { CID } from 'multiformats/cid'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { Bucket, catFile, catStream, importFile, type Store, StoreErrorCode } from '../../../src/store/index.js'
-import { codeOf, createTestStore, DAG_PB, dagCborCid, deterministicBytes, equalBytes, RAW, sha256Cid, withRawLevel } from '../../utils/store.js'
+import { asStream, codeOf, createTestStore, DAG_PB, dagCborCid, deterministicBytes, equalBytes, RAW, sha256Cid, withRawLevel } from '../../utils/store.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 
-async function * pieces (bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size)
+function pieces (bytes: Uint8Array, size: number): AsyncIterable<Uint8Array> {
+  return asStream(Array.from({ length: Math.ceil(bytes.length / size) }, (_, k) => bytes.subarray(k * size, (k + 1) * size)))
 }
 
 async function rootLinks (store: Store, cid: CID): Promise<Array<{ cid: CID, size: number }>> {
@@ -106,7 +106,7 @@ describe('UnixFS import and cat', () => {
     await store.stop()
     await withRawLevel(store, async db => {
       const k = Uint8Array.from([Bucket.blocks, ...victim.bytes])
-      const bad = Uint8Array.from(await db.get(k) as Uint8Array)
+      const bad = Uint8Array.from(await db.get(k))
       bad[1000] ^= 0xff
       await db.put(k, bad)
     })

@@ -17,9 +17,9 @@ describe('retry', () => {
 
   it('retries until success, calling onRetry with each attempt', async () => {
     const seen: number[] = []
-    const result = await retry(async attempt => {
-      if (attempt < 3) throw new Error(`fail ${attempt}`)
-      return 'done'
+    const result = await retry(attempt => {
+      if (attempt < 3) return Promise.reject(new Error(`fail ${attempt}`))
+      return Promise.resolve('done')
     }, { retries: 5, initialDelayMs: 1, maxDelayMs: 2, onRetry: (_e, attempt) => seen.push(attempt) })
     expect(result).toBe('done')
     expect(seen).toEqual([1, 2])
@@ -27,12 +27,12 @@ describe('retry', () => {
 
   it('gives up after the retries with the attempt count, and never retries what should not be', async () => {
     let calls = 0
-    const err = await retry(async () => { calls++; throw new Error('always') }, { retries: 2, initialDelayMs: 1, maxDelayMs: 1 }).catch(e => e)
+    const err = await retry(() => { calls++; return Promise.reject(new Error('always')) }, { retries: 2, initialDelayMs: 1, maxDelayMs: 1 }).catch(e => e)
     expect(err).toBeInstanceOf(RetriesExhausted)
     expect(err.attempts).toBe(3)
     expect(calls).toBe(3)
     calls = 0
-    const fatal = await retry(async () => { calls++; throw new Error('fatal') }, { retries: 5, initialDelayMs: 1, maxDelayMs: 1, shouldRetry: () => false }).catch(e => e)
+    const fatal = await retry(() => { calls++; return Promise.reject(new Error('fatal')) }, { retries: 5, initialDelayMs: 1, maxDelayMs: 1, shouldRetry: () => false }).catch(e => e)
     expect(fatal.attempts).toBe(1)
     expect(calls).toBe(1)
   })
@@ -40,7 +40,7 @@ describe('retry', () => {
   it('an abort during the backoff ends the retries at once', async () => {
     const ac = new AbortController()
     const t0 = Date.now()
-    const p = retry(async () => { throw new Error('x') }, { retries: 5, initialDelayMs: 10_000, maxDelayMs: 10_000, signal: ac.signal })
+    const p = retry(() => Promise.reject(new Error('x')), { retries: 5, initialDelayMs: 10_000, maxDelayMs: 10_000, signal: ac.signal })
     setTimeout(() => ac.abort(), 20)
     const err = await p.catch(e => e)
     expect(err).toBeInstanceOf(RetriesExhausted)

@@ -13,8 +13,8 @@ describe('task graph', () => {
       { id: 't6', awaits: ['t1'] }
     ])
     expect(dag.order).toEqual([0, 1, 2, 3, 4, 5])
-    expect(dag.nodes[2]!.deps.sort()).toEqual([0, 1])
-    expect(dag.nodes[0]!.dependents.sort()).toEqual([1, 2, 5])
+    expect(dag.nodes[2].deps.sort()).toEqual([0, 1])
+    expect(dag.nodes[0].dependents.sort()).toEqual([1, 2, 5])
     expect(dag.external).toEqual([])
   })
 
@@ -26,8 +26,8 @@ describe('task graph', () => {
   it('awaits outside the workflow are listed, not edges', () => {
     const dag = buildDag([{ id: 'a', awaits: ['elsewhere'] }, { id: 'b', awaits: ['a', 'elsewhere'] }])
     expect(dag.external).toEqual(['elsewhere'])
-    expect(dag.nodes[1]!.deps).toEqual([0])
-    expect(dag.nodes[1]!.external).toEqual(['elsewhere'])
+    expect(dag.nodes[1].deps).toEqual([0])
+    expect(dag.nodes[1].external).toEqual(['elsewhere'])
   })
 
   it('duplicate tasks are refused with a message that says to add a nonce', () => {

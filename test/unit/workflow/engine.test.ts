@@ -135,7 +135,7 @@ describe('workflow engine, in memory', () => {
     await waitUntil(() => h.runner.blocked === 1, 5000)
     const info = await h.engine.cancel(run.cid)
     expect(info.status).toBe('cancelled')
-    expect(h.runner.calls[0]!.signal.aborted).toBe(true)
+    expect(h.runner.calls[0].signal.aborted).toBe(true)
     const events = await done
     expect(finalStatus(events)).toMatchObject({ status: 'cancelled', error: { code: 'WORKFLOW_CANCELLED' } })
     expect(h.runner.count('add_one')).toBe(0)
@@ -166,7 +166,7 @@ describe('workflow engine, in memory', () => {
     await waitUntil(async () => (await h.engine.status(run.cid)).sleeps !== undefined, 5000)
     await h.engine.stop()
     // as if the hour had almost passed while the node was down
-    const instruction = run.workflow.tasks[0]!.run.cid.toString()
+    const instruction = run.workflow.tasks[0].run.cid.toString()
     await h.store.workflows.update(run.cid, { sleeps: { [instruction]: Date.now() + 10 }, wakeAt: Date.now() + 10 })
     const engine = await h.restart()
     const resumed = engine.activeRun(run.cid)!
@@ -178,7 +178,7 @@ describe('workflow engine, in memory', () => {
   it('resumes an interrupted run after a restart without running its finished tasks again', async () => {
     const h = await start()
     const tasks = chainOf(2, 1)
-    const gate = wasmTask('block', [awaitOk(tasks[1]!)])
+    const gate = wasmTask('block', [awaitOk(tasks[1])])
     const wf = workflowOf([...tasks, gate])
     const run = await h.engine.submit(wf)
     const firstEvents: RunEvent[] = []

@@ -88,13 +88,13 @@ export function workflowOf (tasks: TaskJson[]): Workflow {
 
 /** `{"await/ok": <instruction of t>}`. */
 export function awaitOk (t: TaskJson): { 'await/ok': { '/': string } } {
-  return { 'await/ok': { '/': workflowOf([t]).tasks[0]!.run.cid.toString() } }
+  return { 'await/ok': { '/': workflowOf([t]).tasks[0].run.cid.toString() } }
 }
 
 /** add_one `length` times from `start`, each awaiting the one before. */
 export function chainOf (length: number, start: number): TaskJson[] {
   const tasks: TaskJson[] = []
-  for (let i = 0; i < length; i++) tasks.push(wasmTask('add_one', [i === 0 ? start : awaitOk(tasks[i - 1]!)]))
+  for (let i = 0; i < length; i++) tasks.push(wasmTask('add_one', [i === 0 ? start : awaitOk(tasks[i - 1])]))
   return tasks
 }
 
@@ -112,8 +112,8 @@ export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger
   const store = await memoryStore()
   const runner = new FakeRunner()
   const resources = {
-    fetchResource: async (url: string) => ({ bytes: new Uint8Array([0]), key: url }),
-    fetchCid: async () => new Uint8Array([1, 2, 3])
+    fetchResource: (url: string) => Promise.resolve({ bytes: new Uint8Array([0]), key: url }),
+    fetchCid: () => Promise.resolve(new Uint8Array([1, 2, 3]))
   }
   const make = async (): Promise<WorkflowEngine> => {
     const engine = new WorkflowEngine({ retryInitialDelayMs: 1, retryMaxDelayMs: 8, ...opts }, { store, runner, resources, logger })

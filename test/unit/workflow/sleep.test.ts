@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { Float, parseJson, parseWorkflow } from '../../../src/ipld/index.js'
-import { MAX_SLEEP_MS, parseSleepInput, WorkflowError } from '../../../src/workflow/index.js'
+import { MAX_SLEEP_MS, parseSleepInput, type WorkflowError } from '../../../src/workflow/index.js'
 import { sleepUntil } from '../../../src/workflow/sleep.js'
 
 function codeOf (fn: () => unknown): string | undefined {
@@ -19,7 +19,7 @@ describe('ipvm/sleep input', () => {
     expect(parseSleepInput({ until: 1_700_000_000_000n }, 0)).toEqual({ until: 1_700_000_000_000 })
     expect(parseSleepInput({ duration_ms: 0, value: 'x' }, 0)).toEqual({ durationMs: 0, value: { kind: 'literal', value: 'x' } })
     const wf = parseWorkflow(parseJson('{"tasks":[{"cause":null,"meta":{},"prf":[],"run":{"op":"ipvm/sleep","rsc":"ipvm:sleep","nnc":"","input":{"duration_ms":5,"value":{"await/ok":{"/":"bafyrmihmxmsbt4n3g6dzmj7rho34mzfbaoqqbsfcq7etsogslqftbyj7du"}}}}}]}'))
-    const parsed = parseSleepInput(wf.tasks[0]!.run.input, 0)
+    const parsed = parseSleepInput(wf.tasks[0].run.input, 0)
     expect(parsed.value).toMatchObject({ kind: 'await', branch: 'ok' })
   })
 
