@@ -78,6 +78,20 @@ export interface IpvmConfig {
     receipt_quorum: number
     /** How long a task waits for a receipt from the DHT before it runs. @default 500 */
     dht_timeout_ms: number
+    /** Whose receipts are reused as results: "trusted" peers (network.peers and trusted_peers), "any" peer (Homestar's behaviour), or "none". @default "trusted" */
+    trust: 'trusted' | 'any' | 'none'
+    /** Peer ids or Ed25519 did:key DIDs trusted besides the peers in network.peers. @default [] */
+    trusted_peers: string[]
+    /** Distinct trusted peers that must vouch for the same receipt before it is reused. @default 1 */
+    receipt_quorum_agree: number
+    /** Receipts from peers kept apart (never reused) at once, waiting for trusted vouchers. @default 4096 */
+    max_receipt_candidates: number
+    /** Bytes of receipts kept apart at once. @default 16777216 (16 MiB) */
+    max_receipt_candidate_bytes: number
+    /** DHT records kept for other peers at once (the oldest dropped beyond it). @default 10000 */
+    max_dht_records: number
+    /** Bytes of DHT records kept for other peers at once. @default 67108864 (64 MiB) */
+    max_dht_record_bytes: number
   }
   workflow: {
     /** Tasks run at once across all workflows. @default 32 */
@@ -133,7 +147,22 @@ export const defaultConfig: IpvmConfig = {
     allowed_hosts: ['localhost', '127.0.0.1', '[::1]']
   },
   metrics: { enable: true, host: '127.0.0.1', port: 4000 },
-  network: { enable: true, listen: ['/ip4/0.0.0.0/tcp/0'], peers: [], mdns: true, gossip: true, receipt_quorum: 2, dht_timeout_ms: 500 },
+  network: {
+    enable: true,
+    listen: ['/ip4/0.0.0.0/tcp/0'],
+    peers: [],
+    mdns: true,
+    gossip: true,
+    receipt_quorum: 2,
+    dht_timeout_ms: 500,
+    trust: 'trusted',
+    trusted_peers: [],
+    receipt_quorum_agree: 1,
+    max_receipt_candidates: 4096,
+    max_receipt_candidate_bytes: 16 * 1024 * 1024,
+    max_dht_records: 10_000,
+    max_dht_record_bytes: 64 * 1024 * 1024
+  },
   workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
   resources: { kubo_api: '', gateway: '', allow_file_roots: [], allow_http_hosts: [] }
 }

@@ -27,6 +27,6 @@ export {
 } from './receipt.js'
 export {
   encodeReceiptCapsule, decodeReceiptCapsule, encodeGossipReceipt, decodeGossipReceipt,
-  receiptNotificationIpld, receiptNotificationJson, RECEIPT_CAPSULE_TAG, GOSSIP_NONCE_BYTES,
-  type GossipReceipt, type ReceiptNotification
+  receiptNotificationIpld, receiptNotificationJson, RECEIPT_CAPSULE_TAG, RECEIPT_SIGNATURE_TAG, GOSSIP_NONCE_BYTES,
+  type GossipReceipt, type ReceiptNotification, type CapsuleSignature, type CapsuleReceipt
 } from './receipt-wire.js'

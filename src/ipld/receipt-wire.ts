@@ -13,6 +13,21 @@ import type { Ipld, IpldMap } from './value.js'
 
 /** Capsule tag of a receipt record in the DHT. */
 export const RECEIPT_CAPSULE_TAG = 'ipvm/receipt'
+/**
+ * Key of the optional signature beside the receipt in a DHT record. It sorts after
+ * `ipvm/receipt` both by length (DAG-CBOR order) and by bytes, so a reader that takes the
+ * record's first key as its type, as Homestar does, still sees a receipt.
+ */
+export const RECEIPT_SIGNATURE_TAG = 'ipvm/signature'
+
+/** A signature over a receipt by the peer that vouches for it: who (`iss`, a peer id) and the signature bytes. */
+export interface CapsuleSignature {
+  iss: string
+  sig: Uint8Array
+}
+
+/** A receipt read from a DHT record, with its signature when the record carries one (not verified here). */
+export type CapsuleReceipt = StoredReceipt & { signature?: CapsuleSignature }
 /** Size of the random nonce in a gossip message header. */
 export const GOSSIP_NONCE_BYTES = 12
 
@@ -22,9 +37,14 @@ function invalid (code: IpldErrorCode, message: string, path: string): IpldError
   return new IpldError(code, `${path}: ${message}`, { path })
 }
 
-/** DHT record value: DAG-CBOR `{"ipvm/receipt": {ran, out, meta, iss, prf, version: "0.2.0"}}`. */
-export function encodeReceiptCapsule (receipt: Receipt): Uint8Array {
-  return encode({ [RECEIPT_CAPSULE_TAG]: { ...receiptIpld(receipt), version: RECEIPT_VERSION } })
+/**
+ * DHT record value: DAG-CBOR `{"ipvm/receipt": {ran, out, meta, iss, prf, version: "0.2.0"}}`,
+ * Homestar's form, and `"ipvm/signature": {iss, sig}` beside it when a signature is given.
+ */
+export function encodeReceiptCapsule (receipt: Receipt, signature?: CapsuleSignature): Uint8Array {
+  const capsule: IpldMap = { [RECEIPT_CAPSULE_TAG]: { ...receiptIpld(receipt), version: RECEIPT_VERSION } }
+  if (signature !== undefined) capsule[RECEIPT_SIGNATURE_TAG] = { iss: signature.iss, sig: signature.sig }
+  return encode(capsule)
 }
 
 /**
@@ -33,14 +53,17 @@ export function encodeReceiptCapsule (receipt: Receipt): Uint8Array {
  * (anything else is `IPLD_INVALID_CAPSULE`, with `data.tag`), the version must be "0.2.0"
  * (`IPLD_RECEIPT_VERSION`), and the receipt CID is recomputed from the content.
  */
-export function decodeReceiptCapsule (bytes: Uint8Array, instruction: CID): StoredReceipt {
+export function decodeReceiptCapsule (bytes: Uint8Array, instruction: CID): CapsuleReceipt {
   const value = decode(bytes)
   if (!isIpldMap(value)) throw invalid(IpldErrorCode.INVALID_CAPSULE, 'a record must be a map', 'capsule')
   const keys = Object.keys(value).sort(compareUtf8)
   if (keys[0] !== RECEIPT_CAPSULE_TAG) {
     throw new IpldError(IpldErrorCode.INVALID_CAPSULE, `capsule: not a receipt record (tag ${JSON.stringify(keys[0] ?? null)})`, { path: 'capsule', tag: keys[0] ?? null })
   }
-  if (keys.length !== 1) throw invalid(IpldErrorCode.INVALID_CAPSULE, 'a receipt record has exactly one key', 'capsule')
+  if (keys.length > 2 || (keys.length === 2 && keys[1] !== RECEIPT_SIGNATURE_TAG)) {
+    throw invalid(IpldErrorCode.INVALID_CAPSULE, `a receipt record has the key ${RECEIPT_CAPSULE_TAG} and optionally ${RECEIPT_SIGNATURE_TAG}, nothing else`, 'capsule')
+  }
+  const signature = keys.length === 2 ? capsuleSignature(value[RECEIPT_SIGNATURE_TAG]) : undefined
   const path = `capsule.${RECEIPT_CAPSULE_TAG}`
   const inner = value[RECEIPT_CAPSULE_TAG]
   if (!isIpldMap(inner)) throw invalid(IpldErrorCode.INVALID_RECEIPT, 'a receipt must be a map', path)
@@ -49,7 +72,22 @@ export function decodeReceiptCapsule (bytes: Uint8Array, instruction: CID): Stor
     if (!CAPSULE_KEYS.includes(key)) throw invalid(IpldErrorCode.INVALID_RECEIPT, `unexpected field \`${key}\``, path)
   }
   const receipt = receiptFromIpld(inner, path)
-  return { ...receipt, cid: receiptCid(receipt), instruction, version: RECEIPT_VERSION }
+  return { ...receipt, cid: receiptCid(receipt), instruction, version: RECEIPT_VERSION, ...(signature !== undefined ? { signature } : {}) }
+}
+
+/** The longest peer id string a signature may name (an identity-hashed secp256k1 or Ed25519 key is ~53). */
+const MAX_ISSUER_CHARS = 128
+/** An Ed25519 or secp256k1 signature is 64-72 bytes. */
+const MAX_SIGNATURE_BYTES = 128
+
+function capsuleSignature (value: Ipld | undefined): CapsuleSignature {
+  const path = `capsule.${RECEIPT_SIGNATURE_TAG}`
+  if (!isIpldMap(value) || Object.keys(value).length !== 2) throw invalid(IpldErrorCode.INVALID_CAPSULE, 'a signature is exactly {iss, sig}', path)
+  const iss = field(value, 'iss')
+  const sig = field(value, 'sig')
+  if (typeof iss !== 'string' || iss.length === 0 || iss.length > MAX_ISSUER_CHARS) throw invalid(IpldErrorCode.INVALID_CAPSULE, 'iss must be a peer id', `${path}.iss`)
+  if (!(sig instanceof Uint8Array) || sig.length === 0 || sig.length > MAX_SIGNATURE_BYTES) throw invalid(IpldErrorCode.INVALID_CAPSULE, 'sig must be the bytes of a signature', `${path}.sig`)
+  return { iss, sig }
 }
 
 /** A receipt gossiped on the `receipts` topic. */

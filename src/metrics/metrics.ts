@@ -49,6 +49,10 @@ export interface ReceiptMetrics {
   fromPeers: Counter
   /** `ipvm_receipts_invalid_from_peers_total{reason}` */
   invalidFromPeers: LabeledCounter<{ reason: string }>
+  /** `ipvm_receipt_conflicts_total` */
+  conflicts: Counter
+  /** `ipvm_receipt_candidates` */
+  candidates: Gauge
 }
 
 export interface RpcMetrics {
@@ -71,6 +75,12 @@ export interface NetworkMetrics {
   gossipMessages: LabeledCounter<{ direction: GossipDirection }>
   /** `ipvm_dht_operations_total{op,outcome}` */
   dhtOps: LabeledCounter<{ op: string, outcome: DhtOutcome }>
+  /** `ipvm_peer_input_dropped_total{kind}` */
+  peerInputDropped: LabeledCounter<{ kind: string }>
+  /** `ipvm_dht_records` */
+  dhtRecords: Gauge
+  /** `ipvm_dht_record_bytes` */
+  dhtRecordBytes: Gauge
 }
 
 export interface StoreMetrics {
@@ -133,7 +143,9 @@ export function createMetrics (registry: Registry): Metrics {
   const receipts: ReceiptMetrics = {
     stored: m.counter({ name: 'ipvm_receipts_stored_total', help: 'Receipts written to the local store.' }),
     fromPeers: m.counter({ name: 'ipvm_receipts_from_peers_total', help: 'Valid receipts received from peers (gossip or DHT).' }),
-    invalidFromPeers: m.labeledCounter({ name: 'ipvm_receipts_invalid_from_peers_total', help: 'Receipts from peers that were rejected, by reason.', labelNames: ['reason'] })
+    invalidFromPeers: m.labeledCounter({ name: 'ipvm_receipts_invalid_from_peers_total', help: 'Receipts from peers that were rejected, by reason.', labelNames: ['reason'] }),
+    conflicts: m.counter({ name: 'ipvm_receipt_conflicts_total', help: 'Receipts from peers that disagree with the result this node computed or admitted for the same instruction.' }),
+    candidates: m.gauge({ name: 'ipvm_receipt_candidates', help: 'Receipts from peers kept apart, not reused, until enough trusted peers vouch for them.' })
   }
 
   const rpc: RpcMetrics = {
@@ -147,7 +159,10 @@ export function createMetrics (registry: Registry): Metrics {
   const network: NetworkMetrics = {
     peers: m.gauge({ name: 'ipvm_network_peers', help: 'Connected libp2p peers.' }),
     gossipMessages: m.labeledCounter({ name: 'ipvm_gossip_messages_total', help: 'Gossipsub receipt messages, by direction (in or out).', labelNames: ['direction'] }),
-    dhtOps: m.labeledCounter({ name: 'ipvm_dht_operations_total', help: 'Kademlia DHT operations, by operation and outcome.', labelNames: ['op', 'outcome'] })
+    dhtOps: m.labeledCounter({ name: 'ipvm_dht_operations_total', help: 'Kademlia DHT operations, by operation and outcome.', labelNames: ['op', 'outcome'] }),
+    peerInputDropped: m.labeledCounter({ name: 'ipvm_peer_input_dropped_total', help: 'What peers sent that was dropped to stay within the node\'s caps, by kind.', labelNames: ['kind'] }),
+    dhtRecords: m.gauge({ name: 'ipvm_dht_records', help: 'DHT records this node keeps for the network.' }),
+    dhtRecordBytes: m.gauge({ name: 'ipvm_dht_record_bytes', help: 'Bytes of the DHT records this node keeps for the network.' })
   }
 
   const store: StoreMetrics = {

@@ -6,6 +6,8 @@ import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { NetworkEvents } from './events.js'
 import { putValueTo } from './kad-put.js'
+import { verifyReceiptSignature } from './attestation.js'
+import { NetworkError, NetworkErrorCode } from './errors.js'
 import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange } from './types.js'
 
 /** Kademlia replication factor (K). */
@@ -39,11 +41,18 @@ export function instructionFromRecordKey (key: Uint8Array): CID {
  * kad-dht validators and selectors for receipt records: a record is accepted (stored for a
  * peer, or taken from a peer's answer) only if the exchange decodes it under its key.
  */
-export function receiptRecordRules (exchange: ReceiptExchange, onInvalid: (err: unknown) => void): { validators: Record<string, ValidateFn>, selectors: Record<string, SelectFn> } {
-  // a validator may return void (kad-dht awaits it): throwing rejects the record
-  const validate: ValidateFn = (key, value) => {
+export function receiptRecordRules (exchange: ReceiptExchange, maxRecordBytes: number, onInvalid: (err: unknown) => void): { validators: Record<string, ValidateFn>, selectors: Record<string, SelectFn> } {
+  // kad-dht awaits a validator: throwing rejects the record
+  const validate: ValidateFn = async (key, value) => {
     try {
-      exchange.decodeDhtRecord(instructionFromRecordKey(key), value)
+      // the size first: nothing past the limit is decoded
+      if (value.byteLength > maxRecordBytes) throw new NetworkError(NetworkErrorCode.RECORD_TOO_LARGE, `a receipt record of ${value.byteLength} bytes, more than ${maxRecordBytes}`, { limit: maxRecordBytes })
+      const instruction = instructionFromRecordKey(key)
+      const decoded = exchange.decodeDhtRecord(instruction, value)
+      // a record may come unsigned (Homestar writes them so), but a signature it carries must hold
+      if (decoded.signature !== undefined && await verifyReceiptSignature(decoded.signature, decoded.cid, instruction) === undefined) {
+        throw new NetworkError(NetworkErrorCode.BAD_SIGNATURE, 'the receipt record\'s signature does not verify')
+      }
     } catch (err) {
       onInvalid(err)
       throw err
@@ -153,10 +162,11 @@ export class ReceiptDht {
   }
 
   /**
-   * Looks the instruction's receipt up in the DHT. Returns the first valid record, or null on
-   * not-found, timeout or abort; never throws for those. Emits `got_receipt_dht` when found.
+   * Looks the instruction's receipt up in the DHT. Returns the first valid record `accept`
+   * takes, or null on not-found, timeout or abort; never throws for those. Emits
+   * `got_receipt_dht` when found.
    */
-  async find (instruction: CID, options: { timeoutMs: number, signal?: AbortSignal }): Promise<FoundReceipt | null> {
+  async find (instruction: CID, options: { timeoutMs: number, signal?: AbortSignal, accept: (found: FoundReceipt) => Promise<boolean> }): Promise<FoundReceipt | null> {
     const { dht, exchange, logger } = this.deps
     const signals = [AbortSignal.timeout(options.timeoutMs), this.deps.signal]
     if (options.signal !== undefined) signals.push(options.signal)
@@ -175,12 +185,17 @@ export class ReceiptDht {
           from = event.from.toString()
         }
         if (value === undefined || from === undefined) continue
+        let candidate: FoundReceipt
         try {
-          const decoded = exchange.decodeDhtRecord(instruction, value)
-          found = { ...decoded, publisher: from === this.deps.selfId ? null : from }
-          break
+          candidate = { ...exchange.decodeDhtRecord(instruction, value), publisher: from === this.deps.selfId ? null : from }
         } catch (err) {
           logger.debug({ instruction: instruction.toString(), from, err: errorMessage(err) }, 'invalid receipt record from the DHT')
+          continue
+        }
+        // a record the trust policy does not take does not end the lookup: another peer may hold a better one
+        if (await options.accept(candidate)) {
+          found = candidate
+          break
         }
       }
     } catch (err) {

@@ -21,7 +21,11 @@ export const NetworkErrorCode = {
   /** The block's multihash function is not one this node can verify. */
   UNSUPPORTED_HASH: 'NETWORK_UNSUPPORTED_HASH',
   /** A peer sent bytes that do not parse as a protocol message. */
-  INVALID_MESSAGE: 'NETWORK_INVALID_MESSAGE'
+  INVALID_MESSAGE: 'NETWORK_INVALID_MESSAGE',
+  /** A record or message from a peer is larger than this node takes. */
+  RECORD_TOO_LARGE: 'NETWORK_RECORD_TOO_LARGE',
+  /** A signature a peer sent with a receipt does not verify. */
+  BAD_SIGNATURE: 'NETWORK_BAD_SIGNATURE'
 } as const
 
 export type NetworkErrorCode = typeof NetworkErrorCode[keyof typeof NetworkErrorCode]

@@ -19,6 +19,11 @@ export interface NetworkEventFields {
   receipt_quorum_success_dht: { cid: string, quorum: number }
   /** `cid` is the record key: the instruction CID. */
   receipt_quorum_failure_dht: { cid: string, connected_peer_count: number, quorum: number, stored_to_peers: string[] }
+  /**
+   * Not Homestar's: a peer vouched for a receipt (`cid`) that disagrees with the one this node
+   * computed or admitted (`ours`) for the same instruction.
+   */
+  receipt_conflict: { cid: string, instruction: string, ours: string, publisher: string }
 }
 
 export type NetworkEventType = keyof NetworkEventFields

@@ -4,7 +4,8 @@ import type { CID } from 'multiformats/cid'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { NetworkEvents } from './events.js'
-import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange } from './types.js'
+import type { IntakeVerdict } from './intake.js'
+import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange, Voucher } from './types.js'
 
 /** Gossipsub topic of receipts (an IdentTopic in Homestar: the hash is the raw string). */
 export const RECEIPTS_TOPIC = 'receipts'
@@ -19,16 +20,36 @@ export interface ReceiptGossipDeps {
   metrics?: NetworkMetricGroups
   /** Counts and logs a receipt that failed validation. */
   onInvalid: (err: unknown, context: Record<string, unknown>) => void
+  /** Weighs a valid receipt under the trust policy (stores it when it is vouched for enough). */
+  intake: (receipt: DecodedReceipt, vouchers: Voucher[]) => Promise<IntakeVerdict>
+  /** Messages being weighed at once; beyond it new ones are dropped (ignored, not forwarded). */
+  maxPending: number
+}
+
+/** What gossipsub does with a message after the intake weighed its receipt. */
+const VERDICT: Record<IntakeVerdict, TopicValidatorResult> = {
+  stored: TopicValidatorResult.Accept,
+  known: TopicValidatorResult.Accept,
+  // kept apart, not forwarded: a receipt nobody trusted vouches for does not spread through this node
+  candidate: TopicValidatorResult.Ignore,
+  ignored: TopicValidatorResult.Ignore,
+  // gossipsub lowers the sender's score and does not forward
+  conflict: TopicValidatorResult.Reject,
+  invalid: TopicValidatorResult.Reject
 }
 
 /**
- * Receipts on the `receipts` topic. Every incoming message goes through the exchange in the
- * topic validator: invalid ones are rejected (gossipsub penalizes the sender and does not
- * forward them), valid ones are accepted, forwarded and handed to `onPeerReceipt`.
+ * Receipts on the `receipts` topic. Every incoming message is decoded by the exchange and
+ * weighed by the intake in the topic validator, attributed to the peer that signed the
+ * message (`from`: with StrictSign it stays the original publisher across relays). Invalid
+ * or conflicting ones are rejected (gossipsub penalises the sender and does not forward
+ * them), receipts kept apart as candidates are ignored (not forwarded), and admitted ones are
+ * accepted and forwarded.
  */
 export class ReceiptGossip {
   private readonly decoded = new WeakMap<Message, DecodedReceipt>()
-  private readonly onMessage = (event: CustomEvent<GossipsubMessage>): void => { void this.deliver(event.detail) }
+  private pending = 0
+  private readonly onMessage = (event: CustomEvent<GossipsubMessage>): void => { this.deliver(event.detail) }
 
   constructor (private readonly deps: ReceiptGossipDeps) {}
 
@@ -105,31 +126,42 @@ export class ReceiptGossip {
     return streams instanceof Map ? streams.has(peerId) : true
   }
 
-  private validate (peer: PeerId, message: Message): TopicValidatorResult {
+  private async validate (peer: PeerId, message: Message): Promise<TopicValidatorResult> {
+    const { exchange, intake, onInvalid, metrics, logger, maxPending } = this.deps
+    let receipt: DecodedReceipt
     try {
-      this.decoded.set(message, this.deps.exchange.decodeGossip(message.data))
-      return TopicValidatorResult.Accept
+      receipt = exchange.decodeGossip(message.data)
     } catch (err) {
-      this.deps.onInvalid(err, { via: 'pubsub', peer: peer.toString(), bytes: message.data.length })
+      onInvalid(err, { via: 'pubsub', peer: peer.toString(), bytes: message.data.length })
       return TopicValidatorResult.Reject
+    }
+    // the topic is StrictSign: an unsigned message does not get here, but make sure
+    if (message.type !== 'signed') return TopicValidatorResult.Reject
+    if (this.pending >= maxPending) {
+      metrics?.network.peerInputDropped.inc({ kind: 'gossip_backlog' })
+      return TopicValidatorResult.Ignore
+    }
+    this.pending++
+    try {
+      const verdict = await intake(receipt, [{ peer: message.from.toString(), via: 'pubsub', signed: false }])
+      if (verdict === 'stored' || verdict === 'known') this.decoded.set(message, receipt)
+      return VERDICT[verdict]
+    } catch (err) {
+      logger.warn({ cid: receipt.cid.toString(), peer: peer.toString(), err: errorMessage(err) }, 'could not weigh a gossiped receipt')
+      return TopicValidatorResult.Ignore
+    } finally {
+      this.pending--
     }
   }
 
-  private async deliver ({ propagationSource, msg }: GossipsubMessage): Promise<void> {
+  private deliver ({ propagationSource, msg }: GossipsubMessage): void {
     if (msg.topic !== RECEIPTS_TOPIC) return
     const receipt = this.decoded.get(msg)
     // Only validated messages reach here; the validator always records what it accepted.
     if (receipt === undefined) return
     this.decoded.delete(msg)
-    const { exchange, events, logger, metrics } = this.deps
-    const publisher = propagationSource.toString()
+    const { events, metrics } = this.deps
     metrics?.network.gossipMessages.inc({ direction: 'in' })
-    try {
-      await exchange.onPeerReceipt({ ...receipt, publisher, via: 'pubsub' })
-    } catch (err) {
-      logger.warn({ cid: receipt.cid.toString(), publisher, err: errorMessage(err) }, 'could not keep a gossiped receipt')
-      return
-    }
-    events.emit('received_receipt_pubsub', { cid: receipt.cid.toString(), publisher, ran: receipt.ran.toString() })
+    events.emit('received_receipt_pubsub', { cid: receipt.cid.toString(), publisher: propagationSource.toString(), ran: receipt.ran.toString() })
   }
 }

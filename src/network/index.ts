@@ -20,9 +20,13 @@ export type {
   DecodedReceipt,
   NetworkComponents,
   NetworkMetricGroups,
-  PeerReceipt,
+  PeerReceiptStore,
   ReceiptExchange,
-  ReceiptSource
+  ReceiptVia,
+  Voucher
 } from './types.js'
-export { homestarReceiptExchange, receiptWireForms, type PeerReceiptStore, type HomestarReceiptExchangeComponents } from './homestar-receipts.js'
+export { homestarReceiptExchange, receiptWireForms } from './homestar-receipts.js'
+export { TrustPolicy, peerIdOfTrustEntry, type TrustMode, type TrustOptions } from './trust.js'
+export { signReceipt, verifyReceiptSignature } from './attestation.js'
+export type { IntakeVerdict } from './intake.js'
 export { PeerReceiptService, type PeerReceiptServiceComponents } from './peer-receipts.js'

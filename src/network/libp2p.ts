@@ -2,7 +2,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
-import type { PeerDiscovery, PrivateKey } from '@libp2p/interface'
+import type { PeerDiscovery, PeerId, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
 import { ping, type Ping } from '@libp2p/ping'
@@ -31,8 +32,19 @@ export interface NodeServices {
 export type NetworkNode = Libp2p<NodeServices>
 
 /** Builds (does not start) the libp2p node with the services the network uses. */
-export async function createNetworkNode (options: NetworkOptions, privateKey: PrivateKey, exchange: ReceiptExchange, onInvalidRecord: (err: unknown) => void): Promise<NetworkNode> {
-  const { validators, selectors } = receiptRecordRules(exchange, onInvalidRecord)
+export interface NetworkNodeParts {
+  privateKey: PrivateKey
+  exchange: ReceiptExchange
+  /** Where libp2p keeps its data, DHT records included (bounded). */
+  datastore: Datastore
+  /** Whether a peer is refused (it vouched for too many conflicting receipts). */
+  isDenied: (peer: PeerId) => boolean
+  onInvalidRecord: (err: unknown) => void
+}
+
+export async function createNetworkNode (options: NetworkOptions, parts: NetworkNodeParts): Promise<NetworkNode> {
+  const { privateKey, exchange, datastore, isDenied, onInvalidRecord } = parts
+  const { validators, selectors } = receiptRecordRules(exchange, options.maxRecordBytes, onInvalidRecord)
   const services: Record<string, unknown> = {
     identify: identify(),
     ping: ping(),
@@ -70,6 +82,12 @@ export async function createNetworkNode (options: NetworkOptions, privateKey: Pr
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     connectionManager: { maxConnections: options.maxConnections },
+    datastore,
+    connectionGater: {
+      denyDialPeer: (peer) => isDenied(peer),
+      denyInboundEncryptedConnection: (peer) => isDenied(peer),
+      denyOutboundEncryptedConnection: (peer) => isDenied(peer)
+    },
     services: services as never
   })
 }

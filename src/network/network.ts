@@ -1,5 +1,5 @@
 import type { Connection, PeerInfo } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { errorMessage } from '../util/errors.js'
@@ -13,8 +13,14 @@ import { ReceiptGossip } from './gossip.js'
 import { invalidReason } from './invalid.js'
 import { createNetworkNode, KAD_PROTOCOL, type NetworkNode } from './libp2p.js'
 import { resolveNetworkOptions, type NetworkOptions } from './options.js'
-import { parseMultiaddr, PeerDialer, withoutPeerId } from './peers.js'
-import type { NetworkComponents } from './types.js'
+import { parseMultiaddr, PeerDialer, peerIdOf, withoutPeerId } from './peers.js'
+import { encode, receiptCid, type Receipt } from '../ipld/index.js'
+import { signReceipt, verifyReceiptSignature } from './attestation.js'
+import { receiptWireForms } from './homestar-receipts.js'
+import { ReceiptIntake } from './intake.js'
+import { BoundedRecordStore } from './record-store.js'
+import { TrustPolicy } from './trust.js'
+import type { NetworkComponents, Voucher } from './types.js'
 
 export interface PublishReceiptInput {
   /** Receipt CID. */
@@ -52,6 +58,13 @@ export class Network implements Startable {
   private dialer?: PeerDialer
   private stopController = new AbortController()
   private readonly announced = new Set<string>()
+  /** Whose receipts are reused. */
+  readonly trust: TrustPolicy
+  private readonly intake: ReceiptIntake
+  private readonly records: BoundedRecordStore
+  /** Conflicting receipts each peer vouched for, and the peers refused for it. */
+  private readonly conflicts = new Map<string, number>()
+  private readonly denied = new Set<string>()
 
   constructor (options: Partial<NetworkOptions>, private readonly components: NetworkComponents) {
     this.options = resolveNetworkOptions(options)
@@ -60,6 +73,23 @@ export class Network implements Startable {
     this.peerId = peerIdFromPrivateKey(components.privateKey).toString()
     this.log = components.logger.child({ module: 'network' })
     this.events = new NetworkEvents((err) => { this.log.warn({ err: errorMessage(err) }, 'network event listener failed') })
+    this.trust = new TrustPolicy({ mode: this.options.trust, trustedPeers: this.options.trustedPeers, quorum: this.options.receiptQuorumAgree })
+    // the peers the operator named by address are trusted (those without /p2p/<id> once dialed)
+    for (const addr of this.peerAddrs) {
+      const id = peerIdOf(addr)
+      if (id !== undefined) this.trust.trust(id)
+    }
+    const { metrics } = components
+    this.records = new BoundedRecordStore({ maxRecords: this.options.maxDhtRecords, maxBytes: this.options.maxDhtRecordBytes }, metrics)
+    this.intake = new ReceiptIntake({ maxCandidates: this.options.maxReceiptCandidates, maxCandidateBytes: this.options.maxReceiptCandidateBytes }, {
+      trust: this.trust,
+      store: components.receiptStore,
+      events: this.events,
+      logger: this.log,
+      ...(metrics !== undefined ? { metrics } : {}),
+      onConflict: (peer) => { this.penalise(peer) }
+    })
+    metrics?.receipts.candidates.setCollector(() => this.intake.candidateCount)
   }
 
   /** Receive every network notification; returns the function that unsubscribes. */
@@ -74,8 +104,13 @@ export class Network implements Startable {
   async start (): Promise<void> {
     if (this.node !== undefined) return
     this.stopController = new AbortController()
-    const node = await createNetworkNode(this.options, this.components.privateKey, this.components.receipts,
-      (err) => { this.onInvalid(err, { via: 'dht' }) })
+    const node = await createNetworkNode(this.options, {
+      privateKey: this.components.privateKey,
+      exchange: this.components.receipts,
+      datastore: this.records,
+      isDenied: (peer) => this.denied.has(peer.toString()),
+      onInvalidRecord: (err) => { this.onInvalid(err, { via: 'dht' }) }
+    })
     node.addEventListener('connection:open', (event) => { this.onConnection('connection_established', event.detail) })
     node.addEventListener('connection:close', (event) => { this.onConnection('connection_closed', event.detail) })
     node.addEventListener('self:peer:update', () => { this.announceListeners() })
@@ -88,9 +123,23 @@ export class Network implements Startable {
     this.node = node
     const { receipts, metrics, blocks } = this.components
     const signal = this.stopController.signal
-    this.dialer = new PeerDialer(this.peerAddrs, { initialDelayMs: this.options.redialInitialDelayMs, maxDelayMs: this.options.redialMaxDelayMs }, { libp2p: node, events: this.events, logger: this.log })
+    this.dialer = new PeerDialer(this.peerAddrs, { initialDelayMs: this.options.redialInitialDelayMs, maxDelayMs: this.options.redialMaxDelayMs }, {
+      libp2p: node,
+      events: this.events,
+      logger: this.log,
+      onConfigured: (peer) => { this.trust.trust(peer) }
+    })
     if (this.options.gossip) {
-      this.gossip = new ReceiptGossip({ pubsub: node.services.pubsub, exchange: receipts, events: this.events, logger: this.log, metrics, onInvalid: (err, context) => { this.onInvalid(err, context) } })
+      this.gossip = new ReceiptGossip({
+        pubsub: node.services.pubsub,
+        exchange: receipts,
+        events: this.events,
+        logger: this.log,
+        metrics,
+        onInvalid: (err, context) => { this.onInvalid(err, context) },
+        intake: async (receipt, vouchers) => await this.intake.take(receipt, vouchers),
+        maxPending: this.options.maxPendingGossip
+      })
       this.gossip.start()
     }
     this.dht = new ReceiptDht({ libp2p: node, dht: node.services.dht, protocol: KAD_PROTOCOL, exchange: receipts, events: this.events, logger: this.log, metrics, selfId: this.peerId, connectedPeerCount: () => node.getPeers().length, signal })
@@ -156,6 +205,22 @@ export class Network implements Startable {
   }
 
   /**
+   * A receipt this node computed for an instruction: the peer's receipt it displaced in the
+   * store and candidates from peers that disagree with it are conflicts; then it is signed and
+   * published (gossip and DHT) when a peer is connected.
+   */
+  async announceReceipt (receipt: Receipt, instruction: CID, displaced?: CID): Promise<PublishReceiptResult | null> {
+    const cid = receiptCid(receipt)
+    const out = encode([receipt.out[0], receipt.out[1]])
+    if (displaced !== undefined) await this.intake.displaced(instruction, cid, out, displaced)
+    this.intake.settle(instruction, cid, out)
+    if (!this.hasPeers) return null
+    const signature = await signReceipt(this.components.privateKey, cid, instruction)
+    const { gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction, signature)
+    return await this.publishReceipt({ cid, ran: receipt.ran, instruction, gossipBytes, dhtBytes })
+  }
+
+  /**
    * Gossips the receipt (when gossip is on and some peer subscribes) and puts its record in the
    * DHT with `receiptQuorum` (when a peer is connected). Quorum failure is an event, not an error.
    */
@@ -174,20 +239,51 @@ export class Network implements Startable {
 
   /**
    * Looks the receipt of an instruction up in the DHT, for at most `timeoutMs` (default
-   * `dhtTimeoutMs`). A valid record is handed to `onPeerReceipt` (via 'dht') and returned;
-   * not found, timeout and abort give null.
+   * `dhtTimeoutMs`). Each valid record is weighed by the trust policy, attributed to the peer
+   * that signed it (an unsigned record, such as Homestar's, is attributed to nobody, or under
+   * `trust = "any"` to the peer that answered); the first one admitted ends the lookup and is
+   * returned, and it is in the receipt store by then. Not found, timeout and abort give null.
    */
   async findReceipt (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<FoundReceipt | null> {
     this.requireNode()
     if (!this.hasPeers || options.signal?.aborted === true) return null
-    const found = await (this.dht as ReceiptDht).find(instruction, { timeoutMs: options.timeoutMs ?? this.options.dhtTimeoutMs, signal: options.signal })
-    if (found === null) return null
-    try {
-      await this.components.receipts.onPeerReceipt({ cid: found.cid, ran: found.ran, instruction: found.instruction, record: found.record, publisher: found.publisher ?? this.peerId, via: 'dht' })
-    } catch (err) {
-      this.log.warn({ cid: found.cid.toString(), err: errorMessage(err) }, 'could not keep a receipt found in the DHT')
+    return await (this.dht as ReceiptDht).find(instruction, {
+      timeoutMs: options.timeoutMs ?? this.options.dhtTimeoutMs,
+      signal: options.signal,
+      accept: async (found) => {
+        try {
+          const verdict = await this.intake.take(found, await this.vouchersOf(found))
+          return verdict === 'stored' || verdict === 'known'
+        } catch (err) {
+          this.log.warn({ cid: found.cid.toString(), err: errorMessage(err) }, 'could not weigh a receipt found in the DHT')
+          return false
+        }
+      }
+    })
+  }
+
+  /** Who vouches for a record found in the DHT. */
+  private async vouchersOf (found: FoundReceipt): Promise<Voucher[]> {
+    if (found.signature !== undefined) {
+      const signer = await verifyReceiptSignature(found.signature, found.cid, found.instruction)
+      return signer === undefined ? [] : [{ peer: signer, via: 'dht', signed: true }]
     }
-    return found
+    return this.trust.mode === 'any' ? [{ peer: found.publisher ?? this.peerId, via: 'dht', signed: false }] : []
+  }
+
+  /**
+   * A peer vouched for a conflicting receipt (gossipsub already lowered its score when the
+   * message came by gossip). After `maxPeerConflicts` of them a peer the operator did not
+   * name is disconnected and refused from then on.
+   */
+  private penalise (peer: string): void {
+    const count = (this.conflicts.get(peer) ?? 0) + 1
+    this.conflicts.set(peer, count)
+    if (count < this.options.maxPeerConflicts || this.trust.isNamed(peer) || this.denied.has(peer)) return
+    this.denied.add(peer)
+    this.log.warn({ peer, conflicts: count }, 'disconnecting a peer that vouched for conflicting receipts; it is refused from now on')
+    const node = this.node
+    if (node !== undefined) void node.hangUp(peerIdFromString(peer)).catch(() => {})
   }
 
   /**

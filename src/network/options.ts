@@ -1,5 +1,6 @@
 import { defaultConfig, type IpvmConfig } from '../config/index.js'
 import { withDefaults } from '../util/options.js'
+import type { TrustMode } from './trust.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 
 export interface NetworkOptions {
@@ -33,10 +34,32 @@ export interface NetworkOptions {
   mdnsServiceTag: string
   /** libp2p identify agent version. @default 'ipvm-node' */
   agentVersion: string
+  /** Whose receipts are reused. @default 'trusted' (`network.trust`) */
+  trust: TrustMode
+  /** Peers trusted besides the configured `peers`. @default [] (`network.trusted_peers`) */
+  trustedPeers: string[]
+  /** Trusted peers that must vouch for a receipt. @default 1 (`network.receipt_quorum_agree`) */
+  receiptQuorumAgree: number
+  /** Receipts kept apart as candidates. @default 4096 (`network.max_receipt_candidates`) */
+  maxReceiptCandidates: number
+  /** Bytes of candidates. @default 16 MiB (`network.max_receipt_candidate_bytes`) */
+  maxReceiptCandidateBytes: number
+  /** DHT records kept for peers. @default 10000 (`network.max_dht_records`) */
+  maxDhtRecords: number
+  /** Bytes of DHT records kept for peers. @default 64 MiB (`network.max_dht_record_bytes`) */
+  maxDhtRecordBytes: number
+  /** Largest DHT record or gossiped receipt taken from a peer. @default 4 MiB */
+  maxRecordBytes: number
+  /** Receipts from gossip being weighed at once; more are dropped. @default 256 */
+  maxPendingGossip: number
+  /** Conflicting receipts an untrusted peer may send before it is disconnected and refused. @default 3 */
+  maxPeerConflicts: number
 }
 
+type ConfiguredNetworkOptions = 'listen' | 'peers' | 'mdns' | 'gossip' | 'receiptQuorum' | 'dhtTimeoutMs' | 'agentVersion' | 'trust' | 'trustedPeers' | 'receiptQuorumAgree' | 'maxReceiptCandidates' | 'maxReceiptCandidateBytes' | 'maxDhtRecords' | 'maxDhtRecordBytes'
+
 /** The network's options from the `[network]` settings; `agentVersion` names this build to peers. */
-export function networkOptions (config: IpvmConfig['network'], agentVersion: string): Pick<NetworkOptions, 'listen' | 'peers' | 'mdns' | 'gossip' | 'receiptQuorum' | 'dhtTimeoutMs' | 'agentVersion'> {
+export function networkOptions (config: IpvmConfig['network'], agentVersion: string): Pick<NetworkOptions, ConfiguredNetworkOptions> {
   return {
     listen: config.listen,
     peers: config.peers,
@@ -44,7 +67,14 @@ export function networkOptions (config: IpvmConfig['network'], agentVersion: str
     gossip: config.gossip,
     receiptQuorum: config.receipt_quorum,
     dhtTimeoutMs: config.dht_timeout_ms,
-    agentVersion
+    agentVersion,
+    trust: config.trust,
+    trustedPeers: config.trusted_peers,
+    receiptQuorumAgree: config.receipt_quorum_agree,
+    maxReceiptCandidates: config.max_receipt_candidates,
+    maxReceiptCandidateBytes: config.max_receipt_candidate_bytes,
+    maxDhtRecords: config.max_dht_records,
+    maxDhtRecordBytes: config.max_dht_record_bytes
   }
 }
 
@@ -57,7 +87,10 @@ export const defaultNetworkOptions: NetworkOptions = {
   redialMaxDelayMs: 30_000,
   mdnsIntervalMs: 10_000,
   mdnsPort: 5353,
-  mdnsServiceTag: '_p2p._udp.local'
+  mdnsServiceTag: '_p2p._udp.local',
+  maxRecordBytes: 4 * 1024 * 1024,
+  maxPendingGossip: 256,
+  maxPeerConflicts: 3
 }
 
 /** Defaults under the given options; throws `NETWORK_INVALID_OPTION` for out-of-range numbers. */

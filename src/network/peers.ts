@@ -39,6 +39,8 @@ export interface PeerDialerDeps {
   libp2p: Libp2p
   events: NetworkEvents
   logger: Logger
+  /** A configured peer's id, once a dial to it succeeded. */
+  onConfigured?: (peerId: string) => void
 }
 
 /**
@@ -88,6 +90,7 @@ export class PeerDialer {
     try {
       const connection = await this.deps.libp2p.dial(peer.addr)
       peer.peerId = connection.remotePeer.toString()
+      this.deps.onConfigured?.(peer.peerId)
       peer.delayMs = this.options.initialDelayMs
       this.deps.logger.debug({ peer: peer.peerId, addr: peer.addr.toString() }, 'connected to a configured peer')
     } catch (err) {

@@ -2,6 +2,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
 import type { NetworkMetrics, ReceiptMetrics } from '../metrics/index.js'
+import type { ReceiptProvenance, ReceiptSource as StoredReceiptSource, ReusableReceipt, Voucher } from '../store/index.js'
 
 /** A receipt a peer sent, after decoding and validation by the {@link ReceiptExchange}. */
 export interface DecodedReceipt {
@@ -11,29 +12,45 @@ export interface DecodedReceipt {
   ran: CID
   /** CID of the instruction the receipt is for (the DHT record key). */
   instruction: CID
-  /** The runtime receipt, in whatever form the exchange produces. */
+  /** The DAG-CBOR of exactly what the receipt CID hashes: what is stored. */
+  bytes: Uint8Array
+  /** `out[0]` is `ok`. */
+  ok: boolean
+  /** The DAG-CBOR of `out`, to compare two receipts' results. */
+  out: Uint8Array
+  /** The receipt's `iss` (Homestar writes null). */
+  issuer: string | null
+  /** A signature over the receipt for its instruction, when the record carries one (not verified yet). */
+  signature?: { iss: string, sig: Uint8Array }
+  /** The receipt in whatever form the exchange produces. */
   record: unknown
 }
 
-export type ReceiptSource = 'pubsub' | 'dht'
+export type ReceiptVia = 'pubsub' | 'dht'
 
-export interface PeerReceipt extends DecodedReceipt {
-  /** Peer id the receipt came from: the gossip propagation source or the DHT peer that answered. */
-  publisher: string
-  via: ReceiptSource
+/** Where the node keeps the receipts peers vouched for enough (the node's receipt store). */
+export interface PeerReceiptStore {
+  /** The receipt the node would reuse for the instruction, if any. */
+  getByInstruction(instruction: CID): Promise<ReusableReceipt | undefined>
+  /** Stores a receipt (idempotent; the vouchers are added to its provenance). */
+  put(r: { cid: CID, instruction: CID, bytes: Uint8Array, source: StoredReceiptSource }): Promise<{ stored: boolean }>
+  /** A stored receipt's bytes. */
+  get(cid: CID): Promise<Uint8Array | undefined>
+  /** Who stands behind each receipt. */
+  provenanceOf(cids: CID[]): Promise<Array<ReceiptProvenance | undefined>>
 }
 
+export type { Voucher }
+
 /**
- * The receipt codecs and the store, as the network sees them. The network moves bytes; this
- * object decides what they mean.
+ * The receipt codecs, as the network sees them. The network moves bytes; this object decides
+ * what they mean.
  */
 export interface ReceiptExchange {
   /** Decode and validate a gossip message; throws on anything malformed or whose CID does not match. */
   decodeGossip(bytes: Uint8Array): DecodedReceipt
   /** Decode and validate a DHT record stored under `key` (the instruction CID); throws like `decodeGossip`. */
   decodeDhtRecord(key: CID, bytes: Uint8Array): DecodedReceipt
-  /** Called for every valid receipt from a peer (the composition root stores it). */
-  onPeerReceipt(receipt: PeerReceipt): Promise<void>
 }
 
 /** Blocks by CID, to serve to peers and to keep what was fetched. */
@@ -54,6 +71,8 @@ export interface NetworkComponents {
   privateKey: PrivateKey
   logger: Logger
   receipts: ReceiptExchange
+  /** Where receipts from peers are kept once the trust policy admits them. */
+  receiptStore: PeerReceiptStore
   /** Blocks served to peers and where fetched blocks are kept; without it nothing is served. */
   blocks?: Blocks
   metrics?: NetworkMetricGroups

@@ -112,7 +112,8 @@ export class IpvmNode {
         privateKey,
         logger: log('network'),
         blocks: store.blocks,
-        receipts: homestarReceiptExchange({ store: store.receipts, metrics }),
+        receipts: homestarReceiptExchange(),
+        receiptStore: store.receipts,
         metrics
       }))
       this.network = network
@@ -122,6 +123,7 @@ export class IpvmNode {
       store,
       runner,
       resources,
+      resultTypes: runner,
       logger: log('workflow'),
       metrics,
       ...(network !== undefined ? { peers: new PeerReceiptService({ network, logger: log('network') }) } : {})

@@ -90,9 +90,23 @@ export class ResourceResolver {
    * `fetch`, with a key for what is made of the bytes (compiled Wasm is cached by it): the
    * same key always means the same bytes, even for URLs whose content may change.
    */
-  async fetchResource (url: string, opts: { signal?: AbortSignal } = {}): Promise<FetchedResource> {
-    const bytes = await this.fetch(url, opts)
+  async fetchResource (url: string, opts: { signal?: AbortSignal, local?: boolean } = {}): Promise<FetchedResource> {
+    const bytes = opts.local === true ? await this.fetchLocal(url, opts.signal) : await this.fetch(url, opts)
     return { bytes, key: isContentAddressedUrl(url) ? url : `sha256:${createHash('sha256').update(bytes).digest('hex')}` }
+  }
+
+  /** A content-addressed resource from this node's store alone (`RESOURCE_UNAVAILABLE` otherwise); nothing is fetched. */
+  private async fetchLocal (url: string, signal?: AbortSignal): Promise<Uint8Array> {
+    if (!isContentAddressedUrl(url)) throw new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${url} is not content-addressed: it is not kept here`, { url })
+    const cid = cidOfUrl(url)
+    const cached = this.cache.get(cid.toString())
+    if (cached !== undefined) return cached
+    try {
+      return await catFile(this.c.store.blocks, cid, signal !== undefined ? { signal } : {})
+    } catch (err) {
+      if (isStoreError(err) && err.code === StoreErrorCode.BLOCK_NOT_FOUND) throw unavailable(cid, 'not all of it is in the local store')
+      throw err
+    }
   }
 
   async fetchCid (cid: CID, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {

@@ -1,9 +1,10 @@
 import { SUPPORTED_IMPORTS, type ArtifactDescription } from './artifacts/artifact.js'
 import type { Ipld } from '../ipld/index.js'
-import { coreArgs, coreResultToIpld, isCallableCore } from './values/core-values.js'
+import { coreArgs, coreResultToIpld, coreValueConforms, isCallableCore } from './values/core-values.js'
 import { RuntimeError, RuntimeErrorCode } from './errors.js'
 import { lookupFunction } from './values/func-lookup.js'
 import { ipldToWitArgs } from './values/ipld-to-wit.js'
+import { ipldFitsWit } from './values/wit-shape.js'
 import { witToIpld } from './values/wit-to-ipld.js'
 
 /** What the main thread works out before sending a call to a worker, and how it reads the answer. */
@@ -19,6 +20,23 @@ export interface CallPlan {
 function notFound (func: string): RuntimeError {
   return new RuntimeError(RuntimeErrorCode.FUNCTION_NOT_FOUND,
     `Wasm function ${func} not found in given Wasm component/resource`, { func })
+}
+
+/**
+ * Whether `value` could be what `func` returns: it has the IPLD form of the component
+ * function's single result type, or is a number of the core function's result type.
+ * Undefined when that is not known (no such function, or not one result).
+ */
+export function outputConforms (description: ArtifactDescription, func: string, value: Ipld): boolean | undefined {
+  const name = lookupFunction(func, description.functions.map(f => f.name))
+  if (description.kind === 'component') {
+    const fn = description.functions.find(f => f.name === name)
+    if (fn === undefined || fn.results.length !== 1) return undefined
+    return ipldFitsWit(value, fn.results[0])
+  }
+  const fn = description.functions.find(f => f.name === name)
+  if (fn === undefined || fn.results.length !== 1) return undefined
+  return coreValueConforms(value, fn.results[0])
 }
 
 /** Finds the function (§7.2) and converts the arguments (§7.3); every error here is not retryable. */

@@ -2,7 +2,7 @@ import type { Startable } from '../util/lifecycle.js'
 import type { Ipld } from '../ipld/index.js'
 import type { Logger } from '../util/logger.js'
 import type { Artifact } from './artifacts/artifact.js'
-import { planCall } from './call-plan.js'
+import { outputConforms, planCall } from './call-plan.js'
 import { RuntimeError, RuntimeErrorCode } from './errors.js'
 import type { WasmLog } from './host.js'
 import { defaultWasmRunnerOptions, type WasmRunnerOptions } from './options.js'
@@ -84,6 +84,16 @@ export class WasmRunner implements Startable {
     this.preparer = undefined
     this.artifacts.clear()
     await Promise.all([pool?.stop(), preparer?.stop()])
+  }
+
+  /**
+   * Whether `value` could be the result of `func` in the Wasm (`key`, `wasm`), by the result
+   * type it declares (the Wasm is prepared, or taken from the cache); undefined when that is
+   * not known.
+   */
+  async conforms (req: { key: string, wasm: Uint8Array, func: string }, value: Ipld): Promise<boolean | undefined> {
+    const artifact = await this.artifact(req.key, req.wasm)
+    return outputConforms(artifact.description, req.func, value)
   }
 
   async run (request: RunRequest): Promise<RunResult> {

@@ -28,8 +28,13 @@ export enum Bucket {
   workflowsByCreated = 8,
   /** status byte ‖ createdAt ‖ workflow CID → empty: runs of one status by creation time. */
   workflowsByStatus = 9,
-  /** instruction CID → receipt CID: the first `ok` receipt written for it (schema 2). */
-  receiptFirstOk = 10
+  /**
+   * instruction CID → receipt CID: the `ok` receipt to reuse for it (schema 2): the first one
+   * written, except that a receipt this node computed replaces one it only got from peers.
+   */
+  receiptFirstOk = 10,
+  /** receipt CID → DAG-CBOR `{local, vouchers}`: who stands behind a receipt. Absent for receipts stored before it existed. */
+  receiptProvenance = 11
 }
 
 /** Concatenates byte strings. */

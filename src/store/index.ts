@@ -4,8 +4,9 @@ export { BlockStore, type BlockInput } from './block-store.js'
 export { BlockstoreAdapter } from './blockstore-adapter.js'
 export {
   ReceiptStore, receiptOutcome,
-  type ReceiptInput, type ReceiptOutcome, type PutReceiptResult, type InstructionReceipt
+  type ReceiptInput, type ReceiptOutcome, type PutReceiptResult, type InstructionReceipt, type ReusableReceipt
 } from './receipt-store.js'
+export { MAX_VOUCHERS, type ReceiptProvenance, type ReceiptSource, type Voucher, type VoucherVia } from './receipt-provenance.js'
 export {
   WorkflowStore, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT,
   type ListWorkflowsOptions, type WorkflowPage

@@ -1,12 +1,17 @@
-import * as dagCbor from '@ipld/dag-cbor'
 import { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
 import { Bucket, key, prefixRange, readU64, u64 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
-import { asCid, assertSupported, cidFromBytes, cidKey, Codec, matches } from './hashing.js'
+import { asCid, assertSupported, cidFromBytes, cidKey, matches } from './hashing.js'
 import { KeyedMutex } from './keyed-mutex.js'
 import { LruMap } from '../util/lru.js'
 import type { BatchOp, LevelController } from './level.js'
+import { checkReceipt, filingOps, indexValue, parseIndexValue, type ReceiptOutcome } from './receipt-records.js'
+
+export { receiptOutcome, type ReceiptOutcome } from './receipt-records.js'
+import { decodeProvenance, encodeProvenance, mergeProvenance, type ReceiptProvenance, type ReceiptSource } from './receipt-provenance.js'
+
+const LOCAL: ReceiptSource = { kind: 'local' }
 
 export interface ReceiptInput {
   /** CID of the receipt: DAG-CBOR, normally sha3-256. Checked against `bytes`. */
@@ -17,15 +22,25 @@ export interface ReceiptInput {
   bytes: Uint8Array
   /** When given, the receipt is also filed under this workflow (its history and progress). */
   workflow?: CID
+  /** Who stands behind it. @default { kind: 'local' }: this node computed it */
+  source?: ReceiptSource
 }
 
-export type ReceiptOutcome = 'ok' | 'error'
+/** A receipt to reuse for an instruction, with who stands behind it (undefined for receipts stored before that was recorded). */
+export interface ReusableReceipt {
+  cid: CID
+  bytes: Uint8Array
+  provenance?: ReceiptProvenance
+}
+
 
 export interface PutReceiptResult {
   /** The receipt was not in the store before. */
   stored: boolean
   /** A workflow was given and the receipt was not yet filed under it. */
   filed: boolean
+  /** The peer's receipt this one, computed here, took the place of as the one to reuse. */
+  displaced?: CID
 }
 
 export interface InstructionReceipt {
@@ -45,8 +60,6 @@ export interface ReceiptStoreOptions {
   cachedInstructions?: number
 }
 
-const OUTCOME_BYTE: Record<ReceiptOutcome, number> = { ok: 0, error: 1 }
-
 /**
  * Receipts, kept as the DAG-CBOR bytes the caller encoded, with two indexes:
  * by instruction (several receipts per instruction are possible) and by workflow
@@ -61,11 +74,11 @@ export class ReceiptStore {
   private readonly log: Logger
   private readonly locks = new KeyedMutex()
   /**
-   * The answer of `getByInstruction`, by instruction CID. Safe to keep: the first `ok`
-   * receipt of an instruction never changes once written, and its bytes were checked
-   * against their CID when read.
+   * The answer of `getByInstruction`, by instruction CID; its bytes were checked against
+   * their CID when read. `putMany` keeps it in line when a receipt this node computed takes
+   * the place of a peer's, or a receipt gains a voucher.
    */
-  private readonly reusable: LruMap<string, { cid: CID, bytes: Uint8Array }>
+  private readonly reusable: LruMap<string, ReusableReceipt>
   private seq = 0
 
   constructor (components: ReceiptStoreComponents, options: ReceiptStoreOptions = {}) {
@@ -102,23 +115,27 @@ export class ReceiptStore {
       const instruction = asCid(input.instruction, 'instruction cid')
       const workflow = input.workflow === undefined ? undefined : asCid(input.workflow, 'workflow cid')
       const outcome = await checkReceipt(cid, input.bytes)
-      return { cid, r: cidKey(cid), instruction, workflow, outcome, bytes: input.bytes }
+      return { cid, r: cidKey(cid), instruction, workflow, outcome, bytes: input.bytes, source: input.source ?? LOCAL }
     }))
     if (items.length === 0) return []
-    // an instruction's first ok receipt is decided under its lock: two different receipts for
-    // one instruction, stored at once, cannot both become the first
+    // an instruction's reusable receipt is decided under its lock: two different receipts for
+    // one instruction, stored at once, cannot both become it
     const lockKeys = [...items.map(i => i.cid.toString()), ...items.filter(i => i.outcome === 'ok').map(i => `first:${i.instruction.toString()}`)]
     return await this.locks.runMany(lockKeys, async () => {
       const receiptKeys = items.map(i => key(Bucket.receipts, i.r))
       const seenKeys = items.map(i => i.workflow === undefined ? undefined : key(Bucket.workflowReceiptSeen, cidKey(i.workflow), i.r))
       const firstKeys = items.map(i => key(Bucket.receiptFirstOk, cidKey(i.instruction)))
-      const [present, seen, first] = await Promise.all([
+      const [present, seen, first, provenances] = await Promise.all([
         this.level.getMany(receiptKeys),
         this.level.getMany(seenKeys.filter((k): k is Uint8Array => k !== undefined)),
-        this.level.getMany(firstKeys)
+        this.level.getMany(firstKeys),
+        this.level.getMany(items.map(i => key(Bucket.receiptProvenance, i.r)))
       ])
+      // whether each instruction's current reusable receipt was computed here (a local one replaces a peer's)
+      const firstLocal = await this.localFlags(first)
       const ops: BatchOp[] = []
       const added = new Set<string>() // receipts, memberships and first-ok entries added earlier in this batch
+      const provenanceNow = new Map<string, ReceiptProvenance>()
       let nextSeen = 0
       const results = items.map((item, n) => {
         const id = item.cid.toString()
@@ -136,12 +153,26 @@ export class ReceiptStore {
           const s = next()
           ops.push({ type: 'put', key: receiptKeys[n], value: item.bytes })
           ops.push({ type: 'put', key: key(Bucket.receiptByInstruction, cidKey(item.instruction), item.r), value: indexValue(item.outcome, s) })
-          const firstOf = `first:${item.instruction.toString()}`
-          if (item.outcome === 'ok' && first[n] === undefined && !added.has(firstOf)) {
+        }
+        const before = provenanceNow.get(id) ?? (provenances[n] === undefined ? undefined : decodeProvenance(provenances[n]))
+        const merged = mergeProvenance(before, item.source)
+        if (merged !== undefined) {
+          provenanceNow.set(id, merged)
+          ops.push({ type: 'put', key: key(Bucket.receiptProvenance, item.r), value: encodeProvenance(merged) })
+        }
+        const firstOf = `first:${item.instruction.toString()}`
+        let displaced: CID | undefined
+        if (item.outcome === 'ok' && !added.has(firstOf)) {
+          const current = first[n] === undefined ? undefined : cidFromBytes(first[n])
+          const takesOver = current === undefined || (item.source.kind === 'local' && firstLocal[n] === false && !current.equals(item.cid))
+          if (takesOver) {
             added.add(firstOf)
             ops.push({ type: 'put', key: firstKeys[n], value: item.r })
+            this.reusable.delete(item.instruction.toString())
+            displaced = current
           }
         }
+        if (merged !== undefined) this.refreshCached(item.instruction.toString(), item.cid, merged)
         let filed = false
         const seenKey = seenKeys[n]
         if (item.workflow !== undefined && seenKey !== undefined) {
@@ -152,7 +183,7 @@ export class ReceiptStore {
             filed = true
           }
         }
-        return { stored, filed }
+        return displaced === undefined ? { stored, filed } : { stored, filed, displaced }
       })
       if (ops.length === 0) return results
       // A new receipt is synced before the call returns. A batch that only files receipts
@@ -162,6 +193,32 @@ export class ReceiptStore {
       this.log.debug({ receipts: items.length, ops: ops.length, lastSeq: this.seq }, 'receipts stored')
       return results
     })
+  }
+
+  /** For each first-ok entry (a receipt CID, or undefined), whether that receipt was computed here; undefined where there is no entry. */
+  private async localFlags (firsts: Array<Uint8Array | undefined>): Promise<Array<boolean | undefined>> {
+    const named = firsts.flatMap((r, n) => r === undefined ? [] : [n])
+    if (named.length === 0) return firsts.map(() => undefined)
+    const found = await this.level.getMany(named.map(n => key(Bucket.receiptProvenance, firsts[n]!)))
+    const out: Array<boolean | undefined> = firsts.map(() => undefined)
+    named.forEach((n, k) => {
+      const bytes = found[k]
+      // a receipt stored before provenance was recorded counts as this node's: it was reused as such
+      out[n] = bytes === undefined ? true : decodeProvenance(bytes).local
+    })
+    return out
+  }
+
+  /** Keeps a cached reusable receipt's provenance current. */
+  private refreshCached (instruction: string, cid: CID, provenance: ReceiptProvenance): void {
+    const cached = this.reusable.get(instruction)
+    if (cached !== undefined && cached.cid.equals(cid)) this.reusable.set(instruction, { ...cached, provenance })
+  }
+
+  /** Who stands behind each receipt, in input order; undefined where nothing was recorded. */
+  async provenanceOf (cids: CID[]): Promise<Array<ReceiptProvenance | undefined>> {
+    const found = await this.level.getMany(cids.map(c => key(Bucket.receiptProvenance, cidKey(asCid(c, 'receipt cid')))))
+    return found.map(bytes => bytes === undefined ? undefined : decodeProvenance(bytes))
   }
 
   /**
@@ -224,10 +281,11 @@ export class ReceiptStore {
 
   /**
    * The receipt to reuse for an instruction: the **first `ok` receipt written** for it
-   * (lowest write sequence), so the answer never changes once given. Error receipts are
-   * never returned here (see `listByInstruction`). Undefined when there is none.
+   * (lowest write sequence), unless this node later computed one itself, which takes its
+   * place (a peer's receipt never outranks the node's own). Error receipts are never
+   * returned here (see `listByInstruction`). Undefined when there is none.
    */
-  async getByInstruction (instruction: CID): Promise<{ cid: CID, bytes: Uint8Array } | undefined> {
+  async getByInstruction (instruction: CID): Promise<ReusableReceipt | undefined> {
     return (await this.getManyByInstruction([instruction]))[0]
   }
 
@@ -236,9 +294,9 @@ export class ReceiptStore {
    * database for all of them (their first-ok entries, then the receipts), instead of a
    * range scan and a read each.
    */
-  async getManyByInstruction (instructions: CID[]): Promise<Array<{ cid: CID, bytes: Uint8Array } | undefined>> {
+  async getManyByInstruction (instructions: CID[]): Promise<Array<ReusableReceipt | undefined>> {
     const ids = instructions.map(i => asCid(i, 'instruction cid').toString())
-    const out: Array<{ cid: CID, bytes: Uint8Array } | undefined> = ids.map(id => this.reusable.get(id))
+    const out: Array<ReusableReceipt | undefined> = ids.map(id => this.reusable.get(id))
     const missing = out.flatMap((found, n) => found === undefined ? [n] : [])
     if (missing.length === 0) return out
     const firsts = await this.level.getMany(missing.map(n => key(Bucket.receiptFirstOk, cidKey(instructions[n]))))
@@ -247,11 +305,15 @@ export class ReceiptStore {
       return r === undefined ? [] : [{ n, cid: cidFromBytes(r) }]
     })
     if (named.length === 0) return out
-    const bytes = await this.level.getMany(named.map(x => key(Bucket.receipts, cidKey(x.cid))))
+    const [bytes, provenances] = await Promise.all([
+      this.level.getMany(named.map(x => key(Bucket.receipts, cidKey(x.cid)))),
+      this.level.getMany(named.map(x => key(Bucket.receiptProvenance, cidKey(x.cid))))
+    ])
     for (const [k, { n, cid }] of named.entries()) {
       const b = bytes[k]
       if (b === undefined) throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `index names a missing receipt: ${cid.toString()}`, { cid: cid.toString() })
-      const found = { cid, bytes: await this.checked(cid, b) }
+      const p = provenances[k]
+      const found: ReusableReceipt = { cid, bytes: await this.checked(cid, b), ...(p !== undefined ? { provenance: decodeProvenance(p) } : {}) }
       this.reusable.set(ids[n], found)
       out[n] = found
     }
@@ -308,52 +370,4 @@ export class ReceiptStore {
   async count (): Promise<number> {
     return await this.level.count(prefixRange(Uint8Array.of(Bucket.receipts)))
   }
-}
-
-/** The writes that file receipt `r` under `workflow` at position `seq`. */
-function filingOps (workflow: CID, r: Uint8Array, seenKey: Uint8Array, seq: number): BatchOp[] {
-  return [
-    { type: 'put', key: key(Bucket.workflowReceipts, cidKey(workflow), u64(seq)), value: r },
-    { type: 'put', key: seenKey, value: u64(seq) }
-  ]
-}
-
-async function checkReceipt (cid: CID, bytes: Uint8Array): Promise<ReceiptOutcome> {
-  if (!(bytes instanceof Uint8Array)) throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, 'receipt bytes must be a Uint8Array')
-  assertSupported(cid)
-  if (cid.code !== Codec.dagCbor) {
-    throw new StoreError(StoreErrorCode.RECEIPT_INVALID, `receipt CID is not dag-cbor: ${cid.toString()}`, { cid: cid.toString() })
-  }
-  if (!await matches(cid, bytes)) {
-    throw new StoreError(StoreErrorCode.RECEIPT_INVALID, `receipt bytes do not hash to ${cid.toString()}`, { cid: cid.toString() })
-  }
-  return receiptOutcome(bytes, cid)
-}
-
-/** Reads `out[0]` of a DAG-CBOR receipt: `"ok"` or `"error"`. */
-export function receiptOutcome (bytes: Uint8Array, cid?: CID): ReceiptOutcome {
-  let value: unknown
-  try {
-    value = dagCbor.decode(bytes)
-  } catch (err) {
-    throw new StoreError(StoreErrorCode.RECEIPT_INVALID, 'receipt is not valid DAG-CBOR', { cid: cid?.toString() }, { cause: err })
-  }
-  const out = (value !== null && typeof value === 'object') ? (value as { out?: unknown }).out : undefined
-  const tag: unknown = Array.isArray(out) ? out[0] : undefined
-  if (tag !== 'ok' && tag !== 'error') {
-    throw new StoreError(StoreErrorCode.RECEIPT_INVALID, 'receipt has no `out` of ["ok", v] or ["error", e]', { cid: cid?.toString() })
-  }
-  return tag
-}
-
-function indexValue (outcome: ReceiptOutcome, seq: number): Uint8Array {
-  const v = new Uint8Array(9)
-  v[0] = OUTCOME_BYTE[outcome]
-  v.set(u64(seq), 1)
-  return v
-}
-
-function parseIndexValue (v: Uint8Array): { outcome: ReceiptOutcome, seq: number } {
-  if (v.byteLength !== 9 || v[0] > 1) throw new StoreError(StoreErrorCode.RECORD_CORRUPT, 'malformed receipt index entry')
-  return { outcome: v[0] === OUTCOME_BYTE.ok ? 'ok' : 'error', seq: readU64(v, 1) }
 }

@@ -11,6 +11,13 @@ export function concatBytes (chunks: ReadonlyArray<Uint8Array | readonly number[
   return out
 }
 
+/** Whether two byte strings are equal. */
+export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 /**
  * The chunks of `source`, until together they pass `limit` bytes: then it throws
  * `tooBig(size)` and the rest is not read (the source is closed).

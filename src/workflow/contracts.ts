@@ -28,24 +28,33 @@ export interface TaskRunner {
 
 /** Fetches the resources a task needs: local blocks first, then other sources. */
 export interface ResourceFetcher {
-  /** A resource by URL, with a cache key that always means the same bytes. */
-  fetchResource(url: string, opts?: { signal?: AbortSignal }): Promise<{ bytes: Uint8Array, key: string }>
+  /** A resource by URL, with a cache key that always means the same bytes; `local`: from this node's store only. */
+  fetchResource(url: string, opts?: { signal?: AbortSignal, local?: boolean }): Promise<{ bytes: Uint8Array, key: string }>
   /** A UnixFS file by CID (a task's link argument). */
   fetchCid(cid: CID, opts?: { signal?: AbortSignal }): Promise<Uint8Array>
 }
 
-/** A receipt another node made, as the network hands it over. */
-export interface PeerReceipt {
-  cid: CID
-  receipt: Receipt
-}
-
 /** Receipts of other nodes (the network layer); optional. */
 export interface PeerReceipts {
-  /** A receipt for the instruction from the network, bounded in time; null when none. */
-  find(instruction: CID, signal?: AbortSignal): Promise<PeerReceipt | null>
-  /** Tells the network about a receipt this node computed (gossip, DHT). Never throws. */
-  publish(r: { cid: CID, instruction: CID, receipt: Receipt }): void
+  /**
+   * Asks peers for the instruction's receipt, bounded in time. What the network's trust
+   * policy admits lands in the store; true when it did (the store has a receipt for it now).
+   */
+  find(instruction: CID, signal?: AbortSignal): Promise<boolean>
+  /**
+   * Tells the network about a receipt this node computed (gossip, DHT); `displaced` is the
+   * peer's receipt it took the place of in the store, if any. Never throws.
+   */
+  publish(r: { cid: CID, instruction: CID, receipt: Receipt, displaced?: CID }): void
+}
+
+/** Checks a result from a peer against the result type the task's Wasm declares; optional. */
+export interface ResultTypes {
+  /**
+   * False when `value` cannot be what function `func` of the Wasm (`key`, `wasm`) returns;
+   * undefined when that is not known (the function is not found, or has no declared result).
+   */
+  conforms(req: { key: string, wasm: Uint8Array, func: string }, value: Ipld): Promise<boolean | undefined>
 }
 
 /** The store repositories the workflow core reads and writes. */
@@ -72,4 +81,6 @@ export interface SchedulerComponents {
   logger: Logger
   metrics?: WorkflowCoreMetrics
   peers?: PeerReceipts
+  /** Checks peers' results against declared result types before they are reused. */
+  resultTypes?: ResultTypes
 }

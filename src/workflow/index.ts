@@ -1,5 +1,5 @@
 export { WorkflowEngine, type WorkflowEngineComponents, type SubmitOptions } from './engine.js'
-export type { TaskRunner, TaskRequest, ResourceFetcher, PeerReceipts, PeerReceipt, SchedulerComponents, WorkflowCoreMetrics, WorkflowStoreView } from './contracts.js'
+export type { TaskRunner, TaskRequest, ResourceFetcher, PeerReceipts, ResultTypes, SchedulerComponents, WorkflowCoreMetrics, WorkflowStoreView } from './contracts.js'
 export { readReceipt, type ReceiptInfo } from './receipts.js'
 export type { RunInfo } from './queries.js'
 export { defaultWorkflowEngineOptions, workflowEngineOptions, type WorkflowEngineOptions } from './options.js'

@@ -37,7 +37,8 @@ export async function getReceipt (store: WorkflowStoreView, cid: CID): Promise<R
     if ((err as { code?: string }).code !== 'STORE_UNSUPPORTED_CID') throw err
   }
   if (found === undefined) throw new WorkflowError(WorkflowErrorCode.RECEIPT_NOT_FOUND, `no receipt for ${cid.toString()} (neither a receipt CID nor an instruction with a receipt)`, { cid: cid.toString() })
-  return found
+  const [provenance] = await store.receipts.provenanceOf([found.cid])
+  return provenance === undefined ? found : { ...found, provenance }
 }
 
 /**
@@ -53,13 +54,14 @@ export async function runReceipts (store: WorkflowStoreView, cid: CID, run?: Run
   }
   const instructionOf = new Map((workflow?.tasks ?? []).map(t => [t.ran.toString(), t.run.cid]))
   const filed = await store.receipts.listForWorkflow(cid)
-  const stored = await store.receipts.getMany(filed)
+  const [stored, provenances] = await Promise.all([store.receipts.getMany(filed), store.receipts.provenanceOf(filed)])
   return filed.flatMap((receiptCid, n) => {
     const bytes = stored[n]
     if (bytes === undefined) return []
     const receipt = readReceipt(bytes)
     const instruction = instructionOf.get(receipt.ran.toString())
-    return [instruction === undefined ? { cid: receiptCid, receipt } : { cid: receiptCid, instruction, receipt }]
+    const provenance = provenances[n]
+    return [{ cid: receiptCid, receipt, ...(instruction !== undefined ? { instruction } : {}), ...(provenance !== undefined ? { provenance } : {}) }]
   })
 }
 

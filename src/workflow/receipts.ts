@@ -1,8 +1,9 @@
 import type { CID } from 'multiformats/cid'
-import { decode, encodeReceipt, parseReceipt, type Receipt } from '../ipld/index.js'
-import type { Store } from '../store/index.js'
+import { decode, parseReceipt, type Receipt } from '../ipld/index.js'
+import type { ReceiptProvenance, Store } from '../store/index.js'
 import type { ReceiptMetrics } from '../metrics/index.js'
-import type { PeerReceipts, WorkflowStoreView } from './contracts.js'
+import type { PeerReceipts, ResourceFetcher, ResultTypes, WorkflowStoreView } from './contracts.js'
+import { SLEEP_OP } from './sleep.js'
 import type { Outcome } from './task.js'
 
 /** A receipt found for an instruction, with what it means for the tasks awaiting it. */
@@ -13,17 +14,30 @@ export interface FoundReceipt {
   outcome: Outcome
 }
 
-/** A receipt as the API serves it: its CID, the instruction it answers when known, and the receipt. */
+/** A receipt as the API serves it: its CID, the instruction it answers when known, the receipt, and who stands behind it. */
 export interface ReceiptInfo {
   cid: CID
   instruction?: CID
   receipt: Receipt
+  /** Undefined for receipts stored before this was recorded. */
+  provenance?: ReceiptProvenance
 }
 
 export interface ReceiptLookupComponents {
   store: Pick<WorkflowStoreView, 'receipts'>
   peers?: PeerReceipts
   metrics?: { receipts: ReceiptMetrics }
+  /** With `resultTypes`: a peer's result is checked against the type the task's Wasm declares, when the Wasm is here. */
+  resources?: ResourceFetcher
+  resultTypes?: ResultTypes
+}
+
+/** What a run knows of the task an instruction belongs to, to check a receipt a peer made for it. */
+export interface TaskExpectation {
+  /** The task's invocation CID: a receipt for this task has it as `ran`. */
+  ran: CID
+  rsc: string
+  func: string
 }
 
 export function readReceipt (bytes: Uint8Array): Receipt {
@@ -31,29 +45,50 @@ export function readReceipt (bytes: Uint8Array): Receipt {
 }
 
 /**
- * The successful receipt to reuse for each instruction, in input order: the first one stored
- * here (one batched read of the store for all of them), else one from a peer (asked at once
- * for every instruction the store lacks, and stored here before it is returned). Undefined
- * where there is none.
+ * The successful receipt to reuse for each instruction, in input order: the one the store
+ * gives (one batched read for all of them), else one peers give (asked at once for every
+ * instruction the store lacks; what the network's trust policy admits is in the store
+ * then). A receipt this node did not compute is reused only when it binds to the task the
+ * run holds (`expected`: its `ran` is that task's) and its result has the type the task's
+ * Wasm declares, where that is known. Undefined where there is none.
  */
-export async function lookupReceipts (c: ReceiptLookupComponents, instructions: CID[], signal: AbortSignal): Promise<Array<FoundReceipt | undefined>> {
-  const local = await c.store.receipts.getManyByInstruction(instructions)
-  return await Promise.all(local.map(async (found, n) => {
-    if (found !== undefined) return withOutcome({ ...found, receipt: readReceipt(found.bytes) })
-    return await peerReceipt(c, instructions[n], signal)
+export async function lookupReceipts (c: ReceiptLookupComponents, instructions: CID[], signal: AbortSignal, expected: Array<TaskExpectation | undefined> = []): Promise<Array<FoundReceipt | undefined>> {
+  const found = await c.store.receipts.getManyByInstruction(instructions)
+  const peers = c.peers
+  if (peers !== undefined) {
+    const missing = found.flatMap((f, n) => f === undefined ? [n] : [])
+    const answered = await Promise.all(missing.map(async n => await peers.find(instructions[n], signal).catch(() => false)))
+    const now = missing.filter((_n, k) => answered[k])
+    const fetched = now.length === 0 ? [] : await c.store.receipts.getManyByInstruction(now.map(n => instructions[n]))
+    now.forEach((n, k) => { found[n] = fetched[k] })
+  }
+  return await Promise.all(found.map(async (f, n) => {
+    if (f === undefined) return undefined
+    const candidate = withOutcome({ cid: f.cid, bytes: f.bytes, receipt: readReceipt(f.bytes) })
+    const computedHere = f.provenance === undefined || f.provenance.local
+    return computedHere || await fitsTask(c, candidate, expected[n], signal) ? candidate : undefined
   }))
 }
 
-/** A peer's successful receipt for an instruction, stored here; undefined when no peer has one. */
-async function peerReceipt (c: ReceiptLookupComponents, instruction: CID, signal: AbortSignal): Promise<FoundReceipt | undefined> {
-  if (c.peers === undefined) return undefined
-  const remote = await c.peers.find(instruction, signal).catch(() => null)
-  if (remote === null || remote.receipt.out[0] !== 'ok') return undefined
-  const found = { cid: remote.cid, bytes: encodeReceipt(remote.receipt), receipt: remote.receipt }
-  // the network may have kept it already: count it once
-  const { stored } = await c.store.receipts.put({ cid: found.cid, instruction, bytes: found.bytes })
-  if (stored) c.metrics?.receipts.fromPeers.inc()
-  return withOutcome(found)
+/** Whether a receipt from peers answers the task the run holds (undefined: an instruction from outside the run, nothing more to check). */
+async function fitsTask (c: ReceiptLookupComponents, found: FoundReceipt, task: TaskExpectation | undefined, signal: AbortSignal): Promise<boolean> {
+  if (task === undefined) return true
+  if (!found.receipt.ran.equals(task.ran)) {
+    c.metrics?.receipts.invalidFromPeers.inc({ reason: 'ran_mismatch' })
+    return false
+  }
+  if (c.resultTypes === undefined || c.resources === undefined || task.func === SLEEP_OP) return true
+  let wasm: { bytes: Uint8Array, key: string }
+  try {
+    wasm = await c.resources.fetchResource(task.rsc, { signal, local: true })
+  } catch {
+    return true // the Wasm is not here: its result type is not known
+  }
+  if (await c.resultTypes.conforms({ key: wasm.key, wasm: wasm.bytes, func: task.func }, found.receipt.out[1]).catch(() => undefined) === false) {
+    c.metrics?.receipts.invalidFromPeers.inc({ reason: 'result_type' })
+    return false
+  }
+  return true
 }
 
 /**

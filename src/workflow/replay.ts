@@ -22,7 +22,8 @@ export async function replayReceipts (c: ReplayComponents, run: RunState, tasks:
   const filed = resumed ? new Set((await store.receipts.listForWorkflow(run.cid)).map(x => x.toString())) : undefined
   // one batched read of the store for every task; then, at once, peers for the ones it lacks
   // (a lookup that goes to the network waits on peers, not on the others)
-  const ok = await lookupReceipts(c, run.dag.order.map(i => tasks[i].instruction), signal)
+  const ok = await lookupReceipts(c, run.dag.order.map(i => tasks[i].instruction), signal,
+    run.dag.order.map(i => ({ ran: tasks[i].task.ran, rsc: tasks[i].rsc, func: tasks[i].func })))
   const lookups = await Promise.all(run.dag.order.map(async (i, k) => ok[k] ??
     (filed === undefined ? undefined : await previousErrorReceipt(store, tasks[i].instruction, filed))))
   const found: Array<[number, FoundReceipt]> = []

@@ -1,7 +1,7 @@
 import { errorMessage, isIpvmError } from '../util/errors.js'
 import type { Semaphore } from '../util/semaphore.js'
 import { retry, RetriesExhausted } from '../util/retry.js'
-import { encodeReceipt, receiptCid, type Receipt, type Ipld } from '../ipld/index.js'
+import { encodeReceipt, receiptCid, type CID, type Receipt, type Ipld } from '../ipld/index.js'
 import type { ResumeState, SchedulerComponents } from './contracts.js'
 import type { WorkflowEngineOptions } from './options.js'
 import type { RunError } from './run-model.js'
@@ -169,7 +169,7 @@ export class RunScheduler {
     const receipt: Receipt = { ran: p.task.ran, out: ['ok', output], meta: { op: p.func }, iss: null, prf: [] }
     const stored = await this.storeReceipt(p, receipt)
     run.taskSucceeded(p.index, stored.cid, receipt)
-    this.ctx.components.peers?.publish({ cid: stored.cid, instruction: p.instruction, receipt })
+    this.ctx.components.peers?.publish({ cid: stored.cid, instruction: p.instruction, receipt, ...(stored.displaced !== undefined ? { displaced: stored.displaced } : {}) })
   }
 
   /** One attempt: wait while the run is paused, take a slot, fetch what the task needs, run the Wasm. */
@@ -240,13 +240,13 @@ export class RunScheduler {
   }
 
   /** Stores a task's receipt under the run and makes its output visible to the tasks awaiting it. */
-  private async storeReceipt (p: PreparedTask, receipt: Receipt): Promise<{ cid: ReturnType<typeof receiptCid>, receipt: Receipt }> {
+  private async storeReceipt (p: PreparedTask, receipt: Receipt): Promise<{ cid: CID, receipt: Receipt, displaced?: CID }> {
     const { store, metrics } = this.ctx.components
     const cid = receiptCid(receipt)
     const [tag, value] = receipt.out
     this.outputs.set(p.instructionString, { ok: tag === 'ok', value })
-    const { stored } = await store.receipts.put({ cid, instruction: p.instruction, bytes: encodeReceipt(receipt), workflow: this.run.cid })
+    const { stored, displaced } = await store.receipts.put({ cid, instruction: p.instruction, bytes: encodeReceipt(receipt), workflow: this.run.cid })
     if (stored) metrics?.receipts.stored.inc()
-    return { cid, receipt }
+    return displaced === undefined ? { cid, receipt } : { cid, receipt, displaced }
   }
 }

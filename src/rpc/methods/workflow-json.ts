@@ -27,11 +27,14 @@ export function runJson (info: RunInfo): Record<string, unknown> {
   }
 }
 
-/** A receipt in the shape of schemas/receipt_record.json: the receipt as DAG-JSON, links as `{"/": …}`. */
+/** A receipt in the shape of schemas/receipt_record.json: the receipt as DAG-JSON, links as `{"/": …}`, and who stands behind it. */
 export function receiptJson (info: ReceiptInfo): Record<string, unknown> {
   return {
     receipt_cid: { '/': info.cid.toString() },
     ...(info.instruction !== undefined ? { instruction: { '/': info.instruction.toString() } } : {}),
-    receipt: JSON.parse(toDagJson(receiptIpld(info.receipt))) as unknown
+    receipt: JSON.parse(toDagJson(receiptIpld(info.receipt))) as unknown,
+    ...(info.provenance !== undefined
+      ? { provenance: { computed_here: info.provenance.local, vouched_by: info.provenance.vouchers.map(v => ({ peer: v.peer, via: v.via, signed: v.signed })) } }
+      : {})
   }
 }

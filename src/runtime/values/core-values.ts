@@ -1,4 +1,4 @@
-import type { Ipld } from '../../ipld/value.js'
+import { Float, type Ipld } from '../../ipld/value.js'
 import type { CoreFunctionExport, CoreValType } from '../binary/core-module.js'
 import { RuntimeError, RuntimeErrorCode } from '../errors.js'
 import { isFloat, isInteger, saturatingCast } from './ipld-to-wit.js'
@@ -61,6 +61,16 @@ function describe (v: Ipld): string {
 /** Whether every parameter and result of `fn` is a number type this node can pass. */
 export function isCallableCore (fn: CoreFunctionExport): boolean {
   return [...fn.params, ...fn.results].every(t => t === 'i32' || t === 'i64' || t === 'f32' || t === 'f64')
+}
+
+/** Whether an IPLD value is a number of a core value type (the form `coreResultToIpld` gives). */
+export function coreValueConforms (value: Ipld, type: CoreValType): boolean {
+  const n = value instanceof Float ? value.value : value
+  switch (type) {
+    case 'i32': return typeof n === 'number' && !(value instanceof Float) && Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31
+    case 'i64': return (typeof n === 'bigint' && n >= -(2n ** 63n) && n < 2n ** 63n) || (typeof n === 'number' && !(value instanceof Float) && Number.isSafeInteger(n))
+    default: return typeof n === 'number'
+  }
 }
 
 export function coreResultToIpld (value: unknown, fn: CoreFunctionExport): Ipld {

@@ -7,7 +7,8 @@ import type { PrivateKey } from '@libp2p/interface'
 import { sha3_256 } from '@noble/hashes/sha3.js'
 import { CID } from 'multiformats/cid'
 import { from } from 'multiformats/hashes/hasher'
-import { Network, type Blocks, type DecodedReceipt, type NetworkMetricGroups, type NetworkNotification, type NetworkOptions, type PeerReceipt, type ReceiptExchange } from '../../../src/network/index.js'
+import { Network, type Blocks, type DecodedReceipt, type NetworkMetricGroups, type NetworkNotification, type NetworkOptions, type PeerReceiptStore, type ReceiptExchange, type Voucher } from '../../../src/network/index.js'
+import type { ReceiptProvenance, ReceiptSource } from '../../../src/store/index.js'
 import { silentLogger } from '../../../src/util/logger.js'
 import { waitUntil } from '../../utils/wait.js'
 
@@ -78,10 +79,20 @@ function decodeCbor (bytes: Uint8Array): unknown {
   }
 }
 
-/** A ReceiptExchange over DAG-CBOR and sha3-256 that records what peers delivered. */
-export class TestExchange implements ReceiptExchange {
-  readonly received: PeerReceipt[] = []
-  private readonly waiters: Array<() => void> = []
+/** What the network stored: a receipt and who vouched for it. */
+export interface StoredPeerReceipt {
+  cid: CID
+  instruction: CID
+  bytes: Uint8Array
+  vouchers: Voucher[]
+}
+
+/**
+ * A ReceiptExchange over DAG-CBOR and sha3-256, and a receipt store (what the trust policy
+ * admits lands here, in `received`).
+ */
+export class TestExchange implements ReceiptExchange, PeerReceiptStore {
+  readonly received: StoredPeerReceipt[] = []
 
   decodeGossip (bytes: Uint8Array): DecodedReceipt {
     const message = asMap(decodeCbor(bytes), 'message')
@@ -90,25 +101,51 @@ export class TestExchange implements ReceiptExchange {
     const payload = asMap(message.payload, 'payload')
     const { cid, ran } = hashedReceipt(payload)
     if (!cid.equals(asCid(payload.cid, 'cid'))) throw new InvalidReceipt('RECEIPT_CID_MISMATCH', 'receipt CID does not match its content')
-    return { cid, ran, instruction: asCid(payload.instruction, 'instruction'), record: payload }
+    return { ...decoded(payload, cid, ran), instruction: asCid(payload.instruction, 'instruction'), record: payload }
   }
 
   decodeDhtRecord (key: CID, bytes: Uint8Array): DecodedReceipt {
     const capsule = asMap(decodeCbor(bytes), 'record')
     const inner = asMap(capsule['ipvm/receipt'], 'ipvm/receipt')
     const { cid, ran } = hashedReceipt(inner)
-    return { cid, ran, instruction: key, record: { ...inner, cid, instruction: key } }
+    return { ...decoded(inner, cid, ran), instruction: key, record: { ...inner, cid, instruction: key } }
   }
 
-  onPeerReceipt (receipt: PeerReceipt): Promise<void> {
-    this.received.push(receipt)
-    for (const wake of this.waiters.splice(0)) wake()
-    return Promise.resolve()
+  getByInstruction (instruction: CID): Promise<{ cid: CID, bytes: Uint8Array } | undefined> {
+    const found = this.received.find(r => r.instruction.equals(instruction))
+    return Promise.resolve(found === undefined ? undefined : { cid: found.cid, bytes: found.bytes })
   }
 
-  async waitFor (predicate: (r: PeerReceipt) => boolean, timeoutMs = 5000): Promise<PeerReceipt> {
+  put (r: { cid: CID, instruction: CID, bytes: Uint8Array, source: ReceiptSource }): Promise<{ stored: boolean }> {
+    if (this.received.some(x => x.cid.equals(r.cid))) return Promise.resolve({ stored: false })
+    this.received.push({ cid: r.cid, instruction: r.instruction, bytes: r.bytes, vouchers: r.source.kind === 'peer' ? r.source.vouchers : [] })
+    return Promise.resolve({ stored: true })
+  }
+
+  get (cid: CID): Promise<Uint8Array | undefined> {
+    return Promise.resolve(this.received.find(r => r.cid.equals(cid))?.bytes)
+  }
+
+  provenanceOf (cids: CID[]): Promise<Array<ReceiptProvenance | undefined>> {
+    return Promise.resolve(cids.map(cid => {
+      const found = this.received.find(r => r.cid.equals(cid))
+      return found === undefined ? undefined : { local: false, vouchers: found.vouchers }
+    }))
+  }
+
+  async waitFor (predicate: (r: StoredPeerReceipt) => boolean, timeoutMs = 5000): Promise<StoredPeerReceipt> {
     return await waitUntil(() => this.received.find(predicate), timeoutMs, 'peer receipt')
   }
+}
+
+/** The fields the network reads of a decoded receipt. */
+function decoded (map: Record<string, unknown>, cid: CID, ran: CID): Omit<DecodedReceipt, 'instruction' | 'record'> {
+  const hashed = { iss: map.iss ?? null, out: map.out, prf: map.prf, ran, meta: map.meta }
+  return { cid, ran, bytes: dagCbor.encode(hashed), ok: (map.out as unknown[])[0] === 'ok', out: dagCbor.encode(map.out), issuer: (map.iss as string | null | undefined) ?? null }
+}
+
+function gauge (): NetworkMetricGroups['network']['dhtRecords'] {
+  return { set: () => {}, inc: () => {}, dec: () => {}, setCollector: () => {} }
 }
 
 /** The network's metric groups, with the values tests read kept in plain fields. */
@@ -119,16 +156,23 @@ export class TestMetrics implements NetworkMetricGroups {
   fromPeers = 0
   readonly invalid = new Map<string, number>()
   readonly dht = new Map<string, number>()
+  readonly dropped = new Map<string, number>()
+  conflicts = 0
   readonly network: NetworkMetricGroups['network'] = {
     peers: { set: (v: number) => { this.peerCount = v }, inc: () => {}, dec: () => {}, setCollector: () => {} },
     gossipMessages: { inc: (labels) => { if (labels.direction === 'out') this.published++; else this.received++ } },
-    dhtOps: { inc: (labels) => { const k = `${labels.op}:${labels.outcome}`; this.dht.set(k, (this.dht.get(k) ?? 0) + 1) } }
+    dhtOps: { inc: (labels) => { const k = `${labels.op}:${labels.outcome}`; this.dht.set(k, (this.dht.get(k) ?? 0) + 1) } },
+    peerInputDropped: { inc: (labels) => { this.dropped.set(labels.kind, (this.dropped.get(labels.kind) ?? 0) + 1) } },
+    dhtRecords: gauge(),
+    dhtRecordBytes: gauge()
   }
 
   readonly receipts: NetworkMetricGroups['receipts'] = {
     stored: { inc: () => {} },
     fromPeers: { inc: () => { this.fromPeers++ } },
-    invalidFromPeers: { inc: (labels) => { this.invalid.set(labels.reason, (this.invalid.get(labels.reason) ?? 0) + 1) } }
+    invalidFromPeers: { inc: (labels) => { this.invalid.set(labels.reason, (this.invalid.get(labels.reason) ?? 0) + 1) } },
+    conflicts: { inc: () => { this.conflicts++ } },
+    candidates: gauge()
   }
 
   invalidTotal (): number { return [...this.invalid.values()].reduce((a, b) => a + b, 0) }
@@ -159,10 +203,12 @@ export async function startNode (options: Partial<NetworkOptions> = {}, privateK
   const exchange = new TestExchange()
   const metrics = new TestMetrics()
   const blocks = new MemoryBlocks()
-  const network = new Network({ listen: LOOPBACK, mdns: false, ...options }, {
+  // these tests are about moving receipts: every peer is trusted (the trust policy has its own tests)
+  const network = new Network({ listen: LOOPBACK, mdns: false, trust: 'any', ...options }, {
     privateKey: privateKey ?? await generateKeyPair('Ed25519'),
     logger: silentLogger(),
     receipts: exchange,
+    receiptStore: exchange,
     blocks,
     metrics
   })

@@ -18,7 +18,7 @@ afterEach(async () => { await Promise.all(nodes.splice(0).map(async (n) => { awa
 
 async function dhtNode (): Promise<{ node: Libp2p<{ dht: KadDHT, identify: Identify, ping: Ping }>, invalid: unknown[] }> {
   const invalid: unknown[] = []
-  const { validators, selectors } = receiptRecordRules(new TestExchange(), (err) => { invalid.push(err) })
+  const { validators, selectors } = receiptRecordRules(new TestExchange(), 4 * 1024 * 1024, (err) => { invalid.push(err) })
   const node = await createLibp2p<{ dht: KadDHT, identify: Identify, ping: Ping }>({
     privateKey: await generateKeyPair('Ed25519'),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },

@@ -39,7 +39,8 @@ describe('network: configured peers', () => {
   })
 
   it('rejects bad addresses and options in the constructor', async () => {
-    const components = { privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), receipts: new TestExchange() }
+    const exchange = new TestExchange()
+    const components = { privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), receipts: exchange, receiptStore: exchange }
     expect(() => new Network({ peers: ['not a multiaddr'] }, components)).toThrow(expect.objectContaining({ code: NetworkErrorCode.INVALID_MULTIADDR }))
     expect(() => new Network({ listen: ['/ip4/1.2.3'] }, components)).toThrow(expect.objectContaining({ code: NetworkErrorCode.INVALID_MULTIADDR }))
     expect(() => new Network({ receiptQuorum: -1 }, components)).toThrow(expect.objectContaining({ code: NetworkErrorCode.INVALID_OPTION }))
@@ -49,7 +50,8 @@ describe('network: configured peers', () => {
   it('fails to start on a taken port with START_FAILED', async () => {
     const a = await startNode()
     const port = /tcp\/(\d+)/.exec(a.network.listeners()[0])?.[1]
-    const components = { privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), receipts: new TestExchange() }
+    const exchange = new TestExchange()
+    const components = { privateKey: await generateKeyPair('Ed25519'), logger: silentLogger(), receipts: exchange, receiptStore: exchange }
     const clash = new Network({ listen: [`/ip4/127.0.0.1/tcp/${port}`], mdns: false }, components)
     await expect(clash.start()).rejects.toMatchObject({ code: NetworkErrorCode.START_FAILED })
     expect(clash.started).toBe(false)

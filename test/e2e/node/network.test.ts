@@ -9,16 +9,8 @@ import { startTestNode, type TestNode } from '../../utils/node.js'
 import { addResource, chain } from '../../utils/workflows.js'
 import { rawPeer, stopRawPeers } from '../../utils/raw-peer.js'
 import { waitUntil } from '../../utils/wait.js'
+import { metricValue as counter } from '../../utils/metrics.js'
 
-async function counter (t: TestNode, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const r = await t.client.request<any>('metrics', [{ prefix: name }])
-  const family = r.metrics.find((m: { metric_name: string }) => m.metric_name === name)
-  let sum = 0
-  for (const d of family?.data ?? []) {
-    if (Object.entries(labels).every(([k, v]) => d.labels?.[k] === v)) sum += Number(d.value)
-  }
-  return sum
-}
 
 /** Network notifications a node sent since the subscription started. */
 class EventLog {
@@ -48,8 +40,8 @@ describe('three nodes on loopback', () => {
     logA = await EventLog.open(a)
     b = await startTestNode({ config: { network: { peers: [a.node.multiaddrs[0]], receipt_quorum: 1 } } })
     logB = await EventLog.open(b)
-    // C knows only B
-    c = await startTestNode({ config: { network: { peers: [b.node.multiaddrs[0]], receipt_quorum: 1 } } })
+    // C knows only B, and trusts A's receipts, which reach it through B
+    c = await startTestNode({ config: { network: { peers: [b.node.multiaddrs[0]], receipt_quorum: 1, trusted_peers: [a.node.peerId] } } })
     logC = await EventLog.open(c)
     await waitUntil(async () => Object.keys((await b.client.node()).dynamic.connections).length >= 2, 15_000, 'B connected to A and C')
     rsc = await addResource(a.httpUrl, await buildTestComponent())
@@ -121,9 +113,13 @@ describe('three nodes on loopback', () => {
     expect(onA.receipts[0].metadata.replayed).toBe(false)
     expect(onA.receipts[0].receipt.out).toEqual(['ok', 31338])
 
-    // a well-formed receipt from the same peer is accepted
+    // a well-formed receipt from that peer, which A does not trust, that disagrees with A's own
+    // result is a conflict: counted, reported, and not stored
+    const conflictsBefore = await counter(a, 'ipvm_receipt_conflicts_total')
     await hostile.services.pubsub.publish(RECEIPTS_TOPIC, encodeGossipReceipt(toStoredReceipt(wasmReceipt(task.ran, 'add_one', 99), task.run.cid)))
-    await waitUntil(async () => await counter(a, 'ipvm_receipts_from_peers_total') >= fromPeersBefore + 1, 10_000, 'valid receipt stored')
+    await waitUntil(async () => await counter(a, 'ipvm_receipt_conflicts_total') >= conflictsBefore + 1, 10_000, 'conflict counted')
+    await waitUntil(() => logA.of('receipt_conflict').some(e => e.publisher === hostile.peerId.toString()), 10_000, 'conflict reported')
+    expect(await counter(a, 'ipvm_receipts_from_peers_total')).toBe(fromPeersBefore)
   })
 })
 

@@ -73,8 +73,10 @@ describe('workflow control', () => {
     for (const [i, x] of receipts.entries()) {
       expect(x.receipt).toEqual(r.receipts[i].receipt)
       expect(x.receipt.ran['/']).toMatch(/^bafyrmi/)
+      // computed here, vouched for by no peer
+      expect(x.provenance).toEqual({ computed_here: true, vouched_by: [] })
       const byReceipt = await t.client.request<any>('receipt_get', [x.receipt_cid['/']])
-      expect(byReceipt).toEqual({ receipt_cid: x.receipt_cid, receipt: x.receipt })
+      expect(byReceipt).toEqual({ receipt_cid: x.receipt_cid, receipt: x.receipt, provenance: x.provenance })
       const byInstruction = await t.client.request<any>('receipt_get', { cid: x.instruction })
       expect(byInstruction).toEqual(x)
     }

@@ -36,11 +36,16 @@ describe('createMetrics', () => {
     const all = registry.getMetricsAsArray()
     expect(all.map((m) => m.name).sort()).toEqual([
       'ipvm_dht_operations_total',
+      'ipvm_dht_record_bytes',
+      'ipvm_dht_records',
       'ipvm_gossip_messages_total',
       'ipvm_metrics_collector_errors_total',
       'ipvm_network_peers',
       'ipvm_node_info',
       'ipvm_node_start_time_seconds',
+      'ipvm_peer_input_dropped_total',
+      'ipvm_receipt_candidates',
+      'ipvm_receipt_conflicts_total',
       'ipvm_receipts_from_peers_total',
       'ipvm_receipts_invalid_from_peers_total',
       'ipvm_receipts_stored_total',

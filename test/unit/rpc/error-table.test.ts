@@ -117,6 +117,8 @@ const EXPECTED: Record<string, number> = {
   RPC_CONNECTION_LIMIT: -32005,
   RPC_INTERNAL: -32603,
   // codes added with the explicit table: refused like a wrong token
+  NETWORK_RECORD_TOO_LARGE: -32005,
+  NETWORK_BAD_SIGNATURE: -32602,
   RPC_ORIGIN_NOT_ALLOWED: -32006,
   RPC_HOST_NOT_ALLOWED: -32006
 }

@@ -145,18 +145,26 @@ describe('workflow engine, in memory', () => {
     await expect(engine.cancel(run.cid)).rejects.toMatchObject({ code: 'WORKFLOW_STATE' })
   })
 
-  it('a durable sleep stores its wake time, passes its value on, and lets the run sleep', async () => {
+  it('a durable sleep passes its value on; the run is sleeping meanwhile', async () => {
     const h = await start()
     const nap = sleepTask({ duration_ms: 20, value: 41 })
     const run = await h.engine.submit(workflowOf([nap, wasmTask('add_one', [awaitOk(nap)])]))
-    const done = eventsOf(run)
-    await waitUntil(async () => (await h.engine.status(run.cid)).status === 'sleeping', 5000)
-    const sleeping = await h.engine.status(run.cid)
-    expect(sleeping.wakeAt).toBeGreaterThan(0)
-    expect(Object.values(sleeping.sleeps ?? {})).toEqual([sleeping.wakeAt])
-    const events = await done
+    const events = await eventsOf(run)
     expect(outputs(events)).toEqual([['ok', 41], ['ok', 42]])
     expect(events.flatMap(e => e.type === 'status' ? [e.status] : [])).toEqual(['sleeping', 'running', 'completed'])
+  })
+
+  it('a sleep stores its wake time before it waits', async () => {
+    const h = await start()
+    const before = Date.now()
+    const run = await h.engine.submit(workflowOf([sleepTask({ duration_ms: 3_600_000 })]))
+    const sleeping = await waitUntil(async () => {
+      const info = await h.engine.status(run.cid)
+      return info.status === 'sleeping' ? info : undefined
+    }, 5000)
+    expect(sleeping.wakeAt).toBeGreaterThanOrEqual(before + 3_600_000)
+    expect(Object.values(sleeping.sleeps ?? {})).toEqual([sleeping.wakeAt])
+    await h.engine.cancel(run.cid)
   })
 
   it('a sleep interrupted by a restart wakes at its stored time, not a full duration later', async () => {

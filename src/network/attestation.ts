@@ -1,0 +1,39 @@
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import type { CID } from 'multiformats/cid'
+import type { CapsuleSignature } from '../ipld/index.js'
+import { concatBytes } from '../util/bytes.js'
+
+/**
+ * A peer's signature over a receipt for an instruction: it says "this receipt answers this
+ * instruction, and I stand behind it". It travels beside the receipt (the receipt itself
+ * keeps `iss: null`, as Homestar writes it, so its CID is the same on both), so a record
+ * relayed by anyone, a DHT record above all, still names who vouches for it.
+ *
+ * Signed bytes: `"ipvm-receipt-attestation/1" ‖ receipt CID ‖ instruction CID` (binary CIDs).
+ */
+const DOMAIN = new TextEncoder().encode('ipvm-receipt-attestation/1')
+
+function signedBytes (receipt: CID, instruction: CID): Uint8Array {
+  return concatBytes([DOMAIN, receipt.bytes, instruction.bytes])
+}
+
+/** Signs a receipt for an instruction with the node's key. */
+export async function signReceipt (privateKey: PrivateKey, receipt: CID, instruction: CID): Promise<CapsuleSignature> {
+  const sig = await privateKey.sign(signedBytes(receipt, instruction))
+  return { iss: peerIdFromPrivateKey(privateKey).toString(), sig }
+}
+
+/**
+ * The peer id of a valid signature over the receipt for the instruction, or undefined when
+ * it does not verify (a peer id that embeds no public key, such as an RSA one, does not).
+ */
+export async function verifyReceiptSignature (signature: CapsuleSignature, receipt: CID, instruction: CID): Promise<string | undefined> {
+  try {
+    const peer = peerIdFromString(signature.iss)
+    if (peer.publicKey === undefined) return undefined
+    return await peer.publicKey.verify(signedBytes(receipt, instruction), signature.sig) ? peer.toString() : undefined
+  } catch {
+    return undefined
+  }
+}
