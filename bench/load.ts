@@ -110,7 +110,7 @@ async function main (): Promise<void> {
 
     await Promise.all(clients.map(async (client, c) => {
       // one long-lived subscription per client, held for the whole run
-      const events = await client.subscribe('subscribe_network_events', [], 'unsubscribe_network_events').catch((err: Error) => { errors.push(`subscribe_network_events: ${err.message}`) })
+      const events = await client.networkEvents().catch((err: Error) => { errors.push(`subscribe_network_events: ${err.message}`) })
       const done: object[] = []
       for (let i = 0; performance.now() < deadline; i++) {
         const replay = i % opts.replayEvery === opts.replayEvery - 1 && done.length > 0

@@ -147,7 +147,8 @@ async function submitWorkflow () {
   feedback.textContent = 'Submitting…'
   try {
     // the workflow text goes into the frame as typed: parsing and re-serializing it would change numbers like 1.0
-    const params = `[{${name !== '' ? `"name":${JSON.stringify(name)},` : ''}"workflow":${text}}]`
+    // options: plain JSON notifications, and the run's status ones too (Homestar sends receipts only)
+    const params = `[{${name !== '' ? `"name":${JSON.stringify(name)},` : ''}"workflow":${text}},{"format":"json","status":true}]`
     const subscription = await rpc.requestRaw('subscribe_run_workflow', params)
     store.update(run.key, { status: run.status === 'submitting' ? 'pending' : run.status, live: true })
     // asked only once the node has taken the workflow: a refused one has no graph to draw

@@ -53,7 +53,7 @@ export class NodePanel {
     let live = false
     if (methods.has('subscribe_network_events')) {
       try {
-        const id = await this.#rpc.request('subscribe_network_events')
+        const id = await this.#rpc.request('subscribe_network_events', [{ format: 'json' }])
         if (generation !== this.#generation) return
         this.#subscription = id
         this.#rpc.listen(id, { onNotification: n => this.#onEvent(n), onEnd: () => { this.#subscription = null } })

@@ -191,7 +191,7 @@ export class RpcConnection {
   }
 }
 
-/** Homestar's framing (`rpc.notification_format = "bytes"`) sends the JSON text as byte values. */
+/** Homestar's framing (`format: "bytes"`, what a subscription gets unless it asks otherwise) sends the JSON text as byte values. */
 function decodeResult (result) {
   if (Array.isArray(result) && result.length > 0 && result.every(b => Number.isInteger(b) && b >= 0 && b <= 255)) {
     try {

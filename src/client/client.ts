@@ -1,6 +1,6 @@
 import WebSocket from 'ws'
 import { JSONRPCClient, JSONRPCErrorException, type JSONRPCResponse } from 'json-rpc-2.0'
-import type { RunNotification } from './notifications.js'
+import type { NetworkEventNotification, RunNotification } from './notifications.js'
 import { SubscriptionStream } from './subscription.js'
 
 export interface ClientOptions {
@@ -32,6 +32,9 @@ export class RpcClientError extends Error {
 
 
 const ORPHAN_LIMIT = 10_000
+
+/** What this client asks of a run's subscription: plain JSON, and the status notifications too. */
+const RUN_OPTIONS = { format: 'json', status: true }
 
 /**
  * A typed client of the node's JSON-RPC API over one WebSocket: requests, batches and
@@ -152,13 +155,19 @@ export class IpvmClient {
   }
 
   /**
-   * Submits a workflow and streams its notifications. Give the workflow as JSON text (e.g. a
+   * Submits a workflow and streams its notifications: its receipts, its status changes and,
+   * last, its final status (`collectRun` reads them). Give the workflow as JSON text (e.g. a
    * file's content) to keep its numbers exact; an object is serialized with JSON.stringify.
    */
   async runWorkflow (workflow: string | object, opts: { name?: string } = {}): Promise<SubscriptionStream<RunNotification>> {
     const text = typeof workflow === 'string' ? workflow : JSON.stringify(workflow)
     const name = opts.name !== undefined ? `"name":${JSON.stringify(opts.name)},` : ''
-    return await this.subscribeRaw<RunNotification>('subscribe_run_workflow', `[{${name}"workflow":${text}}]`, 'unsubscribe_run_workflow')
+    return await this.subscribeRaw<RunNotification>('subscribe_run_workflow', `[{${name}"workflow":${text}},${JSON.stringify(RUN_OPTIONS)}]`, 'unsubscribe_run_workflow')
+  }
+
+  /** Streams the node's network events, `{"<event type>": {…, timestamp}}` objects (schemas/network.json). */
+  async networkEvents (): Promise<SubscriptionStream<NetworkEventNotification>> {
+    return await this.subscribe<NetworkEventNotification>('subscribe_network_events', [{ format: 'json' }], 'unsubscribe_network_events')
   }
 
   async health (): Promise<{ healthy: boolean }> {

@@ -2,6 +2,6 @@ export { IpvmClient, RpcClientError, type ClientOptions } from './client.js'
 export { SubscriptionStream } from './subscription.js'
 export {
   collectRun, isReceiptNotification, isStatusNotification,
-  type RunNotification, type ReceiptNotification, type WorkflowStatusNotification, type RunResult, type Link
+  type RunNotification, type NetworkEventNotification, type ReceiptNotification, type WorkflowStatusNotification, type RunResult, type Link
 } from './notifications.js'
 export type { WorkflowRunJson, WorkflowPageJson } from './runs.js'

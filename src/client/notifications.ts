@@ -25,6 +25,9 @@ export interface WorkflowStatusNotification {
 
 export type RunNotification = ReceiptNotification | WorkflowStatusNotification
 
+/** A `subscribe_network_events` notification: one key, the event type (schemas/network.json). */
+export type NetworkEventNotification = Record<string, { timestamp: number } & Record<string, unknown>>
+
 export function isReceiptNotification (n: unknown): n is ReceiptNotification {
   return typeof n === 'object' && n !== null && 'receipt' in n && 'receipt_cid' in n
 }

@@ -24,7 +24,11 @@ export interface IpvmConfig {
     max_frame_bytes: number
     /** Largest JSON-RPC batch. @default 100 */
     max_batch: number
-    /** "json": notification results are JSON objects; "bytes": Homestar's array of UTF-8 byte values. @default "json" */
+    /**
+     * The framing of subscription notifications for subscribers that do not choose one (their
+     * `options` param): "bytes" is Homestar's array of UTF-8 byte values of the DAG-JSON text,
+     * what Homestar's clients decode; "json" the DAG-JSON value itself. @default "bytes"
+     */
     notification_format: 'json' | 'bytes'
     /** When set, every request needs `Authorization: Bearer <token>` (or `?token=` on WebSocket). Secret. @default "" */
     auth_token: string
@@ -134,7 +138,7 @@ export const defaultConfig: IpvmConfig = {
     port: 1337,
     max_frame_bytes: 8 * 1024 * 1024,
     max_batch: 100,
-    notification_format: 'json',
+    notification_format: 'bytes',
     auth_token: '',
     max_json_depth: 64,
     max_connections: 1024,

@@ -12,13 +12,18 @@ export function subscriptionId (): string {
   return id
 }
 
+/**
+ * How a subscription's notification results are framed: `bytes` is Homestar's (a JSON array
+ * of the UTF-8 bytes of the DAG-JSON text, what its clients decode), `json` the text itself.
+ */
 export type NotificationFormat = 'json' | 'bytes'
 
 /** A notification payload: a JSON value, or DAG-JSON text that is sent as it is (keeps `1.0` a float). */
 export type Payload = { json: unknown } | { dagJson: string }
 
 export interface ConnectionOptions {
-  format: NotificationFormat
+  /** The format of a subscription that asks for none (`rpc.notification_format`). */
+  defaultFormat: NotificationFormat
   /** Disconnect a client that lets more than this many bytes pile up unsent. */
   maxBufferedBytes: number
   /** Subscriptions open at once on this connection. @default Infinity */
@@ -33,15 +38,17 @@ export interface ConnectionOptions {
 export class Subscription {
   readonly id: string
   readonly method: string
+  readonly format: NotificationFormat
   private active = false
   private closed = false
   private readonly held: Payload[] = []
   private readonly onClose: Array<() => void> = []
   private readonly connection: Connection
 
-  constructor (connection: Connection, method: string) {
+  constructor (connection: Connection, method: string, format: NotificationFormat) {
     this.connection = connection
     this.method = method
+    this.format = format
     this.id = subscriptionId()
   }
 
@@ -55,7 +62,7 @@ export class Subscription {
       this.held.push(payload)
       return
     }
-    this.connection.sendNotification(this.method, this.id, payload)
+    this.connection.sendNotification(this, payload)
   }
 
   /** Called when the subscription ends (unsubscribe, connection closed); runs `fn` once. */
@@ -67,7 +74,7 @@ export class Subscription {
   activate (): void {
     if (this.active || this.closed) return
     this.active = true
-    for (const p of this.held.splice(0)) this.connection.sendNotification(this.method, this.id, p)
+    for (const p of this.held.splice(0)) this.connection.sendNotification(this, p)
   }
 
   close (): void {
@@ -110,9 +117,10 @@ export class Connection {
     }
   }
 
-  subscribe (method: string): Subscription {
+  /** Opens a subscription whose notifications go out in `format` (default: the connection's). */
+  subscribe (method: string, format: NotificationFormat = this.opts.defaultFormat): Subscription {
     this.checkSubscriptionLimit()
-    const sub = new Subscription(this, method)
+    const sub = new Subscription(this, method, format)
     this.subscriptions.set(sub.id, sub)
     sub.whenClosed(() => this.subscriptions.delete(sub.id))
     this.pending.push(sub)
@@ -143,10 +151,11 @@ export class Connection {
     this.ws.send(text)
   }
 
-  sendNotification (method: string, subscription: string, payload: Payload): void {
+  /** Sends one notification of `sub`, in the subscription's format. */
+  sendNotification (sub: Subscription, payload: Payload): void {
     const text = 'dagJson' in payload ? payload.dagJson : JSON.stringify(payload.json)
-    const result = this.opts.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
-    this.send(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":${JSON.stringify(subscription)},"result":${result}}}`)
+    const result = sub.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
+    this.send(`{"jsonrpc":"2.0","method":${JSON.stringify(sub.method)},"params":{"subscription":${JSON.stringify(sub.id)},"result":${result}}}`)
   }
 
   close (): void {

@@ -3,6 +3,7 @@ export { AccessPolicy, refusalError, type AccessPolicyOptions, type AccessDecisi
 export { Router, routerOptions, defaultRouterOptions, type MethodDefinition, type AnyMethod, type RouterOptions } from './router.js'
 export { OpenRpc, type OpenRpcDocument, type ValidationIssue } from './openrpc.js'
 export { Connection, Subscription, type Payload, type NotificationFormat } from './connection.js'
+export { runNotification, statusNotification, type RunIdentity, type SubscriptionOptions } from './notifications.js'
 export { createMethods } from './methods/index.js'
 export { methodRoutes, uploadRoutes } from './routes.js'
 export type { RpcServices, NodeInfo, WorkflowService } from './services.js'

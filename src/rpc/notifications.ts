@@ -1,7 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import { receiptNotificationJson } from '../ipld/index.js'
 import type { RunEvent, StatusEvent } from '../workflow/index.js'
-import type { Payload } from './connection.js'
+import type { NotificationFormat, Payload } from './connection.js'
 
 /** What a run's notifications name: its workflow and the name it was submitted under. */
 export interface RunIdentity {
@@ -10,15 +10,29 @@ export interface RunIdentity {
 }
 
 /**
- * The `subscribe_run_workflow` notification of a run event: a receipt notification as
- * Homestar sends it (DAG-JSON text, schemas/receipt_notification.json), or a
- * `workflow_status` notification (schemas/workflow_status_notification.json).
+ * What a subscriber asks of a subscription (schemas/subscription_options.json). A subscriber
+ * that gives none, as Homestar's clients do, gets Homestar's behaviour.
  */
-export function runNotification (run: RunIdentity, event: RunEvent): Payload {
+export interface SubscriptionOptions {
+  /** How results are framed. @default the node's `rpc.notification_format` ("bytes") */
+  format?: NotificationFormat
+  /** `subscribe_run_workflow`: also send the run's `workflow_status` notifications. @default false */
+  status?: boolean
+}
+
+/**
+ * The `subscribe_run_workflow` notification of a run event for a subscriber: a receipt
+ * notification as Homestar sends it (DAG-JSON text, schemas/receipt_notification.json), or a
+ * `workflow_status` notification (schemas/workflow_status_notification.json) for a subscriber
+ * that asked for them with `status: true`; undefined when the subscriber gets nothing.
+ * Homestar has no status notification: its clients count receipts, and hand whatever arrives
+ * on the subscription to their receipt callback.
+ */
+export function runNotification (run: RunIdentity, event: RunEvent, options: SubscriptionOptions = {}): Payload | undefined {
   if (event.type === 'receipt') {
     return { dagJson: receiptNotificationJson({ name: run.name, replayed: event.replayed, workflowCid: run.cid, receipt: event.receipt, receiptCid: event.cid }) }
   }
-  return { json: statusNotification(run, event) }
+  return options.status === true ? { json: statusNotification(run, event) } : undefined
 }
 
 /** The `workflow_status` notification of a status event. */

@@ -13,7 +13,7 @@ export interface RpcServerOptions {
   port: number
   /** Largest WebSocket frame or HTTP body. @default 8388608 (`rpc.max_frame_bytes`) */
   maxFrameBytes: number
-  /** @default "json" (`rpc.notification_format`) */
+  /** Framing of the notifications of a subscription that asks for none. @default "bytes" (`rpc.notification_format`) */
   notificationFormat: NotificationFormat
   /** Bearer token required on every request when not empty. @default "" (`rpc.auth_token`) */
   authToken: string

@@ -2,22 +2,27 @@ import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflow, type Ipld }
 import type { MethodDefinition } from '../router.js'
 import type { RpcServices } from '../services.js'
 import type { RequestContext } from '../context.js'
-import { runNotification } from '../notifications.js'
+import { runNotification, type SubscriptionOptions } from '../notifications.js'
 
-interface RunParams { run: { name?: string, workflow: unknown } | number[] }
+interface RunParams { run: { name?: string, workflow: unknown } | number[], options?: SubscriptionOptions }
 
 /**
  * `subscribe_run_workflow`: validates and starts a workflow (or joins its run in progress)
- * and streams a notification per receipt, then one `workflow_status` notification when the
- * run ends. Takes `[{name, workflow}]` (Homestar's form), `{name, workflow}`, or
- * `[[bytes…]]`: the DAG-CBOR of `{name, workflow}`.
+ * and streams a notification per receipt, plus the run's `workflow_status` notifications to a
+ * subscriber that asks for them (`status: true`). Takes `[{name, workflow}]` (Homestar's
+ * form), `{name, workflow}`, or `[[bytes…]]`: the DAG-CBOR of `{name, workflow}`; the
+ * subscription's options go second (`[run, options]`, `{run, options}`) or, in the
+ * `{name, workflow}` form, under `options`.
  */
 export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows'>): MethodDefinition<RunParams, string> {
   return {
     name: 'subscribe_run_workflow',
     subscription: true,
     normalizeParams: params => {
-      if (params !== null && typeof params === 'object' && !Array.isArray(params) && !('run' in params)) return [params]
+      if (params !== null && typeof params === 'object' && !Array.isArray(params) && !('run' in params)) {
+        const { options, ...run } = params as Record<string, unknown>
+        return options === undefined ? [run] : [run, options]
+      }
       return params
     },
     handler: async (params, ctx) => {
@@ -28,8 +33,12 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
         ? decodeRunBytes(Uint8Array.from(params.run))
         : { workflow: exactWorkflow(ctx), name: params.run.name }
       const run = await services.workflows.submit(parseWorkflow(workflow), name !== undefined ? { name } : {})
-      const sub = connection.subscribe('subscribe_run_workflow')
-      const detach = run.attach(event => { sub.notify(runNotification(run, event)) })
+      const options = params.options ?? {}
+      const sub = connection.subscribe('subscribe_run_workflow', options.format)
+      const detach = run.attach(event => {
+        const payload = runNotification(run, event, options)
+        if (payload !== undefined) sub.notify(payload)
+      })
       sub.whenClosed(detach)
       return sub.id
     }

@@ -83,7 +83,7 @@ export class WebSocketTransport {
   private onWebSocket (ws: WebSocket): void {
     const { logger, metrics } = this.components
     const conn = new Connection(this.nextConnectionId++, ws, {
-      format: this.opts.notificationFormat,
+      defaultFormat: this.opts.notificationFormat,
       maxBufferedBytes: this.opts.maxBufferedBytes,
       maxSubscriptions: this.opts.maxSubscriptionsPerConnection
     }, logger, reason => metrics?.droppedClients.inc({ reason }))

@@ -20,7 +20,7 @@ class EventLog {
   }
 
   static async open (t: TestNode): Promise<EventLog> {
-    return new EventLog(await t.client.subscribe('subscribe_network_events', [], 'unsubscribe_network_events'))
+    return new EventLog(await t.client.networkEvents())
   }
 
   of (type: string): Array<Record<string, any>> {

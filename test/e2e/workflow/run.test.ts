@@ -4,7 +4,6 @@ import { encode, parseJson } from '../../../src/ipld/index.js'
 import { OpenRpc } from '../../../src/rpc/index.js'
 import { buildTestComponent, buildTestCoreModule } from '../../utils/wasm.js'
 import { startTestNode, type TestNode } from '../../utils/node.js'
-import { RawSocket } from '../../utils/ws.js'
 import { addOneFixture, addResource, chain, task, awaitOk, workflowCid } from '../../utils/workflows.js'
 
 const openrpc = new OpenRpc()
@@ -62,11 +61,11 @@ describe('running workflows', () => {
 
   it('takes {name, workflow} by name and the DAG-CBOR bytes form too', async () => {
     const wf = chain(rsc, 2, 100)
-    const byName = await t.client.subscribe<RunNotification>('subscribe_run_workflow', { name: 'by-name', workflow: wf }, 'unsubscribe_run_workflow')
+    const byName = await t.client.subscribe<RunNotification>('subscribe_run_workflow', { name: 'by-name', workflow: wf, options: { status: true } }, 'unsubscribe_run_workflow')
     const a = await collectRun(byName, 20_000)
     expect(a.receipts.map(r => r.receipt.out)).toEqual([['ok', 101], ['ok', 102]])
     const bytes = Array.from(encode({ name: 'bytes', workflow: parseJson(JSON.stringify(wf)) }))
-    const b = await collectRun(await t.client.subscribe<RunNotification>('subscribe_run_workflow', [bytes], 'unsubscribe_run_workflow'), 20_000)
+    const b = await collectRun(await t.client.subscribe<RunNotification>('subscribe_run_workflow', [bytes, { status: true }], 'unsubscribe_run_workflow'), 20_000)
     expect(b.receipts.map(r => r.receipt_cid['/'])).toEqual(a.receipts.map(r => r.receipt_cid['/']))
     expect(b.receipts[0].metadata.name).toBe('bytes')
   })
@@ -161,27 +160,5 @@ describe('running workflows', () => {
     const s = await t.client.runWorkflow(chain(rsc, 1, 4242))
     expect(await t.client.request('unsubscribe_run_workflow', [s.id])).toBe(true)
     expect(await t.client.request('unsubscribe_run_workflow', [s.id])).toBe(false)
-  })
-})
-
-describe('notification_format = "bytes"', () => {
-  let t: TestNode
-  beforeAll(async () => { t = await startTestNode({ config: { rpc: { notification_format: 'bytes' } } }) }, 60_000)
-  afterAll(async () => { await t.close() })
-
-  it('sends notification results as Homestar does: the UTF-8 bytes of the DAG-JSON text', async () => {
-    const rsc = await addResource(t.httpUrl, await buildTestComponent())
-    const s = await RawSocket.open(t.url)
-    s.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe_run_workflow', params: [{ name: 'b', workflow: chain(rsc, 1, 41) }] }))
-    const ack = await s.next(20_000)
-    expect(typeof ack.result).toBe('string')
-    const n = await s.next(20_000)
-    expect(n.method).toBe('subscribe_run_workflow')
-    expect(n.params.subscription).toBe(ack.result)
-    expect(Array.isArray(n.params.result)).toBe(true)
-    const text = Buffer.from(n.params.result as number[]).toString('utf8')
-    expect(text.startsWith('{"metadata":{"name":"b","replayed":false,"workflow":{"/":"bafyrmi')).toBe(true)
-    expect(JSON.parse(text).receipt.out).toEqual(['ok', 42])
-    s.close()
   })
 })
