@@ -9,6 +9,7 @@ const FIELD_TYPE = 1
 const FIELD_KEY = 2
 const FIELD_RECORD = 3
 const MESSAGE_TYPE_PUT_VALUE = 0
+const MESSAGE_TYPE_GET_VALUE = 1
 const MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 
 /**
@@ -36,6 +37,35 @@ export async function putValueTo (libp2p: Libp2p, peer: PeerId, protocol: string
     }
     await stream.close({ signal }).catch(() => {})
     return false
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+}
+
+/**
+ * Sends one GET_VALUE for `key` to a given peer on the Kademlia protocol and returns the
+ * value of the record it answers with (not validated), or undefined when it has none. Used for
+ * keys kad-dht's own lookup refuses (Homestar keys receipt records by the bare instruction CID,
+ * without the `/<namespace>/` kad-dht requires).
+ */
+export async function getValueFrom (libp2p: Libp2p, peer: PeerId, protocol: string, key: Uint8Array, signal: AbortSignal, maxBytes = MAX_RESPONSE_BYTES): Promise<Uint8Array | undefined> {
+  const request = new ProtoWriter().uint(FIELD_TYPE, MESSAGE_TYPE_GET_VALUE).bytes(FIELD_KEY, key).finish()
+  const stream = await libp2p.dialProtocol(peer, protocol, { signal })
+  try {
+    if (!stream.send(lengthPrefixed(request))) await stream.onDrain({ signal })
+    let value: Uint8Array | undefined
+    for await (const response of readLengthPrefixed(stream, maxBytes)) {
+      for (const field of readFields(response)) {
+        if (field.field === FIELD_RECORD && field.wireType === WireType.LENGTH_DELIMITED) {
+          const record = Record.deserialize(field.bytes)
+          if (equals(record.key, key)) value = record.value
+        }
+      }
+      break
+    }
+    await stream.close({ signal }).catch(() => {})
+    return value
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
     throw err

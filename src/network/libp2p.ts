@@ -2,7 +2,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
-import type { PeerDiscovery, PeerId, PrivateKey } from '@libp2p/interface'
+import { isPeerId, type PeerDiscovery, type PeerId, type PrivateKey } from '@libp2p/interface'
+import type { ConnectionManager } from '@libp2p/interface-internal'
 import type { Datastore } from 'interface-datastore'
 import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht'
 import { mdns } from '@libp2p/mdns'
@@ -14,6 +15,7 @@ import { homestarMessageId, messageIdToString } from './message-id.js'
 import type { NetworkOptions } from './options.js'
 import type { ReceiptExchange } from './types.js'
 import { receiptRecordRules } from './dht.js'
+import { HOMESTAR_PROTOCOL_VERSION } from './homestar-dht.js'
 
 /** Kademlia protocol, the same as Homestar's (and kad-dht's default). */
 export const KAD_PROTOCOL = '/ipfs/kad/1.0.0'
@@ -47,7 +49,7 @@ export async function createNetworkNode (options: NetworkOptions, parts: Network
   const { validators, selectors } = receiptRecordRules(exchange, options.maxRecordBytes, onInvalidRecord)
   const services: Record<string, unknown> = {
     identify: identify(),
-    ping: ping(),
+    ping: connectedPing(),
     pubsub: gossipsub({
       globalSignaturePolicy: 'StrictSign',
       // Homestar's mesh settings (mesh_n 2, mesh_n_low 1, mesh_n_high 10, mesh_outbound_min 1).
@@ -73,7 +75,7 @@ export async function createNetworkNode (options: NetworkOptions, parts: Network
   if (options.mdns) {
     services.mdns = mdns({ interval: options.mdnsIntervalMs, port: options.mdnsPort, serviceTag: options.mdnsServiceTag })
   }
-  return await createLibp2p<NodeServices>({
+  const node = await createLibp2p<NodeServices>({
     start: false,
     privateKey,
     nodeInfo: { name: 'ipvm-node', version: packageVersion, userAgent: `${options.agentVersion}/${packageVersion}` },
@@ -90,4 +92,27 @@ export async function createNetworkNode (options: NetworkOptions, parts: Network
     },
     services: services as never
   })
+  // Homestar ignores peers whose identify protocol version is not its own (homestar.md §9.2);
+  // identify takes no option for it (its default is the retired "ipfs/0.1.0")
+  const host = (node.services.identify as unknown as { host?: { protocolVersion: string } }).host
+  if (host !== undefined) host.protocolVersion = HOMESTAR_PROTOCOL_VERSION
+  return node
+}
+
+/**
+ * The ping service, answering pings as usual, but counting a peer with an open connection as
+ * alive without sending one: kad-dht pings a peer before it takes it into its routing table,
+ * and Homestar does not speak the ping protocol, so it would never be taken.
+ */
+function connectedPing (): (components: { connectionManager: ConnectionManager }) => Ping {
+  const factory = ping() as unknown as (components: unknown) => Ping
+  return (components) => {
+    const service = factory(components)
+    const sendPing = service.ping.bind(service)
+    service.ping = async (peer, options) => {
+      if (isPeerId(peer) && components.connectionManager.getConnections(peer).length > 0) return 0
+      return await sendPing(peer, options)
+    }
+    return service
+  }
 }

@@ -6,7 +6,7 @@ import { errorMessage } from '../util/errors.js'
 import type { Startable } from '../util/lifecycle.js'
 import type { Logger } from '../util/logger.js'
 import { Bitswap } from './bitswap/bitswap.js'
-import { ReceiptDht, type FoundReceipt } from './dht.js'
+import { instructionFromRecordKey, ReceiptDht, type FoundReceipt } from './dht.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 import { NetworkEvents, type NetworkNotificationListener } from './events.js'
 import { ReceiptGossip } from './gossip.js'
@@ -14,7 +14,8 @@ import { invalidReason } from './invalid.js'
 import { createNetworkNode, KAD_PROTOCOL, type NetworkNode } from './libp2p.js'
 import { resolveNetworkOptions, type NetworkOptions } from './options.js'
 import { parseMultiaddr, PeerDialer, peerIdOf, withoutPeerId } from './peers.js'
-import { encode, receiptCid, type Receipt } from '../ipld/index.js'
+import { decode, encode, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
+import { HomestarDht, instructionOfKey } from './homestar-dht.js'
 import { signReceipt, verifyReceiptSignature } from './attestation.js'
 import { receiptWireForms } from './homestar-receipts.js'
 import { ReceiptIntake } from './intake.js'
@@ -56,6 +57,7 @@ export class Network implements Startable {
   private dht?: ReceiptDht
   private bitswap?: Bitswap
   private dialer?: PeerDialer
+  private homestar?: HomestarDht
   private stopController = new AbortController()
   private readonly announced = new Set<string>()
   /** Whose receipts are reused. */
@@ -80,7 +82,8 @@ export class Network implements Startable {
       if (id !== undefined) this.trust.trust(id)
     }
     const { metrics } = components
-    this.records = new BoundedRecordStore({ maxRecords: this.options.maxDhtRecords, maxBytes: this.options.maxDhtRecordBytes }, metrics)
+    this.records = new BoundedRecordStore({ maxRecords: this.options.maxDhtRecords, maxBytes: this.options.maxDhtRecordBytes }, metrics,
+      async (key) => await this.recordFor(key))
     this.intake = new ReceiptIntake({ maxCandidates: this.options.maxReceiptCandidates, maxCandidateBytes: this.options.maxReceiptCandidateBytes }, {
       trust: this.trust,
       store: components.receiptStore,
@@ -143,6 +146,7 @@ export class Network implements Startable {
       this.gossip.start()
     }
     this.dht = new ReceiptDht({ libp2p: node, dht: node.services.dht, protocol: KAD_PROTOCOL, exchange: receipts, events: this.events, logger: this.log, metrics, selfId: this.peerId, connectedPeerCount: () => node.getPeers().length, signal })
+    this.homestar = new HomestarDht({ libp2p: node, protocol: KAD_PROTOCOL, exchange: receipts, logger: this.log })
     this.bitswap = new Bitswap({ libp2p: node, logger: this.log, blocks })
     await this.bitswap.start()
     node.services.mdns?.addEventListener('peer', (event) => { void this.onMdnsPeer(event.detail) })
@@ -162,6 +166,7 @@ export class Network implements Startable {
     await node.stop()
     this.gossip = undefined
     this.dht = undefined
+    this.homestar = undefined
     this.bitswap = undefined
     this.dialer = undefined
     this.announced.clear()
@@ -217,7 +222,38 @@ export class Network implements Startable {
     if (!this.hasPeers) return null
     const signature = await signReceipt(this.components.privateKey, cid, instruction)
     const { gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction, signature)
-    return await this.publishReceipt({ cid, ran: receipt.ran, instruction, gossipBytes, dhtBytes })
+    const [published] = await Promise.all([
+      this.publishReceipt({ cid, ran: receipt.ran, instruction, gossipBytes, dhtBytes }),
+      // Homestar peers take the record in their form, under the bare instruction CID
+      this.homestar?.put(instruction, encodeReceiptCapsule(receipt), AbortSignal.any([AbortSignal.timeout(this.options.dhtPutTimeoutMs), this.stopController.signal]))
+    ])
+    return published
+  }
+
+  /**
+   * A receipt this node replays (it computed it, or trusted peers vouched for it) goes out by
+   * gossip again, with a fresh nonce, as Homestar does; peers that already hold it drop it.
+   */
+  async regossipReceipt (receipt: Receipt, instruction: CID): Promise<boolean> {
+    const gossip = this.gossip
+    if (gossip === undefined || !this.hasPeers) return false
+    const { cid, gossipBytes } = receiptWireForms(receipt, instruction)
+    return await gossip.publish({ cid, ran: receipt.ran }, gossipBytes)
+  }
+
+  /**
+   * The DHT record of a receipt this node holds, for a peer's lookup of a key it does not
+   * hold in memory: this node's signed form under `/ipvm/receipt/<cid>` when it computed the
+   * receipt, Homestar's unsigned form otherwise and under the bare instruction CID.
+   */
+  private async recordFor (key: Uint8Array): Promise<Uint8Array | undefined> {
+    const instruction = instructionOfKey(key, instructionFromRecordKey)
+    if (instruction === undefined) return undefined
+    const found = await this.components.receiptStore.getByInstruction(instruction)
+    if (found === undefined) return undefined
+    const receipt = parseReceipt(decode(found.bytes))
+    const own = found.provenance === undefined || found.provenance.local
+    return encodeReceiptCapsule(receipt, own && key[0] === 0x2f ? await signReceipt(this.components.privateKey, found.cid, instruction) : undefined)
   }
 
   /**
@@ -247,19 +283,21 @@ export class Network implements Startable {
   async findReceipt (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<FoundReceipt | null> {
     this.requireNode()
     if (!this.hasPeers || options.signal?.aborted === true) return null
-    return await (this.dht as ReceiptDht).find(instruction, {
-      timeoutMs: options.timeoutMs ?? this.options.dhtTimeoutMs,
-      signal: options.signal,
-      accept: async (found) => {
-        try {
-          const verdict = await this.intake.take(found, await this.vouchersOf(found))
-          return verdict === 'stored' || verdict === 'known'
-        } catch (err) {
-          this.log.warn({ cid: found.cid.toString(), err: errorMessage(err) }, 'could not weigh a receipt found in the DHT')
-          return false
-        }
+    const timeoutMs = options.timeoutMs ?? this.options.dhtTimeoutMs
+    const accept = async (found: FoundReceipt): Promise<boolean> => {
+      try {
+        const verdict = await this.intake.take(found, await this.vouchersOf(found))
+        return verdict === 'stored' || verdict === 'known'
+      } catch (err) {
+        this.log.warn({ cid: found.cid.toString(), err: errorMessage(err) }, 'could not weigh a receipt found in the DHT')
+        return false
       }
-    })
+    }
+    const found = await (this.dht as ReceiptDht).find(instruction, { timeoutMs, signal: options.signal, accept })
+    if (found !== null || this.homestar === undefined) return found
+    // Homestar peers keep their records under the bare instruction CID
+    const signals = [AbortSignal.timeout(timeoutMs), this.stopController.signal, ...(options.signal !== undefined ? [options.signal] : [])]
+    return await this.homestar.find(instruction, AbortSignal.any(signals), accept)
   }
 
   /** Who vouches for a record found in the DHT. */

@@ -5,7 +5,7 @@ import type { Receipt } from '../ipld/index.js'
 import type { Network } from './network.js'
 
 export interface PeerReceiptServiceComponents {
-  network: Pick<Network, 'hasPeers' | 'findReceipt' | 'announceReceipt'>
+  network: Pick<Network, 'hasPeers' | 'findReceipt' | 'announceReceipt' | 'regossipReceipt'>
   logger: Logger
 }
 
@@ -29,5 +29,12 @@ export class PeerReceiptService {
     const { network, logger } = this.c
     network.announceReceipt(receipt, instruction, displaced)
       .catch(err => logger.debug({ err: errorMessage(err), instruction: instruction.toString() }, 'announcing a receipt failed'))
+  }
+
+  replayed ({ instruction, receipt }: { cid: CID, instruction: CID, receipt: Receipt }): void {
+    const { network, logger } = this.c
+    if (!network.hasPeers) return
+    network.regossipReceipt(receipt, instruction)
+      .catch(err => logger.debug({ err: errorMessage(err), instruction: instruction.toString() }, 'gossiping a replayed receipt failed'))
   }
 }

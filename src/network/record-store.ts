@@ -1,5 +1,7 @@
 import { MemoryDatastore } from 'datastore-core'
 import { Key } from 'interface-datastore'
+import { Record } from '@libp2p/kad-dht'
+import { base32 } from 'multiformats/bases/base32'
 import type { NetworkMetricGroups } from './types.js'
 
 /** Where kad-dht keeps the records other peers put on this node. */
@@ -12,18 +14,23 @@ export interface BoundedRecordStoreOptions {
   maxBytes: number
 }
 
+/** The value of a record this node can make up when asked for a key it does not hold (a receipt it has), or undefined. */
+export type RecordSource = (key: Uint8Array) => Promise<Uint8Array | undefined>
+
 /**
  * libp2p's datastore, in memory, with a budget for the DHT records peers store on this node
  * (the rest, peer and provider data, is libp2p's own and small). Past the budget the oldest
  * records are dropped, as a full Kademlia store would; a peer flooding records costs this
- * node at most the budget.
+ * node at most the budget. A record it does not hold is asked of `source` (the receipts in
+ * the node's store), so what the node keeps on disk answers the DHT, after a restart too,
+ * without taking memory.
  */
 export class BoundedRecordStore extends MemoryDatastore {
   /** Record sizes by key, oldest first. */
   private readonly records = new Map<string, number>()
   private bytes = 0
 
-  constructor (private readonly options: BoundedRecordStoreOptions, private readonly metrics?: NetworkMetricGroups) {
+  constructor (private readonly options: BoundedRecordStoreOptions, private readonly metrics?: NetworkMetricGroups, private readonly source?: RecordSource) {
     super()
     metrics?.network.dhtRecords.setCollector(() => this.records.size)
     metrics?.network.dhtRecordBytes.setCollector(() => this.bytes)
@@ -51,6 +58,24 @@ export class BoundedRecordStore extends MemoryDatastore {
       this.metrics?.network.peerInputDropped.inc({ kind: 'dht_record_evicted' })
     }
     return key
+  }
+
+  override async get (key: Key): Promise<Uint8Array> {
+    try {
+      return await super.get(key)
+    } catch (err) {
+      const name = key.toString()
+      if (this.source === undefined || (err as Error).name !== 'NotFoundError' || !name.startsWith(RECORD_PREFIX)) throw err
+      let recordKey: Uint8Array
+      try {
+        recordKey = base32.baseDecode(name.slice(RECORD_PREFIX.length))
+      } catch {
+        throw err
+      }
+      const value = await this.source(recordKey)
+      if (value === undefined) throw err
+      return new Record(recordKey, value, new Date()).serialize()
+    }
   }
 
   override delete (key: Key): void {

@@ -46,6 +46,8 @@ export interface PeerReceipts {
    * peer's receipt it took the place of in the store, if any. Never throws.
    */
   publish(r: { cid: CID, instruction: CID, receipt: Receipt, displaced?: CID }): void
+  /** Tells the network a receipt was replayed (Homestar gossips it again). Never throws. */
+  replayed(r: { cid: CID, instruction: CID, receipt: Receipt }): void
 }
 
 /** Checks a result from a peer against the result type the task's Wasm declares; optional. */

@@ -75,6 +75,9 @@ describe('three nodes on loopback', () => {
 
     expect(logA.of('published_receipt_pubsub').map(e => e.cid)).toEqual(expect.arrayContaining(cids))
     expect(logB.of('received_receipt_pubsub').map(e => e.cid)).toEqual(expect.arrayContaining(cids))
+    // C gossips the receipts it replayed again, as Homestar does: A hears its own receipts back
+    await waitUntil(() => cids.every(cid => logC.of('published_receipt_pubsub').some(e => e.cid === cid)), 10_000, 'C gossips its replays')
+    await waitUntil(() => cids.every(cid => logA.of('received_receipt_pubsub').some(e => e.cid === cid)), 10_000, 'A hears them')
     for (const log of [logA, logB, logC]) {
       for (const e of log.events) expect(validateNetworkEvent(e), JSON.stringify(validateNetworkEvent.errors)).toBe(true)
     }

@@ -1,0 +1,105 @@
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { CID } from 'multiformats/cid'
+import { errorMessage } from '../util/errors.js'
+import type { Logger } from '../util/logger.js'
+import { getValueFrom, putValueTo } from './kad-put.js'
+import type { DecodedReceipt, ReceiptExchange } from './types.js'
+
+/** What Homestar's identify answers with: it ignores peers whose protocol version differs. */
+export const HOMESTAR_PROTOCOL_VERSION = 'homestar/0.3.0'
+
+/** Homestar peers asked or written to directly at once, at most. */
+const MAX_HOMESTAR_PEERS = 8
+const decoder = new TextDecoder()
+
+export interface HomestarDhtDeps {
+  libp2p: Libp2p
+  protocol: string
+  exchange: ReceiptExchange
+  logger: Logger
+}
+
+/**
+ * Receipt records in Homestar's DHT form: keyed by the bare instruction CID bytes
+ * (homestar.md §9.3). kad-dht refuses keys without a `/<namespace>/`, so these are written to
+ * and read from the Homestar peers this node is connected to, one Kademlia request each; a
+ * Homestar peer's lookups reach this node's own records through the datastore.
+ */
+export class HomestarDht {
+  constructor (private readonly deps: HomestarDhtDeps) {}
+
+  /** Connected peers that identified as Homestar. */
+  async peers (): Promise<PeerId[]> {
+    const { libp2p } = this.deps
+    const out: PeerId[] = []
+    const seen = new Set<string>()
+    for (const connection of libp2p.getConnections()) {
+      const peer = connection.remotePeer
+      if (seen.has(peer.toString())) continue
+      seen.add(peer.toString())
+      if (await isHomestar(libp2p, peer)) out.push(peer)
+      if (out.length >= MAX_HOMESTAR_PEERS) break
+    }
+    return out
+  }
+
+  /** Puts a receipt record (Homestar's capsule) under the instruction CID on every connected Homestar peer; how many took it. */
+  async put (instruction: CID, capsule: Uint8Array, signal: AbortSignal): Promise<string[]> {
+    const stored: string[] = []
+    await Promise.all((await this.peers()).map(async peer => {
+      try {
+        if (await putValueTo(this.deps.libp2p, peer, this.deps.protocol, instruction.bytes, capsule, signal)) stored.push(peer.toString())
+      } catch (err) {
+        this.deps.logger.debug({ peer: peer.toString(), err: errorMessage(err) }, 'receipt put to a Homestar peer failed')
+      }
+    }))
+    return stored.sort()
+  }
+
+  /** The receipt records connected Homestar peers hold for the instruction, each as it is decoded, until `accept` takes one. */
+  async find (instruction: CID, signal: AbortSignal, accept: (found: DecodedReceipt & { publisher: string }) => Promise<boolean>): Promise<(DecodedReceipt & { publisher: string }) | null> {
+    for (const peer of await this.peers()) {
+      if (signal.aborted) return null
+      let value: Uint8Array | undefined
+      try {
+        value = await getValueFrom(this.deps.libp2p, peer, this.deps.protocol, instruction.bytes, signal)
+      } catch (err) {
+        this.deps.logger.debug({ peer: peer.toString(), err: errorMessage(err) }, 'receipt lookup on a Homestar peer failed')
+        continue
+      }
+      if (value === undefined) continue
+      let decoded: DecodedReceipt
+      try {
+        decoded = this.deps.exchange.decodeDhtRecord(instruction, value)
+      } catch (err) {
+        this.deps.logger.debug({ peer: peer.toString(), err: errorMessage(err) }, 'invalid receipt record from a Homestar peer')
+        continue
+      }
+      const found = { ...decoded, publisher: peer.toString() }
+      if (await accept(found)) return found
+    }
+    return null
+  }
+}
+
+/**
+ * Whether the peer identified itself as Homestar by its agent (`homestar-runtime/…`); this
+ * node answers with Homestar's protocol version too, so that is not the test.
+ */
+async function isHomestar (libp2p: Libp2p, peer: PeerId): Promise<boolean> {
+  try {
+    const agent = (await libp2p.peerStore.get(peer)).metadata.get('AgentVersion')
+    return agent !== undefined && decoder.decode(agent).startsWith('homestar')
+  } catch {
+    return false
+  }
+}
+
+/** The instruction a DHT record key names: this node's `/ipvm/receipt/<cid>` form, or Homestar's bare CID. */
+export function instructionOfKey (key: Uint8Array, namespaced: (key: Uint8Array) => CID): CID | undefined {
+  try {
+    return key[0] === 0x2f ? namespaced(key) : CID.decode(key)
+  } catch {
+    return undefined
+  }
+}
