@@ -96,6 +96,8 @@ export interface IpvmConfig {
     max_dht_records: number
     /** Bytes of DHT records kept for other peers at once. @default 67108864 (64 MiB) */
     max_dht_record_bytes: number
+    /** How often the node exchanges its recent receipts with a random trusted peer, so that what gossip lost comes back; 0 never. @default 10000 */
+    receipt_sync_interval_ms: number
   }
   workflow: {
     /** Tasks run at once across all workflows. @default 32 */
@@ -165,7 +167,8 @@ export const defaultConfig: IpvmConfig = {
     max_receipt_candidates: 4096,
     max_receipt_candidate_bytes: 16 * 1024 * 1024,
     max_dht_records: 10_000,
-    max_dht_record_bytes: 64 * 1024 * 1024
+    max_dht_record_bytes: 64 * 1024 * 1024,
+    receipt_sync_interval_ms: 10_000
   },
   workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
   resources: { kubo_api: '', gateway: '', allow_file_roots: [], allow_http_hosts: [] }

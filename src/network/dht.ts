@@ -1,17 +1,14 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import { MessageType, type KadDHT, type SelectFn, type ValidateFn } from '@libp2p/kad-dht'
+import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import { CID } from 'multiformats/cid'
 import { equals } from 'multiformats/bytes'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { NetworkEvents } from './events.js'
-import { putValueTo } from './kad-put.js'
+import { getValueFrom, putValueTo } from './kad-put.js'
 import { verifyReceiptSignature } from './attestation.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange } from './types.js'
-
-/** Kademlia replication factor (K). */
-const REPLICATION = 20
 
 /**
  * Namespace of receipt records. kad-dht only stores keys of the form `/<namespace>/...` (it
@@ -19,6 +16,8 @@ const REPLICATION = 20
  * prefix instead of standing alone as in Homestar.
  */
 export const RECEIPT_KEY_NAMESPACE = 'ipvm'
+/** Close peers asked directly for a record before the DHT is walked. */
+const LOOKUP_WIDTH = 3
 const RECEIPT_KEY_PREFIX = new TextEncoder().encode(`/${RECEIPT_KEY_NAMESPACE}/receipt/`)
 
 /** DHT key of the receipt record for an instruction: `/ipvm/receipt/` ‖ instruction CID bytes. */
@@ -89,6 +88,8 @@ export interface ReceiptDhtDeps {
   connectedPeerCount: () => number
   /** Aborted when the network stops. */
   signal: AbortSignal
+  /** A record some peer put on this node, by its key. */
+  localRecord?: (key: Uint8Array) => Promise<Uint8Array | undefined>
 }
 
 /** Receipt records in the Kademlia DHT: put with a quorum, bounded lookups. */
@@ -96,41 +97,29 @@ export class ReceiptDht {
   constructor (private readonly deps: ReceiptDhtDeps) {}
 
   /**
-   * Stores the record on the closest peers. Emits `put_receipt_dht`, then
-   * `receipt_quorum_success_dht` or `receipt_quorum_failure_dht`; never throws.
-   * `quorum` 0 means one peer (as Homestar's `Quorum::One`).
+   * Stores the record on the `quorum` peers closest to its key that this node knows (its
+   * routing table; one more as a spare), one message each, so a put costs the same however
+   * many peers there are; a node whose routing table knows too few walks the DHT for more.
+   * Emits `put_receipt_dht`, then `receipt_quorum_success_dht` or
+   * `receipt_quorum_failure_dht`; never throws. `quorum` 0 means one peer (as Homestar's
+   * `Quorum::One`).
    */
   async put (receipt: ReceiptPut, quorum: number, timeoutMs: number): Promise<{ ok: boolean, storedTo: string[] }> {
-    const { dht, events, logger } = this.deps
+    const { events, logger } = this.deps
     const instruction = receipt.instruction.toString()
     events.emit('put_receipt_dht', { cid: receipt.cid.toString(), ran: receipt.ran.toString() })
-    const stored = new Set<string>()
+    const needed = quorum === 0 ? 1 : quorum
     const key = receiptRecordKey(receipt.instruction)
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.deps.signal])
-    let closest = 0
-    try {
-      for await (const event of dht.put(key, receipt.dhtBytes, { signal })) {
-        if (event.name === 'FINAL_PEER') closest++
-        if (event.name === 'PEER_RESPONSE' && event.messageType === MessageType.PUT_VALUE &&
-          event.record != null && equals(event.record.value, receipt.dhtBytes) && event.from.toString() !== this.deps.selfId) {
-          stored.add(event.from.toString())
-        }
+    const stored = new Set<string>()
+    const targets = (await this.closestPeers(key, needed + 1, signal)).slice(0, needed + 1)
+    await Promise.all(targets.map(async (peer) => {
+      try {
+        if (await putValueTo(this.deps.libp2p, peer, this.deps.protocol, key, receipt.dhtBytes, signal)) stored.add(peer.toString())
+      } catch (err) {
+        logger.debug({ instruction, peer: peer.toString(), err: errorMessage(err) }, 'receipt put failed')
       }
-    } catch (err) {
-      logger.debug({ instruction, err: errorMessage(err) }, 'receipt put to the DHT ended early')
-    }
-    // A lookup that found fewer than K peers means the whole reachable network is among the K
-    // closest: store on every connected DHT peer the lookup skipped, as Kademlia would.
-    if (closest < REPLICATION && !signal.aborted) {
-      await Promise.all((await this.connectedDhtPeers(stored)).map(async (peer) => {
-        try {
-          if (await putValueTo(this.deps.libp2p, peer, this.deps.protocol, key, receipt.dhtBytes, signal)) stored.add(peer.toString())
-        } catch (err) {
-          logger.debug({ instruction, peer: peer.toString(), err: errorMessage(err) }, 'direct receipt put failed')
-        }
-      }))
-    }
-    const needed = quorum === 0 ? 1 : quorum
+    }))
     const storedTo = [...stored].sort()
     // Stopping the network is no quorum verdict.
     if (this.deps.signal.aborted) return { ok: storedTo.length >= needed, storedTo }
@@ -145,20 +134,23 @@ export class ReceiptDht {
     return { ok: false, storedTo }
   }
 
-  private async connectedDhtPeers (exclude: Set<string>): Promise<PeerId[]> {
-    const { libp2p, protocol } = this.deps
-    const peers = new Map<string, PeerId>()
-    for (const connection of libp2p.getConnections()) {
-      const id = connection.remotePeer.toString()
-      if (!exclude.has(id) && id !== this.deps.selfId) peers.set(id, connection.remotePeer)
+  /**
+   * Up to `count` DHT peers closest to `key`: those of the routing table (no message sent),
+   * or, when it knows fewer, those a lookup finds.
+   */
+  private async closestPeers (key: Uint8Array, count: number, signal: AbortSignal): Promise<PeerId[]> {
+    const routing = (this.deps.dht as unknown as { peerRouting?: { getClosestPeersOffline?: (key: Uint8Array) => Promise<Array<{ id: PeerId }>> } }).peerRouting
+    const known = (await routing?.getClosestPeersOffline?.(key).catch(() => []) ?? []).map(p => p.id).filter(p => p.toString() !== this.deps.selfId)
+    if (known.length >= count) return known
+    const found = new Map(known.map(p => [p.toString(), p]))
+    try {
+      for await (const event of this.deps.dht.getClosestPeers(key, { signal })) {
+        if (event.name === 'FINAL_PEER' && event.peer.id.toString() !== this.deps.selfId) found.set(event.peer.id.toString(), event.peer.id)
+      }
+    } catch (err) {
+      this.deps.logger.debug({ err: errorMessage(err) }, 'closest-peers lookup ended early')
     }
-    const result: PeerId[] = []
-    for (const peer of peers.values()) {
-      const protocols = await libp2p.peerStore.get(peer).then((p) => p.protocols, () => [] as string[])
-      if (protocols.includes(protocol)) result.push(peer)
-      if (result.length + exclude.size >= REPLICATION) break
-    }
-    return result
+    return [...found.values()]
   }
 
   /**
@@ -167,44 +159,49 @@ export class ReceiptDht {
    * `got_receipt_dht` when found.
    */
   async find (instruction: CID, options: { timeoutMs: number, signal?: AbortSignal, accept: (found: FoundReceipt) => Promise<boolean> }): Promise<FoundReceipt | null> {
-    const { dht, exchange, logger } = this.deps
+    const { exchange, logger } = this.deps
     const signals = [AbortSignal.timeout(options.timeoutMs), this.deps.signal]
     if (options.signal !== undefined) signals.push(options.signal)
     const controller = new AbortController()
     const signal = AbortSignal.any([...signals, controller.signal])
-    let found: FoundReceipt | null = null
+    // set by `consider` (a closure, so kept in an object the compiler does not narrow)
+    const hit: { found?: FoundReceipt } = {}
+    const key = receiptRecordKey(instruction)
+    const consider = async (value: Uint8Array, from: string): Promise<boolean> => {
+      let candidate: FoundReceipt
+      try {
+        candidate = { ...exchange.decodeDhtRecord(instruction, value), publisher: from === this.deps.selfId ? null : from }
+      } catch (err) {
+        logger.debug({ instruction: instruction.toString(), from, err: errorMessage(err) }, 'invalid receipt record from the DHT')
+        return false
+      }
+      // a record the trust policy does not take does not end the lookup: another peer may hold a better one
+      if (!await options.accept(candidate)) return false
+      hit.found = candidate
+      return true
+    }
     try {
-      for await (const event of dht.get(receiptRecordKey(instruction), { signal })) {
-        let value: Uint8Array | undefined
-        let from: string | undefined
-        if (event.name === 'PEER_RESPONSE' && event.messageType === MessageType.GET_VALUE && event.record != null) {
-          value = event.record.value
-          from = event.from.toString()
-        } else if (event.name === 'VALUE') {
-          value = event.value
-          from = event.from.toString()
-        }
-        if (value === undefined || from === undefined) continue
-        let candidate: FoundReceipt
-        try {
-          candidate = { ...exchange.decodeDhtRecord(instruction, value), publisher: from === this.deps.selfId ? null : from }
-        } catch (err) {
-          logger.debug({ instruction: instruction.toString(), from, err: errorMessage(err) }, 'invalid receipt record from the DHT')
-          continue
-        }
-        // a record the trust policy does not take does not end the lookup: another peer may hold a better one
-        if (await options.accept(candidate)) {
-          found = candidate
-          break
+      // a record a peer put on this node
+      const local = await this.deps.localRecord?.(key)
+      if (local === undefined || !await consider(local, this.deps.selfId)) {
+        // the peers closest to the key hold the record if anyone does: ask them directly, one
+        // message each (the routing table knows them; a lookup finds them when it does not)
+        for (const peer of (await this.closestPeers(key, LOOKUP_WIDTH, signal)).slice(0, LOOKUP_WIDTH)) {
+          if (signal.aborted) break
+          try {
+            const value = await getValueFrom(this.deps.libp2p, peer, this.deps.protocol, key, signal)
+            if (value !== undefined && await consider(value, peer.toString())) break
+          } catch (err) {
+            logger.debug({ instruction: instruction.toString(), peer: peer.toString(), err: errorMessage(err) }, 'receipt lookup on a close peer failed')
+          }
         }
       }
-    } catch (err) {
-      logger.debug({ instruction: instruction.toString(), err: errorMessage(err) }, 'receipt lookup in the DHT ended without a record')
     } finally {
       controller.abort()
     }
-    this.deps.metrics?.network.dhtOps.inc({ op: 'get_receipt', outcome: found === null ? 'not_found' : 'ok' })
-    if (found === null) return null
+    const found = hit.found
+    this.deps.metrics?.network.dhtOps.inc({ op: 'get_receipt', outcome: found === undefined ? 'not_found' : 'ok' })
+    if (found === undefined) return null
     this.deps.events.emit('got_receipt_dht', { cid: found.cid.toString(), publisher: found.publisher, ran: found.ran.toString() })
     return found
   }

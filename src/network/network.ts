@@ -1,12 +1,12 @@
 import type { Connection, PeerInfo } from '@libp2p/interface'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { errorMessage } from '../util/errors.js'
 import type { Startable } from '../util/lifecycle.js'
 import type { Logger } from '../util/logger.js'
 import { Bitswap } from './bitswap/bitswap.js'
-import { instructionFromRecordKey, ReceiptDht, type FoundReceipt } from './dht.js'
+import { ReceiptDht, type FoundReceipt } from './dht.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 import { NetworkEvents, type NetworkNotificationListener } from './events.js'
 import { ReceiptGossip } from './gossip.js'
@@ -14,14 +14,10 @@ import { invalidReason } from './invalid.js'
 import { createNetworkNode, KAD_PROTOCOL, type NetworkNode } from './libp2p.js'
 import { resolveNetworkOptions, type NetworkOptions } from './options.js'
 import { parseMultiaddr, PeerDialer, peerIdOf, withoutPeerId } from './peers.js'
-import { decode, encode, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
-import { HomestarDht, instructionOfKey } from './homestar-dht.js'
-import { signReceipt, verifyReceiptSignature } from './attestation.js'
-import { receiptWireForms } from './homestar-receipts.js'
-import { ReceiptIntake } from './intake.js'
-import { BoundedRecordStore } from './record-store.js'
-import { TrustPolicy } from './trust.js'
-import type { NetworkComponents, Voucher } from './types.js'
+import type { Receipt } from '../ipld/index.js'
+import { ReceiptNetwork } from './receipt-network.js'
+import type { TrustPolicy } from './trust.js'
+import type { NetworkComponents } from './types.js'
 
 export interface PublishReceiptInput {
   /** Receipt CID. */
@@ -57,16 +53,10 @@ export class Network implements Startable {
   private dht?: ReceiptDht
   private bitswap?: Bitswap
   private dialer?: PeerDialer
-  private homestar?: HomestarDht
   private stopController = new AbortController()
   private readonly announced = new Set<string>()
-  /** Whose receipts are reused. */
-  readonly trust: TrustPolicy
-  private readonly intake: ReceiptIntake
-  private readonly records: BoundedRecordStore
-  /** Conflicting receipts each peer vouched for, and the peers refused for it. */
-  private readonly conflicts = new Map<string, number>()
-  private readonly denied = new Set<string>()
+  /** Receipts on the network: trust, intake, DHT records, the receipt exchange. */
+  private readonly receiptNetwork: ReceiptNetwork
 
   constructor (options: Partial<NetworkOptions>, private readonly components: NetworkComponents) {
     this.options = resolveNetworkOptions(options)
@@ -75,24 +65,17 @@ export class Network implements Startable {
     this.peerId = peerIdFromPrivateKey(components.privateKey).toString()
     this.log = components.logger.child({ module: 'network' })
     this.events = new NetworkEvents((err) => { this.log.warn({ err: errorMessage(err) }, 'network event listener failed') })
-    this.trust = new TrustPolicy({ mode: this.options.trust, trustedPeers: this.options.trustedPeers, quorum: this.options.receiptQuorumAgree })
+    this.receiptNetwork = new ReceiptNetwork(this.options, { ...components, events: this.events, logger: this.log, peerId: this.peerId })
     // the peers the operator named by address are trusted (those without /p2p/<id> once dialed)
     for (const addr of this.peerAddrs) {
       const id = peerIdOf(addr)
       if (id !== undefined) this.trust.trust(id)
     }
-    const { metrics } = components
-    this.records = new BoundedRecordStore({ maxRecords: this.options.maxDhtRecords, maxBytes: this.options.maxDhtRecordBytes }, metrics,
-      async (key) => await this.recordFor(key))
-    this.intake = new ReceiptIntake({ maxCandidates: this.options.maxReceiptCandidates, maxCandidateBytes: this.options.maxReceiptCandidateBytes }, {
-      trust: this.trust,
-      store: components.receiptStore,
-      events: this.events,
-      logger: this.log,
-      ...(metrics !== undefined ? { metrics } : {}),
-      onConflict: (peer) => { this.penalise(peer) }
-    })
-    metrics?.receipts.candidates.setCollector(() => this.intake.candidateCount)
+  }
+
+  /** Whose receipts are reused. */
+  get trust (): TrustPolicy {
+    return this.receiptNetwork.trust
   }
 
   /** Receive every network notification; returns the function that unsubscribes. */
@@ -110,8 +93,8 @@ export class Network implements Startable {
     const node = await createNetworkNode(this.options, {
       privateKey: this.components.privateKey,
       exchange: this.components.receipts,
-      datastore: this.records,
-      isDenied: (peer) => this.denied.has(peer.toString()),
+      datastore: this.receiptNetwork.records,
+      isDenied: (peer) => this.receiptNetwork.isDenied(peer.toString()),
       onInvalidRecord: (err) => { this.onInvalid(err, { via: 'dht' }) }
     })
     node.addEventListener('connection:open', (event) => { this.onConnection('connection_established', event.detail) })
@@ -140,13 +123,25 @@ export class Network implements Startable {
         logger: this.log,
         metrics,
         onInvalid: (err, context) => { this.onInvalid(err, context) },
-        intake: async (receipt, vouchers) => await this.intake.take(receipt, vouchers),
+        intake: async (receipt, vouchers) => await this.receiptNetwork.take(receipt, vouchers),
         maxPending: this.options.maxPendingGossip
       })
       this.gossip.start()
     }
-    this.dht = new ReceiptDht({ libp2p: node, dht: node.services.dht, protocol: KAD_PROTOCOL, exchange: receipts, events: this.events, logger: this.log, metrics, selfId: this.peerId, connectedPeerCount: () => node.getPeers().length, signal })
-    this.homestar = new HomestarDht({ libp2p: node, protocol: KAD_PROTOCOL, exchange: receipts, logger: this.log })
+    this.dht = new ReceiptDht({
+      libp2p: node,
+      dht: node.services.dht,
+      protocol: KAD_PROTOCOL,
+      exchange: receipts,
+      events: this.events,
+      logger: this.log,
+      metrics,
+      selfId: this.peerId,
+      connectedPeerCount: () => node.getPeers().length,
+      signal,
+      localRecord: async (key) => await this.receiptNetwork.records.localRecord(key)
+    })
+    await this.receiptNetwork.attach({ node, dht: this.dht, signal, ...(this.gossip !== undefined ? { gossip: this.gossip } : {}) })
     this.bitswap = new Bitswap({ libp2p: node, logger: this.log, blocks })
     await this.bitswap.start()
     node.services.mdns?.addEventListener('peer', (event) => { void this.onMdnsPeer(event.detail) })
@@ -162,11 +157,11 @@ export class Network implements Startable {
     this.dialer?.stop()
     this.gossip?.stop()
     this.stopController.abort()
+    await this.receiptNetwork.detach()
     await this.bitswap?.stop()
     await node.stop()
     this.gossip = undefined
     this.dht = undefined
-    this.homestar = undefined
     this.bitswap = undefined
     this.dialer = undefined
     this.announced.clear()
@@ -211,49 +206,25 @@ export class Network implements Startable {
 
   /**
    * A receipt this node computed for an instruction: the peer's receipt it displaced in the
-   * store and candidates from peers that disagree with it are conflicts; then it is signed and
-   * published (gossip and DHT) when a peer is connected.
+   * store and candidates from peers that disagree with it are conflicts; then it is signed,
+   * gossiped, and put in the DHT in the background.
    */
-  async announceReceipt (receipt: Receipt, instruction: CID, displaced?: CID): Promise<PublishReceiptResult | null> {
-    const cid = receiptCid(receipt)
-    const out = encode([receipt.out[0], receipt.out[1]])
-    if (displaced !== undefined) await this.intake.displaced(instruction, cid, out, displaced)
-    this.intake.settle(instruction, cid, out)
-    if (!this.hasPeers) return null
-    const signature = await signReceipt(this.components.privateKey, cid, instruction)
-    const { gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction, signature)
-    const [published] = await Promise.all([
-      this.publishReceipt({ cid, ran: receipt.ran, instruction, gossipBytes, dhtBytes }),
-      // Homestar peers take the record in their form, under the bare instruction CID
-      this.homestar?.put(instruction, encodeReceiptCapsule(receipt), AbortSignal.any([AbortSignal.timeout(this.options.dhtPutTimeoutMs), this.stopController.signal]))
-    ])
-    return published
+  async announceReceipt (receipt: Receipt, instruction: CID, displaced?: CID): Promise<void> {
+    await this.receiptNetwork.announce(receipt, instruction, displaced)
   }
 
-  /**
-   * A receipt this node replays (it computed it, or trusted peers vouched for it) goes out by
-   * gossip again, with a fresh nonce, as Homestar does; peers that already hold it drop it.
-   */
+  /** A replayed receipt goes out by gossip again, with a fresh nonce, as Homestar does. */
   async regossipReceipt (receipt: Receipt, instruction: CID): Promise<boolean> {
-    const gossip = this.gossip
-    if (gossip === undefined || !this.hasPeers) return false
-    const { cid, gossipBytes } = receiptWireForms(receipt, instruction)
-    return await gossip.publish({ cid, ran: receipt.ran }, gossipBytes)
+    return this.hasPeers ? await this.receiptNetwork.regossip(receipt, instruction) : false
   }
 
   /**
-   * The DHT record of a receipt this node holds, for a peer's lookup of a key it does not
-   * hold in memory: this node's signed form under `/ipvm/receipt/<cid>` when it computed the
-   * receipt, Homestar's unsigned form otherwise and under the bare instruction CID.
+   * Receipts for a run's instructions from peers: one request to each connected ipvm peer for
+   * all of them, then the DHT for the ones still missing. What the trust policy admits lands
+   * in the receipt store; true where it did.
    */
-  private async recordFor (key: Uint8Array): Promise<Uint8Array | undefined> {
-    const instruction = instructionOfKey(key, instructionFromRecordKey)
-    if (instruction === undefined) return undefined
-    const found = await this.components.receiptStore.getByInstruction(instruction)
-    if (found === undefined) return undefined
-    const receipt = parseReceipt(decode(found.bytes))
-    const own = found.provenance === undefined || found.provenance.local
-    return encodeReceiptCapsule(receipt, own && key[0] === 0x2f ? await signReceipt(this.components.privateKey, found.cid, instruction) : undefined)
+  async findReceipts (instructions: CID[], signal?: AbortSignal): Promise<boolean[]> {
+    return await this.receiptNetwork.findMany(instructions, signal)
   }
 
   /**
@@ -282,46 +253,7 @@ export class Network implements Startable {
    */
   async findReceipt (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<FoundReceipt | null> {
     this.requireNode()
-    if (!this.hasPeers || options.signal?.aborted === true) return null
-    const timeoutMs = options.timeoutMs ?? this.options.dhtTimeoutMs
-    const accept = async (found: FoundReceipt): Promise<boolean> => {
-      try {
-        const verdict = await this.intake.take(found, await this.vouchersOf(found))
-        return verdict === 'stored' || verdict === 'known'
-      } catch (err) {
-        this.log.warn({ cid: found.cid.toString(), err: errorMessage(err) }, 'could not weigh a receipt found in the DHT')
-        return false
-      }
-    }
-    const found = await (this.dht as ReceiptDht).find(instruction, { timeoutMs, signal: options.signal, accept })
-    if (found !== null || this.homestar === undefined) return found
-    // Homestar peers keep their records under the bare instruction CID
-    const signals = [AbortSignal.timeout(timeoutMs), this.stopController.signal, ...(options.signal !== undefined ? [options.signal] : [])]
-    return await this.homestar.find(instruction, AbortSignal.any(signals), accept)
-  }
-
-  /** Who vouches for a record found in the DHT. */
-  private async vouchersOf (found: FoundReceipt): Promise<Voucher[]> {
-    if (found.signature !== undefined) {
-      const signer = await verifyReceiptSignature(found.signature, found.cid, found.instruction)
-      return signer === undefined ? [] : [{ peer: signer, via: 'dht', signed: true }]
-    }
-    return this.trust.mode === 'any' ? [{ peer: found.publisher ?? this.peerId, via: 'dht', signed: false }] : []
-  }
-
-  /**
-   * A peer vouched for a conflicting receipt (gossipsub already lowered its score when the
-   * message came by gossip). After `maxPeerConflicts` of them a peer the operator did not
-   * name is disconnected and refused from then on.
-   */
-  private penalise (peer: string): void {
-    const count = (this.conflicts.get(peer) ?? 0) + 1
-    this.conflicts.set(peer, count)
-    if (count < this.options.maxPeerConflicts || this.trust.isNamed(peer) || this.denied.has(peer)) return
-    this.denied.add(peer)
-    this.log.warn({ peer, conflicts: count }, 'disconnecting a peer that vouched for conflicting receipts; it is refused from now on')
-    const node = this.node
-    if (node !== undefined) void node.hangUp(peerIdFromString(peer)).catch(() => {})
+    return await this.receiptNetwork.find(instruction, options)
   }
 
   /**

@@ -54,9 +54,11 @@ export interface NetworkOptions {
   maxPendingGossip: number
   /** Conflicting receipts an untrusted peer may send before it is disconnected and refused. @default 3 */
   maxPeerConflicts: number
+  /** How often a node exchanges its recent receipts with a random trusted peer (what gossip lost comes back); 0 never. @default 10000 (`network.receipt_sync_interval_ms`) */
+  receiptSyncIntervalMs: number
 }
 
-type ConfiguredNetworkOptions = 'listen' | 'peers' | 'mdns' | 'gossip' | 'receiptQuorum' | 'dhtTimeoutMs' | 'agentVersion' | 'trust' | 'trustedPeers' | 'receiptQuorumAgree' | 'maxReceiptCandidates' | 'maxReceiptCandidateBytes' | 'maxDhtRecords' | 'maxDhtRecordBytes'
+type ConfiguredNetworkOptions = 'listen' | 'peers' | 'mdns' | 'gossip' | 'receiptQuorum' | 'dhtTimeoutMs' | 'agentVersion' | 'trust' | 'trustedPeers' | 'receiptQuorumAgree' | 'maxReceiptCandidates' | 'maxReceiptCandidateBytes' | 'maxDhtRecords' | 'maxDhtRecordBytes' | 'receiptSyncIntervalMs'
 
 /** The network's options from the `[network]` settings; `agentVersion` names this build to peers. */
 export function networkOptions (config: IpvmConfig['network'], agentVersion: string): Pick<NetworkOptions, ConfiguredNetworkOptions> {
@@ -74,7 +76,8 @@ export function networkOptions (config: IpvmConfig['network'], agentVersion: str
     maxReceiptCandidates: config.max_receipt_candidates,
     maxReceiptCandidateBytes: config.max_receipt_candidate_bytes,
     maxDhtRecords: config.max_dht_records,
-    maxDhtRecordBytes: config.max_dht_record_bytes
+    maxDhtRecordBytes: config.max_dht_record_bytes,
+    receiptSyncIntervalMs: config.receipt_sync_interval_ms
   }
 }
 

@@ -5,7 +5,7 @@ import type { Receipt } from '../ipld/index.js'
 import type { Network } from './network.js'
 
 export interface PeerReceiptServiceComponents {
-  network: Pick<Network, 'hasPeers' | 'findReceipt' | 'announceReceipt' | 'regossipReceipt'>
+  network: Pick<Network, 'hasPeers' | 'findReceipts' | 'announceReceipt' | 'regossipReceipt'>
   logger: Logger
 }
 
@@ -18,11 +18,11 @@ export interface PeerReceiptServiceComponents {
 export class PeerReceiptService {
   constructor (private readonly c: PeerReceiptServiceComponents) {}
 
-  /** True when peers gave a receipt the trust policy admitted: the store has one for the instruction now. */
-  async find (instruction: CID, signal?: AbortSignal): Promise<boolean> {
+  /** Where peers gave a receipt the trust policy admitted: the store has one for that instruction now. */
+  async findMany (instructions: CID[], signal?: AbortSignal): Promise<boolean[]> {
     const { network } = this.c
-    if (!network.hasPeers) return false
-    return await network.findReceipt(instruction, signal !== undefined ? { signal } : {}) !== null
+    if (!network.hasPeers) return instructions.map(() => false)
+    return await network.findReceipts(instructions, signal)
   }
 
   publish ({ instruction, receipt, displaced }: { cid: CID, instruction: CID, receipt: Receipt, displaced?: CID }): void {

@@ -60,6 +60,15 @@ export class BoundedRecordStore extends MemoryDatastore {
     return key
   }
 
+  /** The value of a record a peer put on this node, by its DHT key (not asking the source). */
+  async localRecord (recordKey: Uint8Array): Promise<Uint8Array | undefined> {
+    try {
+      return Record.deserialize(await super.get(new Key(`${RECORD_PREFIX}${base32.baseEncode(recordKey)}`))).value
+    } catch {
+      return undefined
+    }
+  }
+
   override async get (key: Key): Promise<Uint8Array> {
     try {
       return await super.get(key)

@@ -32,6 +32,10 @@ export type ReceiptVia = 'pubsub' | 'dht'
 export interface PeerReceiptStore {
   /** The receipt the node would reuse for the instruction, if any. */
   getByInstruction(instruction: CID): Promise<ReusableReceipt | undefined>
+  /** `getByInstruction` for several instructions at once, in input order. */
+  getManyByInstruction(instructions: CID[]): Promise<Array<ReusableReceipt | undefined>>
+  /** Stored receipts' bytes, in input order. */
+  getMany(cids: CID[]): Promise<Array<Uint8Array | undefined>>
   /** Stores a receipt (idempotent; the vouchers are added to its provenance). */
   put(r: { cid: CID, instruction: CID, bytes: Uint8Array, source: StoredReceiptSource }): Promise<{ stored: boolean }>
   /** A stored receipt's bytes. */

@@ -51,6 +51,11 @@ export class LruMap<K, V> {
     }
   }
 
+  /** The values, least recently used first (reading does not count as a use). */
+  values (): IterableIterator<V> {
+    return this.entries.values()
+  }
+
   delete (key: K): void {
     const old = this.entries.get(key)
     if (old === undefined) return

@@ -37,10 +37,11 @@ export interface ResourceFetcher {
 /** Receipts of other nodes (the network layer); optional. */
 export interface PeerReceipts {
   /**
-   * Asks peers for the instruction's receipt, bounded in time. What the network's trust
-   * policy admits lands in the store; true when it did (the store has a receipt for it now).
+   * Asks peers for the receipts of these instructions (all at once: one request per peer),
+   * bounded in time. What the network's trust policy admits lands in the store; true where it
+   * did (the store has a receipt for that instruction now).
    */
-  find(instruction: CID, signal?: AbortSignal): Promise<boolean>
+  findMany(instructions: CID[], signal?: AbortSignal): Promise<boolean[]>
   /**
    * Tells the network about a receipt this node computed (gossip, DHT); `displaced` is the
    * peer's receipt it took the place of in the store, if any. Never throws.

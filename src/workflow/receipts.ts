@@ -57,7 +57,7 @@ export async function lookupReceipts (c: ReceiptLookupComponents, instructions: 
   const peers = c.peers
   if (peers !== undefined) {
     const missing = found.flatMap((f, n) => f === undefined ? [n] : [])
-    const answered = await Promise.all(missing.map(async n => await peers.find(instructions[n], signal).catch(() => false)))
+    const answered = missing.length === 0 ? [] : await peers.findMany(missing.map(n => instructions[n]), signal).catch(() => missing.map(() => false))
     const now = missing.filter((_n, k) => answered[k])
     const fetched = now.length === 0 ? [] : await c.store.receipts.getManyByInstruction(now.map(n => instructions[n]))
     now.forEach((n, k) => { found[n] = fetched[k] })

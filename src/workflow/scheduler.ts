@@ -7,6 +7,7 @@ import type { WorkflowEngineOptions } from './options.js'
 import type { RunError } from './run-model.js'
 import type { RunState } from './run-state.js'
 import { replayReceipts } from './replay.js'
+import { lookupReceipts, type FoundReceipt } from './receipts.js'
 import { finishRun, syncStatus } from './control.js'
 import { SLEEP_OP, sleepUntil } from './sleep.js'
 import { blockedBy, linkArgs, resolveArgs, type Outcome, type PreparedTask } from './task.js'
@@ -136,6 +137,12 @@ export class RunScheduler {
     const { run } = this
     const { metrics, logger } = this.ctx.components
     const signal = run.signal
+    // a receipt may have come (a peer's, by gossip) since the run looked at its start
+    const early = await this.arrived(p)
+    if (early !== undefined) {
+      await this.reuse(p, early)
+      return
+    }
     let output: Ipld
     try {
       output = await retry(async () => await this.attempt(p, signal), {
@@ -153,6 +160,11 @@ export class RunScheduler {
     } catch (err) {
       if (signal.aborted) {
         run.taskCancelled(p.index)
+        return
+      }
+      const arrived = err instanceof RetriesExhausted ? err.lastError : err
+      if (arrived instanceof Arrived) {
+        await this.reuse(p, arrived.found)
         return
       }
       const cause = err instanceof RetriesExhausted ? err.lastError : err
@@ -185,6 +197,12 @@ export class RunScheduler {
       if (!run.paused) break
       release()
     }
+    // the wait for a slot can be long: a peer's receipt may have come meanwhile
+    const found = await this.arrived(p).catch(() => undefined)
+    if (found !== undefined) {
+      release()
+      throw new Arrived(found)
+    }
     const stopTimer = metrics?.tasks.durationSeconds.startTimer({ op: p.func })
     try {
       const wasm = await resources.fetchResource(p.rsc, { signal })
@@ -199,6 +217,22 @@ export class RunScheduler {
       stopTimer?.()
       release()
     }
+  }
+
+  /** A reusable receipt the store has for the task now (gossip arrivals are local): no peer is asked. */
+  private async arrived (p: PreparedTask): Promise<FoundReceipt | undefined> {
+    const { store, metrics, resources, resultTypes } = this.ctx.components
+    const local = { store, resources, ...(metrics !== undefined ? { metrics } : {}), ...(resultTypes !== undefined ? { resultTypes } : {}) }
+    const [found] = await lookupReceipts(local, [p.instruction], this.run.signal, [{ ran: p.task.ran, rsc: p.rsc, func: p.func }])
+    return found !== undefined && found.outcome.ok ? found : undefined
+  }
+
+  /** Answers a task with a receipt that came while the run went on, as a replay. */
+  private async reuse (p: PreparedTask, found: FoundReceipt): Promise<void> {
+    this.outputs.set(p.instructionString, found.outcome)
+    await this.ctx.components.store.receipts.fileUnder(this.run.cid, [found.cid])
+    this.run.taskReplayed(p.index, found.cid, found.receipt)
+    this.ctx.components.metrics?.tasks.replayed.inc({ op: p.func })
   }
 
   /**
@@ -248,5 +282,12 @@ export class RunScheduler {
     const { stored, displaced } = await store.receipts.put({ cid, instruction: p.instruction, bytes: encodeReceipt(receipt), workflow: this.run.cid })
     if (stored) metrics?.receipts.stored.inc()
     return displaced === undefined ? { cid, receipt } : { cid, receipt, displaced }
+  }
+}
+
+/** A receipt for the task came while it waited for a slot: it is not run. */
+class Arrived extends Error {
+  constructor (readonly found: FoundReceipt) {
+    super('a receipt for the task arrived')
   }
 }

@@ -122,6 +122,14 @@ export class TestExchange implements ReceiptExchange, PeerReceiptStore {
     return Promise.resolve({ stored: true })
   }
 
+  async getManyByInstruction (instructions: CID[]): Promise<Array<{ cid: CID, bytes: Uint8Array } | undefined>> {
+    return await Promise.all(instructions.map(async i => await this.getByInstruction(i)))
+  }
+
+  async getMany (cids: CID[]): Promise<Array<Uint8Array | undefined>> {
+    return await Promise.all(cids.map(async c => await this.get(c)))
+  }
+
   get (cid: CID): Promise<Uint8Array | undefined> {
     return Promise.resolve(this.received.find(r => r.cid.equals(cid))?.bytes)
   }

@@ -126,28 +126,42 @@ describe('three nodes on loopback', () => {
   })
 })
 
-describe('two nodes without gossip', () => {
-  let d: TestNode, e: TestNode
+describe('nodes without gossip', () => {
+  let d: TestNode, x: TestNode, e: TestNode
   beforeAll(async () => {
     d = await startTestNode({ config: { network: { gossip: false } } })
-    e = await startTestNode({ config: { network: { gossip: false, peers: [d.node.multiaddrs[0]], receipt_quorum: 1 } } })
-    await waitUntil(async () => Object.keys((await e.client.node()).dynamic.connections).length >= 1, 15_000, 'E connected to D')
+    // X knows D, E knows only X: E reaches D's receipts through the DHT, or through X
+    x = await startTestNode({ config: { network: { gossip: false, peers: [d.node.multiaddrs[0]], receipt_quorum: 1 } } })
+    e = await startTestNode({ config: { network: { gossip: false, peers: [x.node.multiaddrs[0]], receipt_quorum: 1, trusted_peers: [d.node.peerId] } } })
+    await waitUntil(async () => Object.keys((await x.client.node()).dynamic.connections).length >= 2, 15_000, 'X connected to D and E')
   }, 60_000)
   afterAll(async () => {
-    await e?.close()
-    await d?.close()
+    for (const t of [e, x, d]) await t?.close()
   })
 
-  it('a node looks a receipt up in the DHT before running the task, and reuses it', async () => {
-    const logE = await EventLog.open(e)
+  it('a node asks its peers for all of a run\'s receipts at once, and reuses them', async () => {
     const rsc = await addResource(d.httpUrl, await buildTestComponent())
-    const wf = chain(rsc, 2, 900)
+    const wf = chain(rsc, 3, 900)
     const onD = await collectRun(await d.client.runWorkflow(wf), 30_000)
     expect(onD.status.status).toBe('completed')
+    // X names D: D's receipts come to X in one exchange, no task runs on X
+    const onX = await collectRun(await x.client.runWorkflow(wf), 30_000)
+    expect(onX.receipts.map(r => r.receipt_cid['/'])).toEqual(onD.receipts.map(r => r.receipt_cid['/']))
+    expect(onX.receipts.every(r => r.metadata.replayed)).toBe(true)
+    expect(await counter(x, 'ipvm_tasks_executed_total')).toBe(0)
+  })
+
+  it('a node not connected to the one that made a receipt finds it, signed by its maker', async () => {
+    const rsc = await addResource(d.httpUrl, await buildTestComponent())
+    const wf = chain(rsc, 1, 4100)
+    const onD = await collectRun(await d.client.runWorkflow(wf), 30_000)
+    // D's record reaches X's DHT store (quorum 1), not X's receipt store: gossip is off
+    await waitUntil(async () => await counter(x, 'ipvm_dht_records') >= 1, 15_000, 'the record on X')
     const onE = await collectRun(await e.client.runWorkflow(wf), 30_000)
-    expect(onE.receipts.map(r => r.receipt_cid['/'])).toEqual(onD.receipts.map(r => r.receipt_cid['/']))
-    expect(onE.receipts.every(r => r.metadata.replayed)).toBe(true)
-    expect(await counter(e, 'ipvm_tasks_executed_total')).toBe(0)
-    expect(logE.of('got_receipt_dht').map(x => x.cid)).toEqual(expect.arrayContaining(onD.receipts.map(r => r.receipt_cid['/'])))
+    expect(onE.receipts.map(r => [r.receipt_cid['/'], r.metadata.replayed])).toEqual(onD.receipts.map(r => [r.receipt_cid['/'], true]))
+    // from the DHT record on X, or from D once the DHT walk connected E to it: signed by D either way
+    const record = await e.client.request<any>('receipt_get', [onD.receipts[0]!.receipt_cid['/']])
+    expect(record.provenance.computed_here).toBe(false)
+    expect(record.provenance.vouched_by).toContainEqual(expect.objectContaining({ peer: d.node.peerId, signed: true }))
   })
 })

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RunEvent, RunState } from '../../../src/workflow/index.js'
+import { encodeReceipt, receiptCid } from '../../../src/ipld/index.js'
 import { awaitOk, captureLogs, chainOf, harness, sleepTask, wasmTask, workflowOf, type Harness } from './harness.js'
 import { waitUntil } from '../../utils/wait.js'
 
@@ -230,5 +231,36 @@ describe('workflow engine, in memory', () => {
     const late = eventsOf(same)
     h.runner.release()
     expect(outputs(await late)).toEqual([['ok', 2], ['ok', 3]])
+  })
+
+  it('a receipt that arrives from a peer while the run goes on answers a task that has not started', async () => {
+    const h = await start()
+    const gate = wasmTask('block', [1])
+    const next = wasmTask('add_one', [awaitOk(gate)])
+    const wf = workflowOf([gate, next])
+    const run = await h.engine.submit(wf)
+    const done = eventsOf(run)
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    // what a trusted peer's gossip leaves in the store meanwhile
+    const task = wf.tasks[1]!
+    const theirs = { ran: task.ran, out: ['ok', 2] as ['ok', number], meta: { op: 'add_one' }, iss: null, prf: [] }
+    await h.store.receipts.put({ cid: receiptCid(theirs), instruction: task.run.cid, bytes: encodeReceipt(theirs), source: { kind: 'peer', vouchers: [{ peer: 'p', via: 'pubsub', signed: false }] } })
+    h.runner.release()
+    const events = await done
+    expect(h.runner.count('add_one')).toBe(0)
+    expect(events.filter(e => e.type === 'receipt').map(e => e.type === 'receipt' && [e.replayed, e.receipt.out])).toEqual([[false, ['ok', 1]], [true, ['ok', 2]]])
+    expect(finalStatus(events)).toMatchObject({ status: 'completed', tasks: { executed: 1, replayed: 1 } })
+  })
+
+  it('a peer\'s receipt made for another task with the same instruction is not reused', async () => {
+    const h = await start()
+    const wf = workflowOf([wasmTask('add_one', [4])])
+    const task = wf.tasks[0]!
+    const other = workflowOf([wasmTask('add_one', [5])]).tasks[0]!
+    const wrong = { ran: other.ran, out: ['ok', 99] as ['ok', number], meta: { op: 'add_one' }, iss: null, prf: [] }
+    await h.store.receipts.put({ cid: receiptCid(wrong), instruction: task.run.cid, bytes: encodeReceipt(wrong), source: { kind: 'peer', vouchers: [{ peer: 'p', via: 'pubsub', signed: false }] } })
+    const events = await eventsOf(await h.engine.submit(wf))
+    expect(outputs(events)).toEqual([['ok', 5]])
+    expect(h.runner.count('add_one')).toBe(1)
   })
 })

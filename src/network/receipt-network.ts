@@ -1,0 +1,375 @@
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { CID } from 'multiformats/cid'
+import { decode, encode, encodeReceipt, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
+import { errorMessage } from '../util/errors.js'
+import { LruMap } from '../util/lru.js'
+import type { Logger } from '../util/logger.js'
+import { Semaphore } from '../util/semaphore.js'
+import { signReceipt, verifyReceiptSignature } from './attestation.js'
+import { instructionFromRecordKey, type FoundReceipt, type ReceiptDht } from './dht.js'
+import type { NetworkEvents } from './events.js'
+import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, MAX_HAVE, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_WANT, RECEIPT_EXCHANGE_PROTOCOL, type ExchangedReceipt, type ExchangeRequest } from './exchange-wire.js'
+import type { ReceiptGossip } from './gossip.js'
+import { HomestarDht, instructionOfKey } from './homestar-dht.js'
+import { receiptWireForms } from './homestar-receipts.js'
+import { ReceiptIntake, type IntakeVerdict } from './intake.js'
+import { KAD_PROTOCOL, type NetworkNode } from './libp2p.js'
+import type { NetworkOptions } from './options.js'
+import { BoundedRecordStore } from './record-store.js'
+import { TrustPolicy } from './trust.js'
+import type { DecodedReceipt, NetworkComponents, Voucher } from './types.js'
+import { lengthPrefixed, readLengthPrefixed } from './wire/framing.js'
+
+/** Receipts remembered as recently stored, for anti-entropy. */
+const RECENT_RECEIPTS = 2048
+/** Receipts one sync answer carries at most. */
+const MAX_SYNC_RECEIPTS = 256
+/** Peers asked at once for a run's receipts, and DHT lookups at once. */
+const MAX_ASKED_PEERS = 8
+const MAX_DHT_LOOKUPS = 8
+/** DHT puts of announced receipts in flight, and waiting (the oldest dropped beyond it). */
+const PUT_CONCURRENCY = 2
+const MAX_QUEUED_PUTS = 1024
+
+export interface ReceiptNetworkParts {
+  node: NetworkNode
+  dht: ReceiptDht
+  gossip?: ReceiptGossip
+  signal: AbortSignal
+}
+
+/**
+ * Everything about receipts on the network: the trust policy and the intake that applies it,
+ * this node's records in the DHT (and Homestar's form of them), announcing, gossiping again,
+ * finding, and the receipt exchange with ipvm peers: a run asks its peers for all its tasks'
+ * receipts in one request each, and a periodic exchange of recently stored receipt CIDs with a
+ * peer brings back what gossip lost (anti-entropy).
+ */
+export class ReceiptNetwork {
+  readonly trust: TrustPolicy
+  readonly intake: ReceiptIntake
+  readonly records: BoundedRecordStore
+  /** Recently stored receipts by receipt CID, newest last. */
+  private readonly recent = new LruMap<string, { cid: CID, instruction: CID }>(RECENT_RECEIPTS)
+  private readonly conflicts = new Map<string, number>()
+  private readonly denied = new Set<string>()
+  private readonly puts = new Semaphore(PUT_CONCURRENCY)
+  private readonly log: Logger
+  private parts?: ReceiptNetworkParts & { homestar: HomestarDht }
+  private timer?: NodeJS.Timeout
+  private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    if (event.detail.protocols.includes(RECEIPT_EXCHANGE_PROTOCOL) && this.syncsWith(event.detail.peerId.toString())) void this.syncWith(event.detail.peerId)
+  }
+
+  constructor (private readonly options: NetworkOptions, private readonly c: NetworkComponents & { events: NetworkEvents, peerId: string }) {
+    this.log = c.logger
+    this.trust = new TrustPolicy({ mode: options.trust, trustedPeers: options.trustedPeers, quorum: options.receiptQuorumAgree })
+    this.records = new BoundedRecordStore({ maxRecords: options.maxDhtRecords, maxBytes: options.maxDhtRecordBytes }, c.metrics, async (key) => await this.recordFor(key))
+    this.intake = new ReceiptIntake({ maxCandidates: options.maxReceiptCandidates, maxCandidateBytes: options.maxReceiptCandidateBytes }, {
+      trust: this.trust,
+      store: c.receiptStore,
+      events: c.events,
+      logger: this.log,
+      ...(c.metrics !== undefined ? { metrics: c.metrics } : {}),
+      onConflict: (peer) => { this.penalise(peer) }
+    })
+    c.metrics?.receipts.candidates.setCollector(() => this.intake.candidateCount)
+  }
+
+  isDenied (peer: string): boolean {
+    return this.denied.has(peer)
+  }
+
+  async attach (parts: ReceiptNetworkParts): Promise<void> {
+    const homestar = new HomestarDht({ libp2p: parts.node, protocol: KAD_PROTOCOL, exchange: this.c.receipts, logger: this.log })
+    this.parts = { ...parts, homestar }
+    await parts.node.handle(RECEIPT_EXCHANGE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 16, maxOutboundStreams: 16 })
+    parts.node.addEventListener('peer:identify', this.onIdentify)
+    if (this.options.receiptSyncIntervalMs > 0) {
+      this.timer = setInterval(() => { void this.syncRound() }, this.options.receiptSyncIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  async detach (): Promise<void> {
+    clearInterval(this.timer)
+    const parts = this.parts
+    this.parts = undefined
+    if (parts === undefined) return
+    parts.node.removeEventListener('peer:identify', this.onIdentify)
+    await parts.node.unhandle(RECEIPT_EXCHANGE_PROTOCOL).catch(() => {})
+  }
+
+  /** Weighs a receipt from peers under the trust policy; remembers the ones stored. */
+  async take (receipt: DecodedReceipt, vouchers: Voucher[]): Promise<IntakeVerdict> {
+    const verdict = await this.intake.take(receipt, vouchers)
+    if (verdict === 'stored' || verdict === 'known') this.recent.set(receipt.cid.toString(), { cid: receipt.cid, instruction: receipt.instruction })
+    return verdict
+  }
+
+  /**
+   * A receipt this node computed: the peer's receipt it displaced and candidates that
+   * disagree with it are conflicts; then it is gossiped at once and put in the DHT (signed)
+   * and on Homestar peers in the background, a bounded number at a time.
+   */
+  async announce (receipt: Receipt, instruction: CID, displaced?: CID): Promise<void> {
+    const cid = receiptCid(receipt)
+    const out = encode([receipt.out[0], receipt.out[1]])
+    if (displaced !== undefined) await this.intake.displaced(instruction, cid, out, displaced)
+    this.intake.settle(instruction, cid, out)
+    this.recent.set(cid.toString(), { cid, instruction })
+    const parts = this.parts
+    if (parts === undefined || parts.node.getPeers().length === 0) return
+    const signature = await signReceipt(this.c.privateKey, cid, instruction)
+    const { gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction, signature)
+    await parts.gossip?.publish({ cid, ran: receipt.ran }, gossipBytes)
+    if (this.puts.waiting >= MAX_QUEUED_PUTS) {
+      this.c.metrics?.network.peerInputDropped.inc({ kind: 'dht_put_queue' })
+      return
+    }
+    void this.puts.acquire(parts.signal).then(async release => {
+      try {
+        const signal = AbortSignal.any([AbortSignal.timeout(this.options.dhtPutTimeoutMs), parts.signal])
+        await Promise.all([
+          parts.dht.put({ cid, ran: receipt.ran, instruction, dhtBytes }, this.options.receiptQuorum, this.options.dhtPutTimeoutMs),
+          parts.homestar.put(instruction, encodeReceiptCapsule(receipt), signal)
+        ])
+      } finally {
+        release()
+      }
+    }, () => {})
+  }
+
+  /** A replayed receipt goes out by gossip again, with a fresh nonce, as Homestar does. */
+  async regossip (receipt: Receipt, instruction: CID): Promise<boolean> {
+    const gossip = this.parts?.gossip
+    if (gossip === undefined) return false
+    const { cid, gossipBytes } = receiptWireForms(receipt, instruction)
+    return await gossip.publish({ cid, ran: receipt.ran }, gossipBytes)
+  }
+
+  /**
+   * Receipts for a run's instructions from peers: one request to each connected peer (at most
+   * `MAX_ASKED_PEERS`, trusted ones first) for all of them at once, then the DHT, a bounded
+   * number at a time, for the ones still missing. What the trust policy admits lands in the
+   * store; true where it did.
+   */
+  async findMany (instructions: CID[], signal?: AbortSignal): Promise<boolean[]> {
+    const parts = this.parts
+    const found = instructions.map(() => false)
+    if (parts === undefined || instructions.length === 0 || parts.node.getPeers().length === 0) return found
+    const index = new Map(instructions.map((cid, n) => [cid.toString(), n]))
+    const bounded = AbortSignal.any([AbortSignal.timeout(this.options.dhtTimeoutMs), parts.signal, ...(signal !== undefined ? [signal] : [])])
+    const wanted = instructions.slice(0, MAX_WANT)
+    await Promise.all((await this.exchangePeers()).slice(0, MAX_ASKED_PEERS).map(async peer => {
+      for (const r of await this.request(peer, { want: wanted }, bounded)) {
+        const n = index.get(r.instruction.toString())
+        if (n !== undefined && await this.takeExchanged(r, peer.toString())) found[n] = true
+      }
+    }))
+    const lookups = new Semaphore(MAX_DHT_LOOKUPS)
+    await Promise.all(instructions.map(async (instruction, n) => {
+      if (found[n]) return
+      const release = await lookups.acquire(signal).catch(() => undefined)
+      if (release === undefined) return
+      try {
+        found[n] = await this.find(instruction, signal !== undefined ? { signal } : {}) !== null
+      } finally {
+        release()
+      }
+    }))
+    return found
+  }
+
+  /**
+   * One instruction's receipt from the DHT (this node's form, then Homestar's on Homestar
+   * peers), each record weighed by the trust policy; the first one admitted ends the lookup.
+   */
+  async find (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<FoundReceipt | null> {
+    const parts = this.parts
+    if (parts === undefined || parts.node.getPeers().length === 0 || options.signal?.aborted === true) return null
+    const timeoutMs = options.timeoutMs ?? this.options.dhtTimeoutMs
+    const accept = async (found: FoundReceipt): Promise<boolean> => {
+      try {
+        const verdict = await this.take(found, await this.vouchersOf(found))
+        return verdict === 'stored' || verdict === 'known'
+      } catch (err) {
+        this.log.warn({ cid: found.cid.toString(), err: errorMessage(err) }, 'could not weigh a receipt found in the DHT')
+        return false
+      }
+    }
+    const found = await parts.dht.find(instruction, { timeoutMs, signal: options.signal, accept })
+    if (found !== null) return found
+    const signals = [AbortSignal.timeout(timeoutMs), parts.signal, ...(options.signal !== undefined ? [options.signal] : [])]
+    return await parts.homestar.find(instruction, AbortSignal.any(signals), accept)
+  }
+
+  /** Who vouches for a record found in the DHT. */
+  private async vouchersOf (found: FoundReceipt): Promise<Voucher[]> {
+    if (found.signature !== undefined) {
+      const signer = await verifyReceiptSignature(found.signature, found.cid, found.instruction)
+      return signer === undefined ? [] : [{ peer: signer, via: 'dht', signed: true }]
+    }
+    return this.trust.mode === 'any' ? [{ peer: found.publisher ?? this.c.peerId, via: 'dht', signed: false }] : []
+  }
+
+  /**
+   * The DHT record of a receipt this node holds, for a peer's lookup of a key it does not
+   * hold in memory: signed, under `/ipvm/receipt/<cid>`, when this node computed it;
+   * Homestar's unsigned form otherwise and under the bare instruction CID.
+   */
+  private async recordFor (key: Uint8Array): Promise<Uint8Array | undefined> {
+    const instruction = instructionOfKey(key, instructionFromRecordKey)
+    if (instruction === undefined) return undefined
+    const found = await this.c.receiptStore.getByInstruction(instruction)
+    if (found === undefined) return undefined
+    const own = found.provenance === undefined || found.provenance.local
+    return encodeReceiptCapsule(parseReceipt(decode(found.bytes)), own && key[0] === 0x2f ? await signReceipt(this.c.privateKey, found.cid, instruction) : undefined)
+  }
+
+  /**
+   * A peer vouched for a conflicting receipt (gossipsub already lowered its score when the
+   * message came by gossip). After `maxPeerConflicts` of them a peer the operator did not
+   * name is disconnected and refused from then on.
+   */
+  private penalise (peer: string): void {
+    const count = (this.conflicts.get(peer) ?? 0) + 1
+    this.conflicts.set(peer, count)
+    if (count < this.options.maxPeerConflicts || this.trust.isNamed(peer) || this.denied.has(peer)) return
+    this.denied.add(peer)
+    this.log.warn({ peer, conflicts: count }, 'disconnecting a peer that vouched for conflicting receipts; it is refused from now on')
+    void this.parts?.node.hangUp(peerIdFromString(peer)).catch(() => {})
+  }
+
+  // ---- the receipt exchange ----
+
+  /** Whether receipts from this peer are worth exchanging: what it sends is only kept if it is trusted. */
+  private syncsWith (peer: string): boolean {
+    return this.trust.mode !== 'none' && this.trust.isTrusted(peer)
+  }
+
+  /** Connected peers that speak the exchange, trusted ones first. */
+  private async exchangePeers (): Promise<PeerId[]> {
+    const node = this.parts?.node
+    if (node === undefined) return []
+    const peers: PeerId[] = []
+    for (const peer of node.getPeers()) {
+      const protocols = await node.peerStore.get(peer).then(p => p.protocols, () => [] as string[])
+      if (protocols.includes(RECEIPT_EXCHANGE_PROTOCOL)) peers.push(peer)
+    }
+    return peers.sort((a, b) => Number(this.trust.isTrusted(b.toString())) - Number(this.trust.isTrusted(a.toString())))
+  }
+
+  /** Anti-entropy: one random trusted peer is told which receipts this node stored recently and sends back the ones it lacks. */
+  private async syncRound (): Promise<void> {
+    const peers = (await this.exchangePeers()).filter(p => this.syncsWith(p.toString()))
+    const peer = peers[Math.floor(Math.random() * peers.length)]
+    if (peer !== undefined) await this.syncWith(peer)
+  }
+
+  private async syncWith (peer: PeerId): Promise<void> {
+    const parts = this.parts
+    if (parts === undefined) return
+    const have = [...this.recent.values()].slice(-MAX_HAVE).map(r => r.cid)
+    const received = await this.request(peer, { have }, AbortSignal.any([AbortSignal.timeout(this.options.dhtPutTimeoutMs), parts.signal]))
+    let admitted = 0
+    for (const r of received) if (await this.takeExchanged(r, peer.toString())) admitted++
+    if (admitted > 0) this.log.debug({ peer: peer.toString(), admitted }, 'receipts brought back by the exchange with a peer')
+  }
+
+  /** Asks a peer; what it answers, or nothing when it fails. */
+  private async request (peer: PeerId, request: ExchangeRequest, signal: AbortSignal): Promise<ExchangedReceipt[]> {
+    const node = this.parts?.node
+    if (node === undefined) return []
+    try {
+      const stream = await node.dialProtocol(peer, RECEIPT_EXCHANGE_PROTOCOL, { signal })
+      try {
+        if (!stream.send(lengthPrefixed(encodeRequest(request)))) await stream.onDrain({ signal })
+        for await (const message of readLengthPrefixed(stream, MAX_RESPONSE_BYTES)) {
+          await stream.close({ signal }).catch(() => {})
+          return decodeResponse(message)
+        }
+        return []
+      } catch (err) {
+        stream.abort(err instanceof Error ? err : new Error(String(err)))
+        throw err
+      }
+    } catch (err) {
+      this.log.debug({ peer: peer.toString(), err: errorMessage(err) }, 'receipt exchange with a peer failed')
+      return []
+    }
+  }
+
+  /** A receipt a peer answered with: vouched for by that peer (an authenticated connection), and by its signer when signed. */
+  private async takeExchanged (r: ExchangedReceipt, from: string): Promise<boolean> {
+    const vouchers: Voucher[] = [{ peer: from, via: 'exchange', signed: false }]
+    if (r.signature !== undefined) {
+      const signer = await verifyReceiptSignature(r.signature, r.cid, r.instruction)
+      if (signer !== undefined) vouchers.push({ peer: signer, via: 'exchange', signed: true })
+    }
+    const decoded: DecodedReceipt = {
+      cid: r.cid,
+      ran: r.receipt.ran,
+      instruction: r.instruction,
+      bytes: encodeReceipt(r.receipt),
+      ok: r.receipt.out[0] === 'ok',
+      out: encode([r.receipt.out[0], r.receipt.out[1]]),
+      issuer: r.receipt.iss,
+      record: r.receipt
+    }
+    try {
+      const verdict = await this.take(decoded, vouchers)
+      return verdict === 'stored' || verdict === 'known'
+    } catch (err) {
+      this.log.debug({ cid: r.cid.toString(), err: errorMessage(err) }, 'could not weigh an exchanged receipt')
+      return false
+    }
+  }
+
+  /** Answers one request: the receipts this node would reuse for the instructions wanted, or its recent ones the peer lacks. */
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    try {
+      let answer: ExchangedReceipt[] = []
+      for await (const message of readLengthPrefixed(stream, MAX_REQUEST_BYTES)) {
+        const request = decodeRequest(message)
+        answer = 'want' in request ? await this.wanted(request.want) : await this.missing(request.have)
+        break
+      }
+      if (!stream.send(lengthPrefixed(encodeResponse(answer)))) await stream.onDrain()
+      await stream.close().catch(() => {})
+    } catch (err) {
+      this.log.debug({ peer: connection.remotePeer.toString(), err: errorMessage(err) }, 'receipt exchange request failed')
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+    }
+  }
+
+  private async wanted (instructions: CID[]): Promise<ExchangedReceipt[]> {
+    const found = await this.c.receiptStore.getManyByInstruction(instructions)
+    return await this.answer(found.flatMap((f, n) => f === undefined ? [] : [{ instruction: instructions[n], cid: f.cid, bytes: f.bytes, own: f.provenance === undefined || f.provenance.local }]))
+  }
+
+  private async missing (have: CID[]): Promise<ExchangedReceipt[]> {
+    const held = new Set(have.map(c => c.toString()))
+    const lacking = [...this.recent.values()].filter(r => !held.has(r.cid.toString())).slice(-MAX_SYNC_RECEIPTS)
+    const [bytes, provenances] = await Promise.all([this.c.receiptStore.getMany(lacking.map(r => r.cid)), this.c.receiptStore.provenanceOf(lacking.map(r => r.cid))])
+    return await this.answer(lacking.flatMap(({ cid, instruction }, n) => {
+      const b = bytes[n]
+      const p = provenances[n]
+      return b === undefined ? [] : [{ instruction, cid, bytes: b, own: p === undefined || p.local }]
+    }))
+  }
+
+  /** The answer's receipts, signed where this node made them, within the answer's byte budget. */
+  private async answer (items: Array<{ instruction: CID, cid: CID, bytes: Uint8Array, own: boolean }>): Promise<ExchangedReceipt[]> {
+    const out: ExchangedReceipt[] = []
+    let size = 0
+    for (const item of items) {
+      size += item.bytes.byteLength + 256
+      if (size > MAX_RESPONSE_BYTES) break
+      const receipt = parseReceipt(decode(item.bytes))
+      out.push({ instruction: item.instruction, cid: item.cid, receipt, ...(item.own ? { signature: await signReceipt(this.c.privateKey, item.cid, item.instruction) } : {}) })
+    }
+    return out
+  }
+}
