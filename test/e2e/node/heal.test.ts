@@ -39,7 +39,7 @@ describe('a network that heals what it loses', () => {
     const onA = await collectRun(await a.client.runWorkflow(wf), 30_000)
     expect(onA.status.status).toBe('completed')
     // B comes up afterwards, on an empty data folder: gossip brought it nothing
-    const b = await node(idb, { peers: [a.node.multiaddrs[0]!] })
+    const b = await node(idb, { peers: [a.node.multiaddrs[0]] })
     await connected(b, 1)
     const onB = await collectRun(await b.client.runWorkflow(wf), 30_000)
     expect(onB.receipts.map(r => [r.receipt_cid['/'], r.metadata.replayed])).toEqual(onA.receipts.map(r => [r.receipt_cid['/'], true]))
@@ -52,12 +52,12 @@ describe('a network that heals what it loses', () => {
     const rsc = await addResource(a.httpUrl, await buildTestComponent())
     const dir = tempDir()
     cleanups.push(dir.remove)
-    const b1 = await node(idb, { peers: [a.node.multiaddrs[0]!] }, dir.dir)
+    const b1 = await node(idb, { peers: [a.node.multiaddrs[0]] }, dir.dir)
     await connected(b1, 1)
     await b1.stop()
     // B is away while A runs: the gossip does not reach it
     const onA = await collectRun(await a.client.runWorkflow(chain(rsc, 5, 700)), 30_000)
-    const b2 = await node(idb, { peers: [a.node.multiaddrs[0]!] }, dir.dir)
+    const b2 = await node(idb, { peers: [a.node.multiaddrs[0]] }, dir.dir)
     // the receipt exchange with A on (re)connecting brings them, before B runs anything
     for (const r of onA.receipts) {
       await waitUntil(async () => await b2.client.request('receipt_get', [r.receipt_cid['/']]).then(() => true, () => false), 20_000, 'receipt back on B')
@@ -68,7 +68,7 @@ describe('a network that heals what it loses', () => {
   it('a task whose receipt arrives while the run goes on is not run again', async () => {
     const [ida, idb] = [await identity(), await identity()]
     const a = await node(ida, { trusted_peers: [idb.id] })
-    const b = await node(idb, { peers: [a.node.multiaddrs[0]!] })
+    const b = await node(idb, { peers: [a.node.multiaddrs[0]] })
     await connected(b, 1)
     const rsc = await addResource(a.httpUrl, await buildTestComponent())
     // add_one ×3, a sleep of 3 s, add_one ×3

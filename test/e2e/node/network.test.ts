@@ -160,7 +160,7 @@ describe('nodes without gossip', () => {
     const onE = await collectRun(await e.client.runWorkflow(wf), 30_000)
     expect(onE.receipts.map(r => [r.receipt_cid['/'], r.metadata.replayed])).toEqual(onD.receipts.map(r => [r.receipt_cid['/'], true]))
     // from the DHT record on X, or from D once the DHT walk connected E to it: signed by D either way
-    const record = await e.client.request<any>('receipt_get', [onD.receipts[0]!.receipt_cid['/']])
+    const record = await e.client.request<any>('receipt_get', [onD.receipts[0].receipt_cid['/']])
     expect(record.provenance.computed_here).toBe(false)
     expect(record.provenance.vouched_by).toContainEqual(expect.objectContaining({ peer: d.node.peerId, signed: true }))
   })

@@ -242,7 +242,7 @@ describe('workflow engine, in memory', () => {
     const done = eventsOf(run)
     await waitUntil(() => h.runner.blocked === 1, 5000)
     // what a trusted peer's gossip leaves in the store meanwhile
-    const task = wf.tasks[1]!
+    const task = wf.tasks[1]
     const theirs = { ran: task.ran, out: ['ok', 2] as ['ok', number], meta: { op: 'add_one' }, iss: null, prf: [] }
     await h.store.receipts.put({ cid: receiptCid(theirs), instruction: task.run.cid, bytes: encodeReceipt(theirs), source: { kind: 'peer', vouchers: [{ peer: 'p', via: 'pubsub', signed: false }] } })
     h.runner.release()
@@ -255,8 +255,8 @@ describe('workflow engine, in memory', () => {
   it('a peer\'s receipt made for another task with the same instruction is not reused', async () => {
     const h = await start()
     const wf = workflowOf([wasmTask('add_one', [4])])
-    const task = wf.tasks[0]!
-    const other = workflowOf([wasmTask('add_one', [5])]).tasks[0]!
+    const task = wf.tasks[0]
+    const other = workflowOf([wasmTask('add_one', [5])]).tasks[0]
     const wrong = { ran: other.ran, out: ['ok', 99] as ['ok', number], meta: { op: 'add_one' }, iss: null, prf: [] }
     await h.store.receipts.put({ cid: receiptCid(wrong), instruction: task.run.cid, bytes: encodeReceipt(wrong), source: { kind: 'peer', vouchers: [{ peer: 'p', via: 'pubsub', signed: false }] } })
     const events = await eventsOf(await h.engine.submit(wf))
