@@ -51,6 +51,8 @@ export class IpvmClient {
   private closed = false
   private readonly rawPending = new Map<string, { resolve: (v: unknown) => void, reject: (e: Error) => void, timer: NodeJS.Timeout }>()
   private rawSeq = 0
+  /** Ids of batched requests: unique on this client (two batches in the same millisecond got the same ids when they were clock-based). */
+  private batchSeq = 0
 
   private constructor (ws: WebSocket, requestTimeoutMs: number) {
     this.ws = ws
@@ -122,7 +124,7 @@ export class IpvmClient {
 
   /** Several requests in one frame; resolves to each one's result or RpcClientError, in order. */
   async batch (calls: Array<{ method: string, params?: unknown }>): Promise<Array<unknown>> {
-    const requests = calls.map((c, i) => ({ jsonrpc: '2.0' as const, id: `b${Date.now()}-${i}`, method: c.method, ...(c.params !== undefined ? { params: c.params } : {}) }))
+    const requests = calls.map(c => ({ jsonrpc: '2.0' as const, id: `b${++this.batchSeq}`, method: c.method, ...(c.params !== undefined ? { params: c.params } : {}) }))
     const responses = await this.rpc.timeout(this.requestTimeoutMs).requestAdvanced(requests as never) as unknown as JSONRPCResponse[]
     const byId = new Map(responses.map(r => [r.id, r]))
     return requests.map(r => {

@@ -11,6 +11,9 @@ import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange, Voucher } fr
 export const RECEIPTS_TOPIC = 'receipts'
 /** Longest wait for outbound gossip streams to subscribers before publishing anyway. */
 const STREAM_WAIT_MS = 1000
+/** How often subscribers are checked for an outbound stream, and how long one may lack it. */
+const STREAM_CHECK_MS = 5000
+const MUTE_LIMIT_MS = 15_000
 
 export interface ReceiptGossipDeps {
   pubsub: GossipSub
@@ -24,6 +27,8 @@ export interface ReceiptGossipDeps {
   intake: (receipt: DecodedReceipt, vouchers: Voucher[]) => Promise<IntakeVerdict>
   /** Messages being weighed at once; beyond it new ones are dropped (ignored, not forwarded). */
   maxPending: number
+  /** A subscriber this node has been unable to send to for a while (its connection is reset). */
+  onMute?: (peer: string) => void
 }
 
 /** What gossipsub does with a message after the intake weighed its receipt. */
@@ -49,6 +54,12 @@ const VERDICT: Record<IntakeVerdict, TopicValidatorResult> = {
 export class ReceiptGossip {
   private readonly decoded = new WeakMap<Message, DecodedReceipt>()
   private pending = 0
+  /** When the last receipt came in, and went out (ms since the epoch). */
+  private lastReceived?: number
+  private lastPublished?: number
+  /** Subscribers seen without an outbound stream, since when. */
+  private readonly mute = new Map<string, number>()
+  private timer?: NodeJS.Timeout
   private readonly onMessage = (event: CustomEvent<GossipsubMessage>): void => { this.deliver(event.detail) }
 
   constructor (private readonly deps: ReceiptGossipDeps) {}
@@ -58,9 +69,42 @@ export class ReceiptGossip {
     pubsub.topicValidators.set(RECEIPTS_TOPIC, (peer, message) => this.validate(peer, message))
     pubsub.addEventListener('gossipsub:message', this.onMessage)
     pubsub.subscribe(RECEIPTS_TOPIC)
+    this.timer = setInterval(() => { this.checkStreams() }, STREAM_CHECK_MS)
+    this.timer.unref()
+  }
+
+  /** What reaches peers: the mesh, the subscribers, and when receipts last came and went. */
+  status (): { mesh_peers: string[], subscribers: number, last_received: number | null, last_published: number | null } {
+    return { mesh_peers: this.meshPeers(), subscribers: this.subscribers().length, last_received: this.lastReceived ?? null, last_published: this.lastPublished ?? null }
+  }
+
+  /**
+   * A peer that subscribes but to which gossipsub has had no outbound stream for a while gets
+   * nothing this node publishes, silently: its connection is closed so that it is made anew
+   * (configured peers are redialed).
+   */
+  private checkStreams (): void {
+    const now = Date.now()
+    const subscribers = new Set(this.subscribers())
+    for (const peer of this.mute.keys()) if (!subscribers.has(peer)) this.mute.delete(peer)
+    for (const peer of subscribers) {
+      if (this.canSendTo(peer)) {
+        this.mute.delete(peer)
+        continue
+      }
+      const since = this.mute.get(peer)
+      if (since === undefined) {
+        this.mute.set(peer, now)
+      } else if (now - since > MUTE_LIMIT_MS) {
+        this.mute.delete(peer)
+        this.deps.logger.warn({ peer }, 'a subscribed peer has had no gossip stream for a while; resetting its connection')
+        this.deps.onMute?.(peer)
+      }
+    }
   }
 
   stop (): void {
+    clearInterval(this.timer)
     const { pubsub } = this.deps
     pubsub.removeEventListener('gossipsub:message', this.onMessage)
     pubsub.topicValidators.delete(RECEIPTS_TOPIC)
@@ -103,6 +147,7 @@ export class ReceiptGossip {
       return false
     }
     metrics?.network.gossipMessages.inc({ direction: 'out' })
+    this.lastPublished = Date.now()
     events.emit('published_receipt_pubsub', { cid, ran: receipt.ran.toString() })
     return true
   }
@@ -162,6 +207,7 @@ export class ReceiptGossip {
     this.decoded.delete(msg)
     const { events, metrics } = this.deps
     metrics?.network.gossipMessages.inc({ direction: 'in' })
+    this.lastReceived = Date.now()
     events.emit('received_receipt_pubsub', { cid: receipt.cid.toString(), publisher: propagationSource.toString(), ran: receipt.ran.toString() })
   }
 }

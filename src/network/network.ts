@@ -1,5 +1,5 @@
 import type { Connection, PeerInfo } from '@libp2p/interface'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 import { errorMessage } from '../util/errors.js'
@@ -18,6 +18,9 @@ import type { Receipt } from '../ipld/index.js'
 import { ReceiptNetwork } from './receipt-network.js'
 import type { TrustPolicy } from './trust.js'
 import type { NetworkComponents } from './types.js'
+
+/** A DHT lookup needs a few round trips; shorter timeouts end nearly all of them empty. */
+const MIN_USEFUL_DHT_TIMEOUT_MS = 200
 
 export interface PublishReceiptInput {
   /** Receipt CID. */
@@ -66,6 +69,8 @@ export class Network implements Startable {
     this.log = components.logger.child({ module: 'network' })
     this.events = new NetworkEvents((err) => { this.log.warn({ err: errorMessage(err) }, 'network event listener failed') })
     this.receiptNetwork = new ReceiptNetwork(this.options, { ...components, events: this.events, logger: this.log, peerId: this.peerId })
+    if (this.options.dhtTimeoutMs === 0) this.log.warn('network.dht_timeout_ms is 0: receipts are never looked up in the DHT (peers are still asked over the receipt exchange)')
+    else if (this.options.dhtTimeoutMs < MIN_USEFUL_DHT_TIMEOUT_MS) this.log.warn({ dht_timeout_ms: this.options.dhtTimeoutMs }, `network.dht_timeout_ms under ${MIN_USEFUL_DHT_TIMEOUT_MS} ms is too short for most lookups to finish`)
     // the peers the operator named by address are trusted (those without /p2p/<id> once dialed)
     for (const addr of this.peerAddrs) {
       const id = peerIdOf(addr)
@@ -124,7 +129,8 @@ export class Network implements Startable {
         metrics,
         onInvalid: (err, context) => { this.onInvalid(err, context) },
         intake: async (receipt, vouchers) => await this.receiptNetwork.take(receipt, vouchers),
-        maxPending: this.options.maxPendingGossip
+        maxPending: this.options.maxPendingGossip,
+        onMute: (peer) => { void node.hangUp(peerIdFromString(peer)).catch(() => {}) }
       })
       this.gossip.start()
     }
@@ -202,6 +208,11 @@ export class Network implements Startable {
   /** Peers in this node's gossip mesh for the receipts topic (empty when gossip is off). */
   gossipMeshPeers (): string[] {
     return this.gossip?.meshPeers() ?? []
+  }
+
+  /** Whether gossip reaches peers: its mesh, subscribers, and when receipts last came and went; null when gossip is off. */
+  gossipStatus (): ReturnType<ReceiptGossip['status']> | null {
+    return this.gossip?.status() ?? null
   }
 
   /**

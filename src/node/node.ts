@@ -92,7 +92,8 @@ export class IpvmNode {
 
   nodeInfo (): NodeInfo {
     const network = this.network?.started === true ? this.network : undefined
-    return { static: { peer_id: this.peerId }, dynamic: { listeners: network?.listeners() ?? [], connections: network?.connections() ?? {} } }
+    const gossip = network?.gossipStatus() ?? null
+    return { static: { peer_id: this.peerId }, dynamic: { listeners: network?.listeners() ?? [], connections: network?.connections() ?? {}, ...(gossip !== null ? { gossip } : {}) } }
   }
 
   private async build (): Promise<void> {

@@ -7,7 +7,12 @@ import type { RunIdentity } from './notifications.js'
 
 export interface NodeInfo {
   static: { peer_id: string }
-  dynamic: { listeners: string[], connections: Record<string, string> }
+  dynamic: {
+    listeners: string[]
+    connections: Record<string, string>
+    /** Whether receipt gossip reaches peers (absent when gossip is off). */
+    gossip?: { mesh_peers: string[], subscribers: number, last_received: number | null, last_published: number | null }
+  }
 }
 
 /** What the RPC methods need from the rest of the node; the composition root provides it. */

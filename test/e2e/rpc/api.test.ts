@@ -52,6 +52,22 @@ describe('methods', () => {
     expect(typeof info.dynamic.connections).toBe('object')
   })
 
+  it('two batches sent in the same moment each get their own answers', async () => {
+    const [a, b] = await Promise.all([
+      t.client.batch([{ method: 'health' }, { method: 'node' }]),
+      t.client.batch([{ method: 'node' }, { method: 'health' }])
+    ])
+    expect(a[0]).toEqual({ healthy: true })
+    expect((a[1] as { static: { peer_id: string } }).static.peer_id).toBe(t.node.peerId)
+    expect((b[0] as { static: { peer_id: string } }).static.peer_id).toBe(t.node.peerId)
+    expect(b[1]).toEqual({ healthy: true })
+  })
+
+  it('node tells whether receipt gossip reaches peers', async () => {
+    const info = await t.client.request<{ dynamic: { gossip: unknown } }>('node')
+    expect(info.dynamic.gossip).toEqual({ mesh_peers: [], subscribers: 0, last_received: null, last_published: null })
+  })
+
   it('params are validated against api.json before the handler runs', async () => {
     const err = await t.client.request<any>('node', ['unexpected']).catch((e: any) => e)
     expect(err).toBeInstanceOf(RpcClientError)
