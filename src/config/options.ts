@@ -98,7 +98,7 @@ export interface IpvmConfig {
     max_runs: number
     /** Runs waiting for one of max_runs; beyond them new runs are refused (-32005, WORKFLOW_BUSY). @default 1024 */
     max_queued_runs: number
-    /** Times a run may be resumed after a node restart; beyond it the run is marked failed (WORKFLOW_RESTARTS_EXCEEDED). @default 3 */
+    /** Times a run may be resumed after a crash of the node (graceful stops do not count); beyond it the run is marked failed (WORKFLOW_RESTARTS_EXCEEDED). @default 3 */
     max_restarts: number
   }
   resources: {

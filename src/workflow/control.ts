@@ -68,12 +68,19 @@ function assertGoing (run: RunState, action: string): void {
 /**
  * Ends a run once no task is left: stores its final status, then announces it. A run
  * stopped because the node stops just ends, without a final status: its stored status
- * stays running, sleeping or paused, so it resumes on the next start.
+ * stays running, sleeping or paused, so it resumes on the next start, and is marked
+ * `stoppedCleanly` so that resuming it does not count as a crash.
  */
 export async function finishRun (run: RunState, c: StatusSyncComponents, crash?: unknown): Promise<void> {
   const { store, metrics, logger } = c
   await run.settled()
   if (run.stoppedByNode) {
+    // its status stays as stored; the mark tells the next start that no crash interrupted it
+    try {
+      await store.workflows.update(run.cid, { stoppedCleanly: true })
+    } catch (err) {
+      logger.warn({ err, workflow: run.cidString }, 'marking a run as stopped cleanly failed: the next start counts it as a crash')
+    }
     run.interrupt()
     return
   }

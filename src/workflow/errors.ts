@@ -15,7 +15,7 @@ export const WorkflowErrorCode = {
   NOT_FOUND: 'WORKFLOW_NOT_FOUND',
   /** No receipt for the CID asked about (neither a receipt CID nor an instruction with a receipt). */
   RECEIPT_NOT_FOUND: 'WORKFLOW_RECEIPT_NOT_FOUND',
-  /** A run interrupted by node restarts more times than `workflow.max_restarts` allows. */
+  /** A run interrupted by node crashes more times than `workflow.max_restarts` allows (graceful stops do not count). */
   RESTARTS_EXCEEDED: 'WORKFLOW_RESTARTS_EXCEEDED',
   /** A run left unfinished by a previous process could not be loaded again (body missing or unreadable). */
   RELOAD_FAILED: 'WORKFLOW_RELOAD_FAILED',

@@ -20,8 +20,9 @@ export interface WorkflowEngineOptions {
   /** Runs waiting for one of `maxRuns`; beyond them `submit` throws `WORKFLOW_BUSY`. @default 1024 (`workflow.max_queued_runs`) */
   maxQueuedRuns: number
   /**
-   * Times a run may be resumed after the node restarts before it is marked failed
-   * (`WORKFLOW_RESTARTS_EXCEEDED`): a run that keeps crashing the node is stopped. @default 3 (`workflow.max_restarts`)
+   * Times a run may be resumed after a crash of the node before it is marked failed
+   * (`WORKFLOW_RESTARTS_EXCEEDED`): a run that keeps crashing the node is stopped. A graceful
+   * stop does not count. @default 3 (`workflow.max_restarts`)
    */
   maxRestarts: number
 }

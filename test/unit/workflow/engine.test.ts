@@ -172,7 +172,34 @@ describe('workflow engine, in memory', () => {
     const resumed = engine.activeRun(run.cid)!
     const events = await eventsOf(resumed)
     expect(finalStatus(events)).toMatchObject({ status: 'completed' })
-    expect(resumed.restarts).toBe(1)
+    // a graceful stop is no crash
+    expect(resumed.restarts).toBe(0)
+  })
+
+  it('graceful restarts never count against max_restarts; crashes do, and only they', async () => {
+    const h = await start({ maxRestarts: 1 })
+    const run = await h.engine.submit(workflowOf([sleepTask({ duration_ms: 3_600_000 })]))
+    await waitUntil(async () => (await h.engine.status(run.cid)).sleeps !== undefined, 5000)
+    for (let i = 0; i < 5; i++) {
+      await h.engine.stop()
+      // the stop wrote the mark with the run's status
+      expect(await h.store.workflows.get(run.cid)).toMatchObject({ status: 'sleeping', stoppedCleanly: true, restarts: 0 })
+      const engine = await h.restart()
+      expect(engine.activeRun(run.cid)).toBeDefined()
+      // the mark is used up once the run is resumed
+      expect(await h.store.workflows.get(run.cid)).toMatchObject({ status: 'sleeping', restarts: 0 })
+      expect((await h.store.workflows.get(run.cid))?.stoppedCleanly).toBeUndefined()
+    }
+    // a crash counts one: the run is resumed once more
+    let engine = await h.crash()
+    expect(await engine.status(run.cid)).toMatchObject({ status: 'sleeping', restarts: 1 })
+    // a graceful restart in between does not reset or add to the count
+    engine = await h.restart()
+    expect(await engine.status(run.cid)).toMatchObject({ status: 'sleeping', restarts: 1 })
+    // the second crash is one more than max_restarts allows
+    engine = await h.crash()
+    expect(await engine.status(run.cid)).toMatchObject({ status: 'failed', restarts: 1, error: { code: 'WORKFLOW_RESTARTS_EXCEEDED' } })
+    expect(engine.activeRun(run.cid)).toBeUndefined()
   })
 
   it('resumes an interrupted run after a restart without running its finished tasks again', async () => {
@@ -197,16 +224,16 @@ describe('workflow engine, in memory', () => {
     const events = await done
     expect(h.runner.count('add_one')).toBe(before)
     expect(finalStatus(events)).toMatchObject({ status: 'completed', tasks: { replayed: 2, executed: 1 } })
-    expect((await engine.status(run.cid)).restarts).toBe(1)
+    expect((await engine.status(run.cid)).restarts).toBe(0)
   })
 
-  it('marks a run failed once it was interrupted more often than max_restarts', async () => {
+  it('marks a run failed once crashes interrupted it more often than max_restarts', async () => {
     const h = await start({ maxRestarts: 1 })
     const run = await h.engine.submit(workflowOf([wasmTask('block', [1])]))
     await waitUntil(() => h.runner.blocked === 1, 5000)
-    await h.restart()
+    await h.crash()
     await waitUntil(() => h.runner.count('block') === 2 && h.runner.blocked === 1, 5000)
-    const engine = await h.restart()
+    const engine = await h.crash()
     const info = await engine.status(run.cid)
     expect(info).toMatchObject({ status: 'failed', error: { code: 'WORKFLOW_RESTARTS_EXCEEDED' } })
   })

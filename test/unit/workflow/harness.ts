@@ -102,9 +102,32 @@ export interface Harness {
   store: Store
   runner: FakeRunner
   engine: WorkflowEngine
-  /** Stops the engine (runs in progress stay unfinished in the store) and starts a new one on the same store. */
+  /** Stops the engine gracefully (runs in progress stay unfinished in the store) and starts a new one on the same store. */
   restart(): Promise<WorkflowEngine>
+  /**
+   * Kills the engine as a crash of the process would: from this moment none of its writes
+   * reach the store (its stop runs, but writes nothing); then starts a new one on the same store.
+   */
+  crash(): Promise<WorkflowEngine>
   close(): Promise<void>
+}
+
+/** The store as one engine sees it; `kill()` makes every later call of it fail, as if its process had died. */
+function killableView (store: Store): { view: Store, kill: () => void } {
+  let dead = false
+  const guard = <T extends object>(target: T): T => new Proxy(target, {
+    get (t, prop) {
+      const value: unknown = Reflect.get(t, prop, t)
+      // the repositories (`workflows`, `receipts`) die with it
+      if (typeof value === 'object' && value !== null) return guard(value)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (dead) return Promise.reject(new Error('the process is dead'))
+        return (value as (...a: unknown[]) => unknown).apply(t, args)
+      }
+    }
+  })
+  return { view: guard(store), kill: () => { dead = true } }
 }
 
 /** A workflow engine on an in-memory store with a fake runner: no Wasm, no files, no sockets. */
@@ -115,8 +138,11 @@ export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger
     fetchResource: (url: string) => Promise.resolve({ bytes: new Uint8Array([0]), key: url }),
     fetchCid: () => Promise.resolve(new Uint8Array([1, 2, 3]))
   }
+  let kill = (): void => {}
   const make = async (): Promise<WorkflowEngine> => {
-    const engine = new WorkflowEngine({ retryInitialDelayMs: 1, retryMaxDelayMs: 8, ...opts }, { store, runner, resources, logger })
+    const { view, kill: killView } = killableView(store)
+    kill = killView
+    const engine = new WorkflowEngine({ retryInitialDelayMs: 1, retryMaxDelayMs: 8, ...opts }, { store: view, runner, resources, logger })
     await engine.start()
     await engine.resumeUnfinished()
     return engine
@@ -126,6 +152,12 @@ export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger
     runner,
     engine: await make(),
     restart: async () => {
+      await h.engine.stop()
+      h.engine = await make()
+      return h.engine
+    },
+    crash: async () => {
+      kill()
       await h.engine.stop()
       h.engine = await make()
       return h.engine
