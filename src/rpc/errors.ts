@@ -121,6 +121,7 @@ const JSON_RPC_NUMBER = {
   [WorkflowErrorCode.STATE]: CONFLICT,
   [WorkflowErrorCode.BUSY]: LIMIT_EXCEEDED,
   [WorkflowErrorCode.TOO_LARGE]: LIMIT_EXCEEDED,
+  [WorkflowErrorCode.NAME_TOO_LONG]: LIMIT_EXCEEDED,
 
   [StoreErrorCode.LOCKED]: INTERNAL_ERROR,
   [StoreErrorCode.OPEN_FAILED]: INTERNAL_ERROR,

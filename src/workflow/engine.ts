@@ -16,11 +16,12 @@ import { RunScheduler, type SchedulerContext } from './scheduler.js'
 import { cancelRun, NODE_STOPPING, pauseRun, resumeRun } from './control.js'
 import { RunSlot } from './run-slot.js'
 import { getReceipt, listRuns, notFound, runInfo, runReceipts, type RunInfo } from './queries.js'
+import { checkRunName } from './run-name.js'
 
 export type WorkflowEngineComponents = SchedulerComponents
 
 export interface SubmitOptions {
-  /** The run's name in notifications. @default the workflow CID */
+  /** The run's name in notifications, at most `MAX_RUN_NAME_BYTES` (UTF-8). @default the workflow CID */
   name?: string
 }
 
@@ -101,9 +102,11 @@ export class WorkflowEngine implements Startable {
 
   /**
    * Validates a workflow and starts running it, or returns the run already in progress for it
-   * (a second subscriber re-attaches). Throws `WORKFLOW_INVALID_*` errors for bad workflows.
+   * (a second subscriber re-attaches). Throws `WORKFLOW_INVALID_*` errors for bad workflows,
+   * `WORKFLOW_NAME_TOO_LONG` for a name over `MAX_RUN_NAME_BYTES`.
    */
   async submit (workflow: Workflow, opts: SubmitOptions = {}): Promise<RunState> {
+    if (opts.name !== undefined) checkRunName(opts.name)
     await this.recovery
     if (this.stopping) throw new WorkflowError(WorkflowErrorCode.STATE, 'node is stopping')
     const existing = this.activeRun(workflow.cid)

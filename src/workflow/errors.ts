@@ -30,7 +30,9 @@ export const WorkflowErrorCode = {
   /** Too many runs at once: workflow.max_runs are executing and workflow.max_queued_runs waiting. */
   BUSY: 'WORKFLOW_BUSY',
   /** More tasks than workflow.max_tasks. */
-  TOO_LARGE: 'WORKFLOW_TOO_LARGE'
+  TOO_LARGE: 'WORKFLOW_TOO_LARGE',
+  /** A run name longer than `MAX_RUN_NAME_BYTES`. */
+  NAME_TOO_LONG: 'WORKFLOW_NAME_TOO_LONG'
 } as const
 export type WorkflowErrorCode = typeof WorkflowErrorCode[keyof typeof WorkflowErrorCode]
 

@@ -8,6 +8,7 @@ import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowErrorCode } from './errors.js'
 import type { PlannedRun } from './planner.js'
 import type { RunInit } from './run-model.js'
+import { cutRunName } from './run-name.js'
 
 export interface RecoveredRun extends PlannedRun {
   resume: NonNullable<PlannedRun['resume']>
@@ -77,9 +78,12 @@ async function recoverOne (c: RecoveryComponents, record: WorkflowRun, maxRestar
   const restarts = record.restarts + (crashed ? 1 : 0)
   // a paused run keeps its stored wake time until it is resumed and its sleep starts again
   const wakeAt = !paused && record.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}
-  const planned = await c.plan(workflow, record.name, { status: record.status, createdAt: record.createdAt, restarts, paused, retries: record.retries, ...wakeAt })
+  // a name stored before names were bounded is cut, for good
+  const name = cutRunName(record.name)
+  if (name !== record.name) c.logger.warn({ workflow: record.cid.toString(), bytes: Buffer.byteLength(record.name) }, 'the run\'s stored name is too long: it is cut')
+  const planned = await c.plan(workflow, name, { status: record.status, createdAt: record.createdAt, restarts, paused, retries: record.retries, ...wakeAt })
   // the mark is used up: if this process crashes, the next start counts it
-  await c.store.workflows.update(record.cid, { restarts, stoppedCleanly: false })
+  await c.store.workflows.update(record.cid, { restarts, stoppedCleanly: false, ...(name !== record.name ? { name } : {}) })
   c.logger.info({ workflow: record.cid.toString(), status: record.status, restarts, after: crashed ? 'crash' : paused ? 'pause' : 'clean stop' }, 'resuming workflow run')
   return { ...planned, resume: record.sleeps !== undefined ? { sleeps: record.sleeps } : {} }
 }

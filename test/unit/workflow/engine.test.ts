@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RunEvent, RunState } from '../../../src/workflow/index.js'
+import { MAX_RUN_NAME_BYTES, type RunEvent, type RunState } from '../../../src/workflow/index.js'
+import { cutRunName } from '../../../src/workflow/run-name.js'
 import { awaitOk, captureLogs, chainOf, harness, sleepTask, wasmTask, workflowOf, type Harness } from './harness.js'
 import { waitUntil } from '../../utils/wait.js'
 
@@ -249,5 +250,45 @@ describe('workflow engine, in memory', () => {
     const late = eventsOf(same)
     h.runner.release()
     expect(outputs(await late)).toEqual([['ok', 2], ['ok', 3]])
+  })
+
+  it('refuses a run name over MAX_RUN_NAME_BYTES before anything is stored, and takes one of exactly that many bytes', async () => {
+    const h = await start()
+    // 'é' is two bytes in UTF-8
+    const longest = 'é'.repeat(MAX_RUN_NAME_BYTES / 2)
+    const wf = workflowOf([wasmTask('add_one', [1])])
+    await expect(h.engine.submit(wf, { name: `${longest}x` })).rejects.toMatchObject({ code: 'WORKFLOW_NAME_TOO_LONG', data: { limit: MAX_RUN_NAME_BYTES, bytes: MAX_RUN_NAME_BYTES + 1 } })
+    await expect(h.engine.submit(wf, { name: 'x'.repeat(4 * 1024 * 1024) })).rejects.toMatchObject({ code: 'WORKFLOW_NAME_TOO_LONG' })
+    await expect(h.engine.status(wf.cid)).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' })
+    const run = await h.engine.submit(wf, { name: longest })
+    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect((await h.engine.status(wf.cid)).name).toBe(longest)
+  })
+
+  it('resumes a run whose stored name is over the limit (an older version wrote it) with its name cut, and lists it cut', async () => {
+    const h = await start()
+    const wf = workflowOf(chainOf(2, 1))
+    const huge = `${'€'.repeat(700)}${'x'.repeat(2 * 1024 * 1024)}`
+    await h.store.workflows.put({ cid: wf.cid, name: huge, numTasks: 2, status: 'running' }, { body: wf.bytes })
+    const engine = await h.crash()
+    const run = engine.activeRun(wf.cid)!
+    expect(run).toBeDefined()
+    // '€' is three bytes: 341 of them fit in 1024 bytes, the 342nd would not
+    expect(run.name).toBe('€'.repeat(341))
+    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect((await h.store.workflows.get(wf.cid))?.name).toBe(run.name)
+    // a finished run stored with a long name is reported cut
+    const other = workflowOf([wasmTask('add_one', [5])])
+    await h.store.workflows.put({ cid: other.cid, name: huge, numTasks: 1, status: 'completed' })
+    const { runs } = await engine.list()
+    expect(runs.map(r => Buffer.byteLength(r.name)).every(n => n <= MAX_RUN_NAME_BYTES)).toBe(true)
+    expect((await engine.status(other.cid)).name).toBe(run.name)
+  })
+
+  it('cuts names at a character boundary', () => {
+    expect(cutRunName('short')).toBe('short')
+    expect(cutRunName('a'.repeat(MAX_RUN_NAME_BYTES + 5))).toBe('a'.repeat(MAX_RUN_NAME_BYTES))
+    expect(cutRunName(`a${'😀'.repeat(400)}`)).toBe(`a${'😀'.repeat(255)}`)
+    expect(cutRunName(`${'a'.repeat(MAX_RUN_NAME_BYTES - 1)}\ud83d`)).toBe('a'.repeat(MAX_RUN_NAME_BYTES - 1))
   })
 })
