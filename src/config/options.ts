@@ -90,6 +90,8 @@ export interface IpvmConfig {
     retry_max_delay_ms: number
     /** Task timeout when `meta.time` is absent. @default 100000 */
     default_timeout_ms: number
+    /** Ceiling on any task's timeout: a `meta.time` (or default_timeout_ms) above it is lowered to it. @default 600000 (10 minutes) */
+    max_timeout_ms: number
     /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (256 MiB) */
     default_memory_bytes: number
     /** Most tasks in one workflow. @default 10000 */
@@ -134,7 +136,7 @@ export const defaultConfig: IpvmConfig = {
   },
   metrics: { enable: true, host: '127.0.0.1', port: 4000 },
   network: { enable: true, listen: ['/ip4/0.0.0.0/tcp/0'], peers: [], mdns: true, gossip: true, receipt_quorum: 2, dht_timeout_ms: 500 },
-  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
+  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, max_timeout_ms: 600_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
   resources: { kubo_api: '', gateway: '', allow_file_roots: [], allow_http_hosts: [] }
 }
 

@@ -19,6 +19,8 @@ export interface TaskRequest {
   timeoutMs: number
   memoryBytes: number
   signal: AbortSignal
+  /** Who the call is for (the run): the runtime shares its workers fairly between groups. */
+  group: string
 }
 
 /** Executes one Wasm call (the runtime's worker pool). Errors may carry `retryable: true`. */

@@ -2,6 +2,7 @@ import type { CID } from 'multiformats/cid'
 import type { Startable } from '../util/lifecycle.js'
 import { errorMessage } from '../util/errors.js'
 import { Semaphore } from '../util/semaphore.js'
+import { FairSemaphore } from '../util/fair-semaphore.js'
 import type { Workflow } from '../ipld/index.js'
 import type { ListWorkflowsOptions } from '../store/index.js'
 import type { SchedulerComponents } from './contracts.js'
@@ -15,6 +16,7 @@ import { recoverRuns } from './recovery.js'
 import { RunScheduler, type SchedulerContext } from './scheduler.js'
 import { cancelRun, NODE_STOPPING, pauseRun, resumeRun } from './control.js'
 import { RunSlot } from './run-slot.js'
+import { metaNumber } from './task.js'
 import { getReceipt, listRuns, notFound, runInfo, runReceipts, type RunInfo } from './queries.js'
 import { checkRunName } from './run-name.js'
 
@@ -35,7 +37,8 @@ export class WorkflowEngine implements Startable {
   private readonly opts: WorkflowEngineOptions
   private readonly c: WorkflowEngineComponents
   private readonly active = new Map<string, RunState>()
-  private readonly slots: Semaphore
+  /** Task attempts executing at once (`concurrency`), shared fairly between runs. */
+  private readonly slots: FairSemaphore<string>
   /** Runs executing at once (`maxRuns`); the others wait for one in arrival order. A paused or sleeping run gives its slot back (`RunSlot`). */
   private readonly runSlots: Semaphore
   private stopping = false
@@ -45,7 +48,7 @@ export class WorkflowEngine implements Startable {
   constructor (opts: Partial<WorkflowEngineOptions>, components: WorkflowEngineComponents) {
     this.opts = { ...defaultWorkflowEngineOptions, ...opts }
     this.c = components
-    this.slots = new Semaphore(this.opts.concurrency)
+    this.slots = new FairSemaphore(this.opts.concurrency)
     this.runSlots = new Semaphore(this.opts.maxRuns)
   }
 
@@ -205,7 +208,11 @@ export class WorkflowEngine implements Startable {
 
   /** Tasks, graph and the receipts of awaited instructions from outside the workflow. */
   private async plan (workflow: Workflow, name: string, init: RunInit): Promise<PlannedRun> {
-    return await planRun(this.c, this.opts, workflow, name, init)
+    const planned = await planRun(this.c, this.opts, workflow, name, init)
+    const { maxTimeoutMs } = this.opts
+    const lowered = workflow.tasks.filter(t => (metaNumber(t.meta, 'time') ?? 0) > maxTimeoutMs).length
+    if (lowered > 0) this.c.logger.debug({ workflow: planned.run.cidString, tasks: lowered, max_timeout_ms: maxTimeoutMs }, 'tasks asked for a timeout above workflow.max_timeout_ms: they get the ceiling')
+    return planned
   }
 
   /**

@@ -11,6 +11,11 @@ export interface WorkflowEngineOptions {
   retryMaxDelayMs: number
   /** Task timeout when `meta.time` is absent. @default 100000 (`workflow.default_timeout_ms`) */
   defaultTimeoutMs: number
+  /**
+   * Ceiling on a task's timeout: a `meta.time` above it (or a `defaultTimeoutMs` above it) is
+   * lowered to it, so no task holds a Wasm worker for longer. @default 600000 (`workflow.max_timeout_ms`)
+   */
+  maxTimeoutMs: number
   /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (`workflow.default_memory_bytes`) */
   defaultMemoryBytes: number
   /** Most tasks in one workflow; larger ones are refused with `WORKFLOW_TOO_LARGE`. @default 10000 (`workflow.max_tasks`) */
@@ -35,6 +40,7 @@ export function workflowEngineOptions (config: IpvmConfig['workflow']): Workflow
     retryInitialDelayMs: config.retry_initial_delay_ms,
     retryMaxDelayMs: config.retry_max_delay_ms,
     defaultTimeoutMs: config.default_timeout_ms,
+    maxTimeoutMs: config.max_timeout_ms,
     defaultMemoryBytes: config.default_memory_bytes,
     maxTasks: config.max_tasks,
     maxRuns: config.max_runs,

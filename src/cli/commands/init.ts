@@ -75,6 +75,7 @@ retries = ${d.workflow.retries}
 retry_initial_delay_ms = ${d.workflow.retry_initial_delay_ms}
 retry_max_delay_ms = ${d.workflow.retry_max_delay_ms}
 default_timeout_ms = ${d.workflow.default_timeout_ms}
+max_timeout_ms = ${d.workflow.max_timeout_ms}   # ceiling on any task's timeout (meta.time): a task asking for more gets this
 default_memory_bytes = ${d.workflow.default_memory_bytes}
 max_tasks = ${d.workflow.max_tasks}
 max_runs = ${d.workflow.max_runs}   # runs executing at once (sleeping and paused runs do not count)

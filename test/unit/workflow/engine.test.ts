@@ -291,4 +291,35 @@ describe('workflow engine, in memory', () => {
     expect(cutRunName(`a${'😀'.repeat(400)}`)).toBe(`a${'😀'.repeat(255)}`)
     expect(cutRunName(`${'a'.repeat(MAX_RUN_NAME_BYTES - 1)}\ud83d`)).toBe('a'.repeat(MAX_RUN_NAME_BYTES - 1))
   })
+
+  it('lowers a task timeout above max_timeout_ms to it, and logs that at debug', async () => {
+    const { lines, logger } = captureLogs()
+    const h = await start({ maxTimeoutMs: 60_000, defaultTimeoutMs: 100_000 }, logger)
+    const run = await h.engine.submit(workflowOf([
+      wasmTask('add_one', [1], '', { time: 1e12 }),
+      wasmTask('add_one', [2], '', { time: 5000 }),
+      wasmTask('add_one', [3])
+    ]))
+    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect(new Map(h.runner.calls.map(c => [c.args[0], c.timeoutMs]))).toEqual(new Map([[1, 60_000], [2, 5000], [3, 60_000]]))
+    expect(lines.find(l => l.msg === 'tasks asked for a timeout above workflow.max_timeout_ms: they get the ceiling')).toMatchObject({ tasks: 1, max_timeout_ms: 60_000, level: 20 })
+  })
+
+  it('shares workflow.concurrency between runs: a run whose tasks never end cannot keep another run from starting its tasks', async () => {
+    const h = await start({ concurrency: 2 })
+    // three tasks that block until released: two take both places, the third waits
+    const hog = await h.engine.submit(workflowOf([wasmTask('block', [1]), wasmTask('block', [2]), wasmTask('block', [3])]))
+    await waitUntil(() => h.runner.blocked === 2, 5000)
+    const other = await h.engine.submit(workflowOf([wasmTask('add_one', [41])]))
+    const events = await eventsOf(other)
+    expect(outputs(events)).toEqual([['ok', 42]])
+    // the hog's third task is still waiting for a place of its own run
+    expect(h.runner.count('block')).toBe(2)
+    expect(hog.isFinal).toBe(false)
+    expect(h.runner.calls.map(c => c.group)).toEqual([hog.cidString, hog.cidString, other.cidString])
+    h.runner.release()
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    h.runner.release()
+    expect(finalStatus(await eventsOf(hog))).toMatchObject({ status: 'completed' })
+  })
 })

@@ -8,7 +8,7 @@ import type { Ipld } from '../../../src/ipld/value.js'
 import { memoryStore } from '../../utils/memory-store.js'
 
 /** A Wasm call as the fake runner saw it. */
-export interface Call { func: string, args: Ipld[], signal: AbortSignal }
+export interface Call { func: string, args: Ipld[], signal: AbortSignal, timeoutMs: number, group: string }
 
 /**
  * A task runner without Wasm: `add_one` adds one, `fail` throws a non-retryable error,
@@ -22,7 +22,7 @@ export class FakeRunner implements TaskRunner {
   private flakyCalls = 0
 
   async run (req: TaskRequest): Promise<{ output: Ipld }> {
-    this.calls.push({ func: req.func, args: req.args, signal: req.signal })
+    this.calls.push({ func: req.func, args: req.args, signal: req.signal, timeoutMs: req.timeoutMs, group: req.group })
     switch (req.func) {
       case 'add_one': return { output: (req.args[0] as number) + 1 }
       case 'fail': throw taskError('TEST_BAD_ARGUMENT', 'it cannot work', false)
@@ -74,8 +74,8 @@ export const RSC = 'ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa
 
 export interface TaskJson { cause: null, meta: Record<string, unknown>, prf: [], run: { input: unknown, nnc: string, op: string, rsc: string } }
 
-export function wasmTask (func: string, args: unknown[], nnc = ''): TaskJson {
-  return { cause: null, meta: {}, prf: [], run: { input: { args, func }, nnc, op: 'wasm/run', rsc: RSC } }
+export function wasmTask (func: string, args: unknown[], nnc = '', meta: Record<string, unknown> = {}): TaskJson {
+  return { cause: null, meta, prf: [], run: { input: { args, func }, nnc, op: 'wasm/run', rsc: RSC } }
 }
 
 export function sleepTask (input: Record<string, unknown>, nnc = ''): TaskJson {
