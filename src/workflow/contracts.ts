@@ -50,8 +50,8 @@ export interface PeerReceipts {
   publish(r: { cid: CID, instruction: CID, receipt: Receipt }): void
 }
 
-/** The store repositories the workflow core reads and writes. */
-export type WorkflowStoreView = Pick<Store, 'receipts' | 'workflows'>
+/** The store repositories the workflow core reads and writes, and when the store takes writes again after a failure. */
+export type WorkflowStoreView = Pick<Store, 'receipts' | 'workflows' | 'whenWritable'>
 
 /** The metrics the workflow core updates. */
 export interface WorkflowCoreMetrics {

@@ -162,12 +162,16 @@ export class WorkflowEngine implements Startable {
     return await this.status(cid)
   }
 
-  /** Cancels an unfinished run and waits for its final status (`WORKFLOW_STATE` for a finished one). */
+  /**
+   * Cancels an unfinished run and waits for its final status (`WORKFLOW_STATE` for a finished
+   * one). The `cancelled` status is stored before anything stops: when it cannot be, the
+   * store's error is thrown and the run goes on.
+   */
   async cancel (cid: CID): Promise<RunInfo> {
     await this.recovery
     const run = this.active.get(cid.toString())
     if (run !== undefined) {
-      await cancelRun(run)
+      await cancelRun(run, this.c)
       return await this.status(cid)
     }
     const stored = await this.c.store.workflows.get(cid)
@@ -248,7 +252,35 @@ export class WorkflowEngine implements Startable {
         // a new run of the same workflow may have taken its place since it ended
         if (this.active.get(run.cidString) === run) this.active.delete(run.cidString)
         this.c.metrics?.workflow.running.dec()
+        if (run.finalUnstored) this.storeFinalLater(run)
       })
+  }
+
+  /**
+   * A run announced failed because its final status could not be stored: stores that status
+   * once the store takes writes again, unless the workflow has been submitted again since
+   * (the new run owns the record). If the node stops first, the run resumes on the next start.
+   */
+  private storeFinalLater (run: RunState): void {
+    const { store, logger } = this.c
+    const patch = { status: 'failed' as const, retries: run.retries, wakeAt: null, sleeps: null, ...(run.error !== undefined ? { error: run.error } : {}) }
+    void (async () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        try {
+          await store.whenWritable()
+        } catch {
+          return
+        }
+        if (this.active.has(run.cidString) || this.stopping) return
+        try {
+          await store.workflows.update(run.cid, patch)
+          logger.info({ workflow: run.cidString }, 'the final status of a run is stored, now that the store takes writes again')
+          return
+        } catch (err) {
+          logger.debug({ err, workflow: run.cidString }, 'storing the final status of a run failed again')
+        }
+      }
+    })()
   }
 
   /** The loaded run for a pause or resume; `WORKFLOW_NOT_FOUND` or `WORKFLOW_STATE` when there is none. */

@@ -130,9 +130,9 @@ function killableView (store: Store): { view: Store, kill: () => void } {
   return { view: guard(store), kill: () => { dead = true } }
 }
 
-/** A workflow engine on an in-memory store with a fake runner: no Wasm, no files, no sockets. */
-export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger = pino({ level: 'silent' })): Promise<Harness> {
-  const store = await memoryStore()
+/** A workflow engine on an in-memory store (or `given`, started) with a fake runner: no Wasm, no files, no sockets. */
+export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger = pino({ level: 'silent' }), given?: Store): Promise<Harness> {
+  const store = given ?? await memoryStore()
   const runner = new FakeRunner()
   const resources = {
     fetchResource: (url: string) => Promise.resolve({ bytes: new Uint8Array([0]), key: url }),
