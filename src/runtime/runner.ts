@@ -58,7 +58,7 @@ export class WasmRunner implements Startable {
   private preparer?: Preparer
 
   constructor (options: WasmRunnerOptions = {}, components: WasmRunnerComponents) {
-    this.options = withDefaults(defaultWasmRunnerOptions, { ...options, maxExtraWorkers: options.maxExtraWorkers ?? options.workers })
+    this.options = withDefaults(defaultWasmRunnerOptions, { ...options, maxExtraWorkers: options.maxExtraWorkers ?? (options.workers !== undefined ? 2 * options.workers : undefined) })
     this.logger = components.logger
     this.artifacts = new LruMap(this.options.maxCachedArtifacts, { onEvict: key => this.pool?.forget(key) })
   }
@@ -70,6 +70,7 @@ export class WasmRunner implements Startable {
       size: this.options.workers,
       maxExtraWorkers: this.options.maxExtraWorkers,
       reliefAfterMs: this.options.reliefAfterMs,
+      extraIdleMs: this.options.extraIdleMs,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb >> 3)) }
     }, { logger: this.logger })
     this.preparer = new Preparer({

@@ -1,78 +1,20 @@
-import type { ResourceLimits, Worker } from 'node:worker_threads'
 import type { Logger } from '../../util/logger.js'
 import { RoundRobinQueue } from '../../util/round-robin.js'
 import type { Artifact } from '../artifacts/artifact.js'
 import { RuntimeError, RuntimeErrorCode, runtimeErrorFromObject } from '../errors.js'
-import type { WasmLog } from '../host.js'
 import type { CallOutcome, CallRequest, FromWorker, ToWorker } from './protocol.js'
+import { CallFailure, type Job, type PoolStats, type Slot, type WorkerPoolOptions } from './pool-model.js'
 import { spawnRuntimeWorker } from './worker-spawn.js'
+import { planRelief } from './relief.js'
 
-export interface WorkerPoolOptions {
-  /** Workers always running. */
-  size: number
-  resourceLimits: ResourceLimits
-  /** Workers beyond `size` that may be started for groups left without one (relief). @default size */
-  maxExtraWorkers?: number
-  /** How long every busy worker's call must have run before a group left without a worker gets an extra one. @default 1000 */
-  reliefAfterMs?: number
-}
-
-/** A failed call, with what the guest logged before failing. */
-export class CallFailure extends Error {
-  constructor (readonly error: RuntimeError, readonly logs: WasmLog[]) {
-    super(error.message)
-  }
-}
-
-/** How many workers there are and what they do, for tests and diagnostics. */
-export interface PoolStats {
-  /** Worker threads alive or starting, extra ones included. */
-  workers: number
-  /** Extra workers among them. */
-  extra: number
-  /** Workers running a call. */
-  busy: number
-  /** Calls waiting for a worker. */
-  queued: number
-  /** Workers each group holds. */
-  groups: Record<string, number>
-}
-
-interface Job {
-  id: number
-  group: string
-  request: CallRequest
-  artifact: Artifact
-  timeoutMs: number
-  signal?: AbortSignal
-  resolve: (outcome: CallOutcome) => void
-  reject: (failure: CallFailure) => void
-  settled: boolean
-  timer?: NodeJS.Timeout
-  slot?: Slot
-  onAbort?: () => void
-  /** When a worker started it (performance.now()). */
-  startedAt?: number
-}
-
-interface Slot {
-  id: number
-  worker: Worker
-  ready: boolean
-  /** Replaced by a new worker, or let go: its exit must not trigger another respawn. */
-  retired: boolean
-  /** Started beyond `size` for a group left without a worker; stopped once idle. */
-  extra: boolean
-  job?: Job
-  keys: Set<string>
-  lastError?: Error
-}
+export { CallFailure, type PoolStats, type WorkerPoolOptions } from './pool-model.js'
 
 /** setTimeout's maximum delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** Workers that die before becoming ready this many times in a row fail the queued calls. */
 const MAX_START_FAILURES = 5
 const DEFAULT_RELIEF_AFTER_MS = 1000
+const DEFAULT_EXTRA_IDLE_MS = 5000
 
 /**
  * A set of worker threads running Wasm calls, one call per worker at a time. A call that
@@ -85,8 +27,10 @@ const DEFAULT_RELIEF_AFTER_MS = 1000
  * calls waiting but no worker, while every worker has been busy for `reliefAfterMs` with
  * calls that may never end, an extra worker is started for it (at most `maxExtraWorkers`),
  * and the operating system shares the processors between the threads. An extra worker
- * serves only groups holding no worker and stops once idle. So calls that loop until their
- * timeout slow others down but cannot stop them, up to `size + maxExtraWorkers` such groups.
+ * serves only groups holding no worker, and stops once it has been idle `extraIdleMs`. When
+ * no more may start, a group holding several workers gives one back: its most recent call is
+ * stopped and queued again (`planRelief`). So calls that loop until their timeout slow others
+ * down but cannot stop them, as long as such groups are no more than the workers.
  */
 export class WorkerPool {
   private slots: Slot[] = []
@@ -100,10 +44,12 @@ export class WorkerPool {
   private reliefTimer?: NodeJS.Timeout
   private readonly maxExtra: number
   private readonly reliefAfterMs: number
+  private readonly extraIdleMs: number
 
   constructor (private readonly options: WorkerPoolOptions, private readonly components: { logger: Logger }) {
-    this.maxExtra = options.maxExtraWorkers ?? options.size
+    this.maxExtra = options.maxExtraWorkers ?? 2 * options.size
     this.reliefAfterMs = options.reliefAfterMs ?? DEFAULT_RELIEF_AFTER_MS
+    this.extraIdleMs = options.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS
   }
 
   start (): void {
@@ -121,6 +67,7 @@ export class WorkerPool {
     for (const slot of this.slots) {
       if (slot.job !== undefined) this.settle(slot.job, new CallFailure(stopped, []))
       slot.retired = true
+      clearTimeout(slot.idleTimer)
     }
     await Promise.all(this.slots.map(async slot => slot.worker.terminate()))
     this.slots = []
@@ -256,7 +203,13 @@ export class WorkerPool {
       this.dispatch(extra, starved)
     }
     for (const slot of this.slots) {
-      if (slot.extra && slot.ready && !slot.retired && slot.job === undefined) this.retire(slot)
+      if (slot.extra && slot.ready && !slot.retired && slot.job === undefined && slot.idleTimer === undefined) {
+        slot.idleTimer = setTimeout(() => {
+          slot.idleTimer = undefined
+          if (slot.job === undefined && !slot.retired) this.retire(slot)
+        }, this.extraIdleMs)
+        slot.idleTimer.unref()
+      }
     }
     this.planRelief()
   }
@@ -275,8 +228,9 @@ export class WorkerPool {
   }
 
   /**
-   * Starts extra workers for the groups that have calls waiting and no worker, once every
-   * busy worker's call has run `reliefAfterMs`; or sets a timer for when that will be.
+   * For the groups that have calls waiting and no worker, once every busy worker's call has
+   * run `reliefAfterMs`: starts extra workers, or, when no more may start, takes workers
+   * back from groups holding several (`planRelief`); or sets a timer for when to look again.
    */
   private planRelief (): void {
     clearTimeout(this.reliefTimer)
@@ -285,25 +239,50 @@ export class WorkerPool {
     for (const group of this.queue.keys()) if (this.holding(group) === 0) starved++
     if (starved === 0) return
     const live = this.slots.filter(s => !s.retired)
-    // workers on their way will take them
-    const starting = live.filter(s => !s.ready).length
-    const extras = live.filter(s => s.extra).length
-    const wanted = Math.min(starved - starting, this.maxExtra - extras)
-    if (wanted <= 0) return
-    let youngest = -Infinity
-    for (const s of live) if (s.job?.startedAt !== undefined) youngest = Math.max(youngest, s.job.startedAt)
-    if (youngest === -Infinity) return
-    const waitMs = youngest + this.reliefAfterMs - performance.now()
-    if (waitMs > 0) {
-      this.reliefTimer = setTimeout(() => this.pump(), Math.ceil(waitMs))
+    const plan = planRelief({
+      workers: live.map(s => ({ ready: s.ready, extra: s.extra, ...(s.job?.startedAt !== undefined ? { busy: { group: s.job.group, since: s.job.startedAt } } : {}) })),
+      starved,
+      held: this.held,
+      maxExtra: this.maxExtra,
+      reliefAfterMs: this.reliefAfterMs,
+      now: performance.now()
+    })
+    if (plan.retryInMs !== undefined) {
+      this.reliefTimer = setTimeout(() => this.pump(), plan.retryInMs)
       this.reliefTimer.unref()
       return
     }
-    this.components.logger.debug({ extra: extras + wanted, starved }, 'every Wasm worker is busy with long calls: starting extra workers for the runs left without one')
-    for (let i = 0; i < wanted; i++) this.slots.push(this.spawn(true))
+    if (plan.spawn > 0) {
+      this.components.logger.debug({ extra: live.filter(s => s.extra).length + plan.spawn, starved }, 'every Wasm worker is busy with long calls: starting extra workers for the runs left without one')
+      for (let i = 0; i < plan.spawn; i++) this.slots.push(this.spawn(true))
+    }
+    for (const i of plan.preempt) this.preempt(live[i])
+  }
+
+  /**
+   * Stops the call `slot` runs and queues it again at the head of its group (it starts over
+   * later, with its full timeout); the worker is replaced, and the group, now holding one
+   * worker fewer, leaves the place to a group that holds none.
+   */
+  private preempt (slot: Slot): void {
+    const job = slot.job
+    if (job === undefined) return
+    this.vacate(slot)
+    clearTimeout(job.timer)
+    job.timer = undefined
+    job.slot = undefined
+    job.startedAt = undefined
+    this.queue.unshift(job.group, job)
+    this.components.logger.debug({ worker: slot.id, group: job.group }, 'a run holds several Wasm workers while another has none: one of its calls is stopped and queued again')
+    slot.retired = true
+    void slot.worker.terminate()
+    if (slot.extra) this.remove(slot)
+    else this.replace(slot)
   }
 
   private dispatch (slot: Slot, job: Job): void {
+    clearTimeout(slot.idleTimer)
+    slot.idleTimer = undefined
     slot.job = job
     job.slot = slot
     job.startedAt = performance.now()
@@ -338,6 +317,7 @@ export class WorkerPool {
 
   /** Lets an idle extra worker go. */
   private retire (slot: Slot): void {
+    clearTimeout(slot.idleTimer)
     slot.retired = true
     void slot.worker.terminate()
     this.remove(slot)

@@ -21,8 +21,8 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     for (const r of runners.splice(0)) await r.stop()
   })
 
-  async function runner (workers: number, reliefAfterMs = 100): Promise<WasmRunner> {
-    const r = new WasmRunner({ workers, reliefAfterMs }, { logger: silentLogger() })
+  async function runner (workers: number, reliefAfterMs = 100, maxExtraWorkers?: number): Promise<WasmRunner> {
+    const r = new WasmRunner({ workers, reliefAfterMs, extraIdleMs: 500, ...(maxExtraWorkers !== undefined ? { maxExtraWorkers } : {}) }, { logger: silentLogger() })
     runners.push(r)
     await r.start()
     return r
@@ -106,5 +106,20 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     a.controller.abort()
     await Promise.all(a.calls)
     await rejectsWith(r.run({ key: KEY, wasm: core, func: 'spin', args: [], timeoutMs: 50, group: 'A' }), RuntimeErrorCode.TIMEOUT)
+  }, 60_000)
+
+  it('when no extra worker may start, a group holding several gives one back: its newest call starts over later', async () => {
+    const r = await runner(2, 100, 0)
+    const log: Settled[] = []
+    const a = spin(r, 'A', 2, log)
+    await waitUntil(() => r.poolStats().groups.A === 2, 10_000, 'A holding both workers')
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1], group: 'C' })).output).toBe(2)
+    // no extra worker was started; A's preempted call was queued again, not failed, and has its worker back
+    expect(log).toEqual([])
+    await waitUntil(() => r.poolStats().groups.A === 2, 10_000, 'A holding both workers again')
+    expect(r.poolStats()).toMatchObject({ workers: 2, extra: 0, queued: 0 })
+    a.controller.abort()
+    await Promise.all(a.calls)
+    expect(log.map(s => s.code)).toEqual([RuntimeErrorCode.CANCELLED, RuntimeErrorCode.CANCELLED])
   }, 60_000)
 })
