@@ -32,7 +32,8 @@ export async function syncStatus (run: RunState, c: StatusSyncComponents, strict
   try {
     await run.queueWrite(async () => {
       if (run.signal.aborted && !run.stoppedByNode) return
-      await c.store.workflows.update(run.cid, { status, wakeAt: wakeAt ?? null, sleeps: Object.keys(sleeps).length > 0 ? sleeps : null, retries })
+      // a control change is answered once it is on disk
+      await c.store.workflows.update(run.cid, { status, wakeAt: wakeAt ?? null, sleeps: Object.keys(sleeps).length > 0 ? sleeps : null, retries }, { sync: strict })
     }, change.event)
   } catch (err) {
     c.logger.warn({ err, workflow: run.cidString, status }, 'storing a run status failed')
@@ -81,7 +82,7 @@ export async function resumeRun (run: RunState, c: StatusSyncComponents): Promis
 export async function cancelRun (run: RunState, c: StatusSyncComponents): Promise<void> {
   assertGoing(run, 'cancel')
   await run.queueWrite(async () => {
-    await c.store.workflows.update(run.cid, { status: 'cancelled', error: { code: WorkflowErrorCode.CANCELLED, message: CANCELLED_MESSAGE }, wakeAt: null, sleeps: null, stoppedCleanly: false })
+    await c.store.workflows.update(run.cid, { status: 'cancelled', error: { code: WorkflowErrorCode.CANCELLED, message: CANCELLED_MESSAGE }, wakeAt: null, sleeps: null, stoppedCleanly: false }, { sync: true })
   })
   // a cancel that came in while this one was being stored
   if (run.signal.aborted) {

@@ -180,7 +180,7 @@ export class WorkflowEngine implements Startable {
       throw new WorkflowError(WorkflowErrorCode.STATE, `cannot cancel workflow run ${cid.toString()}: it is ${stored.status}`, { cid: cid.toString(), status: stored.status })
     }
     // stored unfinished but not loaded here: nothing runs, so only the record changes
-    await this.c.store.workflows.update(cid, { status: 'cancelled', wakeAt: null, sleeps: null, error: { code: WorkflowErrorCode.CANCELLED, message: 'workflow run cancelled' } })
+    await this.c.store.workflows.update(cid, { status: 'cancelled', wakeAt: null, sleeps: null, error: { code: WorkflowErrorCode.CANCELLED, message: 'workflow run cancelled' } }, { sync: true })
     return await this.status(cid)
   }
 

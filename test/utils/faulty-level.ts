@@ -15,7 +15,8 @@ export function noSpaceError (): Error {
  *   same handle report success, but are gone once the database is opened again;
  * - `sticky`: a failed compaction sets a background error; every later write on the same
  *   handle fails, even once space is back, until the database is opened again.
- * `writes` counts the writes that reached it, `opens` the times it was opened.
+ * `writes` counts the writes that reached it, `opens` the times it was opened, `synced` the
+ * keys of the last synced write that succeeded.
  */
 export class FaultyLevel implements Database {
   private readonly inner = new MemoryLevel<Bytes, Bytes>({ keyEncoding: 'view', valueEncoding: 'view' })
@@ -23,6 +24,7 @@ export class FaultyLevel implements Database {
   full = false
   writes = 0
   opens = 0
+  synced: Bytes[] = []
   /** A write failed since the last open. */
   private broken = false
   /** What the writes acknowledged after a torn record overwrote, to put back when the database closes. */
@@ -58,7 +60,7 @@ export class FaultyLevel implements Database {
     await this.batch([{ type: 'put', key, value }], options)
   }
 
-  async batch (ops: BatchOp[], _options: { sync: boolean }): Promise<void> {
+  async batch (ops: BatchOp[], options: { sync: boolean }): Promise<void> {
     this.writes++
     if (this.full || (this.broken && this.mode === 'sticky')) {
       this.broken = true
@@ -68,6 +70,7 @@ export class FaultyLevel implements Database {
       for (const op of ops) this.lost.push({ key: op.key, previous: await this.inner.get(op.key) })
     }
     await this.inner.batch(ops)
+    if (options.sync) this.synced = ops.map(op => op.key)
   }
 }
 

@@ -1,8 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { RunEvent, RunState, StatusEvent } from '../../../src/workflow/index.js'
+import { Bucket } from '../../../src/store/index.js'
 import { faultyStore, type FaultyLevel } from '../../utils/faulty-level.js'
 import { waitUntil } from '../../utils/wait.js'
 import { awaitOk, harness, wasmTask, workflowOf, type Harness } from './harness.js'
+
+/** The first byte of a run record's key. */
+const RUN_RECORDS: number = Bucket.workflowRuns
 
 const open: Harness[] = []
 afterEach(async () => {
@@ -71,7 +75,9 @@ describe('the workflow engine on a full disk', () => {
     expect(run.status).toBe('running')
     db.full = false
     await h.store.whenWritable()
+    db.synced = []
     expect((await h.engine.cancel(run.cid)).status).toBe('cancelled')
+    expect(db.synced.some(k => k[0] === RUN_RECORDS)).toBe(true)
     expect(h.runner.calls[0].signal.aborted).toBe(true)
     const engine = await h.restart()
     expect(engine.activeRun(run.cid)).toBeUndefined()
@@ -83,14 +89,19 @@ describe('the workflow engine on a full disk', () => {
     const first = wasmTask('block', [1])
     const run = await h.engine.submit(workflowOf([first, wasmTask('add_one', [awaitOk(first)])]))
     await waitUntil(() => h.runner.blocked === 1, 5000)
+    db.synced = []
     expect((await h.engine.pause(run.cid)).status).toBe('paused')
+    // the pause was written with an fsync before it was answered: the run record is among the synced keys
+    expect(db.synced.some(k => k[0] === RUN_RECORDS)).toBe(true)
     db.full = true
     await expect(h.engine.resume(run.cid)).rejects.toMatchObject({ code: 'STORE_NO_SPACE' })
     expect(run.paused).toBe(true)
     expect(run.status).toBe('paused')
     db.full = false
     await h.store.whenWritable()
+    db.synced = []
     expect((await h.engine.resume(run.cid)).status).toBe('running')
+    expect(db.synced.some(k => k[0] === RUN_RECORDS)).toBe(true)
     h.runner.release()
     const { events, ended } = eventsOf(run)
     await ended
