@@ -17,7 +17,7 @@ import { RunScheduler, type SchedulerContext } from './scheduler.js'
 import { cancelRun, NODE_STOPPING, pauseRun, resumeRun } from './control.js'
 import { RunSlot } from './run-slot.js'
 import { metaNumber } from './task.js'
-import { getReceipt, listRuns, notFound, runInfo, runReceipts, type RunInfo } from './queries.js'
+import { getReceipt, listRuns, runInfo, runReceipts, type RunInfo } from './queries.js'
 import { checkRunName } from './run-name.js'
 
 export type WorkflowEngineComponents = SchedulerComponents
@@ -37,6 +37,8 @@ export class WorkflowEngine implements Startable {
   private readonly opts: WorkflowEngineOptions
   private readonly c: WorkflowEngineComponents
   private readonly active = new Map<string, RunState>()
+  /** Runs that ended failed without their final status stored, until it is (`storeFinalLater`). */
+  private readonly unstored = new Map<string, RunState>()
   /** Task attempts executing at once (`concurrency`), shared fairly between runs. */
   private readonly slots: FairSemaphore<string>
   /** Runs executing at once (`maxRuns`); the others wait for one in arrival order. A paused or sleeping run gives its slot back (`RunSlot`). */
@@ -139,13 +141,18 @@ export class WorkflowEngine implements Startable {
   /** A run's stored status, with live task counts while it is loaded. `WORKFLOW_NOT_FOUND` when unknown. */
   async status (cid: CID): Promise<RunInfo> {
     await this.recovery
-    return await runInfo(this.c.store, cid, this.active.get(cid.toString()))
+    return await runInfo(this.c.store, cid, this.loaded(cid.toString()))
+  }
+
+  /** The run of a workflow in memory: in progress, or ended without its final status stored. */
+  private loaded (cid: string): RunState | undefined {
+    return this.active.get(cid) ?? this.unstored.get(cid)
   }
 
   /** Runs newest first, optionally of one status, a page at a time. */
   async list (opts: ListWorkflowsOptions = {}): Promise<{ runs: RunInfo[], cursor?: string }> {
     await this.recovery
-    return await listRuns(this.c.store, opts, cid => this.active.get(cid.toString()))
+    return await listRuns(this.c.store, opts, cid => this.loaded(cid.toString()))
   }
 
   /** Pauses a running or sleeping run (`WORKFLOW_STATE` otherwise). */
@@ -174,8 +181,7 @@ export class WorkflowEngine implements Startable {
       await cancelRun(run, this.c)
       return await this.status(cid)
     }
-    const stored = await this.c.store.workflows.get(cid)
-    if (stored === undefined) throw notFound(cid)
+    const stored = await this.status(cid)
     if (FINAL_STATUSES.has(stored.status)) {
       throw new WorkflowError(WorkflowErrorCode.STATE, `cannot cancel workflow run ${cid.toString()}: it is ${stored.status}`, { cid: cid.toString(), status: stored.status })
     }
@@ -264,6 +270,7 @@ export class WorkflowEngine implements Startable {
   private storeFinalLater (run: RunState): void {
     const { store, logger } = this.c
     const patch = { status: 'failed' as const, retries: run.retries, wakeAt: null, sleeps: null, ...(run.error !== undefined ? { error: run.error } : {}) }
+    this.unstored.set(run.cidString, run)
     void (async () => {
       for (let attempt = 0; attempt < 10; attempt++) {
         try {
@@ -280,15 +287,16 @@ export class WorkflowEngine implements Startable {
           logger.debug({ err, workflow: run.cidString }, 'storing the final status of a run failed again')
         }
       }
-    })()
+    })().finally(() => {
+      if (this.unstored.get(run.cidString) === run) this.unstored.delete(run.cidString)
+    })
   }
 
   /** The loaded run for a pause or resume; `WORKFLOW_NOT_FOUND` or `WORKFLOW_STATE` when there is none. */
   private async loadedRun (cid: CID, action: string): Promise<RunState> {
     const run = this.active.get(cid.toString())
     if (run !== undefined) return run
-    const stored = await this.c.store.workflows.get(cid)
-    if (stored === undefined) throw notFound(cid)
+    const stored = await this.status(cid)
     throw new WorkflowError(WorkflowErrorCode.STATE, `cannot ${action} workflow run ${cid.toString()}: it is ${stored.status}`, { cid: cid.toString(), status: stored.status })
   }
 }

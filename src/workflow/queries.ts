@@ -68,10 +68,16 @@ export function notFound (cid: CID): WorkflowError {
   return new WorkflowError(WorkflowErrorCode.NOT_FOUND, `no workflow run ${cid.toString()} on this node`, { cid: cid.toString() })
 }
 
-/** The stored run with the live counts of the run in memory; a name stored before names were bounded is reported cut. */
+/**
+ * The stored run with the live counts of the run in memory, and its final status when that
+ * could not be stored yet; a name stored before names were bounded is reported cut.
+ */
 function withLive (stored: WorkflowRun, run: RunState | undefined): RunInfo {
   const name = cutRunName(stored.name)
   const info = name === stored.name ? stored : { ...stored, name }
   if (run === undefined || run.interrupted) return info
-  return { ...info, retries: Math.max(stored.retries, run.retries), tasks: { ...run.counts } }
+  const live = { ...info, retries: Math.max(stored.retries, run.retries), tasks: { ...run.counts } }
+  if (!run.finalUnstored) return live
+  const { wakeAt: _wakeAt, ...rest } = live
+  return { ...rest, status: run.status, ...(run.error !== undefined ? { error: run.error } : {}) }
 }

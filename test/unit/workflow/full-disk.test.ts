@@ -47,8 +47,12 @@ describe('the workflow engine on a full disk', () => {
     expect(final).toMatchObject({ status: 'failed', final: true, tasks: { executed: 1, failed: 1, skipped: 1 }, error: { code: 'STORE_NO_SPACE' } })
     expect(final.error?.message).toMatch(/the run ended failed \(STORE_NO_SPACE\), but its final status could not be stored/)
     expect(h.runner.count('add_one')).toBe(1)
-    // the store still says running, until it takes writes again
+    // the store still says running, until it takes writes again; the node reports what it announced
     expect((await h.store.workflows.get(run.cid))?.status).toBe('running')
+    expect(await h.engine.status(run.cid)).toMatchObject({ status: 'failed', error: { code: 'STORE_NO_SPACE' } })
+    expect((await h.engine.list()).runs[0]).toMatchObject({ status: 'failed' })
+    await expect(h.engine.cancel(run.cid)).rejects.toMatchObject({ code: 'WORKFLOW_STATE', data: { status: 'failed' } })
+    await expect(h.engine.pause(run.cid)).rejects.toMatchObject({ code: 'WORKFLOW_STATE', data: { status: 'failed' } })
     db.full = false
     await waitUntil(async () => (await h.store.workflows.get(run.cid))?.status === 'failed', 5000)
     expect(await h.engine.status(run.cid)).toMatchObject({ status: 'failed', error: { code: 'STORE_NO_SPACE' } })
