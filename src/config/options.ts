@@ -110,6 +110,8 @@ export interface IpvmConfig {
     retry_max_delay_ms: number
     /** Task timeout when `meta.time` is absent. @default 100000 */
     default_timeout_ms: number
+    /** Ceiling on any task's timeout: a `meta.time` (or default_timeout_ms) above it is lowered to it. @default 600000 (10 minutes) */
+    max_timeout_ms: number
     /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (256 MiB) */
     default_memory_bytes: number
     /** Most tasks in one workflow. @default 10000 */
@@ -118,7 +120,7 @@ export interface IpvmConfig {
     max_runs: number
     /** Runs waiting for one of max_runs; beyond them new runs are refused (-32005, WORKFLOW_BUSY). @default 1024 */
     max_queued_runs: number
-    /** Times a run may be resumed after a node restart; beyond it the run is marked failed (WORKFLOW_RESTARTS_EXCEEDED). @default 3 */
+    /** Times a run may be resumed after a crash of the node (graceful stops do not count); beyond it the run is marked failed (WORKFLOW_RESTARTS_EXCEEDED). @default 3 */
     max_restarts: number
   }
   resources: {
@@ -170,7 +172,7 @@ export const defaultConfig: IpvmConfig = {
     max_dht_record_bytes: 64 * 1024 * 1024,
     receipt_sync_interval_ms: 10_000
   },
-  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
+  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, max_timeout_ms: 600_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
   resources: { kubo_api: '', gateway: '', allow_file_roots: [], allow_http_hosts: [] }
 }
 

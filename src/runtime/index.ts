@@ -16,6 +16,7 @@
 export { WasmRunner, type RunRequest, type RunResult, type WasmRunnerComponents } from './runner.js'
 export { defaultWasmRunnerOptions, wasmRunnerOptions, type WasmRunnerOptions } from './options.js'
 export { RuntimeError, RuntimeErrorCode, isRetryableCode } from './errors.js'
+export type { PoolStats } from './workers/pool.js'
 export type { WasmLog, WasmLogLevel } from './host.js'
 export type { WitFunction, WitParam, WitType } from './values/wit-types.js'
 export { lookupFunction, nameCandidates } from './values/func-lookup.js'

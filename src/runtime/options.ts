@@ -9,6 +9,23 @@ export interface WasmRunnerOptions {
    */
   workers?: number
   /**
+   * Workers that may be started beyond `workers` for runs left without one while every
+   * worker is busy with long calls (`reliefAfterMs`); each stops once idle.
+   * @default twice the number of `workers`
+   */
+  maxExtraWorkers?: number
+  /**
+   * How long every busy worker's call must have run before a run with calls waiting and no
+   * worker gets an extra one.
+   * @default 1000
+   */
+  reliefAfterMs?: number
+  /**
+   * How long an idle extra worker waits for another run left without one before it stops.
+   * @default 5000
+   */
+  extraIdleMs?: number
+  /**
    * Timeout of a call that gives none, counted from when a worker starts it (queueing
    * time excluded). Homestar's default `meta.time`.
    * @default 100_000 (`workflow.default_timeout_ms`)
@@ -61,6 +78,9 @@ export function wasmRunnerOptions (config: Pick<IpvmConfig, 'workflow'>, dataDir
 
 export const defaultWasmRunnerOptions: Required<Omit<WasmRunnerOptions, 'cacheDir'>> & { cacheDir?: string } = {
   workers: Math.max(1, availableParallelism()),
+  maxExtraWorkers: 2 * Math.max(1, availableParallelism()),
+  reliefAfterMs: 1000,
+  extraIdleMs: 5000,
   defaultTimeoutMs: defaultConfig.workflow.default_timeout_ms,
   defaultMemoryBytes: defaultConfig.workflow.default_memory_bytes,
   maxMemoryBytes: 4 * GIB,

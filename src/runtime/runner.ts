@@ -6,7 +6,7 @@ import { outputConforms, planCall } from './call-plan.js'
 import { RuntimeError, RuntimeErrorCode } from './errors.js'
 import type { WasmLog } from './host.js'
 import { defaultWasmRunnerOptions, type WasmRunnerOptions } from './options.js'
-import { CallFailure, WorkerPool } from './workers/pool.js'
+import { CallFailure, WorkerPool, type PoolStats } from './workers/pool.js'
 import { Preparer } from './workers/preparer.js'
 import { LruMap } from '../util/lru.js'
 import { withDefaults } from '../util/options.js'
@@ -28,6 +28,8 @@ export interface RunRequest {
   /** Cap of each linear memory, in bytes (rounded down to 64 KiB pages). @default options.defaultMemoryBytes */
   memoryBytes?: number
   signal?: AbortSignal
+  /** Who the call is for (a workflow run): the workers are shared fairly between groups. @default one group for all */
+  group?: string
 }
 
 export interface RunResult {
@@ -56,7 +58,7 @@ export class WasmRunner implements Startable {
   private preparer?: Preparer
 
   constructor (options: WasmRunnerOptions = {}, components: WasmRunnerComponents) {
-    this.options = withDefaults(defaultWasmRunnerOptions, options)
+    this.options = withDefaults(defaultWasmRunnerOptions, { ...options, maxExtraWorkers: options.maxExtraWorkers ?? (options.workers !== undefined ? 2 * options.workers : undefined) })
     this.logger = components.logger
     this.artifacts = new LruMap(this.options.maxCachedArtifacts, { onEvict: key => this.pool?.forget(key) })
   }
@@ -66,6 +68,9 @@ export class WasmRunner implements Startable {
     const heapMb = this.options.workerHeapMb
     this.pool = new WorkerPool({
       size: this.options.workers,
+      maxExtraWorkers: this.options.maxExtraWorkers,
+      reliefAfterMs: this.options.reliefAfterMs,
+      extraIdleMs: this.options.extraIdleMs,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb >> 3)) }
     }, { logger: this.logger })
     this.preparer = new Preparer({
@@ -118,7 +123,7 @@ export class WasmRunner implements Startable {
         args: plan.args,
         memoryPages,
         returnsResult: plan.returnsResult
-      }, artifact, request.timeoutMs ?? this.options.defaultTimeoutMs, signal)
+      }, artifact, request.timeoutMs ?? this.options.defaultTimeoutMs, signal, request.group)
       this.writeLogs(outcome.logs)
       return { output: plan.decode(outcome.value), logs: outcome.logs, droppedLogs: outcome.droppedLogs }
     } catch (err) {
@@ -126,6 +131,11 @@ export class WasmRunner implements Startable {
       this.writeLogs(err.logs)
       throw err.error
     }
+  }
+
+  /** The worker pool's workers and calls at the moment (all zero when stopped). */
+  poolStats (): PoolStats {
+    return this.pool?.stats() ?? { workers: 0, extra: 0, busy: 0, queued: 0, groups: {} }
   }
 
   /** The prepared artifact for `key`, preparing it on first use (least recently used evicted). */

@@ -10,6 +10,8 @@ export const StoreErrorCode = {
   NOT_OPEN: 'STORE_NOT_OPEN',
   /** LevelDB reported an I/O failure during a read or write. */
   IO: 'STORE_IO',
+  /** A write failed because the disk is full (ENOSPC). Writes are refused until the store has recovered. */
+  NO_SPACE: 'STORE_NO_SPACE',
   /** The database was written by a newer schema than this code understands. */
   SCHEMA_UNSUPPORTED: 'STORE_SCHEMA_UNSUPPORTED',
   /** A CID uses a codec or hash function the store does not handle. */

@@ -1,9 +1,9 @@
-import { mkdir, readdir, stat } from 'node:fs/promises'
+import { mkdir, readdir, stat, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Level } from 'level'
 import type { Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
-import { plain } from './buckets.js'
+import { Bucket, key, plain, u64, utf8 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
 
 export type Bytes = Uint8Array
@@ -11,6 +11,19 @@ export type Bytes = Uint8Array
 export interface LevelControllerOptions {
   /** Directory of the LevelDB database. Created (with parents) on start. */
   location: string
+  /**
+   * After a write fails, how long until the database is first reopened and a write tried
+   * again; the delay doubles after each failed try, up to `maxRecoveryDelayMs`.
+   * @default 1000
+   */
+  recoveryDelayMs?: number
+  /** @default 30000 */
+  maxRecoveryDelayMs?: number
+  /**
+   * Free space the disk must have before a reopen is tried (LevelDB needs room to turn its
+   * log into a table when it opens). @default 16 MiB
+   */
+  minFreeBytes?: number
 }
 
 /** The parts of an abstract-level database the controller uses (`Level`, or `MemoryLevel` in tests). */
@@ -34,6 +47,14 @@ export interface LevelControllerComponents {
    * @default a `Level` database in `location`
    */
   database?: () => Database
+  /** Free bytes on the disk of `location`, undefined when unknown. @default `statfs` */
+  freeBytes?: (location: string) => Promise<number | undefined>
+}
+
+/** Why writes are refused, and since when (ms since the epoch). */
+export interface WriteFailure {
+  error: StoreError
+  since: number
 }
 
 export interface RangeOptions {
@@ -59,10 +80,22 @@ export interface WriteOptions {
 
 type Db = Database
 
+/** Written (synced) to find out whether the database takes writes again. */
+const PROBE_KEY = key(Bucket.meta, utf8('writeProbe'))
+const MIB = 1024 * 1024
+
 /**
  * Owns the one LevelDB database of the node. Keys and values are raw bytes; the
  * typed repositories (blocks, receipts, workflows) build their keys from `Bucket`.
  * Level errors are turned into `StoreError`s with stable codes.
+ *
+ * A failed write (a full disk, an I/O error) suspends writing: every later write is refused
+ * at once with the same error, while reads go on. LevelDB cannot be trusted to take writes
+ * again on the same handle: after a failed write to its log, later writes report success but
+ * are lost when the database is next opened (the log has a torn record), and after a failed
+ * compaction every write fails until it is reopened. So after a back-off, once the disk has
+ * room, the database is closed and opened again (which recovers its log) and a synced probe
+ * write is tried; when it lands, writes are taken again. No restart is needed.
  */
 export class LevelController implements Startable {
   readonly location: string
@@ -70,15 +103,40 @@ export class LevelController implements Startable {
   private db: Db | undefined
   private readonly inflight = new Set<Promise<unknown>>()
   private readonly database?: () => Database
+  private readonly freeBytes: (location: string) => Promise<number | undefined>
+  private readonly recoveryDelayMs: number
+  private readonly maxRecoveryDelayMs: number
+  private readonly minFreeBytes: number
+  private failure?: WriteFailure
+  private nextDelayMs = 0
+  private recoveryTimer?: NodeJS.Timeout
+  /** Set while the database is being reopened: operations wait for it. */
+  private reopening?: Promise<void>
+  private writableWaiters: Array<{ resolve: () => void, reject: (err: Error) => void }> = []
 
   constructor (options: LevelControllerOptions, components: LevelControllerComponents) {
     this.location = options.location
     this.log = components.logger
     if (components.database !== undefined) this.database = components.database
+    this.freeBytes = components.freeBytes ?? diskFreeBytes
+    this.recoveryDelayMs = options.recoveryDelayMs ?? 1000
+    this.maxRecoveryDelayMs = options.maxRecoveryDelayMs ?? 30_000
+    this.minFreeBytes = options.minFreeBytes ?? 16 * MIB
   }
 
   get isOpen (): boolean {
     return this.db?.status === 'open'
+  }
+
+  /** Why writes are refused at the moment; undefined while they are taken. */
+  get writeFailure (): WriteFailure | undefined {
+    return this.failure
+  }
+
+  /** Resolves once writes are taken (at once when they are); rejects when the store stops first. */
+  async whenWritable (): Promise<void> {
+    if (this.failure === undefined) return
+    await new Promise<void>((resolve, reject) => { this.writableWaiters.push({ resolve, reject }) })
   }
 
   async start (): Promise<void> {
@@ -104,34 +162,39 @@ export class LevelController implements Startable {
     const db = this.db
     if (db === undefined) return
     this.db = undefined
+    clearTimeout(this.recoveryTimer)
+    const stopped = new StoreError(StoreErrorCode.NOT_OPEN, `store is not open: ${this.location}`)
+    for (const w of this.writableWaiters.splice(0)) w.reject(stopped)
+    await this.reopening?.catch(() => {})
     await Promise.allSettled([...this.inflight])
     await db.close()
     this.log.debug({ location: this.location }, 'store closed')
   }
 
   async get (key: Bytes): Promise<Bytes | undefined> {
-    const value = await this.run(async db => await db.get(key))
+    const value = await this.run(async db => await db.get(key), false)
     return value === undefined ? undefined : plain(value)
   }
 
   async getMany (keys: Bytes[]): Promise<Array<Bytes | undefined>> {
     if (keys.length === 0) return []
-    const values = await this.run(async db => await db.getMany(keys))
+    const values = await this.run(async db => await db.getMany(keys), false)
     return values.map(v => v === undefined ? undefined : plain(v))
   }
 
   async put (key: Bytes, value: Bytes, options: WriteOptions = {}): Promise<void> {
-    await this.run(async db => { await db.put(key, value, { sync: options.sync ?? false }) })
+    await this.run(async db => { await db.put(key, value, { sync: options.sync ?? false }) }, true)
   }
 
   /** Applies all operations atomically: after a crash either all or none are visible. */
   async batch (ops: BatchOp[], options: WriteOptions = {}): Promise<void> {
     if (ops.length === 0) return
-    await this.run(async db => { await db.batch(ops, { sync: options.sync ?? false }) })
+    await this.run(async db => { await db.batch(ops, { sync: options.sync ?? false }) }, true)
   }
 
   /** Key/value pairs of a range, in key order (or reverse). */
   async * entries (range: RangeOptions): AsyncGenerator<[Bytes, Bytes]> {
+    if (this.reopening !== undefined) await this.reopening.catch(() => {})
     const it = this.open().iterator(range)
     try {
       for await (const [k, v] of it) yield [plain(k), plain(v)]
@@ -144,6 +207,7 @@ export class LevelController implements Startable {
 
   /** Keys of a range, in key order (or reverse). Values are not read. */
   async * keys (range: RangeOptions): AsyncGenerator<Bytes> {
+    if (this.reopening !== undefined) await this.reopening.catch(() => {})
     const it = this.open().keys(range)
     try {
       for await (const k of it) yield plain(k)
@@ -201,18 +265,84 @@ export class LevelController implements Startable {
     return db
   }
 
-  private async run<T> (fn: (db: Db) => Promise<T>): Promise<T> {
+  private async run<T> (fn: (db: Db) => Promise<T>, write: boolean): Promise<T> {
+    if (this.reopening !== undefined) await this.reopening.catch(() => {})
+    if (write && this.failure !== undefined) throw suspended(this.failure)
     const db = this.open()
     const p = fn(db)
     this.inflight.add(p)
     try {
       return await p
     } catch (err) {
-      throw opError(err)
+      const e = opError(err)
+      if (write && e instanceof StoreError && (e.code === StoreErrorCode.IO || e.code === StoreErrorCode.NO_SPACE)) this.writeFailed(e)
+      throw e
     } finally {
       this.inflight.delete(p)
     }
   }
+
+  /** The first failed write suspends writing and starts the recovery. */
+  private writeFailed (error: StoreError): void {
+    if (this.failure !== undefined || this.db === undefined) return
+    this.failure = { error, since: Date.now() }
+    this.nextDelayMs = this.recoveryDelayMs
+    this.log.error({ code: error.code, reason: error.message }, 'a store write failed: writes are refused until the database is reopened and takes a write again')
+    this.scheduleRecovery()
+  }
+
+  private scheduleRecovery (): void {
+    clearTimeout(this.recoveryTimer)
+    this.recoveryTimer = setTimeout(() => { void this.recover() }, this.nextDelayMs)
+    this.recoveryTimer.unref()
+    this.nextDelayMs = Math.min(this.nextDelayMs * 2, this.maxRecoveryDelayMs)
+  }
+
+  /** Reopens the database and tries a synced write, once the disk has room; on failure, tries again later. */
+  private async recover (): Promise<void> {
+    const db = this.db
+    if (db === undefined || this.failure === undefined) return
+    const free = await this.freeBytes(this.location).catch(() => undefined)
+    if (this.db !== db) return
+    if (free !== undefined && free < this.minFreeBytes) {
+      this.log.debug({ free_bytes: free, needed_bytes: this.minFreeBytes }, 'the store\'s disk is still full')
+      this.scheduleRecovery()
+      return
+    }
+    try {
+      this.reopening = (async () => {
+        await Promise.allSettled([...this.inflight])
+        await db.close()
+        await db.open()
+      })()
+      await this.reopening
+      await db.put(PROBE_KEY, u64(Date.now()), { sync: true })
+    } catch (err) {
+      if (this.db !== db) return
+      const e = opError(err)
+      this.log.warn({ reason: e instanceof Error ? e.message : String(e), open: db.status === 'open' }, 'the store still cannot be written: trying again later')
+      this.scheduleRecovery()
+      return
+    } finally {
+      this.reopening = undefined
+    }
+    if (this.db !== db) return
+    const since = this.failure.since
+    this.failure = undefined
+    this.log.info({ failed_ms: Date.now() - since }, 'the store takes writes again')
+    for (const w of this.writableWaiters.splice(0)) w.resolve()
+  }
+}
+
+/** The error a write gets while writing is suspended: the failure's own code and reason. */
+function suspended (failure: WriteFailure): StoreError {
+  const { error, since } = failure
+  return new StoreError(error.code, `store writes are suspended since ${new Date(since).toISOString()}: ${error.message}`, { since, reason: error.message })
+}
+
+async function diskFreeBytes (location: string): Promise<number | undefined> {
+  const s = await statfs(location)
+  return s.bavail * s.bsize
 }
 
 interface LevelErrorLike { code?: string, message?: string, cause?: LevelErrorLike }
@@ -233,7 +363,10 @@ function opError (err: unknown): unknown {
     return new StoreError(StoreErrorCode.NOT_OPEN, 'store is not open', undefined, { cause: err })
   }
   if (typeof e.code === 'string' && e.code.startsWith('LEVEL_')) {
-    return new StoreError(StoreErrorCode.IO, `store operation failed: ${e.cause?.message ?? e.message ?? e.code}`, { levelCode: e.code }, { cause: err })
+    const detail = e.cause?.message ?? e.message ?? e.code
+    // LevelDB reports a full disk as an IO error whose message carries strerror(ENOSPC)
+    const code = /no space left on device|ENOSPC/i.test(detail) ? StoreErrorCode.NO_SPACE : StoreErrorCode.IO
+    return new StoreError(code, `store operation failed: ${detail}`, { levelCode: e.code }, { cause: err })
   }
   return err
 }

@@ -7,7 +7,7 @@ import { BlockStore } from './block-store.js'
 import { BlockstoreAdapter } from './blockstore-adapter.js'
 import { Bucket, key, utf8 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
-import { LevelController, type LevelControllerComponents } from './level.js'
+import { LevelController, type LevelControllerComponents, type LevelControllerOptions } from './level.js'
 import { ReceiptStore } from './receipt-store.js'
 import { WorkflowStore } from './workflow-store.js'
 
@@ -22,6 +22,8 @@ const SCHEMA_KEY = key(Bucket.meta, utf8('schemaVersion'))
 export interface StoreOptions {
   /** The node's data directory; the database lives in `<dataDir>/store`. */
   dataDir: string
+  /** How the store gets writes going again after a write failed (`LevelControllerOptions`). @default 1 s doubling to 30 s, 16 MiB free */
+  recovery?: Pick<LevelControllerOptions, 'recoveryDelayMs' | 'maxRecoveryDelayMs' | 'minFreeBytes'>
 }
 
 export interface StoreComponents {
@@ -30,6 +32,8 @@ export interface StoreComponents {
   now?: () => number
   /** Builds the database instead of LevelDB in `<dataDir>/store` (an in-memory one for tests). */
   database?: LevelControllerComponents['database']
+  /** Free bytes on the store's disk (tests). @default `statfs` */
+  freeBytes?: LevelControllerComponents['freeBytes']
   /** `ipvm_store_size_bytes` is read from the store when metrics are read. */
   metrics?: StoreMetrics
 }
@@ -63,7 +67,11 @@ export class Store implements Startable {
     if (components.metrics !== undefined) this.metrics = components.metrics
     this.location = join(options.dataDir, 'store')
     this.log = components.logger.child({ module: 'store' })
-    this.level = new LevelController({ location: this.location }, { logger: this.log, ...(components.database !== undefined ? { database: components.database } : {}) })
+    this.level = new LevelController({ location: this.location, ...options.recovery }, {
+      logger: this.log,
+      ...(components.database !== undefined ? { database: components.database } : {}),
+      ...(components.freeBytes !== undefined ? { freeBytes: components.freeBytes } : {})
+    })
     this.blocks = new BlockStore({ level: this.level, logger: this.log })
     this.receipts = new ReceiptStore({ level: this.level, logger: this.log })
     this.workflows = new WorkflowStore({
@@ -102,13 +110,27 @@ export class Store implements Startable {
   }
 
   /**
-   * Whether the store answers, cheaply enough to be asked by every probe and load balancer:
-   * one real read at most once a second. Throws like `ping`.
+   * Whether the store works, cheaply enough to be asked by every probe and load balancer:
+   * writes are not suspended after a failure (`STORE_NO_SPACE`, `STORE_IO`, saying since
+   * when and why), and one real read, at most once a second, answers. Throws like `ping`.
    */
   async checkHealth (): Promise<void> {
+    const failure = this.level.writeFailure
+    if (failure !== undefined) {
+      const { error, since } = failure
+      throw new StoreError(error.code, `store writes are failing since ${new Date(since).toISOString()}: ${error.message}`, { since, reason: error.message })
+    }
     if (Date.now() - this.lastHealthyAt < HEALTH_PROBE_INTERVAL_MS) return
     await this.ping()
     this.lastHealthyAt = Date.now()
+  }
+
+  /**
+   * Resolves once the store takes writes: at once, or, after a write failed, when it has
+   * recovered (reopened, a write landed). Rejects when the store stops first.
+   */
+  async whenWritable (): Promise<void> {
+    await this.level.whenWritable()
   }
 
   /**

@@ -42,6 +42,11 @@ export interface WorkflowRun {
   wakeAt?: number
   /** The wake time of each sleep in progress, by instruction CID, so a restart does not start one over. */
   sleeps?: Record<string, number>
+  /**
+   * The node stopped gracefully while the run was unfinished (written with its last status
+   * when the node stops): resuming it is no sign of a crash. Cleared when it is resumed.
+   */
+  stoppedCleanly?: true
 }
 
 /** What `WorkflowStore.put` takes: the defaults are status `pending`, times now, counters 0. */
@@ -73,6 +78,8 @@ export interface WorkflowRunPatch {
   error?: RunError | null
   wakeAt?: number | null
   sleeps?: Record<string, number> | null
+  /** `true` marks a clean stop, `false` clears the mark. */
+  stoppedCleanly?: boolean
 }
 
 /** The stored fields (everything but the CID, which is the key, and progress, which is counted). */
@@ -94,6 +101,7 @@ export function encodeRecord (r: RunRecord): Uint8Array {
   if (r.error !== undefined) value.error = { code: r.error.code, message: r.error.message }
   if (r.wakeAt !== undefined) value.wakeAt = r.wakeAt
   if (r.sleeps !== undefined) value.sleeps = { ...r.sleeps }
+  if (r.stoppedCleanly === true) value.stoppedCleanly = true
   return dagCbor.encode(value)
 }
 
@@ -121,6 +129,7 @@ export function decodeRecord (bytes: Uint8Array): RunRecord {
     }
     if (v.wakeAt !== undefined) record.wakeAt = count(v.wakeAt, 'wakeAt')
     if (v.sleeps !== undefined) record.sleeps = sleepTimes(v.sleeps)
+    if (v.stoppedCleanly === true) record.stoppedCleanly = true
     return record
   } catch (err) {
     throw new StoreError(StoreErrorCode.RECORD_CORRUPT, `workflow run record is malformed: ${(err as Error).message}`, undefined, { cause: err })
@@ -159,6 +168,8 @@ export function applyPatch (r: RunRecord, patch: WorkflowRunPatch, now: number):
   else if (patch.wakeAt !== undefined) next.wakeAt = patch.wakeAt
   if (patch.sleeps === null) delete next.sleeps
   else if (patch.sleeps !== undefined) next.sleeps = { ...patch.sleeps }
+  if (patch.stoppedCleanly === true) next.stoppedCleanly = true
+  else if (patch.stoppedCleanly === false) delete next.stoppedCleanly
   return next
 }
 

@@ -80,7 +80,7 @@ export class WorkflowStore {
     const bodyOps = options.body === undefined ? [] : await this.blocks.putOps(cid, options.body)
     return await this.locks.run(cid.toString(), async () => {
       const previous = await this.read(cid)
-      await this.write(cid, previous, record, bodyOps)
+      await this.write(cid, previous, record, bodyOps, false)
       return await this.withProgress(cid, record)
     })
   }
@@ -92,9 +92,11 @@ export class WorkflowStore {
 
   /**
    * Atomic read-modify-write, serialized per workflow: `patch` may be a function of the
-   * current run. Throws `STORE_NOT_FOUND` when there is no run.
+   * current run. Throws `STORE_NOT_FOUND` when there is no run. With `sync`, the write is
+   * on disk (survives a power cut) when the promise resolves; without, it survives a crash
+   * of the process, and the next synced write makes it durable too.
    */
-  async update (cid: CID, patch: WorkflowRunPatch | ((current: WorkflowRun) => WorkflowRunPatch)): Promise<WorkflowRun> {
+  async update (cid: CID, patch: WorkflowRunPatch | ((current: WorkflowRun) => WorkflowRunPatch), options: { sync?: boolean } = {}): Promise<WorkflowRun> {
     cid = asCid(cid, 'workflow cid')
     return await this.locks.run(cid.toString(), async () => {
       const previous = await this.read(cid)
@@ -103,7 +105,7 @@ export class WorkflowStore {
       }
       const p = typeof patch === 'function' ? patch(await this.withProgress(cid, previous)) : patch
       const next = validateRecord(applyPatch(previous, p, this.now()))
-      await this.write(cid, previous, next, [])
+      await this.write(cid, previous, next, [], options.sync ?? false)
       return await this.withProgress(cid, next)
     })
   }
@@ -159,7 +161,7 @@ export class WorkflowStore {
     return bytes === undefined ? undefined : decodeRecord(bytes)
   }
 
-  private async write (cid: CID, previous: RunRecord | undefined, next: RunRecord, extra: BatchOp[]): Promise<void> {
+  private async write (cid: CID, previous: RunRecord | undefined, next: RunRecord, extra: BatchOp[], sync: boolean): Promise<void> {
     const c = cidKey(cid)
     const ops: BatchOp[] = [...extra]
     if (previous !== undefined) {
@@ -170,10 +172,11 @@ export class WorkflowStore {
     ops.push({ type: 'put', key: key(Bucket.workflowRuns, c), value: encodeRecord(next) })
     ops.push({ type: 'put', key: key(Bucket.workflowsByCreated, u64(next.createdAt), c), value: new Uint8Array(0) })
     ops.push({ type: 'put', key: key(Bucket.workflowsByStatus, Uint8Array.of(WorkflowStatusByte[next.status]), u64(next.createdAt), c), value: new Uint8Array(0) })
-    // Not synced: a run record survives a crash of the process (the write is in the OS's
-    // hands once the batch returns) and the next synced receipt write makes it durable on
-    // disk too; an fsync per status change would double the cost of a short run.
-    await this.level.batch(ops, { sync: false })
+    // Not synced unless asked (control changes): a run record survives a crash of the
+    // process (the write is in the OS's hands once the batch returns) and the next synced
+    // receipt write makes it durable on disk too; an fsync per status change would double
+    // the cost of a short run.
+    await this.level.batch(ops, { sync })
     this.log.debug({ workflow: cid.toString(), status: next.status, previous: previous?.status }, 'workflow run written')
   }
 

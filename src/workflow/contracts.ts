@@ -19,6 +19,8 @@ export interface TaskRequest {
   timeoutMs: number
   memoryBytes: number
   signal: AbortSignal
+  /** Who the call is for (the run): the runtime shares its workers fairly between groups. */
+  group: string
 }
 
 /** Executes one Wasm call (the runtime's worker pool). Errors may carry `retryable: true`. */
@@ -60,8 +62,8 @@ export interface ResultTypes {
   conforms(req: { key: string, wasm: Uint8Array, func: string }, value: Ipld): Promise<boolean | undefined>
 }
 
-/** The store repositories the workflow core reads and writes. */
-export type WorkflowStoreView = Pick<Store, 'receipts' | 'workflows'>
+/** The store repositories the workflow core reads and writes, and when the store takes writes again after a failure. */
+export type WorkflowStoreView = Pick<Store, 'receipts' | 'workflows' | 'whenWritable'>
 
 /** The metrics the workflow core updates. */
 export interface WorkflowCoreMetrics {

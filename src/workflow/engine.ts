@@ -2,6 +2,7 @@ import type { CID } from 'multiformats/cid'
 import type { Startable } from '../util/lifecycle.js'
 import { errorMessage } from '../util/errors.js'
 import { Semaphore } from '../util/semaphore.js'
+import { FairSemaphore } from '../util/fair-semaphore.js'
 import type { Workflow } from '../ipld/index.js'
 import type { ListWorkflowsOptions } from '../store/index.js'
 import type { SchedulerComponents } from './contracts.js'
@@ -15,12 +16,14 @@ import { recoverRuns } from './recovery.js'
 import { RunScheduler, type SchedulerContext } from './scheduler.js'
 import { cancelRun, NODE_STOPPING, pauseRun, resumeRun } from './control.js'
 import { RunSlot } from './run-slot.js'
-import { getReceipt, listRuns, notFound, runInfo, runReceipts, type RunInfo } from './queries.js'
+import { metaNumber } from './task.js'
+import { getReceipt, listRuns, runInfo, runReceipts, type RunInfo } from './queries.js'
+import { checkRunName } from './run-name.js'
 
 export type WorkflowEngineComponents = SchedulerComponents
 
 export interface SubmitOptions {
-  /** The run's name in notifications. @default the workflow CID */
+  /** The run's name in notifications, at most `MAX_RUN_NAME_BYTES` (UTF-8). @default the workflow CID */
   name?: string
 }
 
@@ -34,7 +37,10 @@ export class WorkflowEngine implements Startable {
   private readonly opts: WorkflowEngineOptions
   private readonly c: WorkflowEngineComponents
   private readonly active = new Map<string, RunState>()
-  private readonly slots: Semaphore
+  /** Runs that ended failed without their final status stored, until it is (`storeFinalLater`). */
+  private readonly unstored = new Map<string, RunState>()
+  /** Task attempts executing at once (`concurrency`), shared fairly between runs. */
+  private readonly slots: FairSemaphore<string>
   /** Runs executing at once (`maxRuns`); the others wait for one in arrival order. A paused or sleeping run gives its slot back (`RunSlot`). */
   private readonly runSlots: Semaphore
   private stopping = false
@@ -44,7 +50,7 @@ export class WorkflowEngine implements Startable {
   constructor (opts: Partial<WorkflowEngineOptions>, components: WorkflowEngineComponents) {
     this.opts = { ...defaultWorkflowEngineOptions, ...opts }
     this.c = components
-    this.slots = new Semaphore(this.opts.concurrency)
+    this.slots = new FairSemaphore(this.opts.concurrency)
     this.runSlots = new Semaphore(this.opts.maxRuns)
   }
 
@@ -101,9 +107,11 @@ export class WorkflowEngine implements Startable {
 
   /**
    * Validates a workflow and starts running it, or returns the run already in progress for it
-   * (a second subscriber re-attaches). Throws `WORKFLOW_INVALID_*` errors for bad workflows.
+   * (a second subscriber re-attaches). Throws `WORKFLOW_INVALID_*` errors for bad workflows,
+   * `WORKFLOW_NAME_TOO_LONG` for a name over `MAX_RUN_NAME_BYTES`.
    */
   async submit (workflow: Workflow, opts: SubmitOptions = {}): Promise<RunState> {
+    if (opts.name !== undefined) checkRunName(opts.name)
     await this.recovery
     if (this.stopping) throw new WorkflowError(WorkflowErrorCode.STATE, 'node is stopping')
     const existing = this.activeRun(workflow.cid)
@@ -133,13 +141,18 @@ export class WorkflowEngine implements Startable {
   /** A run's stored status, with live task counts while it is loaded. `WORKFLOW_NOT_FOUND` when unknown. */
   async status (cid: CID): Promise<RunInfo> {
     await this.recovery
-    return await runInfo(this.c.store, cid, this.active.get(cid.toString()))
+    return await runInfo(this.c.store, cid, this.loaded(cid.toString()))
+  }
+
+  /** The run of a workflow in memory: in progress, or ended without its final status stored. */
+  private loaded (cid: string): RunState | undefined {
+    return this.active.get(cid) ?? this.unstored.get(cid)
   }
 
   /** Runs newest first, optionally of one status, a page at a time. */
   async list (opts: ListWorkflowsOptions = {}): Promise<{ runs: RunInfo[], cursor?: string }> {
     await this.recovery
-    return await listRuns(this.c.store, opts, cid => this.active.get(cid.toString()))
+    return await listRuns(this.c.store, opts, cid => this.loaded(cid.toString()))
   }
 
   /** Pauses a running or sleeping run (`WORKFLOW_STATE` otherwise). */
@@ -156,21 +169,24 @@ export class WorkflowEngine implements Startable {
     return await this.status(cid)
   }
 
-  /** Cancels an unfinished run and waits for its final status (`WORKFLOW_STATE` for a finished one). */
+  /**
+   * Cancels an unfinished run and waits for its final status (`WORKFLOW_STATE` for a finished
+   * one). The `cancelled` status is stored before anything stops: when it cannot be, the
+   * store's error is thrown and the run goes on.
+   */
   async cancel (cid: CID): Promise<RunInfo> {
     await this.recovery
     const run = this.active.get(cid.toString())
     if (run !== undefined) {
-      await cancelRun(run)
+      await cancelRun(run, this.c)
       return await this.status(cid)
     }
-    const stored = await this.c.store.workflows.get(cid)
-    if (stored === undefined) throw notFound(cid)
+    const stored = await this.status(cid)
     if (FINAL_STATUSES.has(stored.status)) {
       throw new WorkflowError(WorkflowErrorCode.STATE, `cannot cancel workflow run ${cid.toString()}: it is ${stored.status}`, { cid: cid.toString(), status: stored.status })
     }
     // stored unfinished but not loaded here: nothing runs, so only the record changes
-    await this.c.store.workflows.update(cid, { status: 'cancelled', wakeAt: null, sleeps: null, error: { code: WorkflowErrorCode.CANCELLED, message: 'workflow run cancelled' } })
+    await this.c.store.workflows.update(cid, { status: 'cancelled', wakeAt: null, sleeps: null, error: { code: WorkflowErrorCode.CANCELLED, message: 'workflow run cancelled' } }, { sync: true })
     return await this.status(cid)
   }
 
@@ -202,7 +218,11 @@ export class WorkflowEngine implements Startable {
 
   /** Tasks, graph and the receipts of awaited instructions from outside the workflow. */
   private async plan (workflow: Workflow, name: string, init: RunInit): Promise<PlannedRun> {
-    return await planRun(this.c, this.opts, workflow, name, init)
+    const planned = await planRun(this.c, this.opts, workflow, name, init)
+    const { maxTimeoutMs } = this.opts
+    const lowered = workflow.tasks.filter(t => (metaNumber(t.meta, 'time') ?? 0) > maxTimeoutMs).length
+    if (lowered > 0) this.c.logger.debug({ workflow: planned.run.cidString, tasks: lowered, max_timeout_ms: maxTimeoutMs }, 'tasks asked for a timeout above workflow.max_timeout_ms: they get the ceiling')
+    return planned
   }
 
   /**
@@ -238,15 +258,45 @@ export class WorkflowEngine implements Startable {
         // a new run of the same workflow may have taken its place since it ended
         if (this.active.get(run.cidString) === run) this.active.delete(run.cidString)
         this.c.metrics?.workflow.running.dec()
+        if (run.finalUnstored) this.storeFinalLater(run)
       })
+  }
+
+  /**
+   * A run announced failed because its final status could not be stored: stores that status
+   * once the store takes writes again, unless the workflow has been submitted again since
+   * (the new run owns the record). If the node stops first, the run resumes on the next start.
+   */
+  private storeFinalLater (run: RunState): void {
+    const { store, logger } = this.c
+    const patch = { status: 'failed' as const, retries: run.retries, wakeAt: null, sleeps: null, ...(run.error !== undefined ? { error: run.error } : {}) }
+    this.unstored.set(run.cidString, run)
+    void (async () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        try {
+          await store.whenWritable()
+        } catch {
+          return
+        }
+        if (this.active.has(run.cidString) || this.stopping) return
+        try {
+          await store.workflows.update(run.cid, patch)
+          logger.info({ workflow: run.cidString }, 'the final status of a run is stored, now that the store takes writes again')
+          return
+        } catch (err) {
+          logger.debug({ err, workflow: run.cidString }, 'storing the final status of a run failed again')
+        }
+      }
+    })().finally(() => {
+      if (this.unstored.get(run.cidString) === run) this.unstored.delete(run.cidString)
+    })
   }
 
   /** The loaded run for a pause or resume; `WORKFLOW_NOT_FOUND` or `WORKFLOW_STATE` when there is none. */
   private async loadedRun (cid: CID, action: string): Promise<RunState> {
     const run = this.active.get(cid.toString())
     if (run !== undefined) return run
-    const stored = await this.c.store.workflows.get(cid)
-    if (stored === undefined) throw notFound(cid)
+    const stored = await this.status(cid)
     throw new WorkflowError(WorkflowErrorCode.STATE, `cannot ${action} workflow run ${cid.toString()}: it is ${stored.status}`, { cid: cid.toString(), status: stored.status })
   }
 }

@@ -15,7 +15,7 @@ export const WorkflowErrorCode = {
   NOT_FOUND: 'WORKFLOW_NOT_FOUND',
   /** No receipt for the CID asked about (neither a receipt CID nor an instruction with a receipt). */
   RECEIPT_NOT_FOUND: 'WORKFLOW_RECEIPT_NOT_FOUND',
-  /** A run interrupted by node restarts more times than `workflow.max_restarts` allows. */
+  /** A run interrupted by node crashes more times than `workflow.max_restarts` allows (graceful stops do not count). */
   RESTARTS_EXCEEDED: 'WORKFLOW_RESTARTS_EXCEEDED',
   /** A run left unfinished by a previous process could not be loaded again (body missing or unreadable). */
   RELOAD_FAILED: 'WORKFLOW_RELOAD_FAILED',
@@ -30,7 +30,9 @@ export const WorkflowErrorCode = {
   /** Too many runs at once: workflow.max_runs are executing and workflow.max_queued_runs waiting. */
   BUSY: 'WORKFLOW_BUSY',
   /** More tasks than workflow.max_tasks. */
-  TOO_LARGE: 'WORKFLOW_TOO_LARGE'
+  TOO_LARGE: 'WORKFLOW_TOO_LARGE',
+  /** A run name longer than `MAX_RUN_NAME_BYTES`. */
+  NAME_TOO_LONG: 'WORKFLOW_NAME_TOO_LONG'
 } as const
 export type WorkflowErrorCode = typeof WorkflowErrorCode[keyof typeof WorkflowErrorCode]
 

@@ -11,6 +11,11 @@ export interface WorkflowEngineOptions {
   retryMaxDelayMs: number
   /** Task timeout when `meta.time` is absent. @default 100000 (`workflow.default_timeout_ms`) */
   defaultTimeoutMs: number
+  /**
+   * Ceiling on a task's timeout: a `meta.time` above it (or a `defaultTimeoutMs` above it) is
+   * lowered to it, so no task holds a Wasm worker for longer. @default 600000 (`workflow.max_timeout_ms`)
+   */
+  maxTimeoutMs: number
   /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (`workflow.default_memory_bytes`) */
   defaultMemoryBytes: number
   /** Most tasks in one workflow; larger ones are refused with `WORKFLOW_TOO_LARGE`. @default 10000 (`workflow.max_tasks`) */
@@ -20,8 +25,9 @@ export interface WorkflowEngineOptions {
   /** Runs waiting for one of `maxRuns`; beyond them `submit` throws `WORKFLOW_BUSY`. @default 1024 (`workflow.max_queued_runs`) */
   maxQueuedRuns: number
   /**
-   * Times a run may be resumed after the node restarts before it is marked failed
-   * (`WORKFLOW_RESTARTS_EXCEEDED`): a run that keeps crashing the node is stopped. @default 3 (`workflow.max_restarts`)
+   * Times a run may be resumed after a crash of the node before it is marked failed
+   * (`WORKFLOW_RESTARTS_EXCEEDED`): a run that keeps crashing the node is stopped. A graceful
+   * stop does not count. @default 3 (`workflow.max_restarts`)
    */
   maxRestarts: number
 }
@@ -34,6 +40,7 @@ export function workflowEngineOptions (config: IpvmConfig['workflow']): Workflow
     retryInitialDelayMs: config.retry_initial_delay_ms,
     retryMaxDelayMs: config.retry_max_delay_ms,
     defaultTimeoutMs: config.default_timeout_ms,
+    maxTimeoutMs: config.max_timeout_ms,
     defaultMemoryBytes: config.default_memory_bytes,
     maxTasks: config.max_tasks,
     maxRuns: config.max_runs,

@@ -6,6 +6,8 @@ import { metaNumber, type PreparedTask } from './task.js'
 export interface PrepareOptions {
   /** Task timeout when `meta.time` is absent. */
   defaultTimeoutMs: number
+  /** Ceiling on a task's timeout, whatever it asks for. */
+  maxTimeoutMs: number
   /** Wasm memory cap when `meta.memory` is absent. */
   defaultMemoryBytes: number
 }
@@ -27,7 +29,7 @@ export function prepareTasks (workflow: Workflow, opts: PrepareOptions): Prepare
       instructionString: task.run.cid.toString(),
       op: task.run.op,
       rsc: task.run.rsc,
-      timeoutMs: metaNumber(task.meta, 'time') ?? opts.defaultTimeoutMs,
+      timeoutMs: Math.min(metaNumber(task.meta, 'time') ?? opts.defaultTimeoutMs, opts.maxTimeoutMs),
       memoryBytes: metaNumber(task.meta, 'memory') ?? opts.defaultMemoryBytes
     }
     if (task.run.op === SLEEP_OP) {

@@ -6,6 +6,7 @@ import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { findReceipt, readReceipt, type ReceiptInfo } from './receipts.js'
 import type { TaskCounts } from './run-model.js'
 import type { RunState } from './run-state.js'
+import { cutRunName } from './run-name.js'
 
 /** A run as the API reports it: the stored record, with live task counts while it is loaded. */
 export interface RunInfo extends WorkflowRun {
@@ -69,7 +70,16 @@ export function notFound (cid: CID): WorkflowError {
   return new WorkflowError(WorkflowErrorCode.NOT_FOUND, `no workflow run ${cid.toString()} on this node`, { cid: cid.toString() })
 }
 
+/**
+ * The stored run with the live counts of the run in memory, and its final status when that
+ * could not be stored yet; a name stored before names were bounded is reported cut.
+ */
 function withLive (stored: WorkflowRun, run: RunState | undefined): RunInfo {
-  if (run === undefined || run.interrupted) return stored
-  return { ...stored, retries: Math.max(stored.retries, run.retries), tasks: { ...run.counts } }
+  const name = cutRunName(stored.name)
+  const info = name === stored.name ? stored : { ...stored, name }
+  if (run === undefined || run.interrupted) return info
+  const live = { ...info, retries: Math.max(stored.retries, run.retries), tasks: { ...run.counts } }
+  if (!run.finalUnstored) return live
+  const { wakeAt: _wakeAt, ...rest } = live
+  return { ...rest, status: run.status, ...(run.error !== undefined ? { error: run.error } : {}) }
 }

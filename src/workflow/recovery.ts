@@ -8,6 +8,7 @@ import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowErrorCode } from './errors.js'
 import type { PlannedRun } from './planner.js'
 import type { RunInit } from './run-model.js'
+import { cutRunName } from './run-name.js'
 
 export interface RecoveredRun extends PlannedRun {
   resume: NonNullable<PlannedRun['resume']>
@@ -29,11 +30,12 @@ const PAGE = 500
 
 /**
  * Reloads the runs a previous process left unfinished (pending, running, sleeping or
- * paused) from their stored bodies. Each running, sleeping or pending run counts a
+ * paused) from their stored bodies. A running, sleeping or pending run that a crash
+ * interrupted (its record lacks the mark a graceful stop writes, `stoppedCleanly`) counts a
  * restart (`restarts`); one that already had `maxRestarts` is marked failed with
- * `WORKFLOW_RESTARTS_EXCEEDED` instead, since it may be what brings the node down. A paused
- * run is loaded paused and counts no restart. A run that cannot be reloaded is marked failed
- * with `WORKFLOW_RELOAD_FAILED`.
+ * `WORKFLOW_RESTARTS_EXCEEDED` instead, since it may be what brings the node down. A run
+ * the node stopped cleanly, and a paused run, count none. A run that cannot be reloaded is
+ * marked failed with `WORKFLOW_RELOAD_FAILED`.
  */
 export async function recoverRuns (c: RecoveryComponents, maxRestarts: number): Promise<RecoveredRun[]> {
   const records: WorkflowRun[] = []
@@ -61,9 +63,10 @@ export async function recoverRuns (c: RecoveryComponents, maxRestarts: number): 
 
 async function recoverOne (c: RecoveryComponents, record: WorkflowRun, maxRestarts: number): Promise<RecoveredRun | undefined> {
   const paused = record.status === 'paused'
-  if (!paused && record.restarts >= maxRestarts) {
+  const crashed = !paused && record.stoppedCleanly !== true
+  if (crashed && record.restarts >= maxRestarts) {
     await fail(c, record, WorkflowErrorCode.RESTARTS_EXCEEDED,
-      `the run was interrupted by a node restart ${record.restarts + 1} times, more than workflow.max_restarts (${maxRestarts}) allows`)
+      `the run was interrupted by a node crash ${record.restarts + 1} times, more than workflow.max_restarts (${maxRestarts}) allows`)
     return undefined
   }
   const body = await c.store.workflows.getBody(record.cid)
@@ -72,12 +75,16 @@ async function recoverOne (c: RecoveryComponents, record: WorkflowRun, maxRestar
     return undefined
   }
   const workflow = parseWorkflow(decode(body))
-  const restarts = record.restarts + (paused ? 0 : 1)
+  const restarts = record.restarts + (crashed ? 1 : 0)
   // a paused run keeps its stored wake time until it is resumed and its sleep starts again
   const wakeAt = !paused && record.wakeAt !== undefined ? { wakeAt: record.wakeAt } : {}
-  const planned = await c.plan(workflow, record.name, { status: record.status, createdAt: record.createdAt, restarts, paused, retries: record.retries, ...wakeAt })
-  await c.store.workflows.update(record.cid, { restarts })
-  c.logger.info({ workflow: record.cid.toString(), status: record.status, restarts }, 'resuming workflow run')
+  // a name stored before names were bounded is cut, for good
+  const name = cutRunName(record.name)
+  if (name !== record.name) c.logger.warn({ workflow: record.cid.toString(), bytes: Buffer.byteLength(record.name) }, 'the run\'s stored name is too long: it is cut')
+  const planned = await c.plan(workflow, name, { status: record.status, createdAt: record.createdAt, restarts, paused, retries: record.retries, ...wakeAt })
+  // the mark is used up: if this process crashes, the next start counts it
+  await c.store.workflows.update(record.cid, { restarts, stoppedCleanly: false, ...(name !== record.name ? { name } : {}) })
+  c.logger.info({ workflow: record.cid.toString(), status: record.status, restarts, after: crashed ? 'crash' : paused ? 'pause' : 'clean stop' }, 'resuming workflow run')
   return { ...planned, resume: record.sleeps !== undefined ? { sleeps: record.sleeps } : {} }
 }
 

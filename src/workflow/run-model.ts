@@ -52,7 +52,7 @@ export interface RunInit {
   status?: RunStatus
   /** @default Date.now() */
   createdAt?: number
-  /** Times the run was resumed after a node restart. @default 0 */
+  /** Times the run was resumed after a crash of the node. @default 0 */
   restarts?: number
   /** Start paused (a paused run reloaded after a restart). @default false */
   paused?: boolean

@@ -33,6 +33,7 @@ export class RunState {
   private readonly abort = unlimitedAbortController()
   private stopping = false
   private _interrupted = false
+  private _finalUnstored = false
   private _slot?: RunSlot
   /** Tasks in flight, by index, and how many of them are Wasm calls. */
   private readonly inflight = new Map<number, TaskActivity>()
@@ -80,8 +81,10 @@ export class RunState {
   get signal (): AbortSignal { return this.abort.signal }
   /** The run was stopped by the node stopping, not cancelled: it resumes on the next start. */
   get stoppedByNode (): boolean { return this.stopping }
-  /** The run ended in memory without a final status (node stopping, or the final write failed). */
+  /** The run ended in memory without a final status (the node stopping). */
   get interrupted (): boolean { return this._interrupted }
+  /** The run ended, announced as failed, but its final status could not be stored (yet). */
+  get finalUnstored (): boolean { return this._finalUnstored }
   /** Its place among the runs executing at once, once it has one. */
   get slot (): RunSlot | undefined { return this._slot }
 
@@ -311,6 +314,18 @@ export class RunState {
 
   /** Announces the final status (stored by then); the run ends. */
   announceFinal (): void {
+    this.emit(this.statusEvent(true))
+  }
+
+  /**
+   * The final status could not be stored: the run ends failed, with `error` (the store's),
+   * and says so to its listeners rather than leaving them without an end.
+   */
+  failUnstored (error: RunError): void {
+    this._status = 'failed'
+    this._error = error
+    this._wakeAt = undefined
+    this._finalUnstored = true
     this.emit(this.statusEvent(true))
   }
 

@@ -1,5 +1,5 @@
 import { errorMessage, isIpvmError } from '../util/errors.js'
-import type { Semaphore } from '../util/semaphore.js'
+import type { FairSemaphore } from '../util/fair-semaphore.js'
 import { retry, RetriesExhausted } from '../util/retry.js'
 import { encodeReceipt, receiptCid, type CID, type Receipt, type Ipld } from '../ipld/index.js'
 import type { ResumeState, SchedulerComponents } from './contracts.js'
@@ -15,8 +15,12 @@ import { blockedBy, linkArgs, resolveArgs, type Outcome, type PreparedTask } fro
 export interface SchedulerContext {
   opts: Pick<WorkflowEngineOptions, 'retries' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>
   components: SchedulerComponents
-  /** Task attempts executing at once, across runs. */
-  slots: Semaphore
+  /**
+   * Task attempts executing at once, across runs, keyed by run: runs take turns, and a run
+   * with none in progress always gets one, so a run whose tasks never end cannot keep
+   * another run's tasks from starting.
+   */
+  slots: FairSemaphore<string>
 }
 
 /**
@@ -193,7 +197,7 @@ export class RunScheduler {
       await run.whenUnpaused(signal)
       // a run that gave its run slot back while it slept or was paused waits for one again
       await run.slot?.take()
-      release = await this.ctx.slots.acquire(signal)
+      release = await this.ctx.slots.acquire(run.cidString, signal)
       if (!run.paused) break
       release()
     }
@@ -211,7 +215,7 @@ export class RunScheduler {
         if (!this.outputs.has(link.toString())) files.set(link.toString(), await resources.fetchCid(link, { signal }))
       }
       const args = resolveArgs(p.args, this.outputs, files)
-      const { output } = await runner.run({ key: wasm.key, wasm: wasm.bytes, func: p.func, args, timeoutMs: p.timeoutMs, memoryBytes: p.memoryBytes, signal })
+      const { output } = await runner.run({ key: wasm.key, wasm: wasm.bytes, func: p.func, args, timeoutMs: p.timeoutMs, memoryBytes: p.memoryBytes, signal, group: run.cidString })
       return output
     } finally {
       stopTimer?.()

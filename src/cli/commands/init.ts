@@ -75,11 +75,12 @@ retries = ${d.workflow.retries}
 retry_initial_delay_ms = ${d.workflow.retry_initial_delay_ms}
 retry_max_delay_ms = ${d.workflow.retry_max_delay_ms}
 default_timeout_ms = ${d.workflow.default_timeout_ms}
+max_timeout_ms = ${d.workflow.max_timeout_ms}   # ceiling on any task's timeout (meta.time): a task asking for more gets this
 default_memory_bytes = ${d.workflow.default_memory_bytes}
 max_tasks = ${d.workflow.max_tasks}
 max_runs = ${d.workflow.max_runs}   # runs executing at once (sleeping and paused runs do not count)
 max_queued_runs = ${d.workflow.max_queued_runs}   # runs waiting beyond max_runs; more are refused
-max_restarts = ${d.workflow.max_restarts}   # resumes of an unfinished run after node restarts; then it is marked failed
+max_restarts = ${d.workflow.max_restarts}   # resumes of an unfinished run after node crashes (graceful stops do not count); then it is marked failed
 
 [resources]
 kubo_api = ${q(d.resources.kubo_api)}   # e.g. "http://127.0.0.1:5001": fetch ipfs:// blocks this node lacks

@@ -1,22 +1,22 @@
 import { Float, type Ipld } from '../../ipld/value.js'
 import type { CoreFunctionExport, CoreValType } from '../binary/core-module.js'
 import { RuntimeError, RuntimeErrorCode } from '../errors.js'
-import { isFloat, isInteger, saturatingCast } from './ipld-to-wit.js'
+import { checkArgCount, exactFloat, isFloat, isInteger, toFloat32 } from './ipld-to-wit.js'
 import { float32ToIpld, float64ToIpld, intToIpld } from './wit-to-ipld.js'
 
 /**
  * Plain core modules (no component metadata). Homestar refuses them; this node calls
- * their exported functions when every parameter and result is a number type:
- * i32 takes integers in [-2^31, 2^32-1] (booleans as 0/1), i64 integers in
- * [-2^63, 2^64-1], f32/f64 any number. Floats given for integer parameters are cast
- * like Rust's `as`. Results come back as IPLD integers and floats (f32 as its
- * shortest decimal); several results become a list, none gives null.
+ * their exported functions when every parameter and result is a number type, and passes
+ * only what a parameter holds exactly: i32 takes integers in [-2^31, 2^32-1], i64 integers
+ * in [-2^63, 2^64-1] (unsigned values as their two's-complement bits), both also whole
+ * floats (`2.0`); f64 takes floats and the integers it holds exactly, f32 the same with
+ * floats rounded to the nearest float32. Anything else — a fraction for an integer, a
+ * boolean, a number out of range, an extra argument — is `RUNTIME_BAD_ARGUMENT` naming
+ * the argument. Results come back as IPLD integers and floats (f32 as its shortest
+ * decimal); several results become a list, none gives null.
  */
 export function coreArgs (args: Ipld[], fn: CoreFunctionExport): unknown[] {
-  if (args.length < fn.params.length) {
-    throw new RuntimeError(RuntimeErrorCode.BAD_ARGUMENT, `expected ${fn.params.length} argument(s), got ${args.length}`,
-      { expected: fn.params.length, given: args.length })
-  }
+  checkArgCount(args.length, fn.params.length)
   return fn.params.map((type, i) => coreArg(args[i], type, `args[${i}]`))
 }
 
@@ -25,27 +25,23 @@ function coreArg (v: Ipld, type: CoreValType, path: string): number | bigint {
     new RuntimeError(RuntimeErrorCode.BAD_ARGUMENT, `${path}: ${what} cannot be passed as ${type}`, { path, type })
   switch (type) {
     case 'i32':
-      if (typeof v === 'boolean') return v ? 1 : 0
-      if (isInteger(v)) {
-        const big = BigInt(v)
-        if (big < -(2n ** 31n) || big >= 2n ** 32n) throw bad(`integer ${big}`)
-        return Number(BigInt.asIntN(32, big))
-      }
-      if (isFloat(v)) return Number(saturatingCast(Number(v), 's32'))
-      throw bad(describe(v))
-    case 'i64':
-      if (typeof v === 'boolean') return v ? 1n : 0n
-      if (isInteger(v)) {
-        const big = BigInt(v)
-        if (big < -(2n ** 63n) || big >= 2n ** 64n) throw bad(`integer ${big}`)
-        return BigInt.asIntN(64, big)
-      }
-      if (isFloat(v)) return saturatingCast(Number(v), 's64')
-      throw bad(describe(v))
+    case 'i64': {
+      const bits = type === 'i32' ? 32 : 64
+      let big: bigint
+      if (isInteger(v)) big = BigInt(v)
+      else if (isFloat(v) && Number.isInteger(Number(v))) big = BigInt(Number(v))
+      else if (isFloat(v)) throw bad(`${Number(v)}, not a whole number,`)
+      else throw bad(describe(v))
+      if (big < -(2n ** BigInt(bits - 1)) || big >= 2n ** BigInt(bits)) throw bad(`integer ${big}`)
+      return type === 'i32' ? Number(BigInt.asIntN(32, big)) : BigInt.asIntN(64, big)
+    }
     case 'f32':
-    case 'f64':
-      if (isInteger(v) || isFloat(v)) return Number(v)
+    case 'f64': {
+      const kind = type === 'f32' ? 'float32' : 'float64'
+      if (isInteger(v)) return exactFloat(v, kind, path)
+      if (isFloat(v)) return type === 'f32' ? toFloat32(Number(v), path) : Number(v)
       throw bad(describe(v))
+    }
     default:
       throw bad('a value')
   }

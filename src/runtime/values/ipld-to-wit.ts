@@ -27,11 +27,13 @@ export type Val =
   | { kind: 'result', ok: boolean, value?: Val }
   | { kind: 'flags', names: string[] }
 
-/** Converts `args` for a function with `params`. Extra arguments are ignored, missing ones are an error. */
+/**
+ * Converts `args` for a function with `params`. A missing argument is an error, as in
+ * Homestar; unlike Homestar, so is an extra one (Homestar ignores it): nothing a task
+ * passes is silently dropped.
+ */
 export function ipldToWitArgs (args: Ipld[], params: WitParam[]): unknown[] {
-  if (args.length < params.length) {
-    throw bad(`expected ${params.length} argument(s), got ${args.length}`, { expected: params.length, given: args.length })
-  }
+  checkArgCount(args.length, params.length)
   return params.map((param, i) => {
     // Homestar treats top-level parameters of unlisted types (bool, resources...) as untyped.
     const untyped = param.type.kind === 'bool' || param.type.kind === 'unsupported'
@@ -42,6 +44,39 @@ export function ipldToWitArgs (args: Ipld[], params: WitParam[]): unknown[] {
 
 function bad (message: string, data?: Record<string, unknown>): RuntimeError {
   return new RuntimeError(RuntimeErrorCode.BAD_ARGUMENT, message, data)
+}
+
+/** Exactly as many arguments as parameters: a missing one, or an extra one, names itself. */
+export function checkArgCount (given: number, expected: number): void {
+  if (given === expected) return
+  const path = `args[${Math.min(given, expected)}]`
+  const what = given < expected ? 'is missing' : 'is one too many (the function would never see it)'
+  throw bad(`${path} ${what}: the function takes ${expected} argument(s), ${given} given`, { path, expected, given })
+}
+
+/**
+ * A whole number a float stands for, when the float is one and `kind` can hold it: `2.0` is
+ * 2. A fraction, or a number out of range, is refused rather than truncated or saturated
+ * (Rust's `as`, which Homestar uses, would do both silently).
+ */
+export function wholeFloat (f: number, kind: WitIntKind, path: string): bigint {
+  if (!Number.isInteger(f)) throw bad(`${path}: ${f} is not a whole number, so it cannot be passed as ${kind} without losing its fraction`, { path, type: kind })
+  return checkedInt(f, kind, path)
+}
+
+/** An integer as a float of `kind`, refused when the float cannot hold it exactly (above 2^24 for float32, 2^53 for float64, in general). */
+export function exactFloat (v: number | bigint, kind: 'float32' | 'float64', path: string): number {
+  const n = Number(v)
+  const f = kind === 'float32' ? Math.fround(n) : n
+  if (!Number.isFinite(f) || BigInt(f) !== BigInt(v)) throw bad(`${path}: integer ${v} cannot be passed as ${kind} exactly`, { path, type: kind })
+  return f
+}
+
+/** A float as a float32: rounded to the nearest float32 (what the type means), refused when it is beyond float32's range. */
+export function toFloat32 (f: number, path: string): number {
+  const r = Math.fround(f)
+  if (!Number.isFinite(r)) throw bad(`${path}: ${f} is beyond the range of float32`, { path, type: 'float32' })
+  return r
 }
 
 export function isFloat (v: Ipld): v is number | Float {
@@ -65,16 +100,6 @@ export function base64NoPad (bytes: Uint8Array): string {
 /** A link as Homestar passes it: CIDv0 in base58btc, CIDv1 in base32 lower. */
 export function linkToString (cid: CID): string {
   return cid.version === 0 ? cid.toString(base58btc) : cid.toString(base32)
-}
-
-/** Rust `f64 as <int>`: truncates toward zero, saturates, NaN becomes 0. */
-export function saturatingCast (v: number, kind: WitIntKind): bigint {
-  const [min, max] = INT_RANGES[kind]
-  if (Number.isNaN(v)) return 0n
-  if (v === Number.POSITIVE_INFINITY) return max
-  if (v === Number.NEGATIVE_INFINITY) return min
-  const t = BigInt(Math.trunc(v))
-  return t < min ? min : t > max ? max : t
 }
 
 function checkedInt (v: number | bigint, kind: WitIntKind, path: string): bigint {
@@ -114,15 +139,14 @@ export function toVal (v: Ipld, type: WitType | undefined, path: string): Val {
   if (isInteger(v)) {
     if (type === undefined || kind === 's64') return { kind: 's64', value: checkedInt(v, 's64', path) }
     if (kind !== undefined && isIntKind(kind)) return { kind, value: checkedInt(v, kind, path) }
-    if (kind === 'float32') return { kind, value: Math.fround(Number(v)) }
-    if (kind === 'float64') return { kind, value: Number(v) }
+    if (kind === 'float32' || kind === 'float64') return { kind, value: exactFloat(v, kind, path) }
     throw bad(`${path}: an integer cannot be converted to ${witTypeToString(type)}`, { path })
   }
   if (isFloat(v)) {
     const f = Number(v)
-    if (kind === 'float32') return { kind, value: Math.fround(f) }
+    if (kind === 'float32') return { kind, value: toFloat32(f, path) }
     if (type === undefined || kind === 'float64') return { kind: 'float64', value: f }
-    if (kind !== undefined && isIntKind(kind)) return { kind, value: saturatingCast(f, kind) }
+    if (kind !== undefined && isIntKind(kind)) return { kind, value: wholeFloat(f, kind, path) }
     throw bad(`${path}: a float cannot be converted to ${witTypeToString(type)}`, { path })
   }
   if (typeof v === 'string') {
@@ -166,8 +190,8 @@ function toResult (v: Ipld, type: Extract<WitType, { kind: 'result' }>, path: st
 function listToVal (v: Ipld[], type: WitType | undefined, path: string): Val {
   if (type?.kind === 'list') return { kind: 'list', items: v.map((x, i) => toVal(x, type.element, `${path}[${i}]`)) }
   if (type?.kind === 'tuple') {
-    const n = Math.min(v.length, type.types.length)
-    return { kind: 'tuple', items: type.types.slice(0, n).map((t, i) => toVal(v[i], t, `${path}[${i}]`)) }
+    if (v.length > type.types.length) throw bad(`${path}[${type.types.length}]: one element too many for ${witTypeToString(type)}`, { path })
+    return { kind: 'tuple', items: type.types.slice(0, v.length).map((t, i) => toVal(v[i], t, `${path}[${i}]`)) }
   }
   if (type?.kind === 'flags') {
     return {
@@ -179,7 +203,9 @@ function listToVal (v: Ipld[], type: WitType | undefined, path: string): Val {
     }
   }
   // Homestar quirk: any other type converts only the first element; an empty list is `false`.
+  // Homestar drops the other elements; here a list of more than one is refused.
   if (v.length === 0) return { kind: 'bool', value: false }
+  if (v.length > 1) throw bad(`${path}: a list of ${v.length} elements cannot be passed as ${type !== undefined ? witTypeToString(type) : 'an untyped parameter'}: only its first element would be`, { path })
   return toVal(v[0], type, path)
 }
 
@@ -199,8 +225,10 @@ function mapToVal (v: IpldMap, type: WitType | undefined, path: string): Val {
     }
   }
   if (type?.kind === 'variant') {
-    const [name] = sortedKeys(v)
+    const keys = sortedKeys(v)
+    const [name] = keys
     if (name === undefined) throw bad(`${path}: a map for a variant needs a key`, { path })
+    if (keys.length > 1) throw bad(`${path}: a map for a variant has one key, the case; this one has ${keys.length} (Homestar would take "${name}" and drop the others)`, { path })
     const c = type.cases.find(c => c.name === name)
     if (c === undefined) throw bad(`${path}: "${name}" is not a case of ${witTypeToString(type)}`, { path })
     return c.type !== undefined

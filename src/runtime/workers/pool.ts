@@ -1,91 +1,83 @@
-import type { ResourceLimits, Worker } from 'node:worker_threads'
 import type { Logger } from '../../util/logger.js'
+import { RoundRobinQueue } from '../../util/round-robin.js'
 import type { Artifact } from '../artifacts/artifact.js'
 import { RuntimeError, RuntimeErrorCode, runtimeErrorFromObject } from '../errors.js'
-import type { WasmLog } from '../host.js'
 import type { CallOutcome, CallRequest, FromWorker, ToWorker } from './protocol.js'
+import { CallFailure, type Job, type PoolStats, type Slot, type WorkerPoolOptions } from './pool-model.js'
 import { spawnRuntimeWorker } from './worker-spawn.js'
+import { planRelief } from './relief.js'
 
-export interface WorkerPoolOptions {
-  size: number
-  resourceLimits: ResourceLimits
-}
-
-/** A failed call, with what the guest logged before failing. */
-export class CallFailure extends Error {
-  constructor (readonly error: RuntimeError, readonly logs: WasmLog[]) {
-    super(error.message)
-  }
-}
-
-interface Job {
-  id: number
-  request: CallRequest
-  artifact: Artifact
-  timeoutMs: number
-  signal?: AbortSignal
-  resolve: (outcome: CallOutcome) => void
-  reject: (failure: CallFailure) => void
-  settled: boolean
-  timer?: NodeJS.Timeout
-  slot?: Slot
-  onAbort?: () => void
-}
-
-interface Slot {
-  index: number
-  worker: Worker
-  ready: boolean
-  /** Replaced by a new worker: its exit must not trigger another respawn. */
-  retired: boolean
-  job?: Job
-  keys: Set<string>
-  lastError?: Error
-}
+export { CallFailure, type PoolStats, type WorkerPoolOptions } from './pool-model.js'
 
 /** setTimeout's maximum delay. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** Workers that die before becoming ready this many times in a row fail the queued calls. */
 const MAX_START_FAILURES = 5
+const DEFAULT_RELIEF_AFTER_MS = 1000
+const DEFAULT_EXTRA_IDLE_MS = 5000
 
 /**
- * A fixed set of worker threads running Wasm calls, one call per worker at a time.
- * A call that times out or is aborted terminates its worker, which is replaced at
- * once; a worker that dies is replaced too. The main thread only posts messages and
- * never runs guest code.
+ * A set of worker threads running Wasm calls, one call per worker at a time. A call that
+ * times out or is aborted terminates its worker, which is replaced at once; a worker that
+ * dies is replaced too. The main thread only posts messages and never runs guest code.
+ *
+ * Calls belong to groups (the workflow runs), and the workers are shared between groups:
+ * the queue is served a group at a time in turn; with more than one worker, a group holds
+ * at most `size - 1` of them while another group has calls waiting; and when a group has
+ * calls waiting but no worker, while every worker has been busy for `reliefAfterMs` with
+ * calls that may never end, an extra worker is started for it (at most `maxExtraWorkers`),
+ * and the operating system shares the processors between the threads. An extra worker
+ * serves only groups holding no worker, and stops once it has been idle `extraIdleMs`. When
+ * no more may start, a group holding several workers gives one back: its most recent call is
+ * stopped and queued again (`planRelief`). So calls that loop until their timeout slow others
+ * down but cannot stop them, as long as such groups are no more than the workers.
  */
 export class WorkerPool {
   private slots: Slot[] = []
-  private readonly queue: Job[] = []
+  private readonly queue = new RoundRobinQueue<string, Job>()
+  /** Workers each group holds. */
+  private readonly held = new Map<string, number>()
   private running = false
   private nextId = 1
+  private nextWorkerId = 0
   private startFailures = 0
+  private reliefTimer?: NodeJS.Timeout
+  private readonly maxExtra: number
+  private readonly reliefAfterMs: number
+  private readonly extraIdleMs: number
 
-  constructor (private readonly options: WorkerPoolOptions, private readonly components: { logger: Logger }) {}
+  constructor (private readonly options: WorkerPoolOptions, private readonly components: { logger: Logger }) {
+    this.maxExtra = options.maxExtraWorkers ?? 2 * options.size
+    this.reliefAfterMs = options.reliefAfterMs ?? DEFAULT_RELIEF_AFTER_MS
+    this.extraIdleMs = options.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS
+  }
 
   start (): void {
     if (this.running) return
     this.running = true
-    this.slots = Array.from({ length: this.options.size }, (_, i) => this.spawn(i))
+    this.slots = Array.from({ length: this.options.size }, () => this.spawn(false))
   }
 
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
+    clearTimeout(this.reliefTimer)
     const stopped = new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is stopping')
-    for (const job of this.queue.splice(0)) this.settle(job, new CallFailure(stopped, []))
+    for (const job of this.queue.drain()) this.settle(job, new CallFailure(stopped, []))
     for (const slot of this.slots) {
       if (slot.job !== undefined) this.settle(slot.job, new CallFailure(stopped, []))
       slot.retired = true
+      clearTimeout(slot.idleTimer)
     }
     await Promise.all(this.slots.map(async slot => slot.worker.terminate()))
     this.slots = []
+    this.held.clear()
   }
 
-  /** Runs a call; rejects with a `CallFailure`. */
-  async run (request: CallRequest, artifact: Artifact, timeoutMs: number, signal?: AbortSignal): Promise<CallOutcome> {
+  /** Runs a call for `group`; rejects with a `CallFailure`. */
+  async run (request: CallRequest, artifact: Artifact, timeoutMs: number, signal?: AbortSignal, group = ''): Promise<CallOutcome> {
     return new Promise<CallOutcome>((resolve, reject) => {
-      const job: Job = { id: this.nextId++, request, artifact, timeoutMs, resolve, reject, settled: false }
+      const job: Job = { id: this.nextId++, group, request, artifact, timeoutMs, resolve, reject, settled: false }
       if (!this.running) {
         this.settle(job, new CallFailure(new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is not started'), []))
         return
@@ -99,7 +91,7 @@ export class WorkerPool {
         job.onAbort = () => this.abort(job)
         signal.addEventListener('abort', job.onAbort, { once: true })
       }
-      this.queue.push(job)
+      this.queue.push(group, job)
       this.pump()
     })
   }
@@ -111,10 +103,15 @@ export class WorkerPool {
     }
   }
 
-  private spawn (index: number): Slot {
+  stats (): PoolStats {
+    const live = this.slots.filter(s => !s.retired)
+    return { workers: live.length, extra: live.filter(s => s.extra).length, busy: live.filter(s => s.job !== undefined).length, queued: this.queue.size, groups: Object.fromEntries(this.held) }
+  }
+
+  private spawn (extra: boolean): Slot {
     // Referenced while starting or busy, so a pending call keeps the process alive.
     const worker = spawnRuntimeWorker(this.options.resourceLimits)
-    const slot: Slot = { index, worker, ready: false, retired: false, keys: new Set() }
+    const slot: Slot = { id: this.nextWorkerId++, worker, ready: false, retired: false, extra, keys: new Set() }
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message))
     worker.on('error', (err: Error) => { slot.lastError = err })
     worker.on('exit', code => this.onExit(slot, code))
@@ -131,7 +128,7 @@ export class WorkerPool {
     }
     const job = slot.job
     if (job === undefined || (message.type !== 'done' && message.type !== 'failed') || message.id !== job.id) return
-    slot.job = undefined
+    this.vacate(slot)
     slot.worker.unref()
     if (message.type === 'done') this.settle(job, message.outcome)
     else this.settle(job, new CallFailure(runtimeErrorFromObject(message.error), message.logs ?? []))
@@ -142,55 +139,154 @@ export class WorkerPool {
     if (slot.retired || !this.running) return
     slot.retired = true
     const reason = slot.lastError?.message ?? `exit code ${code}`
-    this.components.logger.warn({ worker: slot.index, reason }, 'Wasm worker died, replacing it')
-    if (slot.job !== undefined) {
+    this.components.logger.warn({ worker: slot.id, reason }, 'Wasm worker died, replacing it')
+    const job = slot.job
+    if (job !== undefined) {
+      this.vacate(slot)
       const crashed = new RuntimeError(RuntimeErrorCode.WORKER_CRASHED, `the Wasm worker died: ${reason}`,
         { reason, ...(slot.lastError !== undefined && 'code' in slot.lastError ? { errorCode: slot.lastError.code } : {}) })
-      this.settle(slot.job, new CallFailure(crashed, []))
-      slot.job = undefined
+      this.settle(job, new CallFailure(crashed, []))
     }
     if (!slot.ready && ++this.startFailures >= MAX_START_FAILURES) {
       const failed = new RuntimeError(RuntimeErrorCode.WORKER_CRASHED, `Wasm workers cannot start: ${reason}`, { reason })
-      for (const job of this.queue.splice(0)) this.settle(job, new CallFailure(failed, []))
+      for (const queued of this.queue.drain()) this.settle(queued, new CallFailure(failed, []))
+    }
+    if (slot.extra) {
+      // relief is planned again from what is queued
+      this.remove(slot)
+      this.pump()
+      return
     }
     const delayMs = this.startFailures === 0 ? 0 : Math.min(100 * 2 ** this.startFailures, 10_000)
-    const respawn = setTimeout(() => {
-      if (this.running && this.slots[slot.index] === slot) this.slots[slot.index] = this.spawn(slot.index)
-    }, delayMs)
-    if (this.queue.length === 0) respawn.unref()
+    const respawn = setTimeout(() => { if (this.running) this.replace(slot) }, delayMs)
+    if (this.queue.size === 0) respawn.unref()
   }
 
   /** Terminates the worker running `job` (timeout or abort) and puts a fresh one in its place. */
   private kill (slot: Slot, job: Job, error: RuntimeError): void {
+    this.vacate(slot)
     this.settle(job, new CallFailure(error, []))
-    slot.job = undefined
     slot.retired = true
     void slot.worker.terminate()
-    if (this.running) this.slots[slot.index] = this.spawn(slot.index)
+    if (!this.running) return
+    if (slot.extra) {
+      this.remove(slot)
+      this.pump()
+    } else {
+      this.replace(slot)
+    }
   }
 
   private abort (job: Job): void {
     if (job.settled) return
-    const queued = this.queue.indexOf(job)
-    if (queued >= 0) {
-      this.queue.splice(queued, 1)
+    if (this.queue.remove(job.group, job)) {
       this.settle(job, new CallFailure(cancelled(), []))
+      this.planRelief()
     } else if (job.slot !== undefined && job.slot.job === job) {
       this.kill(job.slot, job, cancelled())
     }
   }
 
+  /** Hands queued calls to idle workers, groups in turn, within each group's share; then lets idle extra workers go and plans relief. */
   private pump (): void {
-    while (this.queue.length > 0) {
-      const slot = this.slots.find(s => s.ready && !s.retired && s.job === undefined)
-      if (slot === undefined) return
-      this.dispatch(slot, this.queue.shift() as Job)
+    if (!this.running) return
+    while (this.queue.size > 0) {
+      const base = this.idle(false)
+      const job = base !== undefined ? this.queue.take(group => this.mayTakeAnother(group)) : undefined
+      if (base !== undefined && job !== undefined) {
+        this.dispatch(base, job)
+        continue
+      }
+      const extra = this.idle(true)
+      const starved = extra !== undefined ? this.queue.take(group => this.holding(group) === 0) : undefined
+      if (extra === undefined || starved === undefined) break
+      this.dispatch(extra, starved)
     }
+    for (const slot of this.slots) {
+      if (slot.extra && slot.ready && !slot.retired && slot.job === undefined && slot.idleTimer === undefined) {
+        slot.idleTimer = setTimeout(() => {
+          slot.idleTimer = undefined
+          if (slot.job === undefined && !slot.retired) this.retire(slot)
+        }, this.extraIdleMs)
+        slot.idleTimer.unref()
+      }
+    }
+    this.planRelief()
+  }
+
+  private idle (extra: boolean): Slot | undefined {
+    return this.slots.find(s => s.extra === extra && s.ready && !s.retired && s.job === undefined)
+  }
+
+  private holding (group: string): number {
+    return this.held.get(group) ?? 0
+  }
+
+  /** With more than one worker, a group keeps one free for the others while they have calls waiting. */
+  private mayTakeAnother (group: string): boolean {
+    return this.options.size <= 1 || this.holding(group) < this.options.size - 1 || !this.queue.othersWaiting(group)
+  }
+
+  /**
+   * For the groups that have calls waiting and no worker, once every busy worker's call has
+   * run `reliefAfterMs`: starts extra workers, or, when no more may start, takes workers
+   * back from groups holding several (`planRelief`); or sets a timer for when to look again.
+   */
+  private planRelief (): void {
+    clearTimeout(this.reliefTimer)
+    this.reliefTimer = undefined
+    let starved = 0
+    for (const group of this.queue.keys()) if (this.holding(group) === 0) starved++
+    if (starved === 0) return
+    const live = this.slots.filter(s => !s.retired)
+    const plan = planRelief({
+      workers: live.map(s => ({ ready: s.ready, extra: s.extra, ...(s.job?.startedAt !== undefined ? { busy: { group: s.job.group, since: s.job.startedAt } } : {}) })),
+      starved,
+      held: this.held,
+      maxExtra: this.maxExtra,
+      reliefAfterMs: this.reliefAfterMs,
+      now: performance.now()
+    })
+    if (plan.retryInMs !== undefined) {
+      this.reliefTimer = setTimeout(() => this.pump(), plan.retryInMs)
+      this.reliefTimer.unref()
+      return
+    }
+    if (plan.spawn > 0) {
+      this.components.logger.debug({ extra: live.filter(s => s.extra).length + plan.spawn, starved }, 'every Wasm worker is busy with long calls: starting extra workers for the runs left without one')
+      for (let i = 0; i < plan.spawn; i++) this.slots.push(this.spawn(true))
+    }
+    for (const i of plan.preempt) this.preempt(live[i])
+  }
+
+  /**
+   * Stops the call `slot` runs and queues it again at the head of its group (it starts over
+   * later, with its full timeout); the worker is replaced, and the group, now holding one
+   * worker fewer, leaves the place to a group that holds none.
+   */
+  private preempt (slot: Slot): void {
+    const job = slot.job
+    if (job === undefined) return
+    this.vacate(slot)
+    clearTimeout(job.timer)
+    job.timer = undefined
+    job.slot = undefined
+    job.startedAt = undefined
+    this.queue.unshift(job.group, job)
+    this.components.logger.debug({ worker: slot.id, group: job.group }, 'a run holds several Wasm workers while another has none: one of its calls is stopped and queued again')
+    slot.retired = true
+    void slot.worker.terminate()
+    if (slot.extra) this.remove(slot)
+    else this.replace(slot)
   }
 
   private dispatch (slot: Slot, job: Job): void {
+    clearTimeout(slot.idleTimer)
+    slot.idleTimer = undefined
     slot.job = job
     job.slot = slot
+    job.startedAt = performance.now()
+    this.held.set(job.group, this.holding(job.group) + 1)
     const { key } = job.request
     const artifact = slot.keys.has(key) ? undefined : job.artifact
     slot.keys.add(key)
@@ -201,6 +297,34 @@ export class WorkerPool {
         this.kill(slot, job, new RuntimeError(RuntimeErrorCode.TIMEOUT, `the Wasm call ran longer than ${job.timeoutMs} ms`, { timeoutMs: job.timeoutMs }))
       }
     }, Math.min(Math.max(job.timeoutMs, 0), MAX_TIMER_MS))
+  }
+
+  /** The slot's call is over: its group holds one worker fewer. */
+  private vacate (slot: Slot): void {
+    const job = slot.job
+    if (job === undefined) return
+    slot.job = undefined
+    const n = this.holding(job.group) - 1
+    if (n <= 0) this.held.delete(job.group)
+    else this.held.set(job.group, n)
+  }
+
+  /** A fresh base worker in place of `slot`. */
+  private replace (slot: Slot): void {
+    const i = this.slots.indexOf(slot)
+    if (i >= 0) this.slots[i] = this.spawn(false)
+  }
+
+  /** Lets an idle extra worker go. */
+  private retire (slot: Slot): void {
+    clearTimeout(slot.idleTimer)
+    slot.retired = true
+    void slot.worker.terminate()
+    this.remove(slot)
+  }
+
+  private remove (slot: Slot): void {
+    this.slots = this.slots.filter(s => s !== slot)
   }
 
   private settle (job: Job, result: CallOutcome | CallFailure): void {

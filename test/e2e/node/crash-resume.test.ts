@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { IpvmClient, isReceiptNotification } from '../../../src/client/index.js'
-import { CLI_ENTRY } from '../../utils/cli.js'
 import { tempDir } from '../../utils/node.js'
+import { startNodeProcess as startNode, stopNodeProcess, type NodeProcess } from '../../utils/node-process.js'
 import { buildTestComponent } from '../../utils/wasm.js'
 import { addResource, workflowCid } from '../../utils/workflows.js'
-import { instructionOf, sleepyChain, type RunJson } from '../../utils/control.js'
+import { instructionOf, runStatus, sleepTask, sleepyChain, waitForStatus, type RunJson } from '../../utils/control.js'
 import { waitUntil } from '../../utils/wait.js'
 
 const children: ChildProcess[] = []
@@ -17,29 +15,8 @@ afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
 })
 
-interface NodeProcess { child: ChildProcess, port: number, stderr: () => string, exited: Promise<unknown> }
-
-/** `ipvm start` on `dir` as a child process; resolves once it has written its ports. */
-async function startNodeProcess (dir: string): Promise<NodeProcess> {
-  const env = { ...process.env, IPVM_NETWORK__ENABLE: 'false' }
-  const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', dir, '--rpc-port', '0', '--metrics-port', '0', '--log-level', 'info'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
-  children.push(child)
-  let stderr = ''
-  child.stderr.on('data', d => { stderr += String(d) })
-  const exited = new Promise(resolve => child.once('exit', resolve))
-  const portsFile = join(dir, 'ports.json')
-  // a killed node leaves its ports.json behind: wait for this process's own
-  await waitUntil(() => {
-    if (child.exitCode !== null) throw new Error(`node exited early: ${stderr}`)
-    if (!existsSync(portsFile)) return false
-    try {
-      return JSON.parse(readFileSync(portsFile, 'utf8')).pid === child.pid
-    } catch {
-      return false
-    }
-  }, 30_000)
-  const port = JSON.parse(readFileSync(portsFile, 'utf8')).rpc.port as number
-  return { child, port, stderr: () => stderr, exited }
+async function startNodeProcess (dir: string, env: Record<string, string> = {}): Promise<NodeProcess> {
+  return await startNode(dir, children, env)
 }
 
 /** Wasm executions of add_one in a node's log: the guest logs "add_one" each time it runs. */
@@ -105,4 +82,39 @@ describe('a node killed in the middle of a workflow', () => {
       expect(r.receipt.out).toEqual(['ok', i + 1])
     }
   }, 120_000)
+
+  it('only crashes count against workflow.max_restarts: SIGTERM restarts never fail a sleeping run, SIGKILLs do', async () => {
+    const dir = tempDir()
+    cleanups.push(dir.remove)
+    const env = { IPVM_WORKFLOW__MAX_RESTARTS: '1' }
+    const wf = { tasks: [sleepTask(3_600_000, 'late')] }
+    const cid = workflowCid(wf)
+    let node = await startNodeProcess(dir.dir, env)
+    let client = await IpvmClient.connect(`ws://127.0.0.1:${node.port}`)
+    const stream = await client.runWorkflow(wf, { name: 'nap' })
+    await waitForStatus(client, cid, ['sleeping'])
+    await stream.close()
+    const restart = async (signal: 'SIGTERM' | 'SIGKILL'): Promise<RunJson> => {
+      await client.close()
+      await stopNodeProcess(node, signal)
+      node = await startNodeProcess(dir.dir, env)
+      client = await IpvmClient.connect(`ws://127.0.0.1:${node.port}`)
+      return await runStatus(client, cid)
+    }
+    cleanups.push(async () => {
+      await client.close()
+      await stopNodeProcess(node, 'SIGTERM')
+    })
+    // four ordinary restarts, more than max_restarts allows crashes
+    for (let i = 0; i < 4; i++) expect(await restart('SIGTERM')).toMatchObject({ status: 'sleeping', restarts: 0 })
+    expect(node.stderr()).toContain('"after":"clean stop"')
+    // the first crash is resumed and counted
+    expect(await restart('SIGKILL')).toMatchObject({ status: 'sleeping', restarts: 1 })
+    // ordinary restarts after it still do not count
+    expect(await restart('SIGTERM')).toMatchObject({ status: 'sleeping', restarts: 1 })
+    // the second crash is one more than max_restarts: the run is failed, not resumed
+    const failed = await restart('SIGKILL')
+    expect(failed).toMatchObject({ status: 'failed', restarts: 1, error: { code: 'WORKFLOW_RESTARTS_EXCEEDED' } })
+    expect(failed.wake_at).toBeUndefined()
+  }, 180_000)
 })

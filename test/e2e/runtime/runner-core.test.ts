@@ -26,7 +26,21 @@ describe('WasmRunner: plain core modules', () => {
     expect(await call('add_i64', [1, 2])).toBe(3)
     expect(await call('to_f32', [3883.2])).toBe(3883.2)
     expect(await call('to_f32', [2])).toEqual(new Float(2))
-    expect(await call('add_one', [true])).toBe(2)
+    expect(await call('add_one', [new Float(41)])).toBe(42)
+    expect(await call('add_one', [2 ** 32 - 1])).toBe(0)
+  })
+
+  it('refuses what a parameter cannot hold exactly, naming the argument: fractions, booleans, out of range, extra arguments', async () => {
+    const refused = async (func: string, args: Ipld[], message: RegExp): Promise<void> => {
+      const err = await rejectsWith(call(func, args), RuntimeErrorCode.BAD_ARGUMENT, false)
+      expect(err.message).toMatch(message)
+    }
+    await refused('add_one', [1.5], /^args\[0\]: 1.5, not a whole number, cannot be passed as i32/)
+    await refused('add_one', [true], /^args\[0\]: a boolean cannot be passed as i32/)
+    await refused('add_one', [new Float(1e12)], /^args\[0\]: integer 1000000000000 cannot be passed as i32/)
+    await refused('add_i64', [1, 0.5], /^args\[1\]: 0.5, not a whole number/)
+    await refused('add_one', [1, 2], /^args\[1\] is one too many/)
+    await refused('to_f32', [2n ** 53n + 1n], /^args\[0\]: integer 9007199254740993 cannot be passed as float64 exactly/)
   })
 
   it('rejects arguments that are not numbers, and missing ones', async () => {

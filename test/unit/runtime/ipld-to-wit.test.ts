@@ -26,9 +26,10 @@ const CID_V1 = 'bafyrmihmxmsbt4n3g6dzmj7rho34mzfbaoqqbsfcq7etsogslqftbyj7du'
 const CID_V0 = 'QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n'
 
 describe('IPLD → WIT arguments (§7.3)', () => {
-  it('arguments are zipped with parameters: extra ones are ignored, missing ones are an error', () => {
-    expect(ipldToWitArgs([1, 2, 3], params(prim('s32')))).toEqual([1])
-    badArgument(() => ipldToWitArgs(['a'], params(prim('string'), prim('string'))))
+  it('arguments are zipped with parameters: a missing one and (unlike Homestar) an extra one are errors naming it', () => {
+    expect(ipldToWitArgs([1], params(prim('s32')))).toEqual([1])
+    expect(badArgument(() => ipldToWitArgs([1, 2, 3], params(prim('s32')))).data).toMatchObject({ path: 'args[1]', expected: 1, given: 3 })
+    expect(badArgument(() => ipldToWitArgs(['a'], params(prim('string'), prim('string')))).message).toMatch(/^args\[1\] is missing/)
   })
 
   describe('null', () => {
@@ -96,10 +97,13 @@ describe('IPLD → WIT arguments (§7.3)', () => {
       expect(one(-(2n ** 63n), prim('s64'))).toBe(-(2n ** 63n))
       badArgument(() => one(2n ** 63n, prim('s64')))
     })
-    it('are cast for float32 and float64', () => {
+    it('become float32 and float64 when the float holds them exactly, and are refused otherwise', () => {
       expect(one(3, prim('float32'))).toBe(3)
-      expect(one(16777217, prim('float32'))).toBe(16777216)
+      expect(one(16777216, prim('float32'))).toBe(16777216)
       expect(one(2n ** 53n, prim('float64'))).toBe(2 ** 53)
+      expect(one(-(2n ** 60n), prim('float64'))).toBe(-(2 ** 60))
+      expect(badArgument(() => one(16777217, prim('float32'))).message).toMatch(/args\[0\]: integer 16777217 cannot be passed as float32 exactly/)
+      badArgument(() => one(2n ** 53n + 1n, prim('float64')))
     })
     it('are an error for other types', () => {
       badArgument(() => one(1, prim('string')))
@@ -109,19 +113,21 @@ describe('IPLD → WIT arguments (§7.3)', () => {
   })
 
   describe('floats', () => {
-    it('are cast for float32 and kept for float64', () => {
+    it('are rounded to the nearest float32 for float32 (refused beyond its range) and kept for float64', () => {
       expect(one(0.1, prim('float32'))).toBe(Math.fround(0.1))
+      expect(badArgument(() => one(new Float(1e39), prim('float32'))).message).toMatch(/args\[0\]: 1e\+39 is beyond the range of float32/)
       expect(one(0.1, prim('float64'))).toBe(0.1)
       expect(one(new Float(2), prim('float64'))).toBe(2)
     })
-    it('are cast like Rust `as` for integer types: truncation, saturation, NaN to 0', () => {
-      expect(one(2.7, prim('s32'))).toBe(2)
-      expect(one(-2.7, prim('s32'))).toBe(-2)
-      expect(one(300.5, prim('u8'))).toBe(255)
-      expect(one(-5.5, prim('u8'))).toBe(0)
-      expect(one(Number.NaN, prim('u32'))).toBe(0)
-      expect(one(new Float(1e30), prim('s64'))).toBe(2n ** 63n - 1n)
+    it('pass whole values to integer types; a fraction or a value out of range is refused, not truncated or saturated as Homestar does', () => {
       expect(one(new Float(3), prim('s32'))).toBe(3)
+      expect(one(new Float(-4), prim('s64'))).toBe(-4n)
+      expect(badArgument(() => one(2.7, prim('s32'))).message).toMatch(/args\[0\]: 2.7 is not a whole number/)
+      badArgument(() => one(-2.7, prim('s32')))
+      badArgument(() => one(1.5, prim('u8')))
+      expect(badArgument(() => one(new Float(300), prim('u8'))).message).toMatch(/integer 300 out of range for u8/)
+      badArgument(() => one(new Float(1e30), prim('s64')))
+      expect(badArgument(() => ipldToWitArgs([1, 2.5], params(prim('s32'), prim('s32')))).data).toMatchObject({ path: 'args[1]' })
     })
     it('are an error for other types', () => {
       badArgument(() => one(1.5, prim('string')))
@@ -175,9 +181,9 @@ describe('IPLD → WIT arguments (§7.3)', () => {
       expect(one([[1], [2, 3]], list(list(prim('u16'))))).toEqual([new Uint16Array([1]), new Uint16Array([2, 3])])
       badArgument(() => one([1, 'x'], list(prim('s32'))))
     })
-    it('are zipped with the types of a tuple', () => {
+    it('are zipped with the types of a tuple; a missing or an extra element is an error', () => {
       expect(one([7, 'x'], tuple(prim('u8'), prim('string')))).toEqual([7, 'x'])
-      expect(one([7, 'x', 'extra'], tuple(prim('u8'), prim('string')))).toEqual([7, 'x'])
+      expect(badArgument(() => one([7, 'x', 'extra'], tuple(prim('u8'), prim('string')))).message).toMatch(/args\[0\]\[2\]: one element too many/)
       badArgument(() => one([7], tuple(prim('u8'), prim('string'))))
     })
     it('are flag names for flags', () => {
@@ -185,8 +191,9 @@ describe('IPLD → WIT arguments (§7.3)', () => {
       badArgument(() => one(['delete'], flags('read')))
       badArgument(() => one([1], flags('read')))
     })
-    it('convert only their first element for any other type; an empty list is false (quirk)', () => {
-      expect(one([5, 6], prim('s32'))).toBe(5)
+    it('of one element convert that element for any other type; an empty list is false (quirk); longer ones are refused', () => {
+      expect(one([5], prim('s32'))).toBe(5)
+      expect(badArgument(() => one([5, 6], prim('s32'))).message).toMatch(/only its first element would be/)
       expect(one([[5]], prim('s32'))).toBe(5)
       expect(one(['dark-blue'], enumOf('dark-blue'))).toBe('dark-blue')
       expect(one([], prim('bool'))).toBe(false)
@@ -201,10 +208,12 @@ describe('IPLD → WIT arguments (§7.3)', () => {
     it('convert values with the key type (quirk), so only string values work', () => {
       badArgument(() => one({ a: 5 }, list(tuple(prim('string'), prim('u32')))))
     })
-    it('take the first key in sorted order as the variant case', () => {
+    it('name the variant case with their one key', () => {
       const shape = variant({ circle: prim('u32'), label: prim('string'), empty: null })
       expect(one({ label: 'x' }, shape)).toEqual({ tag: 'label', val: 'x' })
-      expect(one({ label: 'x', circle: 5 }, shape)).toEqual({ tag: 'circle', val: 5 })
+      expect(one({ circle: 5 }, shape)).toEqual({ tag: 'circle', val: 5 })
+      // Homestar takes the first key ("circle") and drops the rest: refused here
+      expect(badArgument(() => one({ label: 'x', circle: 5 }, shape)).message).toMatch(/has 2/)
       expect(one({ empty: 'ignored' }, shape)).toEqual({ tag: 'empty' })
       badArgument(() => one({ square: 1 }, shape))
       badArgument(() => one({}, shape))

@@ -52,6 +52,18 @@ describe('WorkflowStore', () => {
     expect(await store.workflows.get(cid)).toEqual(cleared)
   })
 
+  it('sets and clears the clean-stop mark, which keeps the status it is written with', async () => {
+    const { cid } = workflow(1)
+    await store.workflows.put({ cid, name: 'mark', numTasks: 1, status: 'sleeping' })
+    expect((await store.workflows.get(cid))?.stoppedCleanly).toBeUndefined()
+    expect(await store.workflows.update(cid, { stoppedCleanly: true })).toMatchObject({ status: 'sleeping', stoppedCleanly: true })
+    expect(await store.workflows.get(cid)).toMatchObject({ status: 'sleeping', stoppedCleanly: true })
+    // other changes keep it; false clears it
+    expect(await store.workflows.update(cid, { retries: 2 })).toMatchObject({ stoppedCleanly: true })
+    expect((await store.workflows.update(cid, { stoppedCleanly: false })).stoppedCleanly).toBeUndefined()
+    expect((await store.workflows.get(cid))?.stoppedCleanly).toBeUndefined()
+  })
+
   it('serializes concurrent read-modify-write updates of one run', async () => {
     const { cid } = workflow(1)
     await store.workflows.put({ cid, name: 'counter', numTasks: 1 })

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { RunEvent, RunState } from '../../../src/workflow/index.js'
+import { MAX_RUN_NAME_BYTES, type RunEvent, type RunState } from '../../../src/workflow/index.js'
+import { cutRunName } from '../../../src/workflow/run-name.js'
 import { encodeReceipt, receiptCid } from '../../../src/ipld/index.js'
 import { awaitOk, captureLogs, chainOf, harness, sleepTask, wasmTask, workflowOf, type Harness } from './harness.js'
 import { waitUntil } from '../../utils/wait.js'
@@ -181,7 +182,34 @@ describe('workflow engine, in memory', () => {
     const resumed = engine.activeRun(run.cid)!
     const events = await eventsOf(resumed)
     expect(finalStatus(events)).toMatchObject({ status: 'completed' })
-    expect(resumed.restarts).toBe(1)
+    // a graceful stop is no crash
+    expect(resumed.restarts).toBe(0)
+  })
+
+  it('graceful restarts never count against max_restarts; crashes do, and only they', async () => {
+    const h = await start({ maxRestarts: 1 })
+    const run = await h.engine.submit(workflowOf([sleepTask({ duration_ms: 3_600_000 })]))
+    await waitUntil(async () => (await h.engine.status(run.cid)).sleeps !== undefined, 5000)
+    for (let i = 0; i < 5; i++) {
+      await h.engine.stop()
+      // the stop wrote the mark with the run's status
+      expect(await h.store.workflows.get(run.cid)).toMatchObject({ status: 'sleeping', stoppedCleanly: true, restarts: 0 })
+      const engine = await h.restart()
+      expect(engine.activeRun(run.cid)).toBeDefined()
+      // the mark is used up once the run is resumed
+      expect(await h.store.workflows.get(run.cid)).toMatchObject({ status: 'sleeping', restarts: 0 })
+      expect((await h.store.workflows.get(run.cid))?.stoppedCleanly).toBeUndefined()
+    }
+    // a crash counts one: the run is resumed once more
+    let engine = await h.crash()
+    expect(await engine.status(run.cid)).toMatchObject({ status: 'sleeping', restarts: 1 })
+    // a graceful restart in between does not reset or add to the count
+    engine = await h.restart()
+    expect(await engine.status(run.cid)).toMatchObject({ status: 'sleeping', restarts: 1 })
+    // the second crash is one more than max_restarts allows
+    engine = await h.crash()
+    expect(await engine.status(run.cid)).toMatchObject({ status: 'failed', restarts: 1, error: { code: 'WORKFLOW_RESTARTS_EXCEEDED' } })
+    expect(engine.activeRun(run.cid)).toBeUndefined()
   })
 
   it('resumes an interrupted run after a restart without running its finished tasks again', async () => {
@@ -206,16 +234,16 @@ describe('workflow engine, in memory', () => {
     const events = await done
     expect(h.runner.count('add_one')).toBe(before)
     expect(finalStatus(events)).toMatchObject({ status: 'completed', tasks: { replayed: 2, executed: 1 } })
-    expect((await engine.status(run.cid)).restarts).toBe(1)
+    expect((await engine.status(run.cid)).restarts).toBe(0)
   })
 
-  it('marks a run failed once it was interrupted more often than max_restarts', async () => {
+  it('marks a run failed once crashes interrupted it more often than max_restarts', async () => {
     const h = await start({ maxRestarts: 1 })
     const run = await h.engine.submit(workflowOf([wasmTask('block', [1])]))
     await waitUntil(() => h.runner.blocked === 1, 5000)
-    await h.restart()
+    await h.crash()
     await waitUntil(() => h.runner.count('block') === 2 && h.runner.blocked === 1, 5000)
-    const engine = await h.restart()
+    const engine = await h.crash()
     const info = await engine.status(run.cid)
     expect(info).toMatchObject({ status: 'failed', error: { code: 'WORKFLOW_RESTARTS_EXCEEDED' } })
   })
@@ -262,5 +290,76 @@ describe('workflow engine, in memory', () => {
     const events = await eventsOf(await h.engine.submit(wf))
     expect(outputs(events)).toEqual([['ok', 5]])
     expect(h.runner.count('add_one')).toBe(1)
+  })
+
+  it('refuses a run name over MAX_RUN_NAME_BYTES before anything is stored, and takes one of exactly that many bytes', async () => {
+    const h = await start()
+    // 'é' is two bytes in UTF-8
+    const longest = 'é'.repeat(MAX_RUN_NAME_BYTES / 2)
+    const wf = workflowOf([wasmTask('add_one', [1])])
+    await expect(h.engine.submit(wf, { name: `${longest}x` })).rejects.toMatchObject({ code: 'WORKFLOW_NAME_TOO_LONG', data: { limit: MAX_RUN_NAME_BYTES, bytes: MAX_RUN_NAME_BYTES + 1 } })
+    await expect(h.engine.submit(wf, { name: 'x'.repeat(4 * 1024 * 1024) })).rejects.toMatchObject({ code: 'WORKFLOW_NAME_TOO_LONG' })
+    await expect(h.engine.status(wf.cid)).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' })
+    const run = await h.engine.submit(wf, { name: longest })
+    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect((await h.engine.status(wf.cid)).name).toBe(longest)
+  })
+
+  it('resumes a run whose stored name is over the limit (an older version wrote it) with its name cut, and lists it cut', async () => {
+    const h = await start()
+    const wf = workflowOf(chainOf(2, 1))
+    const huge = `${'€'.repeat(700)}${'x'.repeat(2 * 1024 * 1024)}`
+    await h.store.workflows.put({ cid: wf.cid, name: huge, numTasks: 2, status: 'running' }, { body: wf.bytes })
+    const engine = await h.crash()
+    const run = engine.activeRun(wf.cid)!
+    expect(run).toBeDefined()
+    // '€' is three bytes: 341 of them fit in 1024 bytes, the 342nd would not
+    expect(run.name).toBe('€'.repeat(341))
+    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect((await h.store.workflows.get(wf.cid))?.name).toBe(run.name)
+    // a finished run stored with a long name is reported cut
+    const other = workflowOf([wasmTask('add_one', [5])])
+    await h.store.workflows.put({ cid: other.cid, name: huge, numTasks: 1, status: 'completed' })
+    const { runs } = await engine.list()
+    expect(runs.map(r => Buffer.byteLength(r.name)).every(n => n <= MAX_RUN_NAME_BYTES)).toBe(true)
+    expect((await engine.status(other.cid)).name).toBe(run.name)
+  })
+
+  it('cuts names at a character boundary', () => {
+    expect(cutRunName('short')).toBe('short')
+    expect(cutRunName('a'.repeat(MAX_RUN_NAME_BYTES + 5))).toBe('a'.repeat(MAX_RUN_NAME_BYTES))
+    expect(cutRunName(`a${'😀'.repeat(400)}`)).toBe(`a${'😀'.repeat(255)}`)
+    expect(cutRunName(`${'a'.repeat(MAX_RUN_NAME_BYTES - 1)}\ud83d`)).toBe('a'.repeat(MAX_RUN_NAME_BYTES - 1))
+  })
+
+  it('lowers a task timeout above max_timeout_ms to it, and logs that at debug', async () => {
+    const { lines, logger } = captureLogs()
+    const h = await start({ maxTimeoutMs: 60_000, defaultTimeoutMs: 100_000 }, logger)
+    const run = await h.engine.submit(workflowOf([
+      wasmTask('add_one', [1], '', { time: 1e12 }),
+      wasmTask('add_one', [2], '', { time: 5000 }),
+      wasmTask('add_one', [3])
+    ]))
+    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect(new Map(h.runner.calls.map(c => [c.args[0], c.timeoutMs]))).toEqual(new Map([[1, 60_000], [2, 5000], [3, 60_000]]))
+    expect(lines.find(l => l.msg === 'tasks asked for a timeout above workflow.max_timeout_ms: they get the ceiling')).toMatchObject({ tasks: 1, max_timeout_ms: 60_000, level: 20 })
+  })
+
+  it('shares workflow.concurrency between runs: a run whose tasks never end cannot keep another run from starting its tasks', async () => {
+    const h = await start({ concurrency: 2 })
+    // three tasks that block until released: two take both places, the third waits
+    const hog = await h.engine.submit(workflowOf([wasmTask('block', [1]), wasmTask('block', [2]), wasmTask('block', [3])]))
+    await waitUntil(() => h.runner.blocked === 2, 5000)
+    const other = await h.engine.submit(workflowOf([wasmTask('add_one', [41])]))
+    const events = await eventsOf(other)
+    expect(outputs(events)).toEqual([['ok', 42]])
+    // the hog's third task is still waiting for a place of its own run
+    expect(h.runner.count('block')).toBe(2)
+    expect(hog.isFinal).toBe(false)
+    expect(h.runner.calls.map(c => c.group)).toEqual([hog.cidString, hog.cidString, other.cidString])
+    h.runner.release()
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    h.runner.release()
+    expect(finalStatus(await eventsOf(hog))).toMatchObject({ status: 'completed' })
   })
 })

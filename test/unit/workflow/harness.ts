@@ -8,7 +8,7 @@ import type { Ipld } from '../../../src/ipld/value.js'
 import { memoryStore } from '../../utils/memory-store.js'
 
 /** A Wasm call as the fake runner saw it. */
-export interface Call { func: string, args: Ipld[], signal: AbortSignal }
+export interface Call { func: string, args: Ipld[], signal: AbortSignal, timeoutMs: number, group: string }
 
 /**
  * A task runner without Wasm: `add_one` adds one, `fail` throws a non-retryable error,
@@ -22,7 +22,7 @@ export class FakeRunner implements TaskRunner {
   private flakyCalls = 0
 
   async run (req: TaskRequest): Promise<{ output: Ipld }> {
-    this.calls.push({ func: req.func, args: req.args, signal: req.signal })
+    this.calls.push({ func: req.func, args: req.args, signal: req.signal, timeoutMs: req.timeoutMs, group: req.group })
     switch (req.func) {
       case 'add_one': return { output: (req.args[0] as number) + 1 }
       case 'fail': throw taskError('TEST_BAD_ARGUMENT', 'it cannot work', false)
@@ -74,8 +74,8 @@ export const RSC = 'ipfs://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa
 
 export interface TaskJson { cause: null, meta: Record<string, unknown>, prf: [], run: { input: unknown, nnc: string, op: string, rsc: string } }
 
-export function wasmTask (func: string, args: unknown[], nnc = ''): TaskJson {
-  return { cause: null, meta: {}, prf: [], run: { input: { args, func }, nnc, op: 'wasm/run', rsc: RSC } }
+export function wasmTask (func: string, args: unknown[], nnc = '', meta: Record<string, unknown> = {}): TaskJson {
+  return { cause: null, meta, prf: [], run: { input: { args, func }, nnc, op: 'wasm/run', rsc: RSC } }
 }
 
 export function sleepTask (input: Record<string, unknown>, nnc = ''): TaskJson {
@@ -102,21 +102,47 @@ export interface Harness {
   store: Store
   runner: FakeRunner
   engine: WorkflowEngine
-  /** Stops the engine (runs in progress stay unfinished in the store) and starts a new one on the same store. */
+  /** Stops the engine gracefully (runs in progress stay unfinished in the store) and starts a new one on the same store. */
   restart(): Promise<WorkflowEngine>
+  /**
+   * Kills the engine as a crash of the process would: from this moment none of its writes
+   * reach the store (its stop runs, but writes nothing); then starts a new one on the same store.
+   */
+  crash(): Promise<WorkflowEngine>
   close(): Promise<void>
 }
 
-/** A workflow engine on an in-memory store with a fake runner: no Wasm, no files, no sockets. */
-export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger = pino({ level: 'silent' })): Promise<Harness> {
-  const store = await memoryStore()
+/** The store as one engine sees it; `kill()` makes every later call of it fail, as if its process had died. */
+function killableView (store: Store): { view: Store, kill: () => void } {
+  let dead = false
+  const guard = <T extends object>(target: T): T => new Proxy(target, {
+    get (t, prop) {
+      const value: unknown = Reflect.get(t, prop, t)
+      // the repositories (`workflows`, `receipts`) die with it
+      if (typeof value === 'object' && value !== null) return guard(value)
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        if (dead) return Promise.reject(new Error('the process is dead'))
+        return (value as (...a: unknown[]) => unknown).apply(t, args)
+      }
+    }
+  })
+  return { view: guard(store), kill: () => { dead = true } }
+}
+
+/** A workflow engine on an in-memory store (or `given`, started) with a fake runner: no Wasm, no files, no sockets. */
+export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger = pino({ level: 'silent' }), given?: Store): Promise<Harness> {
+  const store = given ?? await memoryStore()
   const runner = new FakeRunner()
   const resources = {
     fetchResource: (url: string) => Promise.resolve({ bytes: new Uint8Array([0]), key: url }),
     fetchCid: () => Promise.resolve(new Uint8Array([1, 2, 3]))
   }
+  let kill = (): void => {}
   const make = async (): Promise<WorkflowEngine> => {
-    const engine = new WorkflowEngine({ retryInitialDelayMs: 1, retryMaxDelayMs: 8, ...opts }, { store, runner, resources, logger })
+    const { view, kill: killView } = killableView(store)
+    kill = killView
+    const engine = new WorkflowEngine({ retryInitialDelayMs: 1, retryMaxDelayMs: 8, ...opts }, { store: view, runner, resources, logger })
     await engine.start()
     await engine.resumeUnfinished()
     return engine
@@ -126,6 +152,12 @@ export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger
     runner,
     engine: await make(),
     restart: async () => {
+      await h.engine.stop()
+      h.engine = await make()
+      return h.engine
+    },
+    crash: async () => {
+      kill()
       await h.engine.stop()
       h.engine = await make()
       return h.engine

@@ -1,0 +1,73 @@
+import type { ResourceLimits, Worker } from 'node:worker_threads'
+import type { Artifact } from '../artifacts/artifact.js'
+import type { RuntimeError } from '../errors.js'
+import type { WasmLog } from '../host.js'
+import type { CallOutcome, CallRequest } from './protocol.js'
+
+/** The worker pool's options, its calls and its workers. */
+
+export interface WorkerPoolOptions {
+  /** Workers always running. */
+  size: number
+  resourceLimits: ResourceLimits
+  /** Workers beyond `size` that may be started for groups left without one (relief). @default 2 × size */
+  maxExtraWorkers?: number
+  /** How long every busy worker's call must have run before a group left without a worker gets an extra one. @default 1000 */
+  reliefAfterMs?: number
+  /** How long an extra worker stays idle, ready for the next group left without one, before it stops. @default 5000 */
+  extraIdleMs?: number
+}
+
+/** A failed call, with what the guest logged before failing. */
+export class CallFailure extends Error {
+  constructor (readonly error: RuntimeError, readonly logs: WasmLog[]) {
+    super(error.message)
+  }
+}
+
+/** How many workers there are and what they do, for tests and diagnostics. */
+export interface PoolStats {
+  /** Worker threads alive or starting, extra ones included. */
+  workers: number
+  /** Extra workers among them. */
+  extra: number
+  /** Workers running a call. */
+  busy: number
+  /** Calls waiting for a worker. */
+  queued: number
+  /** Workers each group holds. */
+  groups: Record<string, number>
+}
+
+export interface Job {
+  id: number
+  group: string
+  request: CallRequest
+  artifact: Artifact
+  timeoutMs: number
+  signal?: AbortSignal
+  resolve: (outcome: CallOutcome) => void
+  reject: (failure: CallFailure) => void
+  settled: boolean
+  timer?: NodeJS.Timeout
+  slot?: Slot
+  onAbort?: () => void
+  /** When a worker started it (performance.now()). */
+  startedAt?: number
+}
+
+export interface Slot {
+  id: number
+  worker: Worker
+  ready: boolean
+  /** Replaced by a new worker, or let go: its exit must not trigger another respawn. */
+  retired: boolean
+  /** Started beyond `size` for a group left without a worker; stopped once idle. */
+  extra: boolean
+  job?: Job
+  keys: Set<string>
+  lastError?: Error
+  /** Stops an idle extra worker. */
+  idleTimer?: NodeJS.Timeout
+}
+

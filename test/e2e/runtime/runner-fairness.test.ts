@@ -1,0 +1,125 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { RuntimeErrorCode, WasmRunner, type RunResult } from '../../../src/runtime/index.js'
+import { silentLogger } from '../../../src/util/logger.js'
+import { buildTestCoreModule } from '../../utils/wasm.js'
+import { waitUntil } from '../../utils/wait.js'
+import { rejectsWith } from './helpers.js'
+
+const KEY = 'bafyfaircore'
+
+/** What became of a call, in the order calls settled. */
+interface Settled { name: string, ok: boolean, code?: string }
+
+describe('WasmRunner: workers shared between groups (runs)', () => {
+  let core: Uint8Array
+  const runners: WasmRunner[] = []
+  const controllers: AbortController[] = []
+
+  beforeAll(async () => { core = await buildTestCoreModule() })
+  afterEach(async () => {
+    for (const c of controllers.splice(0)) c.abort()
+    for (const r of runners.splice(0)) await r.stop()
+  })
+
+  async function runner (workers: number, reliefAfterMs = 100, maxExtraWorkers?: number): Promise<WasmRunner> {
+    const r = new WasmRunner({ workers, reliefAfterMs, extraIdleMs: 500, ...(maxExtraWorkers !== undefined ? { maxExtraWorkers } : {}) }, { logger: silentLogger() })
+    runners.push(r)
+    await r.start()
+    return r
+  }
+
+  /** Starts `n` endless calls for `group`, cancelled by the returned controller; each records itself in `log` when it settles. */
+  function spin (r: WasmRunner, group: string, n: number, log: Settled[]): { calls: Array<Promise<RunResult | undefined>>, controller: AbortController } {
+    const controller = new AbortController()
+    controllers.push(controller)
+    const calls = Array.from({ length: n }, async (_, i) => {
+      try {
+        return await r.run({ key: KEY, wasm: core, func: 'spin', args: [], timeoutMs: 600_000, signal: controller.signal, group })
+      } catch (err) {
+        log.push({ name: `${group}${i}`, ok: false, code: (err as { code?: string }).code })
+        return undefined
+      }
+    })
+    return { calls, controller }
+  }
+
+  it('two groups whose calls never end cannot keep a third group\'s call from running', async () => {
+    const r = await runner(2)
+    const log: Settled[] = []
+    // every worker is taken by a call that never ends, with more of them queued behind
+    const a = spin(r, 'A', 3, log)
+    await waitUntil(() => r.poolStats().busy === 2, 10_000, 'both workers busy')
+    const b = spin(r, 'B', 3, log)
+    // B gets a worker of its own, though A holds both and queued first
+    await waitUntil(() => r.poolStats().busy === 3, 10_000, 'an extra worker for B')
+    expect(r.poolStats()).toMatchObject({ workers: 3, extra: 1, groups: { A: 2, B: 1 } })
+    const c = r.run({ key: KEY, wasm: core, func: 'add_one', args: [41], group: 'C' }).then(res => {
+      log.push({ name: 'C', ok: true })
+      return res
+    })
+    expect((await c).output).toBe(42)
+    // C finished while every endless call was still running
+    expect(log).toEqual([{ name: 'C', ok: true }])
+    a.controller.abort()
+    b.controller.abort()
+    await Promise.all([...a.calls, ...b.calls])
+    expect(log.filter(s => s.code === RuntimeErrorCode.CANCELLED)).toHaveLength(6)
+    // the extra workers go once idle
+    await waitUntil(() => r.poolStats().extra === 0, 10_000, 'extra workers gone')
+    expect(r.poolStats()).toMatchObject({ workers: 2, busy: 0, queued: 0 })
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1], group: 'D' })).output).toBe(2)
+  }, 60_000)
+
+  it('serves the queue a group at a time in turn', async () => {
+    // no relief here: only the order in which the queue is served
+    const r = await runner(3, 600_000)
+    const log: Settled[] = []
+    const x = spin(r, 'X', 3, log)
+    await waitUntil(() => r.poolStats().busy === 3, 10_000, 'three workers busy')
+    // A queues three calls, then B one, while every worker is busy
+    const a = spin(r, 'A', 3, log)
+    const b = spin(r, 'B', 1, log)
+    await waitUntil(() => r.poolStats().queued === 4, 10_000, 'four calls queued')
+    // the three workers come free: A, B, A take them
+    x.controller.abort()
+    await Promise.all(x.calls)
+    await waitUntil(() => r.poolStats().busy === 3, 10_000, 'three workers busy again')
+    // in arrival order A would have taken all three
+    expect(r.poolStats()).toMatchObject({ queued: 1, extra: 0, groups: { A: 2, B: 1 } })
+    b.controller.abort()
+    await Promise.all(b.calls)
+    // B's worker went to the call A had waiting
+    await waitUntil(() => r.poolStats().busy === 3 && r.poolStats().queued === 0, 10_000, 'A takes the freed worker')
+    expect(r.poolStats().groups).toEqual({ A: 3 })
+    a.controller.abort()
+    await Promise.all(a.calls)
+    expect(log.map(s => s.code)).toEqual(Array(7).fill(RuntimeErrorCode.CANCELLED))
+  }, 60_000)
+
+  it('with a single worker, a call that never ends still cannot keep another group waiting', async () => {
+    const r = await runner(1)
+    const log: Settled[] = []
+    const a = spin(r, 'A', 2, log)
+    await waitUntil(() => r.poolStats().busy === 1, 10_000, 'the worker busy')
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1], group: 'C' })).output).toBe(2)
+    expect(log).toEqual([])
+    a.controller.abort()
+    await Promise.all(a.calls)
+    await rejectsWith(r.run({ key: KEY, wasm: core, func: 'spin', args: [], timeoutMs: 50, group: 'A' }), RuntimeErrorCode.TIMEOUT)
+  }, 60_000)
+
+  it('when no extra worker may start, a group holding several gives one back: its newest call starts over later', async () => {
+    const r = await runner(2, 100, 0)
+    const log: Settled[] = []
+    const a = spin(r, 'A', 2, log)
+    await waitUntil(() => r.poolStats().groups.A === 2, 10_000, 'A holding both workers')
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1], group: 'C' })).output).toBe(2)
+    // no extra worker was started; A's preempted call was queued again, not failed, and has its worker back
+    expect(log).toEqual([])
+    await waitUntil(() => r.poolStats().groups.A === 2, 10_000, 'A holding both workers again')
+    expect(r.poolStats()).toMatchObject({ workers: 2, extra: 0, queued: 0 })
+    a.controller.abort()
+    await Promise.all(a.calls)
+    expect(log.map(s => s.code)).toEqual([RuntimeErrorCode.CANCELLED, RuntimeErrorCode.CANCELLED])
+  }, 60_000)
+})
