@@ -1,0 +1,170 @@
+/**
+ * Several `ipvm start` processes on 127.0.0.1 for the multi-node bench: each on its own temp
+ * data folder, free ports, mDNS off, every node trusting every other, connected as a full
+ * mesh. Their CPU time is read from /proc, so it counts every thread of the process (the
+ * main thread, Wasm workers, libuv) and nothing of the bench's own process.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { IpvmClient } from '../src/client/index.js'
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+const CLI = join(ROOT, 'dist', 'cli', 'main.js')
+const CLOCK_TICKS_PER_SECOND = 100
+
+export interface ClusterNode {
+  index: number
+  peerId: string
+  pid: number
+  client: IpvmClient
+  httpUrl: string
+  /** utime + stime of the whole process (all threads), in ms; 10 ms resolution. */
+  cpuMs: () => number
+  /** Resident set size of the process, in bytes. */
+  rssBytes: () => number
+}
+
+export interface ClusterSettings {
+  /** network.* settings of every node, over the bench's own. */
+  network?: Record<string, unknown>
+  /** Extra TOML sections, verbatim. */
+  extraToml?: string
+}
+
+export interface Cluster {
+  nodes: ClusterNode[]
+  stop: () => Promise<void>
+}
+
+/** Builds `dist/` (`npm run build`) when a file of `src/` is newer than its entry point. */
+export function ensureBuilt (): void {
+  const entry = join(ROOT, 'dist', 'cli', 'main.js')
+  const built = existsSync(entry) ? statSync(entry).mtimeMs : 0
+  const stale = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[])
+    .some(f => statSync(join(ROOT, 'src', f)).mtimeMs > built)
+  if (!stale) return
+  const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
+  if (r.status !== 0) throw new Error('npm run build failed')
+}
+
+function procStat (pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // fields after the command name, which may hold spaces; [0] is field 3 (state)
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+}
+
+function toml (v: unknown): string {
+  return JSON.stringify(v)
+}
+
+async function identity (): Promise<{ seed: string, id: string }> {
+  const seed = randomBytes(32)
+  return { seed: seed.toString('base64'), id: peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString() }
+}
+
+interface Started { child: ChildProcess, dir: string, ports: { rpc: { port: number }, listeners: string[] } }
+
+async function startProcess (dir: string, config: string, children: ChildProcess[]): Promise<Started> {
+  writeFileSync(join(dir, 'config.toml'), config)
+  const child = spawn(process.execPath, [CLI, 'start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  children.push(child)
+  let stderr = ''
+  child.stderr?.on('data', d => { stderr += String(d) })
+  const portsFile = join(dir, 'ports.json')
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`a node exited while starting: ${stderr.slice(-2000)}`)
+    if (existsSync(portsFile)) {
+      try {
+        const ports = JSON.parse(readFileSync(portsFile, 'utf8'))
+        if (ports.pid === child.pid) return { child, dir, ports }
+      } catch {
+        // written while we read: try again
+      }
+    }
+    if (Date.now() > deadline) throw new Error('a node did not start within 60 s')
+    await new Promise(resolve => setTimeout(resolve, 25))
+  }
+}
+
+/**
+ * Starts `count` nodes one after the other, each dialling all the earlier ones, and waits
+ * until every node is connected to every other.
+ */
+export async function startCluster (count: number, settings: ClusterSettings = {}): Promise<Cluster> {
+  const ids = await Promise.all(Array.from({ length: count }, identity))
+  const children: ChildProcess[] = []
+  const dirs: string[] = []
+  const nodes: ClusterNode[] = []
+  const stop = async (): Promise<void> => {
+    await Promise.all(nodes.map(async n => await n.client.close().catch(() => {})))
+    await Promise.all(children.map(async c => {
+      if (c.exitCode !== null || c.signalCode !== null) return
+      const exited = new Promise(resolve => c.once('exit', resolve))
+      c.kill('SIGTERM')
+      const t = setTimeout(() => c.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(t)
+    }))
+    for (const d of dirs) rmSync(d, { recursive: true, force: true })
+  }
+  try {
+    const listeners: string[] = []
+    for (let i = 0; i < count; i++) {
+      const dir = mkdtempSync(join(tmpdir(), 'ipvm-bench-nodes-'))
+      dirs.push(dir)
+      const network = {
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        mdns: false,
+        peers: listeners.slice(),
+        trusted_peers: ids.filter((_, j) => j !== i).map(x => x.id),
+        ...settings.network
+      }
+      const config = [
+        '[node]', `key_seed = ${toml(ids[i].seed)}`,
+        '[rpc]', 'port = 0',
+        '[metrics]', 'port = 0',
+        '[network]', ...Object.entries(network).map(([k, v]) => `${k} = ${toml(v)}`),
+        settings.extraToml ?? ''
+      ].join('\n') + '\n'
+      const s = await startProcess(dir, config, children)
+      const addr = s.ports.listeners.find(a => a.startsWith('/ip4/127.0.0.1/')) ?? s.ports.listeners[0]
+      listeners.push(addr.includes('/p2p/') ? addr : `${addr}/p2p/${ids[i].id}`)
+      const pid = s.child.pid!
+      nodes.push({
+        index: i,
+        peerId: ids[i].id,
+        pid,
+        client: await IpvmClient.connect(`ws://127.0.0.1:${s.ports.rpc.port}`),
+        httpUrl: `http://127.0.0.1:${s.ports.rpc.port}`,
+        cpuMs: () => {
+          const f = procStat(pid)
+          return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_SECOND
+        },
+        rssBytes: () => Number(procStat(pid)[21]) * 4096
+      })
+    }
+    await waitFor(async () => {
+      const counts = await Promise.all(nodes.map(async n => Object.keys((await n.client.node()).dynamic.connections).length))
+      return counts.every(c => c >= count - 1)
+    }, 60_000, 'every node connected to every other')
+    return { nodes, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+export async function waitFor (cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}
