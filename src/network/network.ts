@@ -146,7 +146,7 @@ export class Network implements Startable {
       this.gossip.start()
     }
     this.dht = new ReceiptDht({ libp2p: node, dht: node.services.dht, protocol: KAD_PROTOCOL, exchange: receipts, events: this.events, logger: this.log, metrics, selfId: this.peerId, connectedPeerCount: () => node.getPeers().length, signal })
-    this.homestar = new HomestarDht({ libp2p: node, protocol: KAD_PROTOCOL, exchange: receipts, logger: this.log })
+    this.homestar = new HomestarDht({ libp2p: node, protocol: KAD_PROTOCOL, exchange: receipts, events: this.events, logger: this.log, metrics })
     this.bitswap = new Bitswap({ libp2p: node, logger: this.log, blocks })
     await this.bitswap.start()
     node.services.mdns?.addEventListener('peer', (event) => { void this.onMdnsPeer(event.detail) })
