@@ -12,15 +12,18 @@ import { lengthPrefixed, readLengthPrefixed } from '../../../src/network/wire/fr
 import { ProtoWriter, readFields, WireType } from '../../../src/network/wire/protobuf.js'
 import { eventsOf, makeReceipt, startNode, stopAll, waitUntil, type TestReceipt } from './helpers.js'
 
+const PUT_VALUE = 0
 const GET_VALUE = 1
 
 /**
  * A peer that identifies as Homestar 0.3.0 and answers Kademlia GET_VALUE requests for the
  * records it holds under the bare instruction CID, as Homestar does (kad-dht cannot: it
- * refuses keys without a `/<namespace>/`). `asked` lists the keys it was asked for.
+ * refuses keys without a `/<namespace>/`), and takes every PUT_VALUE. `asked` lists the keys
+ * it was asked for, `put` the records it was given.
  */
-async function homestarLikePeer (records: TestReceipt[]): Promise<{ node: Libp2p, asked: Uint8Array[] }> {
+async function homestarLikePeer (records: TestReceipt[]): Promise<{ node: Libp2p, asked: Uint8Array[], put: Array<{ key: Uint8Array, value: Uint8Array }> }> {
   const asked: Uint8Array[] = []
+  const put: Array<{ key: Uint8Array, value: Uint8Array }> = []
   const node = await createLibp2p({
     privateKey: await generateKeyPair('Ed25519'),
     nodeInfo: { name: 'homestar-runtime', version: '0.3.0', userAgent: 'homestar-runtime/0.3.0' },
@@ -34,12 +37,19 @@ async function homestarLikePeer (records: TestReceipt[]): Promise<{ node: Libp2p
     void (async () => {
       for await (const request of readLengthPrefixed(stream, 64 * 1024)) {
         let type = 0
-        let key = new Uint8Array(0)
+        let key: Uint8Array = new Uint8Array(0)
+        let record: Uint8Array | undefined
         for (const field of readFields(request)) {
           if (field.field === 1 && field.wireType === WireType.VARINT) type = field.uint
           if (field.field === 2 && field.wireType === WireType.LENGTH_DELIMITED) key = field.bytes
+          if (field.field === 3 && field.wireType === WireType.LENGTH_DELIMITED) record = field.bytes
         }
         const answer = new ProtoWriter().uint(1, type).bytes(2, key)
+        if (type === PUT_VALUE && record !== undefined) {
+          // stored, and echoed as Kademlia does
+          put.push({ key, value: KadRecord.deserialize(record).value })
+          answer.bytes(3, record)
+        }
         if (type === GET_VALUE) {
           asked.push(key)
           const held = records.find(r => equals(r.instruction.bytes, key))
@@ -51,7 +61,7 @@ async function homestarLikePeer (records: TestReceipt[]): Promise<{ node: Libp2p
       await stream.close()
     })().catch(err => { stream.abort(err as Error) })
   })
-  return { node, asked }
+  return { node, asked, put }
 }
 
 const peers: Libp2p[] = []
@@ -89,5 +99,20 @@ describe('network: receipt records a Homestar peer holds under the bare instruct
     }, 10_000, 'the Homestar peer to be asked')
     expect(eventsOf(node, 'got_receipt_dht')).toEqual([])
     expect(node.exchange.received).toEqual([])
+  })
+
+  it('are what this node puts on a Homestar peer for a receipt it computed: Homestar\'s capsule, unsigned, under the bare instruction CID', async () => {
+    const receipt = await makeReceipt(33)
+    const homestar = await homestarLikePeer([])
+    peers.push(homestar.node)
+    const node = await startNode({ peers: [homestar.node.getMultiaddrs()[0].toString()] })
+    const computed = { ran: receipt.ran, out: ['ok', 34] as ['ok', number], meta: { op: 'add_one' }, iss: null, prf: [] }
+    // the peer counts as Homestar once identify has told its agent
+    await waitUntil(async () => {
+      await node.network.announceReceipt(computed, receipt.instruction)
+      return homestar.put.some(r => equals(r.key, receipt.instruction.bytes))
+    }, 10_000, 'a put under the bare instruction CID')
+    const bare = homestar.put.filter(r => equals(r.key, receipt.instruction.bytes))
+    for (const r of bare) expect(r.value).toEqual(receipt.dhtBytes)
   })
 })
