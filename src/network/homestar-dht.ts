@@ -2,8 +2,9 @@ import type { Libp2p, PeerId } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
+import type { NetworkEvents } from './events.js'
 import { getValueFrom, putValueTo } from './kad-put.js'
-import type { DecodedReceipt, ReceiptExchange } from './types.js'
+import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange } from './types.js'
 
 /** What Homestar's identify answers with: it ignores peers whose protocol version differs. */
 export const HOMESTAR_PROTOCOL_VERSION = 'homestar/0.3.0'
@@ -16,7 +17,9 @@ export interface HomestarDhtDeps {
   libp2p: Libp2p
   protocol: string
   exchange: ReceiptExchange
+  events: NetworkEvents
   logger: Logger
+  metrics?: NetworkMetricGroups
 }
 
 /**
@@ -56,7 +59,11 @@ export class HomestarDht {
     return stored.sort()
   }
 
-  /** The receipt records connected Homestar peers hold for the instruction, each as it is decoded, until `accept` takes one. */
+  /**
+   * The receipt records connected Homestar peers hold for the instruction, each as it is
+   * decoded, until `accept` takes one; that one is announced (`got_receipt_dht`, with the peer
+   * that answered as publisher) and counted as a successful lookup, as a Kademlia find is.
+   */
   async find (instruction: CID, signal: AbortSignal, accept: (found: DecodedReceipt & { publisher: string }) => Promise<boolean>): Promise<(DecodedReceipt & { publisher: string }) | null> {
     for (const peer of await this.peers()) {
       if (signal.aborted) return null
@@ -76,7 +83,11 @@ export class HomestarDht {
         continue
       }
       const found = { ...decoded, publisher: peer.toString() }
-      if (await accept(found)) return found
+      if (await accept(found)) {
+        this.deps.metrics?.network.dhtOps.inc({ op: 'get_receipt', outcome: 'ok' })
+        this.deps.events.emit('got_receipt_dht', { cid: found.cid.toString(), publisher: found.publisher, ran: found.ran.toString() })
+        return found
+      }
     }
     return null
   }

@@ -82,7 +82,7 @@ export class ReceiptNetwork {
   }
 
   async attach (parts: ReceiptNetworkParts): Promise<void> {
-    const homestar = new HomestarDht({ libp2p: parts.node, protocol: KAD_PROTOCOL, exchange: this.c.receipts, logger: this.log })
+    const homestar = new HomestarDht({ libp2p: parts.node, protocol: KAD_PROTOCOL, exchange: this.c.receipts, events: this.c.events, logger: this.log, ...(this.c.metrics !== undefined ? { metrics: this.c.metrics } : {}) })
     this.parts = { ...parts, homestar }
     await parts.node.handle(RECEIPT_EXCHANGE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 16, maxOutboundStreams: 16 })
     parts.node.addEventListener('peer:identify', this.onIdentify)

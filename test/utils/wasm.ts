@@ -14,9 +14,9 @@ const fixture = (name: string): URL => new URL(`../fixtures/wasm/${name}`, impor
 
 let wabt: ReturnType<typeof wabtInit> | undefined
 
-async function watToBinary (file: string): Promise<Uint8Array> {
+async function watToBinary (file: string, edit: (text: string) => string = text => text): Promise<Uint8Array> {
   wabt ??= wabtInit()
-  const module = (await wabt).parseWat(file, await readFile(fixture(file), 'utf8'), { bulk_memory: true })
+  const module = (await wabt).parseWat(file, edit(await readFile(fixture(file), 'utf8')), { bulk_memory: true })
   try {
     module.validate()
     return new Uint8Array(module.toBinary({}).buffer)
@@ -28,6 +28,7 @@ async function watToBinary (file: string): Promise<Uint8Array> {
 let embedded: Promise<Uint8Array> | undefined
 let component: Promise<Uint8Array> | undefined
 let core: Promise<Uint8Array> | undefined
+let homestar030: Promise<Uint8Array> | undefined
 
 /** The test component's core module with its WIT embedded (a `component-type` custom section). */
 export async function buildTestEmbeddedModule (): Promise<Uint8Array> {
@@ -43,6 +44,21 @@ export async function buildTestEmbeddedModule (): Promise<Uint8Array> {
 export async function buildTestComponent (): Promise<Uint8Array> {
   component ??= (async () => componentNew(await buildTestEmbeddedModule(), []))()
   return component
+}
+
+/**
+ * The test component importing Homestar 0.3.0's host interface, `homestar:host/helpers@0.0.1`
+ * (the same functions as 0.1.1): the Homestar 0.3.0 binary refuses a component importing
+ * `@0.1.1`. This node takes either (it matches host imports without their version).
+ */
+export async function buildHomestar030Component (): Promise<Uint8Array> {
+  const edit = (text: string): string => text.replaceAll('homestar:host/helpers@0.1.1', 'homestar:host/helpers@0.0.1').replaceAll('homestar:host@0.1.1', 'homestar:host@0.0.1')
+  homestar030 ??= (async () => componentNew(await componentEmbed({
+    binary: await watToBinary('test-component.wat', edit),
+    witSource: edit(await readFile(fixture('test-component.wit'), 'utf8')),
+    world: 'test'
+  }), []))()
+  return homestar030
 }
 
 /** A plain core module exporting count, add_one, add_i64, to_f32, div, trap, spin, grow and fill. */
