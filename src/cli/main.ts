@@ -1,5 +1,19 @@
 import '../polyfill.js'
-import { main } from './index.js'
+import { main, reportError } from './index.js'
+
+const args = process.argv.slice(2)
+const opts = { json: args.includes('--json'), debug: args.includes('--debug') || process.env.IPVM_DEBUG === '1' }
+
+// a reader that went away (`ipvm status | head -1`) is not an error: stop quietly
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+    throw err
+  })
+}
+// whatever escapes a command is still one line, not a stack trace
+process.on('uncaughtException', err => { process.exit(reportError(err, opts)) })
+process.on('unhandledRejection', err => { process.exit(reportError(err, opts)) })
 
 const code = await main()
 // `start` keeps running until a signal; every other command ends here

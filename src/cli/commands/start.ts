@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import type { PartialConfig } from '../../config/index.js'
-import { CliError, collect, resolveConfig, withConfigOptions } from '../shared.js'
+import { usageError } from '../errors.js'
+import { collect, resolveConfig, withConfigOptions } from '../shared.js'
 
 interface StartFlags {
   config?: string
@@ -53,7 +54,7 @@ export function startCommand (): Command {
 function port (value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} must be a port number (0-65535), got "${value}"`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usageError(`${flag} must be a port number (0-65535), got "${value}"`)
   return n
 }
 

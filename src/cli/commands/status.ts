@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import type { WorkflowPageJson, WorkflowRunJson } from '../../client/index.js'
-import { CliError, print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
+import { usageError } from '../errors.js'
+import { print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
 
 const STATUSES = ['pending', 'running', 'paused', 'sleeping', 'completed', 'failed', 'cancelled']
 
@@ -20,9 +21,9 @@ export function statusCommand (): Command {
         print(flags.json === true ? JSON.stringify(run) : describeRun(run))
         return
       }
-      if (flags.status !== undefined && !STATUSES.includes(flags.status)) throw new CliError(`--status must be one of ${STATUSES.join(', ')}, got "${flags.status}"`)
+      if (flags.status !== undefined && !STATUSES.includes(flags.status)) throw usageError(`--status must be one of ${STATUSES.join(', ')}, got "${flags.status}"`)
       const limit = Number(flags.limit)
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer in 1..1000, got "${flags.limit ?? ''}"`)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usageError(`--limit must be an integer in 1..1000, got "${flags.limit ?? ''}"`)
       const params = { limit, ...(flags.status !== undefined ? { status: flags.status } : {}), ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}) }
       const page = await withClient(flags, async client => await client.request<WorkflowPageJson>('workflow_list', params))
       if (flags.json === true) {
