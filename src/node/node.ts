@@ -49,7 +49,7 @@ export class IpvmNode {
 
   constructor (init: NodeInit) {
     this.config = init.config
-    this.logger = init.logger ?? createLogger({ level: init.config.node.log_level })
+    this.logger = init.logger ?? createLogger({ level: init.config.node.log_level, format: init.config.node.log_format })
     this.dataDir = resolve(init.config.node.data_dir)
     this.validateResults = init.validateResults ?? false
     this.registry = createMetricsRegistry()

@@ -38,6 +38,7 @@ export function settingsToml (dataDir: string): string {
 [node]
 data_dir = ${q(dataDir)}
 log_level = ${q(d.node.log_level)}
+log_format = ${q(d.node.log_format)}   # "json", "pretty", or "auto": pretty when stderr is a terminal
 # key_file = "<data_dir>/node.key"   # Ed25519 seed, created on first start
 shutdown_timeout_ms = ${d.node.shutdown_timeout_ms}
 

@@ -13,6 +13,7 @@ interface StartFlags {
   peer?: string[]
   kuboApi?: string
   logLevel?: string
+  logFormat?: string
 }
 
 export function startCommand (): Command {
@@ -25,6 +26,7 @@ export function startCommand (): Command {
     .option('--peer <multiaddr>', 'peer to dial and keep connected (repeatable)', collect)
     .option('--kubo-api <url>', 'Kubo HTTP API to fetch missing ipfs:// blocks from')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--log-format <format>', 'json, pretty, or auto (pretty when stderr is a terminal; the default)')
     .action(async (flags: StartFlags) => {
       const config = resolveConfig(flags, startFlagsToConfig(flags))
       // loaded here so that the client commands start without libp2p and the runtime
@@ -66,6 +68,8 @@ export function startFlagsToConfig (flags: StartFlags): PartialConfig {
   if (metricsPort !== undefined) out.metrics = { port: metricsPort }
   if (flags.listen !== undefined || flags.peer !== undefined) out.network = { ...(flags.listen !== undefined ? { listen: flags.listen } : {}), ...(flags.peer !== undefined ? { peers: flags.peer } : {}) }
   if (flags.kuboApi !== undefined) out.resources = { kubo_api: flags.kuboApi }
-  if (flags.logLevel !== undefined) out.node = { log_level: flags.logLevel as never }
+  if (flags.logLevel !== undefined || flags.logFormat !== undefined) {
+    out.node = { ...(flags.logLevel !== undefined ? { log_level: flags.logLevel as never } : {}), ...(flags.logFormat !== undefined ? { log_format: flags.logFormat as never } : {}) }
+  }
   return out
 }
