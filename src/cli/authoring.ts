@@ -44,7 +44,7 @@ export function isAuthoringForm (value: Ipld): boolean {
 /** The CID `ipvm add` gives a file: CIDv1, raw leaves, 256 KiB chunks, balanced layout (as `ipfs add --cid-version 1`). */
 export async function fileCid (bytes: Uint8Array): Promise<CID> {
   const sink = { put: async (cid: CID): Promise<CID> => await Promise.resolve(cid) }
-  const result = await importBytes(bytes, sink as never, {
+  const result = await importBytes(bytes, sink, {
     cidVersion: 1,
     rawLeaves: true,
     reduceSingleLeafToSelf: true,
@@ -132,7 +132,7 @@ function resolveAwaits (args: Ipld[], instructions: Map<string, string>): Ipld[]
     const target = awaitTarget(arg)
     if (target === undefined) return arg
     const key = Object.keys(arg as IpldMap)[0]
-    return { [key]: CID.parse(instructions.get(target) ?? '') } as IpldMap
+    return { [key]: CID.parse(instructions.get(target) ?? '') }
   })
 }
 

@@ -15,6 +15,12 @@ for (const stream of [process.stdout, process.stderr]) {
 process.on('uncaughtException', err => { process.exit(reportError(err, opts)) })
 process.on('unhandledRejection', err => { process.exit(reportError(err, opts)) })
 
+let settled = false
+// the event loop emptied while a command was still waiting: say so, rather than exit silently (13)
+process.on('beforeExit', () => {
+  if (!settled) process.exit(reportError(new Error('the command stopped before it finished (a part of the node did not stop cleanly)'), opts))
+})
 const code = await main()
+settled = true
 // `start` keeps running until a signal; every other command ends here
 if (code !== 0 || !process.argv.slice(2).includes('start')) process.exitCode = process.exitCode ?? code

@@ -94,7 +94,8 @@ function checkedPlan (text: string, file: string): WorkflowPlan {
     return planWorkflow(text)
   } catch (err) {
     if (err instanceof IpldError) {
-      const path = String((err.data as { path?: unknown } | undefined)?.path ?? '')
+      const raw = (err.data as { path?: unknown } | undefined)?.path
+      const path = typeof raw === 'string' ? raw : ''
       const task = /^tasks\[(\d+)\]/.exec(path)
       const where = task !== null ? `task ${task[1]} (${path})` : path
       if (err.code === IpldErrorCode.INVALID_NONCE) {

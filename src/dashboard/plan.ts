@@ -1,4 +1,4 @@
-import { parseJson, parseWasmRunInput, parseWorkflow, type Arg } from '../ipld/index.js'
+import { classifyArg, isIpldMap, parseJson, parseWasmRunInput, parseWorkflow, type Arg } from '../ipld/index.js'
 
 /** One awaited instruction of a task: its CID, the branch awaited, and the task of this workflow that has it. */
 export interface PlannedAwait {
@@ -45,7 +45,8 @@ export function planWorkflow (text: string | Uint8Array): WorkflowPlan {
       func = input.func
       args = input.args
     } catch {
-      // not a wasm/run input: the node refuses it when it is run; there is nothing to draw
+      // not a wasm/run input: an ipvm/sleep's `value` may await a task; anything else the node refuses when it is run
+      if (t.run.op === 'ipvm/sleep' && isIpldMap(t.run.input) && t.run.input.value !== undefined) args = [classifyArg(t.run.input.value)]
     }
     const awaits: PlannedAwait[] = []
     for (const arg of args) {

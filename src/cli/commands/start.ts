@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { createServer } from 'node:net'
 import type { PartialConfig } from '../../config/index.js'
 import { usageError } from '../errors.js'
 import { collect, resolveConfig, withConfigOptions } from '../shared.js'
@@ -29,6 +30,9 @@ export function startCommand (): Command {
     .option('--log-format <format>', 'json, pretty, or auto (pretty when stderr is a terminal; the default)')
     .action(async (flags: StartFlags) => {
       const config = resolveConfig(flags, startFlagsToConfig(flags))
+      // a taken port is reported at once, before anything starts
+      await assertPortFree(config.rpc.host, config.rpc.port, '--rpc-port')
+      if (config.metrics.enable) await assertPortFree(config.metrics.host, config.metrics.port, '--metrics-port')
       // loaded here so that the client commands start without libp2p and the runtime
       const { IpvmNode } = await import('../../node/index.js')
       const node = new IpvmNode({ config })
@@ -51,6 +55,18 @@ export function startCommand (): Command {
       process.once('SIGTERM', () => shutdown('SIGTERM'))
       await node.start()
     })
+}
+
+/** Throws EADDRINUSE (or EACCES) when `host:port` cannot be listened on; port 0 always can. */
+async function assertPortFree (host: string, port: number, flag: string): Promise<void> {
+  if (port === 0) return
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(Object.assign(new Error(`cannot listen on ${host}:${port} (${flag}): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`), { code: err.code }))
+    })
+    server.listen(port, host, () => server.close(() => resolve()))
+  })
 }
 
 function port (value: string | undefined, flag: string): number | undefined {

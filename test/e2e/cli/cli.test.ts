@@ -66,17 +66,16 @@ describe('ipvm command', () => {
     children.push(child)
     await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 20_000, 'ports.json')
     const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-    const t0 = Date.now()
     child.kill('SIGTERM')
+    // 0: stopped gracefully; past node.shutdown_timeout_ms (5 s) it would exit 1
     expect(await exited).toBe(0)
-    expect(Date.now() - t0).toBeLessThan(5000)
   })
 
   it('client commands fail clearly when no node runs', async () => {
     const t = tempDir()
     cleanups.push(t.remove)
     const [r, s] = await Promise.all([runCli(['health', '--port', '1']), runCli(['stop', '--data', t.dir])])
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(4)
     expect(r.stderr).toContain('cannot reach a node')
     expect(s.code).toBe(1)
     expect(s.stderr).toContain('no node is running')
@@ -103,7 +102,7 @@ describe('ipvm command', () => {
     const t = tempDir()
     cleanups.push(t.remove)
     const r = await runCli(['start', '--data', t.dir], { IPVM_RPC__PROT: '1' })
-    expect(r.code).toBe(1)
+    expect(r.code).toBe(2)
     expect(r.stderr).toContain('rpc.prot')
     expect(r.stderr).toContain('CONFIG_UNKNOWN_KEY')
   })
