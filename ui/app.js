@@ -46,18 +46,20 @@ function onState (state, detailInfo) {
 }
 
 async function onOpen () {
+  // the first figures and runs are asked for at once, beside the (larger) API document
+  metrics.start()
+  poller.start()
   try {
     const doc = await rpc.request('rpc.discover')
     methods = new Map(doc.methods.map(m => [m.name, m]))
   } catch {
     methods = new Map()
   }
-  metrics.start()
   void network.start(new Set(methods.keys()))
   byId('runs-source').textContent = methods.has('workflow_list')
     ? 'Runs submitted here, live, and the node\'s other runs, read every 5 s.'
     : 'Runs submitted from this page, live.'
-  if (methods.has('workflow_list')) poller.start()
+  if (!methods.has('workflow_list')) poller.stop()
   // runs that were going on when the connection dropped
   for (const run of store.list()) {
     if (!run.final && !run.live) await refreshFromNode(rpc, methods, store, run)
