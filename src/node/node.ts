@@ -144,7 +144,7 @@ export class IpvmNode {
       router,
       logger: log('rpc'),
       metrics: metrics.rpc,
-      routes: { ...dashboardRoutes(), ...methodRoutes(router) },
+      routes: { ...dashboardRoutes({}, { workflowBody: async cid => await store.workflows.getBody(cid) }), ...methodRoutes(router) },
       uploads: { ...uploadRoutes(services), ...dashboardUploads({ maxPlanBytes: config.rpc.max_frame_bytes }) }
     }))
     if (!isLoopbackHost(config.rpc.host) && config.rpc.auth_token === '') {
