@@ -41,7 +41,7 @@ export function describeRun (run: WorkflowRunJson): string {
     `workflow  ${run.workflow['/']}`,
     `name      ${run.name}`,
     `status    ${run.status}`,
-    `progress  ${run.progress.receipts}/${run.progress.tasks} receipts`
+    `progress  ${progressText(run)} tasks done`
   ]
   if (run.tasks !== undefined) lines.push(`tasks     ${run.tasks.executed} executed, ${run.tasks.replayed} replayed, ${run.tasks.failed} failed, ${run.tasks.skipped} skipped`)
   lines.push(`retries   ${run.retries}`, `restarts  ${run.restarts}`, `created   ${iso(run.created_at)}`, `updated   ${iso(run.updated_at)}`)
@@ -53,10 +53,21 @@ export function describeRun (run: WorkflowRunJson): string {
 function runTable (runs: WorkflowRunJson[]): string {
   if (runs.length === 0) return '(no workflow runs)'
   const rows = [['STATUS', 'PROGRESS', 'UPDATED', 'WORKFLOW', 'NAME'], ...runs.map(r => [
-    r.status, `${r.progress.receipts}/${r.progress.tasks}`, iso(r.updated_at), r.workflow['/'], r.name === r.workflow['/'] ? '' : r.name
+    r.status, progressText(r), iso(r.updated_at), r.workflow['/'], r.name === r.workflow['/'] ? '' : r.name
   ])]
   const widths = rows[0].map((_c, i) => Math.max(...rows.map(row => row[i].length)))
   return rows.map(row => row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i])).join('  ').trimEnd()).join('\n')
+}
+
+/**
+ * Tasks done of all: the live counts while the node has the run loaded; else the stored receipt
+ * count, which also holds the error receipts of earlier runs of the same workflow, so it is
+ * capped at the task count (and a completed run has done them all).
+ */
+export function progressText (run: WorkflowRunJson): string {
+  const total = run.progress.tasks
+  if (run.tasks !== undefined) return `${run.tasks.executed + run.tasks.replayed + run.tasks.failed + run.tasks.skipped}/${run.tasks.total}`
+  return `${run.status === 'completed' ? total : Math.min(run.progress.receipts, total)}/${total}`
 }
 
 function iso (ms: number): string {
