@@ -41,7 +41,9 @@ export const ExitCode = {
   /** No node could be reached, or the node went away before the end. */
   UNREACHABLE: 4,
   /** `--timeout` passed. */
-  TIMEOUT: 5
+  TIMEOUT: 5,
+  /** Ctrl-C (SIGINT) during `ipvm run` with a node started for the run. */
+  INTERRUPTED: 130
 } as const
 
 /** A failure the command reports on one line (message, code, hint) and exits with; no stack trace. */

@@ -41,6 +41,15 @@ export function runCommand (): Command {
       const wf = await readWorkflowFile(file)
       const json = flags.json === true
       const target = await findOrStartNode(flags)
+      const embedded = target.embedded
+      // Ctrl-C with a node started for the run: stop it cleanly; the run resumes with the next node on the folder
+      let interrupted = false
+      const interrupt = (): void => {
+        interrupted = true
+        process.stderr.write(`\ninterrupted: workflow ${wf.plan.workflow} goes on when a node next starts on this data folder\n`)
+        void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(ExitCode.INTERRUPTED))
+      }
+      if (embedded !== undefined) process.once('SIGINT', interrupt)
       let result: { receipts: ReceiptNotification[], status: FinalStatus }
       try {
         if (wf.files.length > 0) await addFiles(target, wf.files)
@@ -52,12 +61,15 @@ export function runCommand (): Command {
           result = await follow(client, stream, wf.plan.workflow, progress, json, timeoutMs)
           progress.finish()
         } catch (err) {
+          // the connection closes because the node is stopping for Ctrl-C: the handler exits
+          if (interrupted) await new Promise<never>(() => {})
           throw asCliError(err)
         } finally {
           await client.close()
         }
       } finally {
-        await target.embedded?.stop()
+        process.off('SIGINT', interrupt)
+        await embedded?.stop()
       }
       const s = result.status
       if (!json) {

@@ -86,10 +86,10 @@ describe('workflow control', () => {
     const cid = workflowCid(wf)
     const seen: Array<{ at: number, n: RunNotification }> = []
     const done = record(await t.client.runWorkflow(wf), seen)
-    await waitUntil(() => seen.some(s => isReceiptNotification(s.n)), 10_000)
+    await waitUntil(() => seen.some(s => isReceiptNotification(s.n)), 30_000)
     const paused = await t.client.request<RunJson>('workflow_pause', [cid])
     expect(paused.status).toBe('paused')
-    await waitUntil(() => seen.some(s => isStatusNotification(s.n) && s.n.workflow_status.status === 'paused'), 5000)
+    await waitUntil(() => seen.some(s => isStatusNotification(s.n) && s.n.workflow_status.status === 'paused'), 30_000)
     // what was in flight (at most the sleep after the first add_one) ends; then nothing moves
     await delay(400)
     const p1 = (await runStatus(t.client, cid)).progress.receipts
@@ -116,7 +116,7 @@ describe('workflow control', () => {
     const outs = seen.flatMap(s => isReceiptNotification(s.n) ? [s.n.receipt.out[1]] : [])
     expect(outs.filter(o => typeof o === 'number')).toEqual([1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6])
     expect((await rpcError(t.client.request('workflow_resume', [cid]))).nodeCode).toBe('WORKFLOW_STATE')
-  })
+  }, 90_000)
 
   it('cancel terminates a spinning task at once and ends the run with a final cancelled status', async () => {
     const wf = { tasks: [task(rsc, 'spin', [], { time: 60_000 })] }
@@ -154,7 +154,7 @@ describe('workflow control', () => {
     const first = await t.client.runWorkflow(wf)
     const a: Array<{ at: number, n: RunNotification }> = []
     const doneA = record(first, a)
-    await waitUntil(() => a.filter(s => isReceiptNotification(s.n)).length >= 2, 10_000)
+    await waitUntil(() => a.filter(s => isReceiptNotification(s.n)).length >= 2, 30_000)
     const other = await IpvmClient.connect(t.url)
     try {
       const b = await collectRun(await other.runWorkflow(wf), 20_000)
@@ -167,7 +167,7 @@ describe('workflow control', () => {
     } finally {
       await other.close()
     }
-  })
+  }, 90_000)
 
   it('workflow_list pages newest first without skipping or repeating, and filters by status', async () => {
     const cids: string[] = []
