@@ -40,6 +40,10 @@ export function describeError (err: unknown): ErrorReport {
     return { code: err.code, message: oneLine(err.message), ...(hint !== undefined ? { hint } : {}), exitCode: err.code.startsWith('CONFIG_') ? ExitCode.USAGE : ExitCode.FAILED, ...(stack !== undefined ? { stack } : {}) }
   }
   const errno = (err as NodeJS.ErrnoException | undefined)?.code
+  if (errno === 'ECONNRESET') {
+    // the node's end of a connection went away (killed, crashed)
+    return { code: CliErrorCode.NODE_LOST, message: `the node's connection was reset: ${oneLine((err as Error).message)}`, hint: 'see whether it runs with `ipvm health`', exitCode: ExitCode.UNREACHABLE, ...(stack !== undefined ? { stack } : {}) }
+  }
   if (typeof errno === 'string' && /^E[A-Z]+$/.test(errno)) {
     const hint = hintFor(errno)
     return { code: errno, message: oneLine((err as Error).message), ...(hint !== undefined ? { hint } : {}), exitCode: ExitCode.FAILED, ...(stack !== undefined ? { stack } : {}) }

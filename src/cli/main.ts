@@ -12,7 +12,11 @@ for (const stream of [process.stdout, process.stderr]) {
   })
 }
 // whatever escapes a command is still one line, not a stack trace
-process.on('uncaughtException', err => { process.exit(reportError(err, opts)) })
+process.on('uncaughtException', err => {
+  // a WebSocket reset by a node that died: its 'close' follows, and the command reports the lost node
+  if ((err as NodeJS.ErrnoException).code === 'ECONNRESET') return
+  process.exit(reportError(err, opts))
+})
 process.on('unhandledRejection', err => { process.exit(reportError(err, opts)) })
 
 let settled = false

@@ -16,8 +16,19 @@ export interface Target {
 
 export interface TargetFlags extends ClientFlags { config?: string, network?: boolean, logLevel?: string }
 
-/** How long a running node has to answer `GET /health` before it is taken as gone. */
+/** How long a running node has to answer one `GET /health`. */
 const PROBE_TIMEOUT_MS = 2000
+/** How long probes are repeated while the process named by ports.json is alive. */
+const BUSY_NODE_WAIT_MS = 15_000
+
+function alive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
 
 /**
  * Which node `ipvm run` uses:
@@ -33,7 +44,11 @@ export async function findOrStartNode (flags: TargetFlags): Promise<Target> {
   const ports = readPortsFile(config.node.data_dir)
   if (ports !== undefined) {
     const url = clientUrl({ ...flags, port: String(ports.rpc.port), host: connectHost(ports.rpc.host) })
-    if (await answers(url)) return { url, ...(token !== undefined ? { token } : {}) }
+    // a node whose process lives gets longer to answer (a loaded machine) than a stale ports.json
+    const deadline = Date.now() + (alive(ports.pid) ? BUSY_NODE_WAIT_MS : 0)
+    do {
+      if (await answers(url)) return { url, ...(token !== undefined ? { token } : {}) }
+    } while (Date.now() < deadline && alive(ports.pid))
   }
   return await startEmbedded(flags)
 }

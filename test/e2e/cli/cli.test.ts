@@ -56,7 +56,7 @@ describe('ipvm command', () => {
     expect(lines.length).toBeGreaterThan(0)
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow()
     expect(lines.some(l => JSON.parse(l).msg === 'node started')).toBe(true)
-  })
+  }, 120_000)
 
   it('SIGTERM stops a node gracefully within 5 s', async () => {
     const t = tempDir()

@@ -169,7 +169,7 @@ describe('ipvm: one-line errors', () => {
     }
     node.kill('SIGKILL')
     const r = await run
-    expect(r.code).toBe(4)
+    expect(r.code, r.stderr + r.stdout).toBe(4)
     oneLineError(r, 'CLI_NODE_LOST')
     expect(r.stderr).toContain(`ipvm status ${cid}`)
   })
