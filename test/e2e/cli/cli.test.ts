@@ -13,7 +13,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c()
 })
 
-describe('ipvm command', () => {
+describe('ipvm command', { timeout: 180_000 }, () => {
   it('--version and --help', async () => {
     const [version, help, startHelp] = await Promise.all([runCli(['--version']), runCli(['--help']), runCli(['start', '--help'])])
     expect(version.code).toBe(0)
@@ -32,7 +32,7 @@ describe('ipvm command', () => {
     let logs = ''
     child.stderr.on('data', d => { logs += String(d) })
     const portsFile = join(t.dir, 'ports.json')
-    await waitUntil(() => existsSync(portsFile), 20_000, 'ports.json')
+    await waitUntil(() => existsSync(portsFile), 60_000, 'ports.json')
     const ports = JSON.parse(readFileSync(portsFile, 'utf8'))
     expect(ports.pid).toBe(child.pid)
     expect(ports.rpc.port).toBeGreaterThan(0)
@@ -64,7 +64,7 @@ describe('ipvm command', () => {
     const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
     const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
     children.push(child)
-    await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 20_000, 'ports.json')
+    await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 60_000, 'ports.json')
     const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
     child.kill('SIGTERM')
     // 0: stopped gracefully; past node.shutdown_timeout_ms (5 s) it would exit 1
@@ -108,7 +108,7 @@ describe('ipvm command', () => {
   })
 })
 
-describe('ipvm add and ipvm run', () => {
+describe('ipvm add and ipvm run', { timeout: 300_000 }, () => {
   it('add writes into the data folder when no node runs; run prints receipts and exits 0, or 1 when the workflow fails', async () => {
     const { buildTestComponent } = await import('../../utils/wasm.js')
     const { addOneFixture, chain } = await import('../../utils/workflows.js')
@@ -125,7 +125,7 @@ describe('ipvm add and ipvm run', () => {
     const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
     const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
     children.push(child)
-    await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 20_000, 'ports.json')
+    await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 60_000, 'ports.json')
 
     // through the running node this time: same CID
     const again = await runCli(['add', '--data', t.dir, '--json', wasm])
@@ -151,5 +151,5 @@ describe('ipvm add and ipvm run', () => {
     expect(failed.code).toBe(1)
     expect(failed.stdout).toContain('RUNTIME_FUNCTION_NOT_FOUND')
     child.kill('SIGTERM')
-  }, 90_000)
+  }, 300_000)
 })
