@@ -46,18 +46,20 @@ function onState (state, detailInfo) {
 }
 
 async function onOpen () {
+  // the first figures and runs are asked for at once, beside the (larger) API document
+  metrics.start()
+  poller.start()
   try {
     const doc = await rpc.request('rpc.discover')
     methods = new Map(doc.methods.map(m => [m.name, m]))
   } catch {
     methods = new Map()
   }
-  metrics.start()
   void network.start(new Set(methods.keys()))
   byId('runs-source').textContent = methods.has('workflow_list')
     ? 'Runs submitted here, live, and the node\'s other runs, read every 5 s.'
     : 'Runs submitted from this page, live.'
-  if (methods.has('workflow_list')) poller.start()
+  if (!methods.has('workflow_list')) poller.stop()
   // runs that were going on when the connection dropped
   for (const run of store.list()) {
     if (!run.final && !run.live) await refreshFromNode(rpc, methods, store, run)
@@ -76,7 +78,14 @@ function onInfo ({ version, uptime }) {
 let frame = 0
 store.onChange((run, change) => {
   if (change === 'final' && run.source === 'page') announceFinal(run)
-  if (change === 'selected' && run?.source === 'node') void refreshFromNode(rpc, methods, store, run)
+  if (change === 'selected' && run?.source === 'node') {
+    void refreshFromNode(rpc, methods, store, run)
+    if (run.plan === null && run.planError === null && run.workflow !== null) {
+      fetchStoredPlan(run.workflow).then(
+        plan => store.update(run.key, { plan }),
+        err => store.update(run.key, { planError: err.message }))
+    }
+  }
   if (frame !== 0) return
   frame = requestAnimationFrame(() => {
     frame = 0
@@ -114,6 +123,14 @@ async function fetchPlan (text) {
   const res = await fetch(`/ui/plan${query}`, { method: 'POST', body: text, headers: { 'content-type': 'application/json' } })
   const body = await res.json()
   if (!res.ok) throw new Error(body?.error?.data?.message ?? body?.error?.message ?? `HTTP ${res.status}`)
+  return body
+}
+
+/** The task graph of a run the node stored (submitted elsewhere, e.g. with `ipvm run`). */
+async function fetchStoredPlan (cid) {
+  const res = await fetch(`/ui/plan?workflow=${encodeURIComponent(cid)}${query.replace('?', '&')}`)
+  const body = await res.json()
+  if (!res.ok) throw new Error(body?.error?.message ?? `HTTP ${res.status}`)
   return body
 }
 

@@ -202,7 +202,7 @@ export class RunDetail {
       p.caption.textContent = ''
     }
     p.note.textContent = run.plan === null
-      ? (run.source === 'node' ? 'A run this page did not submit: its receipts are listed as the node filed them, without the task graph.' : run.planError !== null ? `Task graph unavailable: ${run.planError}` : '')
+      ? (run.planError !== null ? `Task graph unavailable: ${run.planError}` : '')
       : run.plan.tasks.length > MAX_DRAWN_TASKS ? `The graph is not drawn for more than ${MAX_DRAWN_TASKS} tasks.` : ''
 
     p.tableCaption.textContent = run.plan !== null ? 'Tasks and their receipts, in workflow order' : 'Receipts, in the order they came'

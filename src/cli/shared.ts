@@ -4,18 +4,12 @@ import { Option, type Command } from 'commander'
 import { IpvmClient, RpcClientError } from '../client/index.js'
 import { loadConfig, type IpvmConfig, type PartialConfig } from '../config/index.js'
 import type { PortsFile } from '../node/index.js'
+import { CliError, CliErrorCode, ExitCode, usageError } from './errors.js'
+import { hintFor } from './hints.js'
+
+export { CliError } from './errors.js'
 
 export const DEFAULT_RPC_PORT = 1337
-
-/** A failure a command reports to the user and exits with; no stack trace. */
-export class CliError extends Error {
-  readonly exitCode: number
-  constructor (message: string, exitCode = 1) {
-    super(message)
-    this.name = 'CliError'
-    this.exitCode = exitCode
-  }
-}
 
 export interface ConfigFlags { config?: string, data?: string }
 
@@ -54,11 +48,11 @@ export interface ClientFlags { host?: string, port?: string, token?: string, jso
 /** `--host`, `--port`, `--token`, `--json`, `--data` for commands that talk to a running node. */
 export function withClientOptions (cmd: Command): Command {
   return cmd
-    .option('--host <host>', 'node RPC host', '127.0.0.1')
+    .option('--host <host>', 'node RPC host (default 127.0.0.1)')
     .option('-p, --port <port>', `node RPC port (default: the running node's port from <data>/ports.json, else ${DEFAULT_RPC_PORT})`)
     .addOption(new Option('--token <token>', 'bearer token, when the node has rpc.auth_token').env('IPVM_RPC__AUTH_TOKEN'))
     .option('-d, --data <dir>', 'data folder of a local node, to find its port', '.ipvm')
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output (errors too)')
 }
 
 export function clientUrl (flags: ClientFlags): string {
@@ -67,33 +61,71 @@ export function clientUrl (flags: ClientFlags): string {
     const ports = readPortsFile(flags.data ?? '.ipvm')
     port = String(ports?.rpc.port ?? process.env.IPVM_RPC__PORT ?? DEFAULT_RPC_PORT)
   }
-  if (!/^\d+$/.test(port)) throw new CliError(`--port must be a number, got "${port}"`)
+  if (!/^\d+$/.test(port) || Number(port) > 65535) throw usageError(`--port must be a port number (0-65535), got "${port}"`)
   const host = flags.host ?? '127.0.0.1'
   return `ws://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
-/** Connects, runs `fn`, closes; turns connection and RPC failures into readable errors. */
-export async function withClient<T> (flags: ClientFlags, fn: (client: IpvmClient) => Promise<T>): Promise<T> {
-  const url = clientUrl(flags)
-  let client: IpvmClient
+/** Connects to the node at `url`; a failure is a one-line `CliError` with a hint. */
+export async function connectClient (url: string, token: string | undefined): Promise<IpvmClient> {
   try {
-    client = await IpvmClient.connect(url, { ...(flags.token !== undefined ? { token: flags.token } : {}) })
+    return await IpvmClient.connect(url, { ...(token !== undefined && token !== '' ? { token } : {}) })
   } catch (err) {
-    throw new CliError(`cannot reach a node at ${url}: ${(err as Error).message}`)
+    throw connectError(url, err, token)
   }
+}
+
+function connectError (url: string, err: unknown, token: string | undefined): CliError {
+  if (err instanceof RpcClientError && err.code === -32006) {
+    return new CliError(CliErrorCode.UNAUTHORIZED, `the node at ${url} refused the connection: HTTP 401`, {
+      hint: token === undefined || token === '' ? 'it requires a token: pass --token TOKEN (or set IPVM_RPC__AUTH_TOKEN)' : 'the token is not the node\'s rpc.auth_token'
+    })
+  }
+  const code = (err as NodeJS.ErrnoException).code
+  const why = code === 'ECONNREFUSED' ? 'connection refused' : code === 'ETIMEDOUT' || /timeout/i.test((err as Error).message) ? 'no answer in time' : (err as Error).message
+  return new CliError(CliErrorCode.NODE_UNREACHABLE, `cannot reach a node at ${url}: ${why}`, {
+    exitCode: ExitCode.UNREACHABLE,
+    hint: 'start one with `ipvm start`, or give its address with --port (and --host)'
+  })
+}
+
+/** Connects, runs `fn`, closes; turns connection and RPC failures into one-line errors. */
+export async function withClient<T> (flags: ClientFlags, fn: (client: IpvmClient) => Promise<T>): Promise<T> {
+  const client = await connectClient(clientUrl(flags), flags.token)
   try {
     return await fn(client)
   } catch (err) {
-    if (err instanceof RpcClientError) throw new CliError(`${err.message}${err.nodeCode !== undefined ? ` [${err.nodeCode}]` : ''}${detail(err.data)}`)
-    throw err
+    throw asCliError(err)
   } finally {
     await client.close()
   }
 }
 
+/** A node's RPC error or a lost connection as a `CliError`; anything else unchanged. */
+export function asCliError (err: unknown): unknown {
+  if (err instanceof RpcClientError) {
+    const code = err.nodeCode ?? (err.code === -32006 ? CliErrorCode.UNAUTHORIZED : `RPC_${err.code}`)
+    const extra = detail(err.data)
+    const message = extra === '' || err.message.includes(extra) ? err.message : `${err.message}: ${extra}`
+    const hint = hintFor(code)
+    return new CliError(code, message, hint !== undefined ? { hint } : {})
+  }
+  const message = (err as Error | undefined)?.message ?? ''
+  if (/connection (is )?closed|subscription ended/.test(message)) {
+    return new CliError(CliErrorCode.NODE_LOST, 'the node closed the connection (it stopped or crashed)', { exitCode: ExitCode.UNREACHABLE, hint: 'see whether it runs with `ipvm health`' })
+  }
+  if (/^no response to /.test(message)) {
+    return new CliError(CliErrorCode.NODE_LOST, `the node did not answer: ${message}`, { exitCode: ExitCode.UNREACHABLE, hint: 'the node may be overloaded or stuck; see `ipvm health`' })
+  }
+  return err
+}
+
 function detail (data: unknown): string {
-  const d = data as { message?: unknown } | undefined
-  return typeof d?.message === 'string' ? `: ${d.message}` : ''
+  const d = data as { message?: unknown, issues?: unknown } | undefined
+  if (Array.isArray(d?.issues) && d.issues.length > 0) {
+    return (d.issues as Array<{ path?: string, message?: string }>).slice(0, 3).map(i => `${i.path ?? ''} ${i.message ?? ''}`.trim()).join('; ')
+  }
+  return typeof d?.message === 'string' ? d.message : ''
 }
 
 /** Collects a repeatable option into a list. */

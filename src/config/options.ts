@@ -8,6 +8,8 @@ export interface IpvmConfig {
     data_dir: string
     /** pino level: fatal, error, warn, info, debug, trace or silent. @default "info" */
     log_level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+    /** Log lines as JSON or readable (`pretty`); `auto` is readable when stderr is a terminal. @default "auto" */
+    log_format: 'auto' | 'json' | 'pretty'
     /** Ed25519 key file (raw 32-byte seed, base64 or PEM); created on first start when missing. @default "<data_dir>/node.key" */
     key_file: string
     /** An Ed25519 seed (base64, 32 bytes) instead of a key file. Secret. @default "" */
@@ -136,7 +138,7 @@ export interface IpvmConfig {
 }
 
 export const defaultConfig: IpvmConfig = {
-  node: { data_dir: '.ipvm', log_level: 'info', key_file: '', key_seed: '', shutdown_timeout_ms: 5000 },
+  node: { data_dir: '.ipvm', log_level: 'info', log_format: 'auto', key_file: '', key_seed: '', shutdown_timeout_ms: 5000 },
   rpc: {
     host: '127.0.0.1',
     port: 1337,

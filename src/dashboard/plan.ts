@@ -1,4 +1,4 @@
-import { parseJson, parseWasmRunInput, parseWorkflow, type Arg } from '../ipld/index.js'
+import { classifyArg, decode, isIpldMap, parseJson, parseWasmRunInput, parseWorkflow, type Arg, type Workflow } from '../ipld/index.js'
 
 /** One awaited instruction of a task: its CID, the branch awaited, and the task of this workflow that has it. */
 export interface PlannedAwait {
@@ -34,7 +34,15 @@ export interface WorkflowPlan {
  * tasks it awaits. Throws the node's `IPLD_*` errors for text the node would refuse.
  */
 export function planWorkflow (text: string | Uint8Array): WorkflowPlan {
-  const workflow = parseWorkflow(parseJson(text))
+  return planOf(parseWorkflow(parseJson(text)))
+}
+
+/** The plan of a workflow as the node stores it (its DAG-CBOR body). */
+export function planStoredWorkflow (body: Uint8Array): WorkflowPlan {
+  return planOf(parseWorkflow(decode(body)))
+}
+
+function planOf (workflow: Workflow): WorkflowPlan {
   const byInstruction = new Map<string, number>()
   workflow.tasks.forEach((t, i) => { if (!byInstruction.has(t.run.cid.toString())) byInstruction.set(t.run.cid.toString(), i) })
   const tasks = workflow.tasks.map((t, index): PlannedTask => {
@@ -45,7 +53,8 @@ export function planWorkflow (text: string | Uint8Array): WorkflowPlan {
       func = input.func
       args = input.args
     } catch {
-      // not a wasm/run input: the node refuses it when it is run; there is nothing to draw
+      // not a wasm/run input: an ipvm/sleep's `value` may await a task; anything else the node refuses when it is run
+      if (t.run.op === 'ipvm/sleep' && isIpldMap(t.run.input) && t.run.input.value !== undefined) args = [classifyArg(t.run.input.value)]
     }
     const awaits: PlannedAwait[] = []
     for (const arg of args) {

@@ -281,9 +281,10 @@ export class Network implements Startable {
    * Peers as a source of blocks for resources the store lacks. With nobody connected it fails
    * at once rather than wait for a peer to turn up.
    */
-  blockSource (): { name: string, getBlock: (cid: CID, opts: { signal?: AbortSignal }) => Promise<Uint8Array> } {
+  blockSource (): { name: string, ready: () => boolean, getBlock: (cid: CID, opts: { signal?: AbortSignal }) => Promise<Uint8Array> } {
     return {
       name: 'peers',
+      ready: () => this.hasPeers,
       getBlock: async (cid, opts) => {
         if (!this.hasPeers) throw new NetworkError(NetworkErrorCode.NO_PEERS, 'no peers connected')
         return await this.getBlock(cid, opts)

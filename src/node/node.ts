@@ -49,7 +49,7 @@ export class IpvmNode {
 
   constructor (init: NodeInit) {
     this.config = init.config
-    this.logger = init.logger ?? createLogger({ level: init.config.node.log_level })
+    this.logger = init.logger ?? createLogger({ level: init.config.node.log_level, format: init.config.node.log_format })
     this.dataDir = resolve(init.config.node.data_dir)
     this.validateResults = init.validateResults ?? false
     this.registry = createMetricsRegistry()
@@ -147,7 +147,7 @@ export class IpvmNode {
       router,
       logger: log('rpc'),
       metrics: metrics.rpc,
-      routes: { ...dashboardRoutes(), ...methodRoutes(router) },
+      routes: { ...dashboardRoutes({}, { workflowBody: async cid => await store.workflows.getBody(cid) }), ...methodRoutes(router) },
       uploads: { ...uploadRoutes(services), ...dashboardUploads({ maxPlanBytes: config.rpc.max_frame_bytes }) }
     }))
     if (!isLoopbackHost(config.rpc.host) && config.rpc.auth_token === '') {

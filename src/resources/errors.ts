@@ -19,8 +19,8 @@ export type ResourceErrorCode = typeof ResourceErrorCode[keyof typeof ResourceEr
 export class ResourceError extends IpvmError<ResourceErrorCode> {
   /** A missing resource may turn up (a peer connects, Kubo gets it); the rest will not change. */
   readonly retryable: boolean
-  constructor (code: ResourceErrorCode, message: string, data?: Record<string, unknown>) {
+  constructor (code: ResourceErrorCode, message: string, data?: Record<string, unknown>, opts: { retryable?: boolean } = {}) {
     super(code, message, data)
-    this.retryable = code === ResourceErrorCode.UNAVAILABLE
+    this.retryable = opts.retryable ?? code === ResourceErrorCode.UNAVAILABLE
   }
 }

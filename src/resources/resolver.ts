@@ -140,7 +140,13 @@ export class ResourceResolver {
 
   private async fetchBlock (block: CID, root: CID, signal?: AbortSignal): Promise<void> {
     const problems: string[] = []
-    for (const source of this.c.sources ?? []) {
+    const sources = (this.c.sources ?? []).filter(s => s.ready?.() !== false)
+    if (sources.length === 0) {
+      // nothing can provide it now: fail at once rather than retry against nothing
+      const none = (this.c.sources ?? []).length === 0 ? 'no other source is configured' : 'no other source can be asked now (no peer connected)'
+      throw unavailable(root, `block ${block.toString()} is not in the local store and ${none}`, false)
+    }
+    for (const source of sources) {
       try {
         const bytes = await source.getBlock(block, signal !== undefined ? { signal } : {})
         await verifyBlock(block, bytes)
@@ -161,6 +167,6 @@ export class ResourceResolver {
   }
 }
 
-function unavailable (cid: CID, reason: string): ResourceError {
-  return new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${cid.toString()} is not available: ${reason}`, { cid: cid.toString() })
+function unavailable (cid: CID, reason: string, retryable = true): ResourceError {
+  return new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${cid.toString()} is not available: ${reason}; add the file with \`ipvm add FILE\``, { cid: cid.toString() }, { retryable })
 }

@@ -134,6 +134,7 @@ export class WorkflowEngine implements Startable {
       throw err
     }
     this.c.metrics?.workflow.started.inc()
+    this.c.logger.info({ workflow: run.cidString, run_name: run.name, tasks: planned.tasks.length }, 'workflow run started')
     this.execute(planned, slot)
     return run
   }
@@ -249,6 +250,7 @@ export class WorkflowEngine implements Startable {
       .then(async release => {
         try {
           await new RunScheduler(ctx, run, planned.tasks, planned.outputs, resume).execute()
+          this.c.logger.info({ workflow: run.cidString, run_name: run.name, status: run.status, tasks: run.counts, retries: run.retries, ...(run.error !== undefined ? { error: run.error } : {}) }, run.isFinal ? `workflow run ${run.status}` : 'workflow run stopped with the node')
         } finally {
           release()
         }

@@ -158,7 +158,7 @@ export class RunScheduler {
         onRetry: (err, attempt, delayMs) => {
           run.taskRetried()
           metrics?.tasks.retried.inc({ op: p.func })
-          logger.debug({ task: p.index, func: p.func, attempt, delayMs, err: errorMessage(err) }, 'retrying task')
+          logger.info({ workflow: run.cidString, task: p.index, func: p.func, attempt, delayMs, err: errorMessage(err) }, 'retrying task')
         }
       })
     } catch (err) {

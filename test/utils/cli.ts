@@ -7,7 +7,7 @@ export const CLI_ENTRY = fileURLToPath(new URL('../../.test-build/cli/main.js', 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 
 /** Runs `ipvm <args>` (compiled from the sources); resolves when it exits (bounded by timeoutMs). */
-export async function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
+export async function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<CliResult> {
   return await new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''

@@ -3,7 +3,8 @@ import { createReadStream, statSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import { resolve } from 'node:path'
 import { silentLogger } from '../../util/logger.js'
-import { CliError, clientUrl, print, resolveConfig, withClientOptions, type ClientFlags } from '../shared.js'
+import { CliError, CliErrorCode, ExitCode } from '../errors.js'
+import { clientUrl, print, resolveConfig, withClientOptions, type ClientFlags } from '../shared.js'
 
 interface AddFlags extends ClientFlags { config?: string, offline?: boolean }
 
@@ -22,7 +23,7 @@ export function addCommand (): Command {
         try {
           if (!statSync(f).isFile()) throw new Error('not a regular file')
         } catch (err) {
-          throw new CliError(`cannot add ${f}: ${(err as Error).message}`)
+          throw new CliError(CliErrorCode.FILE_UNREADABLE, `cannot add ${f}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { exitCode: ExitCode.USAGE })
         }
       }
       const url = flags.offline === true ? undefined : await reachable(flags)
@@ -35,8 +36,9 @@ export function addCommand (): Command {
             body: Readable.toWeb(createReadStream(file)) as ReadableStream,
             duplex: 'half'
           } as RequestInit)
-          const body = await res.json() as { cid?: string, error?: { message?: string } }
-          if (!res.ok || body.cid === undefined) throw new CliError(`node refused ${file}: ${body.error?.message ?? `HTTP ${res.status}`}`)
+          const body = await res.json().catch(() => ({})) as { cid?: string, error?: { message?: string } }
+          if (res.status === 401) throw new CliError(CliErrorCode.UNAUTHORIZED, `the node refused ${file}: HTTP 401`, { hint: 'pass --token TOKEN (or set IPVM_RPC__AUTH_TOKEN)' })
+          if (!res.ok || body.cid === undefined) throw new CliError(CliErrorCode.UNEXPECTED, `the node refused ${file}: ${body.error?.message ?? `HTTP ${res.status}`}`)
           results.push({ file, cid: body.cid, size: statSync(file).size })
         }
       } else {

@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
+import { progressText } from './status.js'
 import type { WorkflowRunJson } from '../../client/index.js'
 
 const ACTIONS = {
@@ -15,6 +16,6 @@ export function controlCommands (): Command[] {
     .argument('<cid>', 'workflow CID')
     .action(async (cid: string, flags: ClientFlags) => {
       const run = await withClient(flags, async client => await client.request<WorkflowRunJson>(`workflow_${action}`, [cid]))
-      print(flags.json === true ? JSON.stringify(run) : `${run.status}  ${run.workflow['/']}${run.name === run.workflow['/'] ? '' : `  (${run.name})`}  ${run.progress.receipts}/${run.progress.tasks} receipts`)
+      print(flags.json === true ? JSON.stringify(run) : `${run.status}  ${run.workflow['/']}${run.name === run.workflow['/'] ? '' : `  (${run.name})`}  ${progressText(run)} tasks done`)
     }))
 }

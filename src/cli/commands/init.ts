@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { defaultConfig, loadOrCreateKeypair } from '../../config/index.js'
-import { CliError, print, resolveConfig, withConfigOptions } from '../shared.js'
+import { CliError, CliErrorCode } from '../errors.js'
+import { print, resolveConfig, withConfigOptions } from '../shared.js'
 
 export function initCommand (): Command {
   return withConfigOptions(new Command('init'))
@@ -15,7 +16,7 @@ export function initCommand (): Command {
       const config = resolveConfig(flags)
       const dataDir = resolve(config.node.data_dir)
       const output = resolve(flags.output ?? join(dataDir, 'config.toml'))
-      if (existsSync(output) && flags.force !== true) throw new CliError(`${output} exists; use --force to overwrite it`)
+      if (existsSync(output) && flags.force !== true) throw new CliError(CliErrorCode.EXISTS, `${output} exists`, { hint: 'use --force to overwrite it' })
       mkdirSync(dataDir, { recursive: true })
       mkdirSync(dirname(output), { recursive: true })
       writeFileSync(output, settingsToml(flags.data ?? config.node.data_dir))
@@ -37,6 +38,7 @@ export function settingsToml (dataDir: string): string {
 [node]
 data_dir = ${q(dataDir)}
 log_level = ${q(d.node.log_level)}
+log_format = ${q(d.node.log_format)}   # "json", "pretty", or "auto": pretty when stderr is a terminal
 # key_file = "<data_dir>/node.key"   # Ed25519 seed, created on first start
 shutdown_timeout_ms = ${d.node.shutdown_timeout_ms}
 

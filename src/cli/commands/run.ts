@@ -1,65 +1,164 @@
 import { Command } from 'commander'
-import { readFileSync } from 'node:fs'
-import { collectRun, isReceiptNotification, isStatusNotification, type RunNotification } from '../../client/index.js'
-import { CliError, print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
+import {
+  RpcClientError, isReceiptNotification, isStatusNotification, type IpvmClient, type ReceiptNotification, type RunNotification,
+  type SubscriptionStream, type WorkflowRunJson, type WorkflowStatusNotification
+} from '../../client/index.js'
+import { CliError, CliErrorCode, ExitCode, usageError } from '../errors.js'
+import { hintFor } from '../hints.js'
+import { RunProgress } from '../progress.js'
+import { asCliError, connectClient, print, withClientOptions } from '../shared.js'
+import { addFiles, findOrStartNode, type TargetFlags } from '../target.js'
+import { readWorkflowFile } from '../workflow-file.js'
 
-interface RunFlags extends ClientFlags { name?: string, timeout?: string }
+interface RunFlags extends TargetFlags { name?: string, timeout?: string }
 
-const EXIT_FAILED = 1
-const EXIT_CANCELLED = 3
+type FinalStatus = WorkflowStatusNotification['workflow_status']
+
+/** How often a run's status is read while no notification arrives: on a terminal (to redraw), piped (a keep-alive). */
+const POLL_TTY_MS = 1000
+const POLL_PIPED_MS = 15_000
 
 /**
- * `ipvm run FILE.json`: submits a workflow, shows progress, prints each receipt, and exits 0
- * when the workflow completed, non-zero when it failed or was cancelled.
+ * `ipvm run FILE`: runs a workflow file (Homestar's JSON or the authoring form) on the node of
+ * the data folder, or on a node started for the run when none answers; adds the Wasm files
+ * beside the workflow that its tasks name; prints each receipt; waits as long as the run lives.
  */
 export function runCommand (): Command {
   return withClientOptions(new Command('run'))
-    .description('run a workflow file on a node and print its receipts (exit 0 when it completes)')
-    .argument('<file>', 'workflow JSON file')
-    .option('-n, --name <name>', 'name of the run (default: the workflow CID)')
-    .option('--timeout <ms>', 'give up when no notification arrives for this long', '600000')
+    .description('run a workflow file and print its receipts (exit 0 completed, 1 failed, 3 cancelled)')
+    .argument('<file>', 'workflow file: Homestar\'s JSON, or the authoring form (tasks with names)')
+    .option('-n, --name <name>', 'name of the run (default: the file\'s "name", else the workflow CID)')
+    .option('-c, --config <file>', 'TOML settings file of the node started for the run')
+    .option('--network', 'when no node runs: join the libp2p network too (off by default)')
+    .option('--log-level <level>', 'log level of the node started for the run (default warn)')
+    .option('--timeout <ms>', 'give up after this long (default: wait as long as the run lives)')
     .action(async (file: string, flags: RunFlags) => {
-      let text: string
+      let timeoutMs: number | undefined
+      if (flags.timeout !== undefined) {
+        timeoutMs = Number(flags.timeout)
+        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw usageError(`--timeout must be a positive number of milliseconds, got "${flags.timeout}"`)
+      }
+      const wf = await readWorkflowFile(file)
+      const json = flags.json === true
+      const target = await findOrStartNode(flags)
+      const embedded = target.embedded
+      // Ctrl-C with a node started for the run: stop it cleanly; the run resumes with the next node on the folder
+      let interrupted = false
+      const interrupt = (): void => {
+        interrupted = true
+        process.stderr.write(`\ninterrupted: workflow ${wf.plan.workflow} goes on when a node next starts on this data folder\n`)
+        void (embedded?.stop() ?? Promise.resolve()).finally(() => process.exit(ExitCode.INTERRUPTED))
+      }
+      if (embedded !== undefined) process.once('SIGINT', interrupt)
+      let result: { receipts: ReceiptNotification[], status: FinalStatus }
       try {
-        text = readFileSync(file, 'utf8')
-      } catch (err) {
-        throw new CliError(`cannot read ${file}: ${(err as Error).message}`)
+        if (wf.files.length > 0) await addFiles(target, wf.files)
+        const client = await connectClient(target.url, target.token)
+        try {
+          const name = flags.name ?? wf.name
+          const progress = new RunProgress({ tty: process.stdout.isTTY === true && !json, total: wf.plan.tasks.length, names: wf.names })
+          const stream = await client.runWorkflow(wf.text, name !== undefined ? { name } : {})
+          result = await follow(client, stream, wf.plan.workflow, progress, json, timeoutMs)
+          progress.finish()
+        } catch (err) {
+          // the connection closes because the node is stopping for Ctrl-C: the handler exits
+          if (interrupted) await new Promise<never>(() => {})
+          throw asCliError(err)
+        } finally {
+          await client.close()
+        }
+      } finally {
+        process.off('SIGINT', interrupt)
+        await embedded?.stop()
       }
-      const timeoutMs = Number(flags.timeout)
-      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new CliError(`--timeout must be a positive number of milliseconds, got "${flags.timeout ?? ''}"`)
-      const tty = process.stdout.isTTY === true && flags.json !== true
-      const result = await withClient(flags, async client => {
-        const stream = await client.runWorkflow(text, flags.name !== undefined ? { name: flags.name } : {})
-        let done = 0
-        let total: number | undefined
-        return await collectRun(stream, timeoutMs, (n: RunNotification) => {
-          if (flags.json === true) {
-            print(JSON.stringify(n))
-            return
-          }
-          if (isReceiptNotification(n)) {
-            done++
-            const [tag, value] = n.receipt.out
-            const line = `${tag === 'ok' ? 'ok   ' : 'error'}  ${n.receipt.meta.op}  ${short(value)}  ${n.receipt_cid['/']}${n.metadata.replayed ? '  (replayed)' : ''}`
-            if (tty) process.stdout.write(`\r\x1b[K${line}\n[${done}${total !== undefined ? `/${total}` : ''}] receipts`)
-            else print(line)
-          } else if (isStatusNotification(n)) {
-            total = n.workflow_status.tasks.total
-          }
-        })
-      })
-      if (tty) process.stdout.write('\r\x1b[K')
       const s = result.status
-      if (flags.json !== true) {
-        print(`${s.status}: ${s.tasks.total} task${s.tasks.total === 1 ? '' : 's'}, ${s.tasks.executed} executed, ${s.tasks.replayed} replayed, ${s.tasks.failed} failed${s.tasks.skipped > 0 ? `, ${s.tasks.skipped} skipped` : ''} (workflow ${s.workflow['/']})`)
-        if (s.error !== undefined) print(`error: ${s.error.message} [${s.error.code}]`)
+      if (!json) {
+        print(`${s.status}: ${s.tasks.total} task${s.tasks.total === 1 ? '' : 's'}, ${s.tasks.executed} executed, ${s.tasks.replayed} replayed, ${s.tasks.failed} failed${s.tasks.skipped > 0 ? `, ${s.tasks.skipped} skipped` : ''}${s.retries > 0 ? `, ${s.retries} retries` : ''} (workflow ${s.workflow['/']})`)
+        if (s.error !== undefined) {
+          const hint = hintFor(s.error.code)
+          print(`error: ${s.error.message} [${s.error.code}]${hint !== undefined ? `; ${hint}` : ''}`)
+        }
+        if (wf.missing.length > 0 && s.error?.code === 'RESOURCE_UNAVAILABLE') {
+          print(`no file beside ${file} has the CID ${wf.missing.join(', ')}: put the Wasm file there, or \`ipvm add FILE\``)
+        }
       }
-      if (s.status === 'failed') process.exitCode = EXIT_FAILED
-      if (s.status === 'cancelled') process.exitCode = EXIT_CANCELLED
+      if (s.status === 'failed') process.exitCode = ExitCode.FAILED
+      if (s.status === 'cancelled') process.exitCode = ExitCode.CANCELLED
     })
 }
 
-function short (value: unknown): string {
-  const text = JSON.stringify(value) ?? 'null'
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text
+/**
+ * Reads the run's notifications until its final status. While none arrives, the run's status
+ * is read every poll interval: it redraws the progress, keeps the connection in use, and ends
+ * the wait if the run ended without the final notification reaching us.
+ */
+async function follow (client: IpvmClient, stream: SubscriptionStream<RunNotification>, cid: string, progress: RunProgress, json: boolean, timeoutMs: number | undefined): Promise<{ receipts: ReceiptNotification[], status: FinalStatus }> {
+  const receipts: ReceiptNotification[] = []
+  const deadline = timeoutMs !== undefined ? Date.now() + timeoutMs : Infinity
+  const pollMs = process.stdout.isTTY === true && !json ? POLL_TTY_MS : POLL_PIPED_MS
+  let pending = stream.next()
+  let endedSeen = 0
+  try {
+    for (;;) {
+      const left = deadline - Date.now()
+      if (left <= 0) {
+        throw new CliError(CliErrorCode.TIMEOUT, `--timeout passed (${timeoutMs ?? 0} ms) before workflow ${cid} ended`, { exitCode: ExitCode.TIMEOUT, hint: `the run goes on where the node runs: \`ipvm status ${cid}\`` })
+      }
+      let timer: NodeJS.Timeout | undefined
+      const tick = new Promise<'tick'>(resolve => { timer = setTimeout(() => resolve('tick'), Math.min(pollMs, left)) })
+      const next = await Promise.race([pending, tick]).finally(() => clearTimeout(timer))
+      if (next === 'tick') {
+        const run = await readStatus(client, cid)
+        if (run !== undefined) {
+          progress.polled(run)
+          // the run ended but its final notification has not come: give it one more interval
+          if (['completed', 'failed', 'cancelled'].includes(run.status) && ++endedSeen >= 2) return { receipts, status: statusOf(run) }
+        }
+        continue
+      }
+      if (next.done === true) {
+        throw new CliError(CliErrorCode.NODE_LOST, `the node closed the connection before workflow ${cid} ended (it stopped or crashed)`, {
+          exitCode: ExitCode.UNREACHABLE,
+          hint: `a run goes on when its node starts again: \`ipvm status ${cid}\``
+        })
+      }
+      pending = stream.next()
+      const n = next.value
+      if (json) print(JSON.stringify(n))
+      if (isReceiptNotification(n)) {
+        receipts.push(n)
+        if (!json) progress.receipt(n)
+      } else if (isStatusNotification(n)) {
+        // the notification has no wake time: read it, to say until when the run sleeps
+        const wake = n.workflow_status.status === 'sleeping' && !json ? (await readStatus(client, cid))?.wake_at : undefined
+        if (!json) progress.update({ ...n.workflow_status, ...(wake !== undefined ? { wake_at: wake } : {}) })
+        if (n.workflow_status.final) return { receipts, status: n.workflow_status }
+      }
+    }
+  } finally {
+    await stream.close()
+  }
+}
+
+/** The run's status; undefined while the node has not stored it yet. */
+async function readStatus (client: IpvmClient, cid: string): Promise<WorkflowRunJson | undefined> {
+  return await client.request<WorkflowRunJson>('workflow_status', [cid]).catch((err: unknown) => {
+    if (err instanceof RpcClientError && err.nodeCode === 'WORKFLOW_NOT_FOUND') return undefined
+    throw err
+  })
+}
+
+/** A final status read with `workflow_status`, in the shape of the final notification. */
+function statusOf (run: WorkflowRunJson): FinalStatus {
+  const tasks = run.tasks ?? { total: run.progress.tasks, executed: run.progress.receipts, replayed: 0, failed: 0, skipped: 0 }
+  return {
+    workflow: run.workflow,
+    name: run.name,
+    status: run.status as FinalStatus['status'],
+    final: true,
+    tasks,
+    retries: run.retries,
+    ...(run.error !== undefined ? { error: run.error } : {}),
+    timestamp: run.updated_at
+  }
 }

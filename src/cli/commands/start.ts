@@ -1,6 +1,8 @@
 import { Command } from 'commander'
+import { createServer } from 'node:net'
 import type { PartialConfig } from '../../config/index.js'
-import { CliError, collect, resolveConfig, withConfigOptions } from '../shared.js'
+import { usageError } from '../errors.js'
+import { collect, resolveConfig, withConfigOptions } from '../shared.js'
 
 interface StartFlags {
   config?: string
@@ -12,6 +14,7 @@ interface StartFlags {
   peer?: string[]
   kuboApi?: string
   logLevel?: string
+  logFormat?: string
 }
 
 export function startCommand (): Command {
@@ -24,8 +27,12 @@ export function startCommand (): Command {
     .option('--peer <multiaddr>', 'peer to dial and keep connected (repeatable)', collect)
     .option('--kubo-api <url>', 'Kubo HTTP API to fetch missing ipfs:// blocks from')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--log-format <format>', 'json, pretty, or auto (pretty when stderr is a terminal; the default)')
     .action(async (flags: StartFlags) => {
       const config = resolveConfig(flags, startFlagsToConfig(flags))
+      // a taken port is reported at once, before anything starts
+      await assertPortFree(config.rpc.host, config.rpc.port, '--rpc-port')
+      if (config.metrics.enable) await assertPortFree(config.metrics.host, config.metrics.port, '--metrics-port')
       // loaded here so that the client commands start without libp2p and the runtime
       const { IpvmNode } = await import('../../node/index.js')
       const node = new IpvmNode({ config })
@@ -50,10 +57,22 @@ export function startCommand (): Command {
     })
 }
 
+/** Throws EADDRINUSE (or EACCES) when `host:port` cannot be listened on; port 0 always can. */
+async function assertPortFree (host: string, port: number, flag: string): Promise<void> {
+  if (port === 0) return
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(Object.assign(new Error(`cannot listen on ${host}:${port} (${flag}): ${err.code === 'EADDRINUSE' ? 'address already in use' : err.message}`), { code: err.code }))
+    })
+    server.listen(port, host, () => server.close(() => resolve()))
+  })
+}
+
 function port (value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`${flag} must be a port number (0-65535), got "${value}"`)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw usageError(`${flag} must be a port number (0-65535), got "${value}"`)
   return n
 }
 
@@ -65,6 +84,8 @@ export function startFlagsToConfig (flags: StartFlags): PartialConfig {
   if (metricsPort !== undefined) out.metrics = { port: metricsPort }
   if (flags.listen !== undefined || flags.peer !== undefined) out.network = { ...(flags.listen !== undefined ? { listen: flags.listen } : {}), ...(flags.peer !== undefined ? { peers: flags.peer } : {}) }
   if (flags.kuboApi !== undefined) out.resources = { kubo_api: flags.kuboApi }
-  if (flags.logLevel !== undefined) out.node = { log_level: flags.logLevel as never }
+  if (flags.logLevel !== undefined || flags.logFormat !== undefined) {
+    out.node = { ...(flags.logLevel !== undefined ? { log_level: flags.logLevel as never } : {}), ...(flags.logFormat !== undefined ? { log_format: flags.logFormat as never } : {}) }
+  }
   return out
 }

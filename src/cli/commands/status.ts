@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import type { WorkflowPageJson, WorkflowRunJson } from '../../client/index.js'
-import { CliError, print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
+import { usageError } from '../errors.js'
+import { print, withClient, withClientOptions, type ClientFlags } from '../shared.js'
 
 const STATUSES = ['pending', 'running', 'paused', 'sleeping', 'completed', 'failed', 'cancelled']
 
@@ -20,9 +21,9 @@ export function statusCommand (): Command {
         print(flags.json === true ? JSON.stringify(run) : describeRun(run))
         return
       }
-      if (flags.status !== undefined && !STATUSES.includes(flags.status)) throw new CliError(`--status must be one of ${STATUSES.join(', ')}, got "${flags.status}"`)
+      if (flags.status !== undefined && !STATUSES.includes(flags.status)) throw usageError(`--status must be one of ${STATUSES.join(', ')}, got "${flags.status}"`)
       const limit = Number(flags.limit)
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError(`--limit must be an integer in 1..1000, got "${flags.limit ?? ''}"`)
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw usageError(`--limit must be an integer in 1..1000, got "${flags.limit ?? ''}"`)
       const params = { limit, ...(flags.status !== undefined ? { status: flags.status } : {}), ...(flags.cursor !== undefined ? { cursor: flags.cursor } : {}) }
       const page = await withClient(flags, async client => await client.request<WorkflowPageJson>('workflow_list', params))
       if (flags.json === true) {
@@ -40,7 +41,7 @@ export function describeRun (run: WorkflowRunJson): string {
     `workflow  ${run.workflow['/']}`,
     `name      ${run.name}`,
     `status    ${run.status}`,
-    `progress  ${run.progress.receipts}/${run.progress.tasks} receipts`
+    `progress  ${progressText(run)} tasks done`
   ]
   if (run.tasks !== undefined) lines.push(`tasks     ${run.tasks.executed} executed, ${run.tasks.replayed} replayed, ${run.tasks.failed} failed, ${run.tasks.skipped} skipped`)
   lines.push(`retries   ${run.retries}`, `restarts  ${run.restarts}`, `created   ${iso(run.created_at)}`, `updated   ${iso(run.updated_at)}`)
@@ -52,10 +53,21 @@ export function describeRun (run: WorkflowRunJson): string {
 function runTable (runs: WorkflowRunJson[]): string {
   if (runs.length === 0) return '(no workflow runs)'
   const rows = [['STATUS', 'PROGRESS', 'UPDATED', 'WORKFLOW', 'NAME'], ...runs.map(r => [
-    r.status, `${r.progress.receipts}/${r.progress.tasks}`, iso(r.updated_at), r.workflow['/'], r.name === r.workflow['/'] ? '' : r.name
+    r.status, progressText(r), iso(r.updated_at), r.workflow['/'], r.name === r.workflow['/'] ? '' : r.name
   ])]
   const widths = rows[0].map((_c, i) => Math.max(...rows.map(row => row[i].length)))
   return rows.map(row => row.map((c, i) => i === row.length - 1 ? c : c.padEnd(widths[i])).join('  ').trimEnd()).join('\n')
+}
+
+/**
+ * Tasks done of all: the live counts while the node has the run loaded; else the stored receipt
+ * count, which also holds the error receipts of earlier runs of the same workflow, so it is
+ * capped at the task count (and a completed run has done them all).
+ */
+export function progressText (run: WorkflowRunJson): string {
+  const total = run.progress.tasks
+  if (run.tasks !== undefined) return `${run.tasks.executed + run.tasks.replayed + run.tasks.failed + run.tasks.skipped}/${run.tasks.total}`
+  return `${run.status === 'completed' ? total : Math.min(run.progress.receipts, total)}/${total}`
 }
 
 function iso (ms: number): string {

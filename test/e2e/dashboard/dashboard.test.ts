@@ -229,6 +229,47 @@ describe.skipIf(!HAVE_CHROMIUM)(suite, () => {
     await expect.poll(async () => (await page.locator('#detail [data-receipt-cid]').allTextContents()).sort(), { timeout: WAIT_MS }).toEqual(expected)
     expect(await page.locator('#detail table.tasks tbody tr').evaluateAll(trs => trs.map(tr => tr.querySelector('td:nth-of-type(4)')?.textContent).sort()))
       .toEqual(['51', '52'])
+    // the task graph of a run this page did not submit, from the workflow the node stored
+    await expect.poll(async () => await page.locator('#detail svg.dag g.task').count(), { timeout: WAIT_MS }).toBe(2)
+    expect(await page.locator('#detail svg.dag path.edge').count()).toBe(1)
+  }, 60_000)
+
+  it('a page opened on a node with runs asks for its figures and runs at once, and its run cards fit', async () => {
+    // a run without a name is listed under its workflow CID, a long word
+    const unnamed = chain(rsc, 1, 70)
+    await collectRun(await t.client.runWorkflow(JSON.stringify(unnamed)), WAIT_MS)
+    const second = await browser.context.newPage()
+    try {
+      const pageErrors = watchErrors(second)
+      // what the page sends, and when the API document comes back
+      const events: string[] = []
+      second.on('websocket', ws => {
+        ws.on('framesent', f => { const m = /"method":"([^"]+)"/.exec(String(f.payload)); if (m !== null) events.push(`sent ${m[1]}`) })
+        ws.on('framereceived', f => { if (String(f.payload).includes('"openrpc"')) events.push('received rpc.discover') })
+      })
+      await second.goto(`${t.httpUrl}/`, { timeout: WAIT_MS })
+      // the first list is read as soon as the page connects: the runs are there, not "No runs yet"
+      await second.locator('#runs li', { hasText: 'from the api' }).waitFor({ timeout: WAIT_MS })
+      // the first runs and figures are asked for without waiting for the (large) API document
+      await expect.poll(() => events.includes('received rpc.discover'), { timeout: WAIT_MS }).toBe(true)
+      const discovered = events.indexOf('received rpc.discover')
+      expect(events.indexOf('sent workflow_list')).toBeGreaterThanOrEqual(0)
+      expect(events.indexOf('sent workflow_list')).toBeLessThan(discovered)
+      expect(events.indexOf('sent metrics')).toBeLessThan(discovered)
+      const tiles = await second.locator('#metrics .value').allTextContents()
+      expect(tiles.length).toBeGreaterThan(0)
+      await expect.poll(async () => (await second.locator('#metrics .value').allTextContents()).some(v => /\d/.test(v)), { timeout: WAIT_MS }).toBe(true)
+      // run cards fit their column: nothing is cut off on the right
+      await second.locator('#runs li', { hasText: workflowCid(unnamed).slice(0, 12) }).waitFor({ timeout: WAIT_MS })
+      expect(await second.locator('#runs').evaluate(list => list.scrollWidth - list.clientWidth)).toBeLessThanOrEqual(0)
+      const overflow = await second.locator('#runs button.run').evaluateAll(bs => bs.map(b => b.scrollWidth - b.clientWidth))
+      expect(Math.max(...overflow)).toBeLessThanOrEqual(0)
+      const clipped = await second.locator('#runs').evaluate(list => Array.from(list.querySelectorAll('button.run')).some(b => b.getBoundingClientRect().right > list.getBoundingClientRect().right + 0.5))
+      expect(clipped).toBe(false)
+      expect(pageErrors).toEqual([])
+    } finally {
+      await second.close()
+    }
   }, 60_000)
 
   it('had no console errors, and leaves a screenshot', async () => {

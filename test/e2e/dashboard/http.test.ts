@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DASHBOARD_ASSETS, DASHBOARD_PAGE_PATHS, defaultDashboardOptions } from '../../../src/dashboard/index.js'
+import { collectRun } from '../../../src/client/index.js'
 import { startBareNode, startTestNode, type TestNode } from '../../utils/node.js'
 import { chain, instructionCid, workflowCid } from '../../utils/workflows.js'
 
@@ -114,6 +115,23 @@ describe('dashboard files over HTTP', () => {
     expect(plan.tasks[2].awaits).toEqual([{ cid: instructionCid(wf.tasks[1]), branch: 'ok', task: 1 }])
     expect(new Set(plan.tasks.map(p => p.ran)).size).toBe(3)
     expect(plan.tasks.every(p => /^bafyr/.test(p.ran))).toBe(true)
+  })
+
+  it('plans a workflow the node stored, by its CID, including an await inside an ipvm/sleep value', async () => {
+    const first = chain(RSC, 1, 7).tasks[0]
+    const nap = { cause: null, meta: {}, prf: [], run: { input: { duration_ms: 1, value: { 'await/ok': { '/': instructionCid(first) } } }, nnc: '', op: 'ipvm/sleep', rsc: 'ipvm:sleep' } }
+    const wf = { tasks: [first, nap] }
+    const cid = workflowCid(wf)
+    // the POST form draws the sleep's await too
+    const posted = await (await fetch(`${t.httpUrl}/ui/plan`, { method: 'POST', body: JSON.stringify(wf) })).json() as { tasks: Array<{ awaits: unknown[] }> }
+    expect(posted.tasks[1].awaits).toEqual([{ cid: instructionCid(first), branch: 'ok', task: 0 }])
+    expect(await rawGet(t.node.rpcPort, `/ui/plan?workflow=${cid}`)).toMatchObject({ status: 404 })
+    // stored when submitted (its Wasm is missing: the run fails, the workflow stays known)
+    await collectRun(await t.client.runWorkflow(wf), 20_000)
+    const res = await rawGet(t.node.rpcPort, `/ui/plan?workflow=${cid}`)
+    expect(res.status).toBe(200)
+    expect(JSON.parse(res.body)).toEqual(posted)
+    expect((await rawGet(t.node.rpcPort, '/ui/plan?workflow=not-a-cid')).status).toBe(400)
   })
 
   it('refuses a workflow text the node cannot read, with the node\'s error code', async () => {

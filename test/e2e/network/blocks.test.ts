@@ -98,9 +98,8 @@ describe('network: block exchange (bitswap)', () => {
     const b = await startNode({ peers: [a.network.multiaddrs()[0]] })
     await connect(b, a)
     const missing = await rawBlock('nobody has this')
-    const started = Date.now()
-    await expect(b.network.getBlock(missing.cid, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: NetworkErrorCode.BLOCK_NOT_FOUND })
-    expect(Date.now() - started).toBeLessThan(5000)
+    // the answer comes from the peers' "don't have", long before the timeout (the test's limit is 30 s)
+    await expect(b.network.getBlock(missing.cid, { timeoutMs: 120_000 })).rejects.toMatchObject({ code: NetworkErrorCode.BLOCK_NOT_FOUND })
   })
 
   it('reports NO_PEERS, ABORTED and UNSUPPORTED_HASH', async () => {

@@ -123,11 +123,12 @@ describe('running workflows', () => {
     expect(r.status.retries).toBe(0)
   })
 
-  it('a missing resource fails the task with RESOURCE_UNAVAILABLE after the retries', async () => {
+  it('a missing resource no source can provide (no Kubo, gateway or peer) fails the task at once, naming ipvm add', async () => {
     const missing = 'ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyka'
     const r = await collectRun(await t.client.runWorkflow({ tasks: [task(missing, 'add_one', [1])] }), 20_000)
-    expect(r.receipts[0].receipt.out[1]).toMatchObject({ attempts: 3 })
-    expect(r.status.status).toBe('failed')
+    expect(r.receipts[0].receipt.out[1]).toMatchObject({ code: 'RESOURCE_UNAVAILABLE', attempts: 1 })
+    expect((r.receipts[0].receipt.out[1] as { message: string }).message).toContain('ipvm add FILE')
+    expect(r.status).toMatchObject({ status: 'failed', retries: 0 })
   })
 
   it('bad workflows are refused with -32602 and a data field saying what is wrong', async () => {
