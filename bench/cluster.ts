@@ -24,6 +24,8 @@ export interface ClusterNode {
   pid: number
   client: IpvmClient
   httpUrl: string
+  /** The Prometheus endpoint (GET …/metrics). */
+  metricsUrl: string
   /** utime + stime of the whole process (all threads), in ms; 10 ms resolution. */
   cpuMs: () => number
   /** Resident set size of the process, in bytes. */
@@ -35,6 +37,8 @@ export interface ClusterSettings {
   network?: Record<string, unknown>
   /** Extra TOML sections, verbatim. */
   extraToml?: string
+  /** Node.js flags of the node processes (e.g. --cpu-prof). */
+  execArgv?: string[]
 }
 
 export interface Cluster {
@@ -68,11 +72,11 @@ async function identity (): Promise<{ seed: string, id: string }> {
   return { seed: seed.toString('base64'), id: peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString() }
 }
 
-interface Started { child: ChildProcess, dir: string, ports: { rpc: { port: number }, listeners: string[] } }
+interface Started { child: ChildProcess, dir: string, ports: { rpc: { port: number }, metrics: { port: number } | null, listeners: string[] } }
 
-async function startProcess (dir: string, config: string, children: ChildProcess[]): Promise<Started> {
+async function startProcess (dir: string, config: string, children: ChildProcess[], execArgv: string[]): Promise<Started> {
   writeFileSync(join(dir, 'config.toml'), config)
-  const child = spawn(process.execPath, [CLI, 'start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawn(process.execPath, [...execArgv, CLI, 'start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] })
   children.push(child)
   let stderr = ''
   child.stderr?.on('data', d => { stderr += String(d) })
@@ -133,7 +137,7 @@ export async function startCluster (count: number, settings: ClusterSettings = {
         '[network]', ...Object.entries(network).map(([k, v]) => `${k} = ${toml(v)}`),
         settings.extraToml ?? ''
       ].join('\n') + '\n'
-      const s = await startProcess(dir, config, children)
+      const s = await startProcess(dir, config, children, settings.execArgv ?? [])
       const addr = s.ports.listeners.find(a => a.startsWith('/ip4/127.0.0.1/')) ?? s.ports.listeners[0]
       listeners.push(addr.includes('/p2p/') ? addr : `${addr}/p2p/${ids[i].id}`)
       const pid = s.child.pid!
@@ -143,6 +147,7 @@ export async function startCluster (count: number, settings: ClusterSettings = {
         pid,
         client: await IpvmClient.connect(`ws://127.0.0.1:${s.ports.rpc.port}`),
         httpUrl: `http://127.0.0.1:${s.ports.rpc.port}`,
+        metricsUrl: `http://127.0.0.1:${s.ports.metrics?.port ?? 0}/metrics`,
         cpuMs: () => {
           const f = procStat(pid)
           return ((Number(f[11]) + Number(f[12])) * 1000) / CLOCK_TICKS_PER_SECOND

@@ -35,6 +35,9 @@ export interface NodesOptions {
   syncIntervalMs: number
 }
 
+/** Time given to gossip after the last chain before the other nodes' CPU is read. */
+const SETTLE_MS = 1500
+
 export const NODES_DEFAULTS: Omit<NodesOptions, 'sizes'> = { chains: 10, chainLength: 10, meshChains: 3, idleMs: 5000, repairMs: 60_000, syncIntervalMs: 10_000 }
 
 export interface SizeResult {
@@ -91,6 +94,7 @@ async function measureSize (n: number, opts: Omit<NodesOptions, 'sizes'>, starts
 
     progress(`${n} nodes: ${opts.chains} chains on the first node`)
     const [origin, ...others] = nodes
+    const receivedBefore = await Promise.all(others.map(async o => await fromPeers(o.client)))
     const before = cpuOf(nodes)
     const t0 = performance.now()
     const receiptCids: string[] = []
@@ -107,13 +111,15 @@ async function measureSize (n: number, opts: Omit<NodesOptions, 'sizes'>, starts
     let otherCpuPerReceiptMs: SizeResult['otherCpuPerReceiptMs']
     let receivedByOthers: SizeResult['receivedByOthers']
     if (others.length > 0) {
-      // every other node's CPU until it holds what the origin made (or 30 s), less its idle rate
-      const held = await waitHolding(others, receiptCids, 30_000)
+      // every other node's CPU once gossip has settled (nothing asks them anything meanwhile:
+      // a poll would cost them CPU), less its idle rate, per receipt it took from peers
+      await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
       const elapsed = performance.now() - t0
-      const perReceipt = others.map((o, i) => (o.cpuMs() - before[i + 1] - idleRate[i + 1] * elapsed) / Math.max(1, held[i]))
-      perReceipt.sort((a, b) => a - b)
+      const cpu = others.map((o, i) => o.cpuMs() - before[i + 1] - idleRate[i + 1] * elapsed)
+      const received = (await Promise.all(others.map(async o => await fromPeers(o.client)))).map((r, i) => r - receivedBefore[i])
+      const perReceipt = cpu.map((c, i) => c / Math.max(1, received[i])).sort((a, b) => a - b)
       otherCpuPerReceiptMs = { median: median(perReceipt), max: perReceipt.at(-1)! }
-      receivedByOthers = { got: held.reduce((s, h) => s + h, 0), of: others.length * receiptCids.length }
+      receivedByOthers = { got: received.reduce((s, h) => s + h, 0), of: others.length * receiptCids.length }
     }
     e2e.sort((a, b) => a - b)
 
@@ -135,15 +141,10 @@ async function measureSize (n: number, opts: Omit<NodesOptions, 'sizes'>, starts
   }
 }
 
-/** How many of `cids` each node holds once all hold all, or when `timeoutMs` has passed. */
-async function waitHolding (nodes: ClusterNode[], cids: string[], timeoutMs: number): Promise<number[]> {
-  let held = await countHeld(nodes, cids)
-  const deadline = performance.now() + timeoutMs
-  while (held.some(h => h < cids.length) && performance.now() < deadline) {
-    await new Promise(resolve => setTimeout(resolve, 100))
-    held = await countHeld(nodes, cids)
-  }
-  return held
+/** Receipts a node took from peers so far (`ipvm_receipts_from_peers_total`). */
+async function fromPeers (client: IpvmClient): Promise<number> {
+  const r = await client.request<{ metrics: Array<{ metric_name: string, data: Array<{ value: string | number }> }> }>('metrics', [{ prefix: 'ipvm_receipts_from_peers_total' }])
+  return r.metrics.find(m => m.metric_name === 'ipvm_receipts_from_peers_total')?.data.reduce((s, d) => s + Number(d.value), 0) ?? 0
 }
 
 async function lossPhase (nodes: ClusterNode[], rsc: string, opts: Omit<NodesOptions, 'sizes'>, starts: StartValues): Promise<SizeResult['mesh']> {

@@ -21,7 +21,19 @@ function signedBytes (receipt: CID, instruction: CID): Uint8Array {
 /** Signs a receipt for an instruction with the node's key. */
 export async function signReceipt (privateKey: PrivateKey, receipt: CID, instruction: CID): Promise<CapsuleSignature> {
   const sig = await privateKey.sign(signedBytes(receipt, instruction))
-  return { iss: peerIdFromPrivateKey(privateKey).toString(), sig }
+  return { iss: issuerOf(privateKey), sig }
+}
+
+const issuers = new WeakMap<PrivateKey, string>()
+
+/** The key's peer id as text, worked out once per key. */
+function issuerOf (privateKey: PrivateKey): string {
+  let iss = issuers.get(privateKey)
+  if (iss === undefined) {
+    iss = peerIdFromPrivateKey(privateKey).toString()
+    issuers.set(privateKey, iss)
+  }
+  return iss
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { equals } from 'multiformats/bytes'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
@@ -66,8 +67,8 @@ export interface ReceiptPut {
   cid: CID
   ran: CID
   instruction: CID
-  /** DAG-CBOR receipt capsule. */
-  dhtBytes: Uint8Array
+  /** DAG-CBOR receipt capsule, or how to make it (signing costs: only done when a peer is sent it). */
+  dhtBytes: Uint8Array | (() => Promise<Uint8Array>)
 }
 
 export interface FoundReceipt extends DecodedReceipt {
@@ -100,11 +101,13 @@ export class ReceiptDht {
    * Stores the record on the `quorum` peers closest to its key that this node knows (its
    * routing table; one more as a spare), one message each, so a put costs the same however
    * many peers there are; a node whose routing table knows too few walks the DHT for more.
+   * A peer `covered` says already gets the receipt another way (gossip: it stores it and
+   * answers lookups for it from its store) counts as holding it, and is sent nothing.
    * Emits `put_receipt_dht`, then `receipt_quorum_success_dht` or
    * `receipt_quorum_failure_dht`; never throws. `quorum` 0 means one peer (as Homestar's
    * `Quorum::One`).
    */
-  async put (receipt: ReceiptPut, quorum: number, timeoutMs: number): Promise<{ ok: boolean, storedTo: string[] }> {
+  async put (receipt: ReceiptPut, quorum: number, timeoutMs: number, covered: (peer: string) => boolean = () => false): Promise<{ ok: boolean, storedTo: string[] }> {
     const { events, logger } = this.deps
     const instruction = receipt.instruction.toString()
     events.emit('put_receipt_dht', { cid: receipt.cid.toString(), ran: receipt.ran.toString() })
@@ -112,10 +115,16 @@ export class ReceiptDht {
     const key = receiptRecordKey(receipt.instruction)
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.deps.signal])
     const stored = new Set<string>()
-    const targets = (await this.closestPeers(key, needed + 1, signal)).slice(0, needed + 1)
-    await Promise.all(targets.map(async (peer) => {
+    const targets = (await this.closestPeers(key, needed + 1, needed, signal)).slice(0, needed + 1)
+    const sent = targets.filter(peer => {
+      if (!covered(peer.toString())) return true
+      stored.add(peer.toString())
+      return false
+    })
+    const bytes = sent.length === 0 ? undefined : typeof receipt.dhtBytes === 'function' ? await receipt.dhtBytes() : receipt.dhtBytes
+    await Promise.all(sent.map(async (peer) => {
       try {
-        if (await putValueTo(this.deps.libp2p, peer, this.deps.protocol, key, receipt.dhtBytes, signal)) stored.add(peer.toString())
+        if (await putValueTo(this.deps.libp2p, peer, this.deps.protocol, key, bytes!, signal)) stored.add(peer.toString())
       } catch (err) {
         logger.debug({ instruction, peer: peer.toString(), err: errorMessage(err) }, 'receipt put failed')
       }
@@ -136,12 +145,13 @@ export class ReceiptDht {
 
   /**
    * Up to `count` DHT peers closest to `key`: those of the routing table (no message sent),
-   * or, when it knows fewer, those a lookup finds.
+   * or, when it knows fewer than `enough`, those a lookup finds too. (A walk costs messages
+   * per key; a routing table with `enough` peers but fewer than `count` is a small network,
+   * where a walk finds the same peers.)
    */
-  private async closestPeers (key: Uint8Array, count: number, signal: AbortSignal): Promise<PeerId[]> {
-    const routing = (this.deps.dht as unknown as { peerRouting?: { getClosestPeersOffline?: (key: Uint8Array) => Promise<Array<{ id: PeerId }>> } }).peerRouting
-    const known = (await routing?.getClosestPeersOffline?.(key).catch(() => []) ?? []).map(p => p.id).filter(p => p.toString() !== this.deps.selfId)
-    if (known.length >= count) return known
+  private async closestPeers (key: Uint8Array, count: number, enough: number, signal: AbortSignal): Promise<PeerId[]> {
+    const known = (await this.routingTableClosest(key, count + 1)).filter(p => p.toString() !== this.deps.selfId)
+    if (known.length >= enough) return known.slice(0, count)
     const found = new Map(known.map(p => [p.toString(), p]))
     try {
       for await (const event of this.deps.dht.getClosestPeers(key, { signal })) {
@@ -154,11 +164,27 @@ export class ReceiptDht {
   }
 
   /**
-   * Looks the instruction's receipt up in the DHT. Returns the first valid record `accept`
-   * takes, or null on not-found, timeout or abort; never throws for those. Emits
-   * `got_receipt_dht` when found.
+   * The peers of the routing table closest to `key`, without a message sent or a peer-store
+   * read (kad-dht's getClosestPeersOffline reads every peer's record from the peer store: a
+   * millisecond per key that a receipt put or lookup would pay).
    */
-  async find (instruction: CID, options: { timeoutMs: number, signal?: AbortSignal, accept: (found: FoundReceipt) => Promise<boolean> }): Promise<FoundReceipt | null> {
+  private async routingTableClosest (key: Uint8Array, count: number): Promise<PeerId[]> {
+    const dht = this.deps.dht as unknown as {
+      routingTable?: { closestPeers?: (kadId: Uint8Array, options: { count: number }) => PeerId[] }
+      peerRouting?: { getClosestPeersOffline?: (key: Uint8Array) => Promise<Array<{ id: PeerId }>> }
+    }
+    const table = dht.routingTable
+    if (typeof table?.closestPeers === 'function') return table.closestPeers((await sha256.digest(key)).digest, { count })
+    return (await dht.peerRouting?.getClosestPeersOffline?.(key).catch(() => []) ?? []).map(p => p.id)
+  }
+
+  /**
+   * Looks the instruction's receipt up in the DHT. Returns the first valid record `accept`
+   * takes, or null on not-found, timeout or abort; never throws for those. Peers in `asked`
+   * (they were just asked for it another way) are not asked again. Emits `got_receipt_dht`
+   * when found.
+   */
+  async find (instruction: CID, options: { timeoutMs: number, signal?: AbortSignal, accept: (found: FoundReceipt) => Promise<boolean>, asked?: ReadonlySet<string> }): Promise<FoundReceipt | null> {
     const { exchange, logger } = this.deps
     const signals = [AbortSignal.timeout(options.timeoutMs), this.deps.signal]
     if (options.signal !== undefined) signals.push(options.signal)
@@ -186,8 +212,9 @@ export class ReceiptDht {
       if (local === undefined || !await consider(local, this.deps.selfId)) {
         // the peers closest to the key hold the record if anyone does: ask them directly, one
         // message each (the routing table knows them; a lookup finds them when it does not)
-        for (const peer of (await this.closestPeers(key, LOOKUP_WIDTH, signal)).slice(0, LOOKUP_WIDTH)) {
+        for (const peer of (await this.closestPeers(key, LOOKUP_WIDTH, 1, signal)).slice(0, LOOKUP_WIDTH)) {
           if (signal.aborted) break
+          if (options.asked?.has(peer.toString()) === true) continue
           try {
             const value = await getValueFrom(this.deps.libp2p, peer, this.deps.protocol, key, signal)
             if (value !== undefined && await consider(value, peer.toString())) break

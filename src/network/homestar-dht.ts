@@ -29,18 +29,36 @@ export interface HomestarDhtDeps {
  * Homestar peer's lookups reach this node's own records through the datastore.
  */
 export class HomestarDht {
-  constructor (private readonly deps: HomestarDhtDeps) {}
+  /** Whether a connected peer is Homestar, by peer id: read from the peer store once per connection, not per receipt. */
+  private readonly known = new Map<string, boolean>()
+  private readonly forget = (event: CustomEvent<PeerId | { peerId: PeerId }>): void => {
+    const d = event.detail
+    this.known.delete(('peerId' in d ? d.peerId : d).toString())
+  }
+
+  constructor (private readonly deps: HomestarDhtDeps) {
+    deps.libp2p.addEventListener('peer:identify', this.forget)
+    deps.libp2p.addEventListener('peer:disconnect', this.forget)
+  }
+
+  close (): void {
+    this.deps.libp2p.removeEventListener('peer:identify', this.forget)
+    this.deps.libp2p.removeEventListener('peer:disconnect', this.forget)
+    this.known.clear()
+  }
 
   /** Connected peers that identified as Homestar. */
   async peers (): Promise<PeerId[]> {
     const { libp2p } = this.deps
     const out: PeerId[] = []
-    const seen = new Set<string>()
-    for (const connection of libp2p.getConnections()) {
-      const peer = connection.remotePeer
-      if (seen.has(peer.toString())) continue
-      seen.add(peer.toString())
-      if (await isHomestar(libp2p, peer)) out.push(peer)
+    for (const peer of libp2p.getPeers()) {
+      const id = peer.toString()
+      let homestar = this.known.get(id)
+      if (homestar === undefined) {
+        homestar = await isHomestar(libp2p, peer)
+        if (homestar !== undefined) this.known.set(id, homestar)
+      }
+      if (homestar === true) out.push(peer)
       if (out.length >= MAX_HOMESTAR_PEERS) break
     }
     return out
@@ -97,12 +115,13 @@ export class HomestarDht {
  * Whether the peer identified itself as Homestar by its agent (`homestar-runtime/…`); this
  * node answers with Homestar's protocol version too, so that is not the test.
  */
-async function isHomestar (libp2p: Libp2p, peer: PeerId): Promise<boolean> {
+async function isHomestar (libp2p: Libp2p, peer: PeerId): Promise<boolean | undefined> {
   try {
     const agent = (await libp2p.peerStore.get(peer)).metadata.get('AgentVersion')
-    return agent !== undefined && decoder.decode(agent).startsWith('homestar')
+    // undefined: not identified yet
+    return agent === undefined ? undefined : decoder.decode(agent).startsWith('homestar')
   } catch {
-    return false
+    return undefined
   }
 }
 

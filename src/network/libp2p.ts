@@ -58,6 +58,9 @@ export async function createNetworkNode (options: NetworkOptions, parts: Network
       Dhi: 10,
       Dout: 1,
       msgIdFn: (message) => homestarMessageId(message.data),
+      // the id depends on the data alone, so a copy of a message already seen (each arrives
+      // from several mesh peers) is dropped before its signature is checked again
+      fastMsgIdFn: (message) => messageIdToString(homestarMessageId(message.data ?? new Uint8Array())),
       msgIdToStrFn: messageIdToString,
       maxInboundDataLength: MAX_GOSSIP_BYTES,
       allowPublishToZeroTopicPeers: false,

@@ -3,6 +3,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import { decode, encode, encodeReceipt, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
 import { errorMessage } from '../util/errors.js'
+import { shuffled } from '../util/shuffle.js'
 import { LruMap } from '../util/lru.js'
 import type { Logger } from '../util/logger.js'
 import { Semaphore } from '../util/semaphore.js'
@@ -25,8 +26,13 @@ import { lengthPrefixed, readLengthPrefixed } from './wire/framing.js'
 const RECENT_RECEIPTS = 2048
 /** Receipts one sync answer carries at most. */
 const MAX_SYNC_RECEIPTS = 256
-/** Peers asked at once for a run's receipts, and DHT lookups at once. */
-const MAX_ASKED_PEERS = 8
+/**
+ * Peers asked for a run's receipts (trusted ones first, at random among them): a few, so the
+ * cost of a run does not grow with the number of peers; gossip gives every peer the same
+ * receipts, and the DHT lookups that follow reach the peers closest to each receipt's key.
+ */
+const MAX_ASKED_PEERS = 4
+/** DHT lookups at once. */
 const MAX_DHT_LOOKUPS = 8
 /** DHT puts of announced receipts in flight, and waiting (the oldest dropped beyond it). */
 const PUT_CONCURRENCY = 2
@@ -58,8 +64,20 @@ export class ReceiptNetwork {
   private readonly log: Logger
   private parts?: ReceiptNetworkParts & { homestar: HomestarDht }
   private timer?: NodeJS.Timeout
+  /** Connected peers that said (identify) they speak the receipt exchange, by peer id. */
+  private readonly exchangers = new Map<string, PeerId>()
   private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    if (event.detail.protocols.includes(RECEIPT_EXCHANGE_PROTOCOL) && this.syncsWith(event.detail.peerId.toString())) void this.syncWith(event.detail.peerId)
+    const { peerId, protocols } = event.detail
+    if (!protocols.includes(RECEIPT_EXCHANGE_PROTOCOL)) {
+      this.exchangers.delete(peerId.toString())
+      return
+    }
+    this.exchangers.set(peerId.toString(), peerId)
+    if (this.syncsWith(peerId.toString())) void this.syncWith(peerId)
+  }
+
+  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
+    this.exchangers.delete(event.detail.toString())
   }
 
   constructor (private readonly options: NetworkOptions, private readonly c: NetworkComponents & { events: NetworkEvents, peerId: string }) {
@@ -86,6 +104,7 @@ export class ReceiptNetwork {
     this.parts = { ...parts, homestar }
     await parts.node.handle(RECEIPT_EXCHANGE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 16, maxOutboundStreams: 16 })
     parts.node.addEventListener('peer:identify', this.onIdentify)
+    parts.node.addEventListener('peer:disconnect', this.onDisconnect)
     if (this.options.receiptSyncIntervalMs > 0) {
       this.timer = setInterval(() => { void this.syncRound() }, this.options.receiptSyncIntervalMs)
       this.timer.unref()
@@ -97,7 +116,10 @@ export class ReceiptNetwork {
     const parts = this.parts
     this.parts = undefined
     if (parts === undefined) return
+    parts.homestar.close()
     parts.node.removeEventListener('peer:identify', this.onIdentify)
+    parts.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.exchangers.clear()
     await parts.node.unhandle(RECEIPT_EXCHANGE_PROTOCOL).catch(() => {})
   }
 
@@ -121,9 +143,11 @@ export class ReceiptNetwork {
     this.recent.set(cid.toString(), { cid, instruction })
     const parts = this.parts
     if (parts === undefined || parts.node.getPeers().length === 0) return
-    const signature = await signReceipt(this.c.privateKey, cid, instruction)
-    const { gossipBytes, dhtBytes } = receiptWireForms(receipt, instruction, signature)
-    await parts.gossip?.publish({ cid, ran: receipt.ran }, gossipBytes)
+    const { gossipBytes } = receiptWireForms(receipt, instruction)
+    const dhtBytes = async (): Promise<Uint8Array> => encodeReceiptCapsule(receipt, await signReceipt(this.c.privateKey, cid, instruction))
+    // the peers gossip reaches store the receipt and answer DHT lookups for it from their
+    // store: the DHT put skips them, so a receipt costs one gossip message per peer in a mesh
+    const gossiped = await parts.gossip?.publish({ cid, ran: receipt.ran }, gossipBytes) === true ? new Set(parts.gossip?.subscribers()) : new Set<string>()
     if (this.puts.waiting >= MAX_QUEUED_PUTS) {
       this.c.metrics?.network.peerInputDropped.inc({ kind: 'dht_put_queue' })
       return
@@ -132,7 +156,7 @@ export class ReceiptNetwork {
       try {
         const signal = AbortSignal.any([AbortSignal.timeout(this.options.dhtPutTimeoutMs), parts.signal])
         await Promise.all([
-          parts.dht.put({ cid, ran: receipt.ran, instruction, dhtBytes }, this.options.receiptQuorum, this.options.dhtPutTimeoutMs),
+          parts.dht.put({ cid, ran: receipt.ran, instruction, dhtBytes }, this.options.receiptQuorum, this.options.dhtPutTimeoutMs, peer => gossiped.has(peer)),
           parts.homestar.put(instruction, encodeReceiptCapsule(receipt), signal)
         ])
       } finally {
@@ -162,8 +186,13 @@ export class ReceiptNetwork {
     const index = new Map(instructions.map((cid, n) => [cid.toString(), n]))
     const bounded = AbortSignal.any([AbortSignal.timeout(this.options.dhtTimeoutMs), parts.signal, ...(signal !== undefined ? [signal] : [])])
     const wanted = instructions.slice(0, MAX_WANT)
-    await Promise.all((await this.exchangePeers()).slice(0, MAX_ASKED_PEERS).map(async peer => {
-      for (const r of await this.request(peer, { want: wanted }, bounded)) {
+    // peers that answered for all the instructions: the DHT lookups below do not ask them again
+    const asked = new Set<string>()
+    await Promise.all(this.exchangePeers().slice(0, MAX_ASKED_PEERS).map(async peer => {
+      const answer = await this.request(peer, { want: wanted }, bounded)
+      if (answer === undefined) return
+      if (wanted.length === instructions.length) asked.add(peer.toString())
+      for (const r of answer) {
         const n = index.get(r.instruction.toString())
         if (n !== undefined && await this.takeExchanged(r, peer.toString())) found[n] = true
       }
@@ -174,7 +203,7 @@ export class ReceiptNetwork {
       const release = await lookups.acquire(signal).catch(() => undefined)
       if (release === undefined) return
       try {
-        found[n] = await this.find(instruction, signal !== undefined ? { signal } : {}) !== null
+        found[n] = await this.find(instruction, { asked, ...(signal !== undefined ? { signal } : {}) }) !== null
       } finally {
         release()
       }
@@ -186,7 +215,7 @@ export class ReceiptNetwork {
    * One instruction's receipt from the DHT (this node's form, then Homestar's on Homestar
    * peers), each record weighed by the trust policy; the first one admitted ends the lookup.
    */
-  async find (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<FoundReceipt | null> {
+  async find (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal, asked?: ReadonlySet<string> } = {}): Promise<FoundReceipt | null> {
     const parts = this.parts
     if (parts === undefined || parts.node.getPeers().length === 0 || options.signal?.aborted === true) return null
     const timeoutMs = options.timeoutMs ?? this.options.dhtTimeoutMs
@@ -199,7 +228,7 @@ export class ReceiptNetwork {
         return false
       }
     }
-    const found = await parts.dht.find(instruction, { timeoutMs, signal: options.signal, accept })
+    const found = await parts.dht.find(instruction, { timeoutMs, signal: options.signal, accept, ...(options.asked !== undefined ? { asked: options.asked } : {}) })
     if (found !== null) return found
     const signals = [AbortSignal.timeout(timeoutMs), parts.signal, ...(options.signal !== undefined ? [options.signal] : [])]
     return await parts.homestar.find(instruction, AbortSignal.any(signals), accept)
@@ -216,16 +245,17 @@ export class ReceiptNetwork {
 
   /**
    * The DHT record of a receipt this node holds, for a peer's lookup of a key it does not
-   * hold in memory: signed, under `/ipvm/receipt/<cid>`, when this node computed it;
-   * Homestar's unsigned form otherwise and under the bare instruction CID.
+   * hold in memory: under `/ipvm/receipt/<cid>`, signed by this node, which vouches for what
+   * its store holds (it computed it, or its trust policy admitted it: a receipt that came by
+   * gossip is found this way, not put again by its maker); under the bare instruction CID,
+   * Homestar's unsigned form.
    */
   private async recordFor (key: Uint8Array): Promise<Uint8Array | undefined> {
     const instruction = instructionOfKey(key, instructionFromRecordKey)
     if (instruction === undefined) return undefined
     const found = await this.c.receiptStore.getByInstruction(instruction)
     if (found === undefined) return undefined
-    const own = found.provenance === undefined || found.provenance.local
-    return encodeReceiptCapsule(parseReceipt(decode(found.bytes)), own && key[0] === 0x2f ? await signReceipt(this.c.privateKey, found.cid, instruction) : undefined)
+    return encodeReceiptCapsule(parseReceipt(decode(found.bytes)), key[0] === 0x2f ? await signReceipt(this.c.privateKey, found.cid, instruction) : undefined)
   }
 
   /**
@@ -249,21 +279,14 @@ export class ReceiptNetwork {
     return this.trust.mode !== 'none' && this.trust.isTrusted(peer)
   }
 
-  /** Connected peers that speak the exchange, trusted ones first. */
-  private async exchangePeers (): Promise<PeerId[]> {
-    const node = this.parts?.node
-    if (node === undefined) return []
-    const peers: PeerId[] = []
-    for (const peer of node.getPeers()) {
-      const protocols = await node.peerStore.get(peer).then(p => p.protocols, () => [] as string[])
-      if (protocols.includes(RECEIPT_EXCHANGE_PROTOCOL)) peers.push(peer)
-    }
-    return peers.sort((a, b) => Number(this.trust.isTrusted(b.toString())) - Number(this.trust.isTrusted(a.toString())))
+  /** Connected peers that speak the exchange, trusted ones first, in a random order otherwise (so asking a few spreads the load). */
+  private exchangePeers (): PeerId[] {
+    return shuffled(this.exchangers.values()).sort((a, b) => Number(this.trust.isTrusted(b.toString())) - Number(this.trust.isTrusted(a.toString())))
   }
 
   /** Anti-entropy: one random trusted peer is told which receipts this node stored recently and sends back the ones it lacks. */
   private async syncRound (): Promise<void> {
-    const peers = (await this.exchangePeers()).filter(p => this.syncsWith(p.toString()))
+    const peers = this.exchangePeers().filter(p => this.syncsWith(p.toString()))
     const peer = peers[Math.floor(Math.random() * peers.length)]
     if (peer !== undefined) await this.syncWith(peer)
   }
@@ -274,14 +297,14 @@ export class ReceiptNetwork {
     const have = [...this.recent.values()].slice(-MAX_HAVE).map(r => r.cid)
     const received = await this.request(peer, { have }, AbortSignal.any([AbortSignal.timeout(this.options.dhtPutTimeoutMs), parts.signal]))
     let admitted = 0
-    for (const r of received) if (await this.takeExchanged(r, peer.toString())) admitted++
+    for (const r of received ?? []) if (await this.takeExchanged(r, peer.toString())) admitted++
     if (admitted > 0) this.log.debug({ peer: peer.toString(), admitted }, 'receipts brought back by the exchange with a peer')
   }
 
-  /** Asks a peer; what it answers, or nothing when it fails. */
-  private async request (peer: PeerId, request: ExchangeRequest, signal: AbortSignal): Promise<ExchangedReceipt[]> {
+  /** Asks a peer; what it answers, or undefined when it does not. */
+  private async request (peer: PeerId, request: ExchangeRequest, signal: AbortSignal): Promise<ExchangedReceipt[] | undefined> {
     const node = this.parts?.node
-    if (node === undefined) return []
+    if (node === undefined) return undefined
     try {
       const stream = await node.dialProtocol(peer, RECEIPT_EXCHANGE_PROTOCOL, { signal })
       try {
@@ -290,14 +313,14 @@ export class ReceiptNetwork {
           await stream.close({ signal }).catch(() => {})
           return decodeResponse(message)
         }
-        return []
+        return undefined
       } catch (err) {
         stream.abort(err instanceof Error ? err : new Error(String(err)))
         throw err
       }
     } catch (err) {
       this.log.debug({ peer: peer.toString(), err: errorMessage(err) }, 'receipt exchange with a peer failed')
-      return []
+      return undefined
     }
   }
 

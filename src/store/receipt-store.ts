@@ -66,8 +66,9 @@ export interface ReceiptStoreOptions {
  * (in the order the writes were issued).
  *
  * Durability: a `put` writes the receipt, its index entry and its workflow membership in
- * one LevelDB batch with `sync: true`; when the promise resolves the receipt survives a
- * crash, and a crash never leaves a receipt without its index entries.
+ * one LevelDB batch, with `sync: true` for a receipt computed here: when the promise
+ * resolves it survives a crash. A receipt from a peer is written without a sync (a crash
+ * may lose it; the network has it). A crash never leaves a receipt without its index entries.
  */
 export class ReceiptStore {
   private readonly level: LevelController
@@ -125,12 +126,14 @@ export class ReceiptStore {
       const receiptKeys = items.map(i => key(Bucket.receipts, i.r))
       const seenKeys = items.map(i => i.workflow === undefined ? undefined : key(Bucket.workflowReceiptSeen, cidKey(i.workflow), i.r))
       const firstKeys = items.map(i => key(Bucket.receiptFirstOk, cidKey(i.instruction)))
-      const [present, seen, first, provenances] = await Promise.all([
-        this.level.getMany(receiptKeys),
-        this.level.getMany(seenKeys.filter((k): k is Uint8Array => k !== undefined)),
-        this.level.getMany(firstKeys),
-        this.level.getMany(items.map(i => key(Bucket.receiptProvenance, i.r)))
-      ])
+      // one read of the database for all four kinds of entry (a read costs about the same for one key or forty)
+      const seenWanted = seenKeys.filter((k): k is Uint8Array => k !== undefined)
+      const values = await this.level.getMany([...receiptKeys, ...firstKeys, ...items.map(i => key(Bucket.receiptProvenance, i.r)), ...seenWanted])
+      const count = items.length
+      const present = values.slice(0, count)
+      const first = values.slice(count, 2 * count)
+      const provenances = values.slice(2 * count, 3 * count)
+      const seen = values.slice(3 * count)
       // whether each instruction's current reusable receipt was computed here (a local one replaces a peer's)
       const firstLocal = await this.localFlags(first)
       const ops: BatchOp[] = []
@@ -186,10 +189,11 @@ export class ReceiptStore {
         return displaced === undefined ? { stored, filed } : { stored, filed, displaced }
       })
       if (ops.length === 0) return results
-      // A new receipt is synced before the call returns. A batch that only files receipts
-      // already stored under a workflow (a replay) is not: the receipts themselves are
-      // durable, and the filing is history that the next synced write flushes with it.
-      await this.level.batch(ops, { sync: results.some(r => r.stored) })
+      // A new receipt computed here is synced before the call returns. A batch of receipts
+      // from peers is not (a crash may lose them; peers still hold them, and the receipt
+      // exchange brings them back), nor one that only files receipts already stored under a
+      // workflow (a replay): that filing is history the next synced write flushes with it.
+      await this.level.batch(ops, { sync: results.some((r, n) => r.stored && items[n].source.kind === 'local') })
       this.log.debug({ receipts: items.length, ops: ops.length, lastSeq: this.seq }, 'receipts stored')
       return results
     })
