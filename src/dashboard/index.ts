@@ -11,7 +11,7 @@ import { defaultDashboardOptions, type DashboardOptions } from './options.js'
 import { planWorkflow } from './plan.js'
 
 export { DashboardAssets, DASHBOARD_ASSETS, DASHBOARD_PAGE_PATHS, DASHBOARD_PREFIX } from './assets.js'
-export { planWorkflow, type WorkflowPlan, type PlannedTask, type PlannedAwait } from './plan.js'
+export { planWorkflow, defaultPlanLimits, type PlanLimits, type WorkflowPlan, type PlannedTask, type PlannedAwait } from './plan.js'
 export { DashboardError, DashboardErrorCode } from './errors.js'
 export { defaultDashboardOptions, type DashboardOptions } from './options.js'
 
@@ -23,13 +23,19 @@ export function dashboardRoutes (options: DashboardOptions = {}): Record<string,
   return new DashboardAssets(withDefaults(defaultDashboardOptions, options).assetsDir).routes()
 }
 
-/** POST routes: `/ui/plan` takes a workflow's JSON text and answers its `WorkflowPlan`. */
+/**
+ * POST routes: `/ui/plan` takes a workflow's JSON text and answers its `WorkflowPlan`; a
+ * workflow over `workflow.max_tasks` or nested deeper than `rpc.max_json_depth` is refused
+ * before it is parsed.
+ */
 export function dashboardUploads (options: DashboardOptions = {}): Record<string, UploadRoute> {
+  const opts = withDefaults(defaultDashboardOptions, options)
+  const limits = { maxTasks: opts.maxPlanTasks, maxJsonDepth: opts.maxPlanDepth }
   const plan: UploadRoute = async body => {
     const chunks: Uint8Array[] = []
     for await (const chunk of body) chunks.push(chunk)
-    return planWorkflow(concatBytes(chunks))
+    return planWorkflow(concatBytes(chunks), limits)
   }
-  plan.maxBytes = withDefaults(defaultDashboardOptions, options).maxPlanBytes
+  plan.maxBytes = opts.maxPlanBytes
   return { [DASHBOARD_PLAN_PATH]: plan }
 }

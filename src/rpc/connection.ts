@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   maxBufferedBytes: number
   /** Subscriptions open at once on this connection. @default Infinity */
   maxSubscriptions?: number
+  /** Told the size of each message written (the memory budget across connections). */
+  onSent?: (bytes: number) => void
 }
 
 /**
@@ -141,6 +143,7 @@ export class Connection {
       return
     }
     this.ws.send(text)
+    this.opts.onSent?.(text.length)
   }
 
   sendNotification (method: string, subscription: string, payload: Payload): void {
