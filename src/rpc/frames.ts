@@ -5,6 +5,7 @@ import { JsonRpcCode, RpcError, RpcErrorCode } from './errors.js'
 import { errorResponse, type Router } from './router.js'
 import type { TokenBucket } from './limits.js'
 import { scanFrame, type JsonSpan } from './json-scan.js'
+import { nextTurn } from './turns.js'
 
 type Response = JSONRPCResponse
 
@@ -30,11 +31,6 @@ const READ_WHEN_LIMITED_CHARS = 64 * 1024
 
 /** A message longer than this gives the event loop a turn between the steps that read it whole. */
 const YIELD_ABOVE_CHARS = 64 * 1024
-
-/** Lets the event loop serve other clients' I/O before going on. */
-async function nextTurn (): Promise<void> {
-  await new Promise(resolve => setImmediate(resolve))
-}
 
 /**
  * Turns the text of a message (a WebSocket frame or an HTTP body) into the text of its

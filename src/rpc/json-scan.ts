@@ -134,6 +134,12 @@ export class JsonSpan {
     return ok || found !== undefined ? found : undefined
   }
 
+  /** The elements of an array; undefined when this is not an array or cannot be followed. */
+  elements (): JsonSpan[] | undefined {
+    const out: JsonSpan[] = []
+    return this.eachElement(value => { out.push(value); return true }) ? out : undefined
+  }
+
   /** How many elements an array has, in one tight pass; undefined when this is not an array or its end cannot be found. */
   count (): number | undefined {
     return this.kind === 'array' ? countElements(this.text, this.start, this.end)?.count : undefined

@@ -1,13 +1,14 @@
-import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflow, type Ipld } from '../../ipld/index.js'
+import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflowSliced, type Ipld } from '../../ipld/index.js'
 import { WorkflowError, WorkflowErrorCode } from '../../workflow/index.js'
 import { defaultConfig } from '../../config/index.js'
 import type { MethodDefinition } from '../router.js'
 import type { RpcServices } from '../services.js'
 import type { RequestContext } from '../context.js'
-import type { JsonSpan } from '../json-scan.js'
+import { JsonSpan } from '../json-scan.js'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import { cborNestingExceeds } from '../limits.js'
 import { runNotification } from '../notifications.js'
+import { timeSlicer } from '../turns.js'
 
 interface RunParams { run: { name?: string, workflow: unknown } | number[] }
 
@@ -46,11 +47,13 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
       const connection = ctx.connection!
       // refuse before the run starts, not after
       connection.checkSubscriptionLimit()
+      // a large workflow is read in slices, with turns of the event loop for other clients between them
+      const pause = timeSlicer()
       const { workflow, name } = Array.isArray(params.run)
         ? decodeRunBytes(Uint8Array.from(params.run), limits.maxJsonDepth)
-        : { workflow: exactWorkflow(ctx), name: params.run.name }
+        : { workflow: await exactWorkflow(ctx, pause), name: params.run.name }
       checkTaskCount(workflow, limits.maxTasks)
-      const run = await services.workflows.submit(parseWorkflow(workflow), name !== undefined ? { name } : {})
+      const run = await services.workflows.submit(await parseWorkflowSliced(workflow, pause), name !== undefined ? { name } : {})
       const sub = connection.subscribe('subscribe_run_workflow')
       const detach = run.attach(event => { sub.notify(runNotification(run, event)) })
       sub.whenClosed(detach)
@@ -80,9 +83,29 @@ function checkTaskCount (workflow: Ipld, maxTasks: number): void {
  * The workflow exactly as the client wrote it, read again from the request's own text
  * (never the rest of its batch): JSON numbers keep their form (`1.0` stays a float,
  * integers beyond 2^53 stay exact) and `{"/": …}` are links, so its CIDs are Homestar's.
+ * Its tasks are read one at a time (`pause` between them); only `tasks` matters to a
+ * workflow, its other keys are dropped as `parseWorkflow` drops them.
  */
-function exactWorkflow (ctx: RequestContext): Ipld {
-  const request = parseJson(ctx.raw ?? 'null')
+async function exactWorkflow (ctx: RequestContext, pause: () => Promise<void>): Promise<Ipld> {
+  const text = ctx.raw ?? 'null'
+  const params = new JsonSpan(text, 0, text.length).member('params')
+  const run = params?.kind === 'array' ? params.element(0) : params?.kind === 'object' ? params.member('run') ?? params : undefined
+  await pause()
+  const workflow = run?.kind === 'object' ? run.member('workflow') : undefined
+  const taskSpans = workflow?.kind === 'object' ? workflow.member('tasks')?.elements() : undefined
+  if (workflow === undefined || taskSpans === undefined) return whole(text)
+  await pause()
+  const tasks: Ipld[] = []
+  for (const span of taskSpans) {
+    tasks.push(parseJson(span.raw))
+    await pause()
+  }
+  return { tasks }
+}
+
+/** The workflow of a request read whole, for the forms `exactWorkflow` does not take apart (it is then not a map of tasks, and is refused). */
+function whole (text: string): Ipld {
+  const request = parseJson(text)
   const params = isMap(request) ? request.params : undefined
   const run = Array.isArray(params) ? params[0] : isMap(params) ? ('run' in params ? params.run : params) : undefined
   return isMap(run) ? run.workflow ?? null : null
