@@ -4,7 +4,7 @@ import { buildTestComponent } from '../../utils/wasm.js'
 import { startTestNode, type TestNode } from '../../utils/node.js'
 import { httpOnce } from '../../utils/http.js'
 import { seriesValue } from '../../utils/read-series.js'
-import type { RawSocket } from '../../utils/ws.js'
+import { frameText, type RawSocket } from '../../utils/ws.js'
 import { addResource, awaitOk, task, workflowCid } from '../../utils/workflows.js'
 import { Bystanders, EventLog, HOSTILE_ADDRESSES, MISSING_RSC, hostileSocket, runRequest, tinyTask, until } from './helpers.js'
 
@@ -130,7 +130,7 @@ describe('hostile requests', () => {
     const s = await hostile(HOSTILE_ADDRESSES[1])
     for (const id of ['1e400', '18446744073709551616', '1.0', '-0', '"\\u0041"']) {
       s.send(`{"jsonrpc":"2.0","id":${id},"method":"health"}`)
-      const raw = await new Promise<string>(resolve => s.ws.once('message', d => resolve(String(d))))
+      const raw = await new Promise<string>(resolve => s.ws.once('message', d => resolve(frameText(d))))
       expect(raw).toBe(`{"jsonrpc":"2.0","id":${id},"result":{"healthy":true}}`)
       const http = await httpOnce(`${t.httpUrl}/`, { body: `[{"jsonrpc":"2.0","id":${id},"method":"health"},{"jsonrpc":"2.0","id":2,"method":"health"}]`, localAddress: HOSTILE_ADDRESSES[1] })
       expect(http.text).toBe(`[{"jsonrpc":"2.0","id":${id},"result":{"healthy":true}},{"jsonrpc":"2.0","id":2,"result":{"healthy":true}}]`)
@@ -139,7 +139,7 @@ describe('hostile requests', () => {
     const a = { tasks: [task(rsc, 'add_one', [start++])] }
     const b = { tasks: [task(rsc, 'add_one', [start++]), task(rsc, 'add_one', [awaitOk(task(rsc, 'add_one', [start - 1]))])] }
     s.send(`[${JSON.stringify(runRequest(0, [{ name: 'b', workflow: b }])).replace('"id":0', '"id":1.0')}, ${JSON.stringify(runRequest(1, [{ name: 'a', workflow: a }]))}]`)
-    const raw = await new Promise<string>(resolve => s.ws.once('message', d => resolve(String(d))))
+    const raw = await new Promise<string>(resolve => s.ws.once('message', d => resolve(frameText(d))))
     const subs = new Map<string, string>()
     for (const m of raw.matchAll(/"id":(1\.0|1),"result":"(\w+)"/g)) subs.set(m[1], m[2])
     expect(subs.size).toBe(2)
