@@ -1,9 +1,28 @@
 import { randomInt } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import type { Logger } from '../util/logger.js'
+import { LruMap } from '../util/lru.js'
 import { RpcError, RpcErrorCode } from './errors.js'
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** A notification result longer than this is sent as fragments around one shared UTF-8 copy. */
+const SHARED_ABOVE_CHARS = 64 * 1024
+
+/**
+ * The UTF-8 bytes of the large payloads sent last, encoded once for every connection that
+ * sends them (kept while recent: at most 64 MiB of them).
+ */
+const encoded = new LruMap<Payload, Buffer>(64 * 1024 * 1024, { weigh: bytes => bytes.byteLength })
+
+function utf8Of (payload: { dagJson: string }): Buffer {
+  let bytes = encoded.get(payload)
+  if (bytes === undefined) {
+    bytes = Buffer.from(payload.dagJson, 'utf8')
+    encoded.set(payload, bytes)
+  }
+  return bytes
+}
 
 /** 16 random alphanumerics, like Homestar's subscription ids. */
 export function subscriptionId (): string {
@@ -135,21 +154,38 @@ export class Connection {
   }
 
   send (text: string): void {
-    if (!this.open) return
-    if (this.ws.bufferedAmount > this.opts.maxBufferedBytes) {
-      this.logger.warn({ connection: this.id, buffered: this.ws.bufferedAmount }, 'client is not reading; disconnecting it')
-      this.onDrop('slow_client')
-      this.ws.terminate()
-      return
-    }
+    if (!this.writable()) return
     this.ws.send(text)
     this.opts.onSent?.(text.length)
   }
 
   sendNotification (method: string, subscription: string, payload: Payload): void {
+    const head = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":${JSON.stringify(subscription)},"result":`
+    if (this.opts.format === 'json' && 'dagJson' in payload && payload.dagJson.length > SHARED_ABOVE_CHARS) {
+      // one message in three fragments: the large middle one is the same buffer for every subscriber
+      if (!this.writable()) return
+      const body = utf8Of(payload)
+      this.ws.send(head, { binary: false, fin: false })
+      this.ws.send(body, { binary: false, fin: false })
+      this.ws.send('}}', { binary: false, fin: true })
+      this.opts.onSent?.(head.length + body.length + 2)
+      return
+    }
     const text = 'dagJson' in payload ? payload.dagJson : JSON.stringify(payload.json)
     const result = this.opts.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
-    this.send(`{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":${JSON.stringify(subscription)},"result":${result}}}`)
+    this.send(`${head}${result}}}`)
+  }
+
+  /** Whether a message may be written: open, and not too far behind (a client that is, is disconnected). */
+  private writable (): boolean {
+    if (!this.open) return false
+    if (this.ws.bufferedAmount > this.opts.maxBufferedBytes) {
+      this.logger.warn({ connection: this.id, buffered: this.ws.bufferedAmount }, 'client is not reading; disconnecting it')
+      this.onDrop('slow_client')
+      this.ws.terminate()
+      return false
+    }
+    return true
   }
 
   close (): void {

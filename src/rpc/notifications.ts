@@ -9,16 +9,29 @@ export interface RunIdentity {
   name: string
 }
 
+/** Notifications already written, by event and run name: every subscriber of a run shares one. */
+const written = new WeakMap<RunEvent, Map<string, Payload>>()
+
 /**
  * The `subscribe_run_workflow` notification of a run event: a receipt notification as
  * Homestar sends it (DAG-JSON text, schemas/receipt_notification.json), or a
- * `workflow_status` notification (schemas/workflow_status_notification.json).
+ * `workflow_status` notification (schemas/workflow_status_notification.json). Written once
+ * per event, however many clients subscribe to the run (a receipt may be megabytes).
  */
 export function runNotification (run: RunIdentity, event: RunEvent): Payload {
-  if (event.type === 'receipt') {
-    return { dagJson: receiptNotificationJson({ name: run.name, replayed: event.replayed, workflowCid: run.cid, receipt: event.receipt, receiptCid: event.cid }) }
+  let byName = written.get(event)
+  if (byName === undefined) {
+    byName = new Map()
+    written.set(event, byName)
   }
-  return { json: statusNotification(run, event) }
+  let payload = byName.get(run.name)
+  if (payload === undefined) {
+    payload = event.type === 'receipt'
+      ? { dagJson: receiptNotificationJson({ name: run.name, replayed: event.replayed, workflowCid: run.cid, receipt: event.receipt, receiptCid: event.cid }) }
+      : { json: statusNotification(run, event) }
+    byName.set(run.name, payload)
+  }
+  return payload
 }
 
 /** The `workflow_status` notification of a status event. */

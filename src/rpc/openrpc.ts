@@ -22,8 +22,8 @@ interface ParamValidator {
   descriptor: ContentDescriptor
   /** Stops at the first error: linear in the value, whatever is wrong with it. */
   validate: ValidateFunction
-  /** Collects every error, to list them; only run on small values (see `validateParams`). */
-  explain: ValidateFunction
+  /** Collects every error, to list them; only run on small values (see `validateParams`), compiled when first needed. */
+  explain: () => ValidateFunction
 }
 
 const SCHEMA_REF = /^\.\/schemas\/([\w.-]+)\.json(#.*)?$/
@@ -56,7 +56,8 @@ export class OpenRpc {
     for (const method of source.methods) {
       this.params.set(method.name, method.params.map(descriptor => {
         const schema = ajvRefs(descriptor.schema) as JsonObject
-        return { descriptor, validate: this.ajvFirst.compile(schema), explain: this.ajv.compile(schema) }
+        let explain: ValidateFunction | undefined
+        return { descriptor, validate: this.ajvFirst.compile(schema), explain: () => (explain ??= this.ajv.compile(schema)) }
       }))
       if (method.result !== undefined) this.results.set(method.name, this.ajv.compile(ajvRefs(method.result.schema) as JsonObject))
     }
@@ -93,14 +94,15 @@ export class OpenRpc {
     } else {
       issues.push({ path: '', message: 'params must be an array or an object' })
     }
-    for (const { descriptor, validate, explain: all } of descriptors) {
+    for (const { descriptor, validate, explain: every } of descriptors) {
       const value = byName[descriptor.name]
       if (value === undefined) {
         if (descriptor.required === true) issues.push({ path: `/${descriptor.name}`, message: `missing required param "${descriptor.name}"` })
         continue
       }
       if (validate(value)) continue
-      const errors = explain && !all(value) ? all.errors : validate.errors
+      const all = explain ? every() : undefined
+      const errors = all !== undefined && !all(value) ? all.errors : validate.errors
       issues.push(...toIssues(errors, `/${descriptor.name}`))
     }
     return issues.length === 0 ? { ok: true, value: byName } : { ok: false, issues: issues.slice(0, MAX_ISSUES) }
