@@ -2,7 +2,7 @@
  * Load test: many WebSocket clients on loopback, each running workflows (fresh ones that
  * execute, and finished ones that replay), holding a subscription and calling `health`, for
  * a bounded time against a node started as its own process with default limits; a probe
- * client asks `health` every 20 ms throughout. Reports throughput, latency percentiles,
+ * client, in a process of its own (bench/probe.ts), asks `health` every 20 ms throughout. Reports throughput, latency percentiles,
  * errors (there must be none), the node's RSS (sampled every half second, against a
  * ceiling) and, with --hostile, what the hostile clients got (bench/hostile.ts).
  *
@@ -67,6 +67,7 @@ const PROBE_ADDRESS = '127.3.0.1'
 const CONTROL_ADDRESS = '127.3.0.2'
 
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
+const PROBE = fileURLToPath(new URL('./probe.ts', import.meta.url))
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /** Starts `ipvm start` on a temp data folder with port 0; resolves with its RPC port. */
@@ -147,7 +148,6 @@ async function main (): Promise<void> {
     const bigReceipts = bigReceiptsWorkflow(rsc)
 
     const clients = await Promise.all(Array.from({ length: opts.clients }, async (_, c) => await IpvmClient.connect(url, { localAddress: normalAddress(c) })))
-    const probe = await IpvmClient.connect(url, { localAddress: PROBE_ADDRESS })
     const runLatency: number[] = []
     const replayLatency: number[] = []
     const subscribeLatency: number[] = []
@@ -167,16 +167,18 @@ async function main (): Promise<void> {
         await sleep(500)
       }
     })()
+    // the probe runs in a process of its own: its latencies are the node's, not this process's
     const probing = (async () => {
-      while (performance.now() < deadline) {
-        const h0 = performance.now()
-        try {
-          await probe.health()
-          probeLatency.push(performance.now() - h0)
-        } catch (err) {
-          errors.push(`probe: ${(err as Error).message}`)
-        }
-        await sleep(20)
+      const child = spawn(process.execPath, ['--import', 'tsx', PROBE, url, PROBE_ADDRESS, String(opts.durationS)], { stdio: ['ignore', 'pipe', 'inherit'] })
+      let out = ''
+      child.stdout.on('data', d => { out += String(d) })
+      await new Promise(resolve => child.once('exit', resolve))
+      try {
+        const r = JSON.parse(out) as { latencies: number[], errors: string[] }
+        probeLatency.push(...r.latencies)
+        errors.push(...r.errors.map(e => `probe: ${e}`))
+      } catch {
+        errors.push(`probe: no report (${out.slice(0, 200)})`)
       }
     })()
     const hostiles = !opts.hostile
@@ -216,7 +218,7 @@ async function main (): Promise<void> {
       if (events !== undefined) await events.close()
     })])
     const elapsedS = (performance.now() - started) / 1000
-    await Promise.all([...clients, probe].map(async c => { await c.close() }))
+    await Promise.all(clients.map(async c => { await c.close() }))
     await sleep(500)
     const rssEnd = await nodeRss(node.child.pid, control)
     const droppedBy = async (reason: string): Promise<number> => {
