@@ -147,6 +147,13 @@ async function main (): Promise<void> {
     const bombs = opts.hostile ? buildBombs(`ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyka`) : []
     const bigReceipts = bigReceiptsWorkflow(rsc)
 
+    // the probe runs in a process of its own: its latencies are the node's, not this process's
+    const probe = spawn(process.execPath, ['--import', 'tsx', PROBE, url, PROBE_ADDRESS, String(opts.durationS)], { stdio: ['pipe', 'pipe', 'inherit'] })
+    let probeOut = ''
+    probe.stdout.on('data', d => { probeOut += String(d) })
+    const probeExited = new Promise(resolve => probe.once('exit', resolve))
+    await Promise.race([probeExited, (async () => { while (!probeOut.includes('ready\n')) await sleep(20) })()])
+
     const clients = await Promise.all(Array.from({ length: opts.clients }, async (_, c) => await IpvmClient.connect(url, { localAddress: normalAddress(c) })))
     const runLatency: number[] = []
     const replayLatency: number[] = []
@@ -167,18 +174,15 @@ async function main (): Promise<void> {
         await sleep(500)
       }
     })()
-    // the probe runs in a process of its own: its latencies are the node's, not this process's
+    probe.stdin.end('go\n')
     const probing = (async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', PROBE, url, PROBE_ADDRESS, String(opts.durationS)], { stdio: ['ignore', 'pipe', 'inherit'] })
-      let out = ''
-      child.stdout.on('data', d => { out += String(d) })
-      await new Promise(resolve => child.once('exit', resolve))
+      await probeExited
       try {
-        const r = JSON.parse(out) as { latencies: number[], errors: string[] }
+        const r = JSON.parse(probeOut.slice(probeOut.indexOf('{'))) as { latencies: number[], errors: string[] }
         probeLatency.push(...r.latencies)
         errors.push(...r.errors.map(e => `probe: ${e}`))
       } catch {
-        errors.push(`probe: no report (${out.slice(0, 200)})`)
+        errors.push(`probe: no report (${probeOut.slice(0, 200)})`)
       }
     })()
     const hostiles = !opts.hostile
