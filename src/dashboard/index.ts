@@ -8,10 +8,11 @@ import { DashboardAssets } from './assets.js'
 import { concatBytes } from '../util/bytes.js'
 import { withDefaults } from '../util/options.js'
 import { defaultDashboardOptions, type DashboardOptions } from './options.js'
-import { planWorkflow } from './plan.js'
+import { timeSlicer } from '../rpc/index.js'
+import { planWorkflowSliced } from './plan.js'
 
 export { DashboardAssets, DASHBOARD_ASSETS, DASHBOARD_PAGE_PATHS, DASHBOARD_PREFIX } from './assets.js'
-export { planWorkflow, defaultPlanLimits, type PlanLimits, type WorkflowPlan, type PlannedTask, type PlannedAwait } from './plan.js'
+export { planWorkflow, planWorkflowSliced, defaultPlanLimits, type PlanLimits, type WorkflowPlan, type PlannedTask, type PlannedAwait } from './plan.js'
 export { DashboardError, DashboardErrorCode } from './errors.js'
 export { defaultDashboardOptions, type DashboardOptions } from './options.js'
 
@@ -34,7 +35,7 @@ export function dashboardUploads (options: DashboardOptions = {}): Record<string
   const plan: UploadRoute = async body => {
     const chunks: Uint8Array[] = []
     for await (const chunk of body) chunks.push(chunk)
-    return planWorkflow(concatBytes(chunks), limits)
+    return await planWorkflowSliced(concatBytes(chunks), limits, timeSlicer())
   }
   plan.maxBytes = opts.maxPlanBytes
   return { [DASHBOARD_PLAN_PATH]: plan }

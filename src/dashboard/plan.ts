@@ -1,4 +1,4 @@
-import { parseJson, parseWasmRunInput, parseWorkflow, type Arg } from '../ipld/index.js'
+import { parseJson, parseWasmRunInput, parseWorkflow, parseWorkflowSliced, type Arg, type Workflow } from '../ipld/index.js'
 import { WorkflowError, WorkflowErrorCode } from '../workflow/index.js'
 import { RpcError, RpcErrorCode, scanFrame } from '../rpc/index.js'
 import { defaultConfig } from '../config/index.js'
@@ -51,7 +51,18 @@ export interface WorkflowPlan {
 export function planWorkflow (text: string | Uint8Array, limits: PlanLimits = defaultPlanLimits): WorkflowPlan {
   // bytes that are not UTF-8 are refused by parseJson; the checks only count brackets
   checkPlanText(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'), limits)
-  const workflow = parseWorkflow(parseJson(text))
+  return planOf(parseWorkflow(parseJson(text)))
+}
+
+/** `planWorkflow`, with the workflow's tasks normalized in slices (`pause` between them, see `parseWorkflowSliced`). */
+export async function planWorkflowSliced (text: string | Uint8Array, limits: PlanLimits, pause: () => Promise<void>): Promise<WorkflowPlan> {
+  checkPlanText(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'), limits)
+  const value = parseJson(text)
+  await pause()
+  return planOf(await parseWorkflowSliced(value, pause))
+}
+
+function planOf (workflow: Workflow): WorkflowPlan {
   const byInstruction = new Map<string, number>()
   workflow.tasks.forEach((t, i) => { if (!byInstruction.has(t.run.cid.toString())) byInstruction.set(t.run.cid.toString(), i) })
   const tasks = workflow.tasks.map((t, index): PlannedTask => {

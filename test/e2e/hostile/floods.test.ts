@@ -13,7 +13,7 @@ import { Bystanders, EventLog, HOSTILE_ADDRESSES, hostileSocket, runRequest, unt
  * read are dropped, the furthest behind first, when the node's unsent bytes pass
  * rpc.max_total_buffered_bytes. A probe and a normal client are served throughout.
  */
-describe('floods', () => {
+describe('floods', { timeout: 90_000 }, () => {
   let t: TestNode
   let rsc: string
   let bystanders: Bystanders
@@ -24,7 +24,7 @@ describe('floods', () => {
     t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 }, rpc: { max_requests_per_second: 50, request_burst: 50 } } })
     rsc = await addResource(t.httpUrl, await buildTestComponent())
     bystanders = await Bystanders.connect(t.url, rsc)
-  }, 60_000)
+  }, 120_000)
   afterEach(() => { for (const s of sockets.splice(0)) s.close() })
   afterAll(async () => {
     await bystanders.close()
@@ -79,10 +79,10 @@ describe('floods', () => {
     expect(statuses.filter(s => s !== 'ok' && s !== 'RPC_RATE_LIMITED')).toEqual([])
     // the probe was answered while the floods were still being served
     expect(log.at('probe')).toBeLessThan(Math.max(...[0, 1, 2, 3].map(c => log.at(`flood ${c} done`))))
-  }, 60_000)
+  }, 120_000)
 })
 
-describe('clients that do not read', () => {
+describe('clients that do not read', { timeout: 90_000 }, () => {
   let t: TestNode
   let rsc: string
   let bystanders: Bystanders
@@ -92,7 +92,7 @@ describe('clients that do not read', () => {
     t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 }, rpc: { max_total_buffered_bytes: 16 * 1024 * 1024 } } })
     rsc = await addResource(t.httpUrl, await buildTestComponent())
     bystanders = await Bystanders.connect(t.url, rsc)
-  }, 60_000)
+  }, 120_000)
   afterEach(() => { for (const s of sockets.splice(0)) s.close() })
   afterAll(async () => {
     await bystanders.close()
@@ -109,8 +109,14 @@ describe('clients that do not read', () => {
     const near = await hostileSocket(t.url, HOSTILE_ADDRESSES[1])
     sockets.push(far, near)
     // subscribe (reading the answers), then stop reading: `far` holds four subscriptions, `near` one
-    for (let i = 0; i < 4; i++) expect(typeof (await far.request(runRequest(i, [{ workflow }]))).result).toBe('string')
-    const { result: nearSub } = await near.request(runRequest(9, [{ workflow }]))
+    const subscribe = async (s: RawSocket, id: number): Promise<string> => {
+      s.send(JSON.stringify(runRequest(id, [{ workflow }])))
+      const answer = await s.next(30_000)
+      expect(answer).toMatchObject({ id })
+      return answer.result as string
+    }
+    for (let i = 0; i < 4; i++) expect(typeof await subscribe(far, i)).toBe('string')
+    const nearSub = await subscribe(near, 9)
     expect(typeof nearSub).toBe('string')
     const tcp = (s: RawSocket): { pause: () => void, resume: () => void } => (s.ws as unknown as { _socket: { pause: () => void, resume: () => void } })._socket
     // the run may already be under way: what was sent before the pause is read below
@@ -124,7 +130,7 @@ describe('clients that do not read', () => {
     expect(await dropped('memory_budget')).toBe(1)
     expect(await dropped('slow_client')).toBe(0)
     tcp(far).resume()
-    expect(await far.waitClosed(5000)).toBe(1006)
+    expect(await far.waitClosed(30_000)).toBe(1006)
     // the one that was less behind is still connected and gets every notification, then the final status
     tcp(near).resume()
     let final: any
@@ -135,5 +141,5 @@ describe('clients that do not read', () => {
     expect(final).toMatchObject({ status: 'completed', tasks: { total: 8 } })
     // the bystanders were served once the client was dropped, while the other still held its bytes
     expect(log.at('dropped')).toBeLessThan(log.at('probe'))
-  }, 60_000)
+  }, 120_000)
 })

@@ -40,8 +40,12 @@ export class EventLog {
 export class Bystanders {
   private constructor (readonly probe: IpvmClient, readonly normal: IpvmClient, private readonly rsc: string) {}
 
+  /** Connects both, and runs a workflow once so that the component is compiled before anything is measured. */
   static async connect (url: string, rsc: string): Promise<Bystanders> {
-    return new Bystanders(await IpvmClient.connect(url), await IpvmClient.connect(url), rsc)
+    const b = new Bystanders(await IpvmClient.connect(url, { requestTimeoutMs: 60_000 }), await IpvmClient.connect(url, { requestTimeoutMs: 60_000 }), rsc)
+    const warm = await collectRun(await b.normal.runWorkflow({ tasks: [task(rsc, 'add_one', [-1])] }), 60_000)
+    expect(warm.status.status).toBe('completed')
+    return b
   }
 
   /** Asks health and runs a 1-task workflow; both must succeed. Logs `probe` and `normal` as each is answered. */
@@ -51,7 +55,7 @@ export class Bystanders {
         expect(h).toEqual({ healthy: true })
         log.push('probe')
       }),
-      this.normal.runWorkflow({ tasks: [task(this.rsc, 'add_one', [start])] }).then(async stream => await collectRun(stream, 30_000)).then(r => {
+      this.normal.runWorkflow({ tasks: [task(this.rsc, 'add_one', [start])] }).then(async stream => await collectRun(stream, 60_000)).then(r => {
         expect(r.status.status).toBe('completed')
         expect(r.receipts.map(x => x.receipt.out)).toEqual([['ok', start + 1]])
         log.push('normal')

@@ -13,7 +13,7 @@ import { Bystanders, EventLog, HOSTILE_ADDRESSES, MISSING_RSC, hostileSocket, ru
  * while a probe's `health` and a normal client's 1-task workflow, from another address, are
  * served. The node runs with default limits (8 MiB frames, 10 000 tasks, 64 levels).
  */
-describe('hostile requests', () => {
+describe('hostile requests', { timeout: 90_000 }, () => {
   let t: TestNode
   let rsc: string
   let bystanders: Bystanders
@@ -24,7 +24,7 @@ describe('hostile requests', () => {
     t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 } } })
     rsc = await addResource(t.httpUrl, await buildTestComponent())
     bystanders = await Bystanders.connect(t.url, rsc)
-  }, 60_000)
+  }, 120_000)
   afterEach(() => { for (const s of sockets.splice(0)) s.close() })
   afterAll(async () => {
     await bystanders.close()
@@ -170,13 +170,13 @@ describe('hostile requests', () => {
   })
 })
 
-describe('metric labels from clients', () => {
+describe('metric labels from clients', { timeout: 90_000 }, () => {
   let t: TestNode
   let rsc: string
   beforeAll(async () => {
     t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 }, metrics: { max_label_values: 8 } } })
     rsc = await addResource(t.httpUrl, await buildTestComponent())
-  }, 60_000)
+  }, 120_000)
   afterAll(async () => { await t.close() })
 
   it('100 function names make at most metrics.max_label_values + 1 series of ipvm_tasks_failed_total; the rest count as "other"', async () => {
