@@ -91,7 +91,7 @@ describe('rpc.max_requests_per_second', () => {
   beforeAll(async () => { t = await startTestNode({ config: { rpc: { max_requests_per_second: 5, request_burst: 5 }, network: { enable: false } } }) })
   afterAll(async () => { await t.close() })
 
-  it('requests over the burst get -32005 RPC_RATE_LIMITED with their id; the budget is the client\'s, shared by its connections; tokens come back', async () => {
+  it('requests over the burst get -32005 RPC_RATE_LIMITED with their id; other clients are not affected; tokens come back', async () => {
     const s = await open(t.url, '127.0.0.2')
     const r = await s.request(Array.from({ length: 8 }, (_, i) => health(i)))
     const byId = new Map<number, any>(r.map((x: { id: number }) => [x.id, x]))
@@ -103,15 +103,30 @@ describe('rpc.max_requests_per_second', () => {
     // a notification over the rate gets nothing
     s.send(JSON.stringify({ jsonrpc: '2.0', method: 'health' }))
     expect(await s.quietFor(50)).toBe(true)
-    // another connection of the same client shares the budget: a new connection is no way around it
-    const sibling = await open(t.url, '127.0.0.2')
-    expect(await sibling.request(health('y'))).toMatchObject({ id: 'y', error: { data: { code: 'RPC_RATE_LIMITED' } } })
     // another client (another address) has its own budget
     const other = await open(t.url, '127.0.0.3')
     expect(await other.request(health('x'))).toMatchObject({ result: { healthy: true } })
     // 5 per second: a token is back after 200 ms
     await new Promise(resolve => setTimeout(resolve, 450))
     expect(await s.request(health(9))).toMatchObject({ id: 9, result: { healthy: true } })
+  })
+
+})
+
+describe('the request budget is the client\'s', () => {
+  let t: TestNode
+  // a token every 100 s: nothing comes back while the test runs, however slowly it runs
+  beforeAll(async () => { t = await startTestNode({ config: { rpc: { max_requests_per_second: 0.01, request_burst: 5 }, network: { enable: false } } }) })
+  afterAll(async () => { await t.close() })
+
+  it('shared by its WebSocket connections: a new connection is no way around it', async () => {
+    const s = await open(t.url, '127.0.0.2')
+    const r = await s.request(Array.from({ length: 6 }, (_, i) => health(i)))
+    expect(r.map((x: { result?: unknown, error?: { data: { code: string } } }) => x.result !== undefined ? 'ok' : x.error?.data.code)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'RPC_RATE_LIMITED'])
+    const sibling = await open(t.url, '127.0.0.2')
+    expect(await sibling.request(health('y'))).toMatchObject({ id: 'y', error: { data: { code: 'RPC_RATE_LIMITED' } } })
+    const other = await open(t.url, '127.0.0.3')
+    expect(await other.request(health('x'))).toMatchObject({ result: { healthy: true } })
   })
 
   it('over HTTP, shared by every connection of the client and with its WebSockets; GET routes take from it too (429)', async () => {
