@@ -10,6 +10,8 @@ export interface ClientOptions {
   connectTimeoutMs?: number
   /** Time allowed for each request. @default 30000 */
   requestTimeoutMs?: number
+  /** Local address to connect from (a machine with several addresses). @default chosen by the system */
+  localAddress?: string
 }
 
 /** A JSON-RPC error the node answered with. `code` is the JSON-RPC number; `data.code` the node's error code. */
@@ -76,7 +78,7 @@ export class IpvmClient {
   /** Connects to `ws://host:port` (or a full URL). */
   static async connect (url: string, opts: ClientOptions = {}): Promise<IpvmClient> {
     const headers = opts.token !== undefined && opts.token !== '' ? { authorization: `Bearer ${opts.token}` } : undefined
-    const ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 5000 })
+    const ws = new WebSocket(url, { headers, perMessageDeflate: false, handshakeTimeout: opts.connectTimeoutMs ?? 5000, ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}) })
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve())
       ws.once('error', reject)

@@ -40,12 +40,20 @@ export interface IpvmConfig {
     max_connections: number
     /** Subscriptions open at once on one WebSocket. @default 256 */
     max_subscriptions_per_connection: number
-    /** Requests per second on one connection (after the burst); 0 turns the limit off. @default 200 */
+    /**
+     * Requests per second from one client (after the burst): one IPv4 address or IPv6 /64, all its
+     * WebSocket connections and HTTP requests together; 0 turns the limit off. @default 200
+     */
     max_requests_per_second: number
-    /** Requests one connection may send at once before max_requests_per_second applies. @default 200 */
+    /** Requests one client may send at once before max_requests_per_second applies. @default 200 */
     request_burst: number
     /** A client that lets more than this many bytes of responses and notifications pile up unread is disconnected. @default 67108864 (64 MiB) */
     max_buffered_bytes: number
+    /**
+     * Unsent bytes across all clients: past it, the clients furthest behind are disconnected first
+     * (and requests already read but not yet handled make the node read more slowly). @default 268435456 (256 MiB)
+     */
+    max_total_buffered_bytes: number
     /** Largest file `POST /add` takes. @default 1073741824 (1 GiB) */
     max_upload_bytes: number
     /**
@@ -68,6 +76,8 @@ export interface IpvmConfig {
     host: string
     /** @default 4000 */
     port: number
+    /** Distinct values one label of one metric takes (e.g. `op`, the Wasm function); later ones are counted as `other`. @default 64 */
+    max_label_values: number
   }
   network: {
     /** Join the libp2p network. @default true */
@@ -152,11 +162,12 @@ export const defaultConfig: IpvmConfig = {
     max_requests_per_second: 200,
     request_burst: 200,
     max_buffered_bytes: 64 * 1024 * 1024,
+    max_total_buffered_bytes: 256 * 1024 * 1024,
     max_upload_bytes: 1024 * 1024 * 1024,
     allowed_origins: ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'],
     allowed_hosts: ['localhost', '127.0.0.1', '[::1]']
   },
-  metrics: { enable: true, host: '127.0.0.1', port: 4000 },
+  metrics: { enable: true, host: '127.0.0.1', port: 4000, max_label_values: 64 },
   network: {
     enable: true,
     listen: ['/ip4/0.0.0.0/tcp/0'],

@@ -9,10 +9,11 @@ import { DashboardAssets } from './assets.js'
 import { concatBytes } from '../util/bytes.js'
 import { withDefaults } from '../util/options.js'
 import { defaultDashboardOptions, type DashboardOptions } from './options.js'
-import { planStoredWorkflow, planWorkflow } from './plan.js'
+import { timeSlicer } from '../rpc/index.js'
+import { planStoredWorkflow, planWorkflowSliced } from './plan.js'
 
 export { DashboardAssets, DASHBOARD_ASSETS, DASHBOARD_PAGE_PATHS, DASHBOARD_PREFIX } from './assets.js'
-export { planWorkflow, planStoredWorkflow, type WorkflowPlan, type PlannedTask, type PlannedAwait } from './plan.js'
+export { planWorkflow, planWorkflowSliced, planStoredWorkflow, defaultPlanLimits, type PlanLimits, type WorkflowPlan, type PlannedTask, type PlannedAwait } from './plan.js'
 export { DashboardError, DashboardErrorCode } from './errors.js'
 export { defaultDashboardOptions, type DashboardOptions } from './options.js'
 
@@ -45,13 +46,19 @@ export function dashboardRoutes (options: DashboardOptions = {}, components: Das
   return routes
 }
 
-/** POST routes: `/ui/plan` takes a workflow's JSON text and answers its `WorkflowPlan`. */
+/**
+ * POST routes: `/ui/plan` takes a workflow's JSON text and answers its `WorkflowPlan`; a
+ * workflow over `workflow.max_tasks` or nested deeper than `rpc.max_json_depth` is refused
+ * before it is parsed.
+ */
 export function dashboardUploads (options: DashboardOptions = {}): Record<string, UploadRoute> {
+  const opts = withDefaults(defaultDashboardOptions, options)
+  const limits = { maxTasks: opts.maxPlanTasks, maxJsonDepth: opts.maxPlanDepth }
   const plan: UploadRoute = async body => {
     const chunks: Uint8Array[] = []
     for await (const chunk of body) chunks.push(chunk)
-    return planWorkflow(concatBytes(chunks))
+    return await planWorkflowSliced(concatBytes(chunks), limits, timeSlicer())
   }
-  plan.maxBytes = withDefaults(defaultDashboardOptions, options).maxPlanBytes
+  plan.maxBytes = opts.maxPlanBytes
   return { [DASHBOARD_PLAN_PATH]: plan }
 }

@@ -1,4 +1,17 @@
-import { classifyArg, decode, isIpldMap, parseJson, parseWasmRunInput, parseWorkflow, type Arg, type Workflow } from '../ipld/index.js'
+import { classifyArg, decode, isIpldMap, parseJson, parseWasmRunInput, parseWorkflow, parseWorkflowSliced, type Arg, type Workflow } from '../ipld/index.js'
+import { WorkflowError, WorkflowErrorCode } from '../workflow/index.js'
+import { RpcError, RpcErrorCode, scanFrame } from '../rpc/index.js'
+import { defaultConfig } from '../config/index.js'
+
+/** What a plan request may hold: the node's own limits for a workflow it would run. */
+export interface PlanLimits {
+  /** @default 10000 (`workflow.max_tasks`) */
+  maxTasks: number
+  /** @default 64 (`rpc.max_json_depth`) */
+  maxJsonDepth: number
+}
+
+export const defaultPlanLimits: PlanLimits = { maxTasks: defaultConfig.workflow.max_tasks, maxJsonDepth: defaultConfig.rpc.max_json_depth }
 
 /** One awaited instruction of a task: its CID, the branch awaited, and the task of this workflow that has it. */
 export interface PlannedAwait {
@@ -31,13 +44,25 @@ export interface WorkflowPlan {
 /**
  * Reads a workflow's JSON text as the node does (numbers keep their form) and gives what a
  * browser cannot compute by itself: each task's instruction and invocation CIDs and which
- * tasks it awaits. Throws the node's `IPLD_*` errors for text the node would refuse.
+ * tasks it awaits. Throws the node's `IPLD_*` errors for text the node would refuse, and,
+ * before anything is parsed, `RPC_JSON_TOO_DEEP` and `WORKFLOW_TOO_LARGE` for text nested
+ * deeper or holding more tasks than the node takes. Linear in the text.
  */
-export function planWorkflow (text: string | Uint8Array): WorkflowPlan {
+export function planWorkflow (text: string | Uint8Array, limits: PlanLimits = defaultPlanLimits): WorkflowPlan {
+  // bytes that are not UTF-8 are refused by parseJson; the checks only count brackets
+  checkPlanText(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'), limits)
   return planOf(parseWorkflow(parseJson(text)))
 }
 
-/** The plan of a workflow as the node stores it (its DAG-CBOR body). */
+/** `planWorkflow`, with the workflow's tasks normalized in slices (`pause` between them, see `parseWorkflowSliced`). */
+export async function planWorkflowSliced (text: string | Uint8Array, limits: PlanLimits, pause: () => Promise<void>): Promise<WorkflowPlan> {
+  checkPlanText(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'), limits)
+  const value = parseJson(text)
+  await pause()
+  return planOf(await parseWorkflowSliced(value, pause))
+}
+
+/** The plan of a workflow as the node stores it (its DAG-CBOR body: the node took it, so it is within the limits). */
 export function planStoredWorkflow (body: Uint8Array): WorkflowPlan {
   return planOf(parseWorkflow(decode(body)))
 }
@@ -57,13 +82,27 @@ function planOf (workflow: Workflow): WorkflowPlan {
       if (t.run.op === 'ipvm/sleep' && isIpldMap(t.run.input) && t.run.input.value !== undefined) args = [classifyArg(t.run.input.value)]
     }
     const awaits: PlannedAwait[] = []
+    const seen = new Set<string>()
     for (const arg of args) {
       if (arg.kind !== 'await') continue
       const cid = arg.cid.toString()
-      if (awaits.some(a => a.cid === cid)) continue
+      if (seen.has(cid)) continue
+      seen.add(cid)
       awaits.push({ cid, branch: arg.branch, task: byInstruction.get(cid) ?? null })
     }
     return { index, instruction: t.run.cid.toString(), ran: t.ran.toString(), op: t.run.op, func, resource: t.run.rsc, awaits }
   })
   return { workflow: workflow.cid.toString(), tasks }
+}
+
+/** The cheap checks, on the text before it is parsed: nesting depth, then the task count. */
+function checkPlanText (text: string, limits: PlanLimits): void {
+  const scan = scanFrame(text, limits.maxJsonDepth)
+  if (scan.kind === 'too_deep') {
+    throw new RpcError(RpcErrorCode.JSON_TOO_DEEP, `the workflow nests arrays and objects deeper than rpc.max_json_depth (${limits.maxJsonDepth})`, { limit: limits.maxJsonDepth })
+  }
+  const tasks = scan.kind === 'message' && !scan.batch ? scan.items[0].member('tasks')?.count() : undefined
+  if (tasks !== undefined && tasks > limits.maxTasks) {
+    throw new WorkflowError(WorkflowErrorCode.TOO_LARGE, `the workflow has ${tasks} tasks, more than workflow.max_tasks (${limits.maxTasks})`, { limit: limits.maxTasks, tasks })
+  }
 }

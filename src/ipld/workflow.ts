@@ -136,10 +136,32 @@ function normalizeTask (value: Ipld, path: string): NormalizedTask {
  * `data.workflow`, the workflow CID, which is still well defined).
  */
 export function parseWorkflow (value: Ipld): Workflow {
+  return assembleWorkflow(workflowTasks(value).map((task, i) => normalizeTask(task, `tasks[${i}]`)))
+}
+
+/**
+ * `parseWorkflow`, for large workflows read where other work must go on: `pause` is awaited
+ * after each task, and gives the event loop a turn when it sees fit (e.g. every few
+ * milliseconds), so the work is done in slices. Same result, same errors.
+ */
+export async function parseWorkflowSliced (value: Ipld, pause: () => Promise<void>): Promise<Workflow> {
+  const tasks = workflowTasks(value)
+  const normalized: NormalizedTask[] = []
+  for (let i = 0; i < tasks.length; i++) {
+    normalized.push(normalizeTask(tasks[i], `tasks[${i}]`))
+    await pause()
+  }
+  return assembleWorkflow(normalized)
+}
+
+function workflowTasks (value: Ipld): Ipld[] {
   if (!isIpldMap(value)) throw invalid('a workflow must be a map', '')
   const rawTasks = requireField(value, 'tasks', '')
   if (!Array.isArray(rawTasks)) throw invalid('`tasks` must be a list', 'tasks')
-  const normalized = rawTasks.map((task, i) => normalizeTask(task, `tasks[${i}]`))
+  return rawTasks
+}
+
+function assembleWorkflow (normalized: NormalizedTask[]): Workflow {
   const ipld: IpldMap = { tasks: normalized.map((t) => t.ipld) }
   const bytes = concatBytes([MAP1, KEY_TASKS, cborHead(4, normalized.length), ...normalized.map((t) => t.bytes)])
   const cid = cidOfBytes(bytes)

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client'
-import { MetricCreator, type Counter, type Gauge, type LabeledCounter, type LabeledGauge, type LabeledHistogram } from './typed.js'
+import { MetricCreator, type Counter, type Gauge, type LabeledCounter, type LabeledGauge, type LabeledHistogram, type MetricCreatorOptions } from './typed.js'
 
 /**
  * Buckets of `ipvm_task_duration_seconds`: a pure Wasm call takes about a millisecond, a
@@ -111,10 +111,11 @@ export interface Metrics {
 /**
  * Registers the node's metrics (names `ipvm_…`, seconds for time, `_total` on counters) in
  * `registry` and returns them as a typed tree. Throws `METRICS_DUPLICATE_METRIC` if the
- * registry already holds them.
+ * registry already holds them. Every label takes at most `options.maxLabelValues` values
+ * per metric (64 by default); later ones are counted as `other`.
  */
-export function createMetrics (registry: Registry): Metrics {
-  const m = new MetricCreator(registry)
+export function createMetrics (registry: Registry, options: MetricCreatorOptions = {}): Metrics {
+  const m = new MetricCreator(registry, () => {}, options)
 
   const node: NodeMetrics = {
     collectorErrors: m.labeledCounter({ name: 'ipvm_metrics_collector_errors_total', help: 'Collectors that threw while the metrics were read, by metric; the metric kept its last value.', labelNames: ['metric'] }),

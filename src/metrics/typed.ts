@@ -78,17 +78,91 @@ type Unlabeled<T> = Omit<T, 'labelNames'>
 /** Called with a metric's name when its collector throws. */
 export type CollectorErrorHandler = (metricName: string, err: unknown) => void
 
+/** The label value that stands for every value past a label's bound. */
+export const OTHER_LABEL_VALUE = 'other'
+/** Longest label value kept, in characters; longer ones count as `other`. */
+export const MAX_LABEL_VALUE_LENGTH = 128
+
+export interface MetricCreatorOptions {
+  /**
+   * Distinct values each label of one metric takes: the first ones seen are kept, later ones
+   * are counted under `other`, so a label fed by clients (a Wasm function's name) cannot grow
+   * a metric without end. @default 64 (`metrics.max_label_values`)
+   */
+  maxLabelValues?: number
+}
+
+export const DEFAULT_MAX_LABEL_VALUES = 64
+
+/**
+ * The bounded label sets of one metric: per label name, the first `maxValues` distinct
+ * values (each at most `MAX_LABEL_VALUE_LENGTH` characters) are kept; any other value
+ * becomes `other`. What is kept is never forgotten, so a series never changes name.
+ */
+export class LabelBound {
+  private readonly values = new Map<string, Set<string>>()
+  private readonly maxValues: number
+
+  constructor (maxValues: number) {
+    this.maxValues = maxValues
+  }
+
+  /** `labels` with every value past its label's bound replaced by `other`. */
+  apply<L extends LabelValues> (labels: L): L {
+    let out: Record<string, string> | undefined
+    for (const name of Object.keys(labels)) {
+      if (this.admit(name, labels[name])) continue
+      out ??= { ...labels }
+      out[name] = OTHER_LABEL_VALUE
+    }
+    return (out ?? labels) as L
+  }
+
+  /** Whether every value of `labels` is one of those kept (nothing is admitted). */
+  kept (labels: LabelValues): boolean {
+    return Object.keys(labels).every(name => this.values.get(name)?.has(labels[name]) === true)
+  }
+
+  private admit (name: string, value: string): boolean {
+    let kept = this.values.get(name)
+    if (kept === undefined) {
+      kept = new Set()
+      this.values.set(name, kept)
+    }
+    if (kept.has(value)) return true
+    if (value.length > MAX_LABEL_VALUE_LENGTH || kept.size >= this.maxValues) return false
+    kept.add(value)
+    return true
+  }
+}
+
+/** Collector samples with bounded labels; samples whose labels became the same are summed. */
+function boundSamples<L extends LabelValues> (bound: LabelBound, samples: ReadonlyArray<GaugeSample<L>>): Array<GaugeSample<L>> {
+  const byKey = new Map<string, GaugeSample<L>>()
+  for (const s of samples) {
+    const labels = bound.apply(s.labels)
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => a < b ? -1 : 1))
+    const seen = byKey.get(key)
+    if (seen === undefined) byKey.set(key, { labels, value: s.value })
+    else seen.value += s.value
+  }
+  return [...byKey.values()]
+}
+
 /**
  * Creates prom-client metrics in one registry and hands out narrow, typed views of them
- * (the shape of Lodestar's `RegistryMetricCreator`).
+ * (the shape of Lodestar's `RegistryMetricCreator`). Every labelled metric bounds its label
+ * values (`LabelBound`): past `maxLabelValues` distinct values of a label, the rest are `other`.
  */
 export class MetricCreator {
   private readonly registry: Registry
   private onCollectorError: CollectorErrorHandler
+  private readonly maxLabelValues: number
 
-  constructor (registry: Registry, onCollectorError: CollectorErrorHandler = () => {}) {
+  constructor (registry: Registry, onCollectorError: CollectorErrorHandler = () => {}, options: MetricCreatorOptions = {}) {
     this.registry = registry
     this.onCollectorError = onCollectorError
+    this.maxLabelValues = options.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES
   }
 
   /** Replaces the handler told about failing collectors. */
@@ -103,7 +177,8 @@ export class MetricCreator {
 
   labeledCounter<L extends LabelValues> (config: MetricConfig<L>): LabeledCounter<L> {
     const c = new PromCounter<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, registers: [this.registry] })
-    return { inc: (labels, value) => { c.inc(labels, value) } }
+    const bound = new LabelBound(this.maxLabelValues)
+    return { inc: (labels, value) => { c.inc(bound.apply(labels), value) } }
   }
 
   gauge (config: Unlabeled<MetricConfig<LabelValues>>): Gauge {
@@ -132,6 +207,7 @@ export class MetricCreator {
 
   labeledGauge<L extends LabelValues> (config: MetricConfig<L>): LabeledGauge<L> {
     let collector: Collector<ReadonlyArray<GaugeSample<L>>> | undefined
+    const bound = new LabelBound(this.maxLabelValues)
     const onError = (err: unknown): void => { this.onCollectorError(config.name, err) }
     const g = new PromGauge<keyof L & string>({
       name: this.free(config.name),
@@ -146,17 +222,18 @@ export class MetricCreator {
             if (typeof s.value !== 'number') throw new TypeError(`not a number: ${String(s.value)}`)
           }
           this.reset()
-          for (const s of samples) this.set(s.labels, s.value)
+          for (const s of boundSamples(bound, samples)) this.set(s.labels, s.value)
         } catch (err) {
           onError(err)
         }
       }
     })
     return {
-      set: (labels, value) => { g.set(labels, value) },
-      inc: (labels, value) => { g.inc(labels, value) },
-      dec: (labels, value) => { g.dec(labels, value) },
-      remove: (labels) => { g.remove(labels) },
+      set: (labels, value) => { g.set(bound.apply(labels), value) },
+      inc: (labels, value) => { g.inc(bound.apply(labels), value) },
+      dec: (labels, value) => { g.dec(bound.apply(labels), value) },
+      // a series under `other` holds other values too: it is not removed for one of them
+      remove: (labels) => { if (bound.kept(labels)) g.remove(labels) },
       reset: () => { g.reset() },
       setCollector: (fn) => { collector = fn }
     }
@@ -172,9 +249,10 @@ export class MetricCreator {
 
   labeledHistogram<L extends LabelValues> (config: HistogramConfig<L>): LabeledHistogram<L> {
     const h = new PromHistogram<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, buckets: [...config.buckets], registers: [this.registry] })
+    const bound = new LabelBound(this.maxLabelValues)
     return {
-      observe: (labels, value) => { h.observe(labels, value) },
-      startTimer: (labels) => h.startTimer(labels)
+      observe: (labels, value) => { h.observe(bound.apply(labels), value) },
+      startTimer: (labels) => h.startTimer(bound.apply(labels))
     }
   }
 

@@ -53,7 +53,7 @@ export class IpvmNode {
     this.dataDir = resolve(init.config.node.data_dir)
     this.validateResults = init.validateResults ?? false
     this.registry = createMetricsRegistry()
-    this.metrics = createMetrics(this.registry)
+    this.metrics = createMetrics(this.registry, { maxLabelValues: init.config.metrics.max_label_values })
   }
 
   get peerId (): string { return this.peerIdString }
@@ -131,7 +131,7 @@ export class IpvmNode {
     }))
 
     const openrpc = new OpenRpc()
-    const router = new Router(routerOptions(config.rpc, this.validateResults), { openrpc, logger: log('rpc'), metrics: metrics.rpc })
+    const router = new Router(routerOptions(config, this.validateResults), { openrpc, logger: log('rpc'), metrics: metrics.rpc })
     const services: RpcServices = {
       openrpc,
       checkHealth: async () => { await store.checkHealth() },
@@ -141,14 +141,14 @@ export class IpvmNode {
       networkEvents: listener => network?.subscribe(listener) ?? (() => {}),
       addFile: async body => await importFile(store.blocks, body)
     }
-    for (const method of createMethods(services)) router.register(method)
+    for (const method of createMethods(services, { maxJsonDepth: config.rpc.max_json_depth, maxTasks: config.workflow.max_tasks })) router.register(method)
     this.router = router
     this.rpc = await this.startOne(new RpcServer(rpcServerOptions(config.rpc), {
       router,
       logger: log('rpc'),
       metrics: metrics.rpc,
       routes: { ...dashboardRoutes({}, { workflowBody: async cid => await store.workflows.getBody(cid) }), ...methodRoutes(router) },
-      uploads: { ...uploadRoutes(services), ...dashboardUploads({ maxPlanBytes: config.rpc.max_frame_bytes }) }
+      uploads: { ...uploadRoutes(services), ...dashboardUploads({ maxPlanBytes: config.rpc.max_frame_bytes, maxPlanTasks: config.workflow.max_tasks, maxPlanDepth: config.rpc.max_json_depth }) }
     }))
     if (!isLoopbackHost(config.rpc.host) && config.rpc.auth_token === '') {
       this.logger.warn({ rpc: this.rpc.address }, 'JSON-RPC is listening on a non-loopback address without rpc.auth_token: anyone who can reach it can run workflows and upload files')

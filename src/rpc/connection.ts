@@ -1,9 +1,40 @@
 import { randomInt } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import type { Logger } from '../util/logger.js'
+import { LruMap } from '../util/lru.js'
 import { RpcError, RpcErrorCode } from './errors.js'
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** A notification result longer than this is sent as fragments around one shared UTF-8 copy. */
+const SHARED_ABOVE_CHARS = 64 * 1024
+
+/**
+ * The UTF-8 bytes of the large payloads sent last, and their `bytes` form, encoded once for
+ * every connection that sends them (kept while recent: at most 64 MiB of each).
+ */
+const encoded = new LruMap<Payload, Buffer>(64 * 1024 * 1024, { weigh: bytes => bytes.byteLength })
+
+const encodedAsBytes = new LruMap<Payload, Buffer>(64 * 1024 * 1024, { weigh: bytes => bytes.byteLength })
+
+function utf8Of (payload: { dagJson: string }): Buffer {
+  let bytes = encoded.get(payload)
+  if (bytes === undefined) {
+    bytes = Buffer.from(payload.dagJson, 'utf8')
+    encoded.set(payload, bytes)
+  }
+  return bytes
+}
+
+/** The `bytes` form (a JSON array of the UTF-8 byte values), made once per payload. */
+function byteArrayOf (payload: { dagJson: string }): Buffer {
+  let text = encodedAsBytes.get(payload)
+  if (text === undefined) {
+    text = Buffer.from(JSON.stringify(Array.from(utf8Of(payload))), 'utf8')
+    encodedAsBytes.set(payload, text)
+  }
+  return text
+}
 
 /** 16 random alphanumerics, like Homestar's subscription ids. */
 export function subscriptionId (): string {
@@ -28,6 +59,8 @@ export interface ConnectionOptions {
   maxBufferedBytes: number
   /** Subscriptions open at once on this connection. @default Infinity */
   maxSubscriptions?: number
+  /** Told the size of each message written (the memory budget across connections). */
+  onSent?: (bytes: number) => void
 }
 
 /**
@@ -141,21 +174,42 @@ export class Connection {
   }
 
   send (text: string): void {
-    if (!this.open) return
+    if (!this.writable()) return
+    this.ws.send(text)
+    this.opts.onSent?.(text.length)
+  }
+
+  /**
+   * Sends one notification of `sub`, in the subscription's format. A large result is sent as
+   * fragments around one shared encoding of it, made once for every subscriber.
+   */
+  sendNotification (sub: Subscription, payload: Payload): void {
+    const head = `{"jsonrpc":"2.0","method":${JSON.stringify(sub.method)},"params":{"subscription":${JSON.stringify(sub.id)},"result":`
+    if ('dagJson' in payload && payload.dagJson.length > SHARED_ABOVE_CHARS) {
+      // one message in three fragments: the large middle one is the same buffer for every subscriber
+      if (!this.writable()) return
+      const body = sub.format === 'bytes' ? byteArrayOf(payload) : utf8Of(payload)
+      this.ws.send(head, { binary: false, fin: false })
+      this.ws.send(body, { binary: false, fin: false })
+      this.ws.send('}}', { binary: false, fin: true })
+      this.opts.onSent?.(head.length + body.length + 2)
+      return
+    }
+    const text = 'dagJson' in payload ? payload.dagJson : JSON.stringify(payload.json)
+    const result = sub.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
+    this.send(`${head}${result}}}`)
+  }
+
+  /** Whether a message may be written: open, and not too far behind (a client that is, is disconnected). */
+  private writable (): boolean {
+    if (!this.open) return false
     if (this.ws.bufferedAmount > this.opts.maxBufferedBytes) {
       this.logger.warn({ connection: this.id, buffered: this.ws.bufferedAmount }, 'client is not reading; disconnecting it')
       this.onDrop('slow_client')
       this.ws.terminate()
-      return
+      return false
     }
-    this.ws.send(text)
-  }
-
-  /** Sends one notification of `sub`, in the subscription's format. */
-  sendNotification (sub: Subscription, payload: Payload): void {
-    const text = 'dagJson' in payload ? payload.dagJson : JSON.stringify(payload.json)
-    const result = sub.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
-    this.send(`{"jsonrpc":"2.0","method":${JSON.stringify(sub.method)},"params":{"subscription":${JSON.stringify(sub.id)},"result":${result}}}`)
+    return true
   }
 
   close (): void {

@@ -81,3 +81,50 @@ export class TokenBucket {
     this.last = t
   }
 }
+
+/**
+ * Whether CBOR bytes nest arrays and maps deeper than `maxDepth` (an array or map is one
+ * level, as in JSON; tags add none). One pass over the item heads with a counter per open
+ * container, no recursion, so `[[[[…` costs no stack. Bytes that are not well-formed CBOR
+ * (cut short, indefinite lengths, which DAG-CBOR forbids) answer false: the decoder that
+ * runs afterwards refuses them.
+ */
+export function cborNestingExceeds (bytes: Uint8Array, maxDepth: number): boolean {
+  // items still to come in each open container (a map counts keys and values)
+  const open: number[] = []
+  let pos = 0
+  while (pos < bytes.length) {
+    const head = bytes[pos++]
+    const major = head >> 5
+    const info = head & 31
+    let arg: number
+    if (info < 24) {
+      arg = info
+    } else if (info <= 27) {
+      const size = 1 << (info - 24)
+      if (pos + size > bytes.length) return false
+      arg = 0
+      for (let i = 0; i < size; i++) arg = arg * 256 + bytes[pos + i]
+      pos += size
+    } else {
+      return false
+    }
+    // a tag's item follows it and fills the slot
+    if (major === 6) continue
+    if (open.length > 0) open[open.length - 1]--
+    if (major === 2 || major === 3) {
+      if (arg > bytes.length - pos) return false
+      pos += arg
+    } else if (major === 4 || major === 5) {
+      if (open.length + 1 > maxDepth) return true
+      const items = major === 5 ? arg * 2 : arg
+      if (items > bytes.length - pos) return false
+      if (items > 0) {
+        open.push(items)
+        continue
+      }
+    }
+    while (open.length > 0 && open[open.length - 1] === 0) open.pop()
+  }
+  return false
+}

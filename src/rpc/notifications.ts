@@ -9,6 +9,10 @@ export interface RunIdentity {
   name: string
 }
 
+/** Notifications already written, by event and run name: every subscriber of a run shares one. */
+const written = new WeakMap<RunEvent, Map<string, Payload>>()
+
+/**
 /**
  * What a subscriber asks of a subscription (schemas/subscription_options.json). A subscriber
  * that gives none, as Homestar's clients do, gets Homestar's behaviour.
@@ -26,13 +30,24 @@ export interface SubscriptionOptions {
  * `workflow_status` notification (schemas/workflow_status_notification.json) for a subscriber
  * that asked for them with `status: true`; undefined when the subscriber gets nothing.
  * Homestar has no status notification: its clients count receipts, and hand whatever arrives
- * on the subscription to their receipt callback.
+ * on the subscription to their receipt callback. Written once per event, however many
+ * clients subscribe to the run (a receipt may be megabytes).
  */
 export function runNotification (run: RunIdentity, event: RunEvent, options: SubscriptionOptions = {}): Payload | undefined {
-  if (event.type === 'receipt') {
-    return { dagJson: receiptNotificationJson({ name: run.name, replayed: event.replayed, workflowCid: run.cid, receipt: event.receipt, receiptCid: event.cid }) }
+  if (event.type !== 'receipt' && options.status !== true) return undefined
+  let byName = written.get(event)
+  if (byName === undefined) {
+    byName = new Map()
+    written.set(event, byName)
   }
-  return options.status === true ? { json: statusNotification(run, event) } : undefined
+  let payload = byName.get(run.name)
+  if (payload === undefined) {
+    payload = event.type === 'receipt'
+      ? { dagJson: receiptNotificationJson({ name: run.name, replayed: event.replayed, workflowCid: run.cid, receipt: event.receipt, receiptCid: event.cid }) }
+      : { json: statusNotification(run, event) }
+    byName.set(run.name, payload)
+  }
+  return payload
 }
 
 /** The `workflow_status` notification of a status event. */

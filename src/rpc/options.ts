@@ -25,10 +25,19 @@ export interface RpcServerOptions {
   maxConnections: number
   /** Subscriptions open at once on one WebSocket. @default 256 (`rpc.max_subscriptions_per_connection`) */
   maxSubscriptionsPerConnection: number
-  /** Requests per second on one connection (WebSocket, or HTTP keep-alive socket); 0 for no limit. @default 200 (`rpc.max_requests_per_second`) */
+  /**
+   * Requests per second from one client, all its WebSocket connections and HTTP requests
+   * together (one IPv4 address, or one IPv6 /64); 0 for no limit. @default 200 (`rpc.max_requests_per_second`)
+   */
   maxRequestsPerSecond: number
-  /** Requests a connection may send at once before the rate applies. @default 200 (`rpc.request_burst`) */
+  /** Requests a client may send at once before the rate applies. @default 200 (`rpc.request_burst`) */
   requestBurst: number
+  /**
+   * Unsent bytes across every client; past it the clients furthest behind are disconnected
+   * first. Frames read but not yet handled are held to the same amount.
+   * @default 268435456 (256 MiB, `rpc.max_total_buffered_bytes`)
+   */
+  maxTotalBufferedBytes: number
   /** Largest body of an upload route (`POST /add`). @default 1073741824 (1 GiB, `rpc.max_upload_bytes`) */
   maxUploadBytes: number
   /**
@@ -59,6 +68,7 @@ export function rpcServerOptions (config: IpvmConfig['rpc']): RpcServerOptions {
     maxSubscriptionsPerConnection: config.max_subscriptions_per_connection,
     maxRequestsPerSecond: config.max_requests_per_second,
     requestBurst: config.request_burst,
+    maxTotalBufferedBytes: config.max_total_buffered_bytes,
     maxUploadBytes: config.max_upload_bytes,
     allowedOrigins: config.allowed_origins,
     allowedHosts: config.allowed_hosts

@@ -3,10 +3,11 @@ import type { Logger } from '../util/logger.js'
 import type { RpcMetrics } from '../metrics/index.js'
 import { defaultConfig, type IpvmConfig } from '../config/index.js'
 import { withDefaults } from '../util/options.js'
+import { WorkflowError, WorkflowErrorCode } from '../workflow/index.js'
 import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError } from './errors.js'
 import type { OpenRpc, ValidationIssue } from './openrpc.js'
 import type { RequestContext } from './context.js'
-import type { TokenBucket } from './limits.js'
+import type { JsonSpan } from './json-scan.js'
 
 /**
  * A method of any params and result: every handler accepts `never` params (parameters are
@@ -19,6 +20,12 @@ export interface MethodDefinition<P = Record<string, unknown>, R = unknown> {
   name: string
   /** Reshapes raw params before validation, for forms the contract accepts besides the plain one. */
   normalizeParams?: (params: unknown) => unknown
+  /**
+   * How many workflow tasks the params carry, read shallowly from the request's text before
+   * it is parsed (undefined when the text does not say): the router refuses a request, or a
+   * frame, over `workflow.max_tasks` without parsing or validating it.
+   */
+  countTasks?: (params: JsonSpan) => number | undefined
   /** Needs a WebSocket connection (subscriptions). */
   subscription?: boolean
   handler: (params: P, ctx: RequestContext) => R | Promise<R>
@@ -29,14 +36,22 @@ export interface RouterOptions {
   validateResults: boolean
   /** Longest batch. @default 100 (`rpc.max_batch`) */
   maxBatch: number
+  /** Most workflow tasks in one request, and in all the requests of one frame. @default 10000 (`workflow.max_tasks`) */
+  maxTasks: number
 }
 
-/** The router's options from the `[rpc]` settings. */
-export function routerOptions (config: IpvmConfig['rpc'], validateResults = false): RouterOptions {
-  return { validateResults, maxBatch: config.max_batch }
+/** The router's options from the `[rpc]` and `[workflow]` settings. */
+export function routerOptions (config: Pick<IpvmConfig, 'rpc' | 'workflow'>, validateResults = false): RouterOptions {
+  return { validateResults, maxBatch: config.rpc.max_batch, maxTasks: config.workflow.max_tasks }
 }
 
-export const defaultRouterOptions: RouterOptions = routerOptions(defaultConfig.rpc)
+export const defaultRouterOptions: RouterOptions = routerOptions(defaultConfig)
+
+/**
+ * Params whose request text is longer than this are refused with their first schema error
+ * only; shorter ones get the list of every error (see `OpenRpc.validateParams`).
+ */
+const EXPLAIN_MAX_CHARS = 64 * 1024
 
 export interface RouterComponents {
   openrpc: OpenRpc
@@ -103,7 +118,40 @@ export class Router {
     return [...this.methods.keys()]
   }
 
-  /** One parsed message (a request or a batch). Resolves to what to send back, or null for nothing. */
+  get maxBatch (): number {
+    return this.opts.maxBatch
+  }
+
+  /**
+   * The checks that come before a request is parsed, on its text (`method` and `params` are
+   * spans of it): a method that carries workflow tasks is refused (`WORKFLOW_TOO_LARGE`)
+   * over `workflow.max_tasks`, or when the requests of the same message already carry that
+   * many (`frame.tasks`, which this adds to). `frame.chars` is the message's length: a
+   * message too short to hold that many tasks (a task takes at least 3 characters, `{},`)
+   * is not counted at all.
+   */
+  precheck (method: JsonSpan | undefined, params: JsonSpan | undefined, frame: { tasks: number, chars: number }): RpcError | WorkflowError | undefined {
+    const limit = this.opts.maxTasks
+    if (params === undefined || method === undefined || frame.chars < 3 * limit) return undefined
+    const name = method.string(256)
+    const count = name === undefined ? undefined : this.methods.get(name)?.countTasks
+    const tasks = count?.(params)
+    if (tasks === undefined) return undefined
+    if (tasks > limit) {
+      return new WorkflowError(WorkflowErrorCode.TOO_LARGE, `the workflow has ${tasks} tasks, more than workflow.max_tasks (${limit})`, { limit, tasks })
+    }
+    if (frame.tasks + tasks > limit) {
+      return new WorkflowError(WorkflowErrorCode.TOO_LARGE, `the requests of this message carry more than workflow.max_tasks (${limit}) tasks in all; send them in separate messages`, { limit, tasks, frame_tasks: frame.tasks + tasks })
+    }
+    frame.tasks += tasks
+    return undefined
+  }
+
+  /**
+   * One parsed message (a request or a batch), for callers inside the node (the GET routes).
+   * Resolves to what to send back, or null for nothing. Messages from clients go through
+   * `FrameHandler`, which checks them before they are parsed and calls `handleOne`.
+   */
   async handle (message: unknown, ctx: RequestContext): Promise<Response | Response[] | null> {
     if (Array.isArray(message)) {
       if (message.length === 0) return invalidRequest(null, 'empty batch')
@@ -116,8 +164,8 @@ export class Router {
     return await this.handleOne(message, ctx)
   }
 
-  private async handleOne (message: unknown, ctx: RequestContext): Promise<Response | null> {
-    if (ctx.rate !== undefined && !ctx.rate.take()) return rateLimited(message, ctx.rate)
+  /** One parsed request; `ctx.raw` is its text, when it came from a client. */
+  async handleOne (message: unknown, ctx: RequestContext): Promise<Response | null> {
     const problem = envelopeProblem(message)
     if (problem !== undefined) {
       const id = isObject(message) && isId(message.id) ? message.id : null
@@ -130,14 +178,15 @@ export class Router {
     const def = this.methods.get(request.method)
     if (def === undefined) {
       if (request.id === undefined) return null
-      return errorResponse(request.id, new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `no method ${JSON.stringify(request.method)}; rpc.discover lists them`))
+      const name = request.method.length > 100 ? `${JSON.stringify(request.method.slice(0, 100))}…` : JSON.stringify(request.method)
+      return errorResponse(request.id, new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `no method ${name}; rpc.discover lists them`))
     }
     if (def.subscription === true && ctx.connection === undefined) {
       return request.id === undefined ? null : errorResponse(request.id, new RpcError(RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET, `${def.name} needs a WebSocket connection`))
     }
     const params: unknown = request.params
     const raw = def.normalizeParams !== undefined ? def.normalizeParams(params) : params
-    const checked = this.components.openrpc.validateParams(def.name, raw)
+    const checked = this.components.openrpc.validateParams(def.name, raw, (ctx.raw?.length ?? 0) <= EXPLAIN_MAX_CHARS)
     if (!checked.ok) {
       if (request.id === undefined) return null
       return errorResponse(request.id, invalidParams(def.name, checked.issues))
@@ -159,13 +208,6 @@ function envelopeProblem (m: unknown): string | undefined {
   if ('params' in m && m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an array or an object'
   if ('result' in m || 'error' in m) return 'a request has no result or error member'
   return undefined
-}
-
-/** The answer to a request over the client's rate; a notification over it is dropped. */
-function rateLimited (message: unknown, rate: TokenBucket): Response | null {
-  const id = isObject(message) && isId(message.id) ? message.id : null
-  if (isObject(message) && !('id' in message) && envelopeProblem(message) === undefined) return null
-  return errorResponse(id, new RpcError(RpcErrorCode.RATE_LIMITED, `more than rpc.max_requests_per_second (${rate.rate}, burst ${rate.burst}) on this connection; retry later`, { limit: rate.rate, burst: rate.burst, retry_after_ms: rate.waitMs() }))
 }
 
 function isObject (v: unknown): v is Record<string, unknown> {

@@ -2,6 +2,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Startable } from '../util/lifecycle.js'
 import { AccessPolicy } from './access.js'
+import { OutgoingBudget } from './buffers.js'
+import { ClientBudgets } from './clients.js'
+import { FrameHandler } from './frames.js'
 import { resolveRpcServerOptions, type ResolvedRpcServerOptions, type RpcServerComponents, type RpcServerOptions } from './options.js'
 import { createDispatch } from './transports/common.js'
 import { HttpTransport } from './transports/http.js'
@@ -74,9 +77,15 @@ export class RpcServer implements Startable {
     policy.logWarnings(logger)
     metrics?.connections.setCollector(() => this.connectionCount)
     metrics?.subscriptions.setCollector(() => Object.entries(this.subscriptionCounts()).map(([kind, value]) => ({ labels: { kind }, value })))
-    const dispatch = createDispatch(router, logger, this.opts.maxJsonDepth)
-    const httpTransport = new HttpTransport(this.opts, { policy, dispatch, routes, uploads })
-    const ws = new WebSocketTransport(this.opts, { policy, dispatch, logger, metrics })
+    const dispatch = createDispatch(new FrameHandler(router, { maxJsonDepth: this.opts.maxJsonDepth }, logger))
+    const budgets = new ClientBudgets({ ratePerSecond: this.opts.maxRequestsPerSecond, burst: this.opts.requestBurst })
+    const limit = this.opts.maxTotalBufferedBytes
+    const outgoing = new OutgoingBudget(limit, this.sockets, (socket, queued, total) => {
+      metrics?.droppedClients.inc({ reason: 'memory_budget' })
+      logger.warn({ remote: socket.remoteAddress, queued, total, limit }, 'unsent bytes across all clients are over rpc.max_total_buffered_bytes; disconnecting the client furthest behind')
+    })
+    const httpTransport = new HttpTransport(this.opts, { policy, dispatch, routes, uploads, budgets, outgoing })
+    const ws = new WebSocketTransport(this.opts, { policy, dispatch, logger, metrics, budgets, outgoing })
     http.on('request', (req, res) => { void httpTransport.handle(req, res) })
     http.on('upgrade', (req, socket: Socket, head: Buffer) => ws.upgrade(req, socket, head))
     this.ws = ws

@@ -25,8 +25,9 @@ export class RawSocket {
     })
   }
 
-  static async open (url: string): Promise<RawSocket> {
-    const ws = new WebSocket(url)
+  /** `localAddress`: connect from another loopback address (127.0.0.2, …), which the node sees as another client. */
+  static async open (url: string, opts: { localAddress?: string, maxPayload?: number } = {}): Promise<RawSocket> {
+    const ws = new WebSocket(url, { ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}), ...(opts.maxPayload !== undefined ? { maxPayload: opts.maxPayload } : {}) })
     await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
     return new RawSocket(ws)
   }

@@ -52,15 +52,17 @@ notification_format = ${q(d.rpc.notification_format)}   # for subscribers that a
 max_json_depth = ${d.rpc.max_json_depth}
 max_connections = ${d.rpc.max_connections}
 max_subscriptions_per_connection = ${d.rpc.max_subscriptions_per_connection}
-max_requests_per_second = ${d.rpc.max_requests_per_second}   # per connection; 0 turns the limit off
+max_requests_per_second = ${d.rpc.max_requests_per_second}   # per client address, all its connections together; 0 turns the limit off
 request_burst = ${d.rpc.request_burst}
 max_buffered_bytes = ${d.rpc.max_buffered_bytes}   # a client that stops reading is disconnected past this
+max_total_buffered_bytes = ${d.rpc.max_total_buffered_bytes}   # all clients together; the furthest behind are disconnected first
 max_upload_bytes = ${d.rpc.max_upload_bytes}   # largest file POST /add takes
 
 [metrics]
 enable = ${d.metrics.enable}
 host = ${q(d.metrics.host)}
 port = ${d.metrics.port}
+max_label_values = ${d.metrics.max_label_values}   # distinct values of one label of a metric (e.g. op); later ones count as "other"
 
 [network]
 enable = ${d.network.enable}

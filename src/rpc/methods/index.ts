@@ -4,7 +4,7 @@ import { healthMethod } from './health.js'
 import { metricsMethod } from './metrics.js'
 import { nodeMethod } from './node.js'
 import { rpcDiscoverMethods } from './rpc-discover.js'
-import { subscribeRunWorkflowMethod, unsubscribeRunWorkflowMethod } from './subscribe-run-workflow.js'
+import { defaultRunWorkflowLimits, subscribeRunWorkflowMethod, unsubscribeRunWorkflowMethod, type RunWorkflowLimits } from './subscribe-run-workflow.js'
 import { subscribeNetworkEventsMethod, unsubscribeNetworkEventsMethod } from './network-events.js'
 import { workflowStatusMethod } from './workflow-status.js'
 import { workflowListMethod } from './workflow-list.js'
@@ -14,14 +14,16 @@ import { workflowResumeMethod } from './workflow-resume.js'
 import { receiptGetMethod } from './receipt-get.js'
 import { workflowReceiptsMethod } from './workflow-receipts.js'
 
-/** Every method the node serves. */
-export function createMethods (services: RpcServices): AnyMethod[] {
+export { MAX_RUN_NAME_LENGTH, defaultRunWorkflowLimits, type RunWorkflowLimits } from './subscribe-run-workflow.js'
+
+/** Every method the node serves; `limits` are the settings methods apply themselves. */
+export function createMethods (services: RpcServices, limits: RunWorkflowLimits = defaultRunWorkflowLimits): AnyMethod[] {
   return [
     ...rpcDiscoverMethods(services),
     healthMethod(services),
     nodeMethod(services),
     metricsMethod(services),
-    subscribeRunWorkflowMethod(services),
+    subscribeRunWorkflowMethod(services, limits),
     unsubscribeRunWorkflowMethod(),
     subscribeNetworkEventsMethod(services),
     unsubscribeNetworkEventsMethod(),

@@ -1,10 +1,32 @@
-import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflow, type Ipld } from '../../ipld/index.js'
+import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflowSliced, type Ipld } from '../../ipld/index.js'
+import { WorkflowError, WorkflowErrorCode } from '../../workflow/index.js'
+import { defaultConfig } from '../../config/index.js'
 import type { MethodDefinition } from '../router.js'
 import type { RpcServices } from '../services.js'
 import type { RequestContext } from '../context.js'
+import { JsonSpan } from '../json-scan.js'
+import { RpcError, RpcErrorCode } from '../errors.js'
+import { cborNestingExceeds } from '../limits.js'
 import { runNotification, type SubscriptionOptions } from '../notifications.js'
+import { timeSlicer } from '../turns.js'
 
 interface RunParams { run: { name?: string, workflow: unknown } | number[], options?: SubscriptionOptions }
+
+/**
+ * Longest run name, in characters: a name is copied into every notification of its run.
+ * `api.json` says the same (`maxLength` of the `name` param), for the JSON forms; this
+ * applies it to the DAG-CBOR form.
+ */
+export const MAX_RUN_NAME_LENGTH = 256
+
+export interface RunWorkflowLimits {
+  /** Deepest nesting of the DAG-CBOR form, as of a JSON message. @default 64 (`rpc.max_json_depth`) */
+  maxJsonDepth: number
+  /** Most tasks in a workflow, checked before its CIDs are computed. @default 10000 (`workflow.max_tasks`) */
+  maxTasks: number
+}
+
+export const defaultRunWorkflowLimits: RunWorkflowLimits = { maxJsonDepth: defaultConfig.rpc.max_json_depth, maxTasks: defaultConfig.workflow.max_tasks }
 
 /**
  * `subscribe_run_workflow`: validates and starts a workflow (or joins its run in progress)
@@ -14,7 +36,7 @@ interface RunParams { run: { name?: string, workflow: unknown } | number[], opti
  * subscription's options go second (`[run, options]`, `{run, options}`) or, in the
  * `{name, workflow}` form, under `options`.
  */
-export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows'>): MethodDefinition<RunParams, string> {
+export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows'>, limits: RunWorkflowLimits = defaultRunWorkflowLimits): MethodDefinition<RunParams, string> {
   return {
     name: 'subscribe_run_workflow',
     subscription: true,
@@ -25,14 +47,18 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
       }
       return params
     },
+    countTasks: countTasks,
     handler: async (params, ctx) => {
       const connection = ctx.connection!
       // refuse before the run starts, not after
       connection.checkSubscriptionLimit()
+      // a large workflow is read in slices, with turns of the event loop for other clients between them
+      const pause = timeSlicer()
       const { workflow, name } = Array.isArray(params.run)
-        ? decodeRunBytes(Uint8Array.from(params.run))
-        : { workflow: exactWorkflow(ctx), name: params.run.name }
-      const run = await services.workflows.submit(parseWorkflow(workflow), name !== undefined ? { name } : {})
+        ? decodeRunBytes(Uint8Array.from(params.run), limits.maxJsonDepth)
+        : { workflow: await exactWorkflow(ctx, pause), name: params.run.name }
+      checkTaskCount(workflow, limits.maxTasks)
+      const run = await services.workflows.submit(await parseWorkflowSliced(workflow, pause), name !== undefined ? { name } : {})
       const options = params.options ?? {}
       const sub = connection.subscribe('subscribe_run_workflow', options.format)
       const detach = run.attach(event => {
@@ -45,36 +71,70 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
   }
 }
 
+/** Where the tasks are in each JSON form of the params: `[{workflow}]`, `{run: {workflow}}`, `{workflow}`. */
+const TASK_PATHS = [[0, 'workflow', 'tasks'], ['run', 'workflow', 'tasks'], ['workflow', 'tasks']]
+
+/** The number of tasks, read from the params' text in one pass without parsing it; undefined for the bytes form. */
+function countTasks (params: JsonSpan): number | undefined {
+  const [positional, run, named] = params.countAt(TASK_PATHS)
+  return positional ?? run ?? named
+}
+
+/** `WORKFLOW_TOO_LARGE` before any CID is computed (the engine checks again). */
+function checkTaskCount (workflow: Ipld, maxTasks: number): void {
+  const tasks = isMap(workflow) ? workflow.tasks : undefined
+  if (Array.isArray(tasks) && tasks.length > maxTasks) {
+    throw new WorkflowError(WorkflowErrorCode.TOO_LARGE, `the workflow has ${tasks.length} tasks, more than workflow.max_tasks (${maxTasks})`, { limit: maxTasks, tasks: tasks.length })
+  }
+}
+
 /**
- * The workflow exactly as the client wrote it, re-read from the frame's text: JSON numbers
- * keep their form (`1.0` stays a float, integers beyond 2^53 stay exact) and `{"/": …}` are
- * links, so its CIDs are Homestar's.
+ * The workflow exactly as the client wrote it, read again from the request's own text
+ * (never the rest of its batch): JSON numbers keep their form (`1.0` stays a float,
+ * integers beyond 2^53 stay exact) and `{"/": …}` are links, so its CIDs are Homestar's.
+ * Its tasks are read one at a time (`pause` between them); only `tasks` matters to a
+ * workflow, its other keys are dropped as `parseWorkflow` drops them.
  */
-function exactWorkflow (ctx: RequestContext): Ipld {
-  const message = parseJson(ctx.raw ?? 'null')
-  const requests = Array.isArray(message) ? message : [message]
-  const candidates = requests.filter(r => isMap(r) && r.method === ctx.method) as Array<Record<string, Ipld>>
-  // ids beyond 2^53 read as bigint here but were rounded by JSON.parse: fall back to the only candidate
-  const id = idText(ctx.id)
-  const request = candidates.find(r => idText(r.id) === id) ?? (candidates.length === 1 ? candidates[0] : undefined)
-  const params = request?.params
+async function exactWorkflow (ctx: RequestContext, pause: () => Promise<void>): Promise<Ipld> {
+  const text = ctx.raw ?? 'null'
+  const params = new JsonSpan(text, 0, text.length).member('params')
+  const run = params?.kind === 'array' ? params.element(0) : params?.kind === 'object' ? params.member('run') ?? params : undefined
+  await pause()
+  const workflow = run?.kind === 'object' ? run.member('workflow') : undefined
+  const taskSpans = workflow?.kind === 'object' ? workflow.member('tasks')?.elements() : undefined
+  if (workflow === undefined || taskSpans === undefined) return whole(text)
+  await pause()
+  const tasks: Ipld[] = []
+  for (const span of taskSpans) {
+    tasks.push(parseJson(span.raw))
+    await pause()
+  }
+  return { tasks }
+}
+
+/** The workflow of a request read whole, for the forms `exactWorkflow` does not take apart (it is then not a map of tasks, and is refused). */
+function whole (text: string): Ipld {
+  const request = parseJson(text)
+  const params = isMap(request) ? request.params : undefined
   const run = Array.isArray(params) ? params[0] : isMap(params) ? ('run' in params ? params.run : params) : undefined
   return isMap(run) ? run.workflow ?? null : null
 }
 
-/** A request id (or its absence) as text, to compare ids read two ways; undefined for a value no valid id reads as. */
-function idText (id: Ipld | undefined): string | undefined {
-  return typeof id === 'string' || typeof id === 'number' || typeof id === 'bigint' || id === null || id === undefined ? String(id) : undefined
-}
-
-/** The bytes form of the params: DAG-CBOR of `{name, workflow}`. */
-function decodeRunBytes (bytes: Uint8Array): { workflow: Ipld, name?: string } {
+/** The bytes form of the params: DAG-CBOR of `{name, workflow}`, nested no deeper than a JSON message may be. */
+function decodeRunBytes (bytes: Uint8Array, maxDepth: number): { workflow: Ipld, name?: string } {
+  if (cborNestingExceeds(bytes, maxDepth)) {
+    throw new RpcError(RpcErrorCode.JSON_TOO_DEEP, `the DAG-CBOR params nest arrays and maps deeper than rpc.max_json_depth (${maxDepth})`, { limit: maxDepth })
+  }
   const value = decode(bytes)
   if (!isMap(value) || !('workflow' in value)) {
     throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'the DAG-CBOR params must be a map {name, workflow}')
   }
   const name = value.name
   if (name !== undefined && name !== null && typeof name !== 'string') throw new IpldError(IpldErrorCode.INVALID_WORKFLOW, 'name must be a string')
+  // code points, as JSON Schema's maxLength counts them (spread only when it can matter)
+  if (typeof name === 'string' && name.length > MAX_RUN_NAME_LENGTH && (name.length > 2 * MAX_RUN_NAME_LENGTH || [...name].length > MAX_RUN_NAME_LENGTH)) {
+    throw new RpcError(RpcErrorCode.INVALID_PARAMS, `invalid params for subscribe_run_workflow: /run/name must NOT have more than ${MAX_RUN_NAME_LENGTH} characters`, { issues: [{ path: '/run/name', message: `must NOT have more than ${MAX_RUN_NAME_LENGTH} characters` }] })
+  }
   return { workflow: value.workflow!, ...(typeof name === 'string' ? { name } : {}) }
 }
 

@@ -1,16 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import { capped } from '../../util/bytes.js'
-import { RpcError, RpcErrorCode } from '../errors.js'
+import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError } from '../errors.js'
 import { errorResponse } from '../router.js'
 import { refusalBody, type AccessPolicy, type AccessRefusal } from '../access.js'
-import type { TokenBucket } from '../limits.js'
+import type { ClientBudgets } from '../clients.js'
+import type { OutgoingBudget } from '../buffers.js'
 import type { GetRoute, ResolvedRpcServerOptions, UploadRoute } from '../options.js'
-import { reply, requestBudget, type Dispatch } from './common.js'
+import { reply, type Dispatch } from './common.js'
 
 export interface HttpTransportComponents {
   policy: AccessPolicy
   dispatch: Dispatch
+  /** Request budgets by client, shared with WebSocket connections. */
+  budgets: ClientBudgets
+  /** The memory budget of unsent bytes across all sockets. */
+  outgoing?: OutgoingBudget
   /** Extra GET routes by path. */
   routes?: Record<string, GetRoute>
   /** POST routes other than JSON-RPC on `/`. */
@@ -19,13 +23,12 @@ export interface HttpTransportComponents {
 
 /**
  * JSON-RPC over HTTP POST on `/`, the GET routes, the upload routes and CORS preflights.
- * The access policy decides first; 404, 405 and 413 are answered here.
+ * The access policy decides first; 404, 405, 413 and 429 are answered here. Every request
+ * takes from its client's request budget (a JSON-RPC batch, one token per request).
  */
 export class HttpTransport {
   private readonly opts: ResolvedRpcServerOptions
   private readonly components: HttpTransportComponents
-  /** The request budget of each HTTP keep-alive socket. */
-  private readonly rates = new WeakMap<Socket, TokenBucket>()
 
   constructor (opts: ResolvedRpcServerOptions, components: HttpTransportComponents) {
     this.opts = opts
@@ -47,11 +50,19 @@ export class HttpTransport {
     }
     for (const [name, value] of Object.entries(access.cors)) res.setHeader(name, value)
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const rate = this.components.budgets.forAddress(req.socket.remoteAddress)
+    const upload = req.method === 'POST' ? this.components.uploads?.[path] : undefined
+    if ((req.method === 'GET' || upload !== undefined) && !rate.take()) {
+      const err = new RpcError(RpcErrorCode.RATE_LIMITED, `more than rpc.max_requests_per_second (${rate.rate}, burst ${rate.burst}) from this client; retry later`, { limit: rate.rate, burst: rate.burst, retry_after_ms: rate.waitMs() })
+      // an upload's body is not read: the connection closes after the answer
+      reply(res, 429, JSON.stringify(errorResponse(null, err)), 'application/json', upload !== undefined, { 'Retry-After': String(Math.max(1, Math.ceil(rate.waitMs() / 1000))) })
+      if (upload !== undefined) req.destroy()
+      return
+    }
     if (req.method === 'GET') {
       await this.get(req, res, path)
       return
     }
-    const upload = req.method === 'POST' ? this.components.uploads?.[path] : undefined
     if (upload !== undefined) {
       await this.upload(req, res, upload)
       return
@@ -73,6 +84,7 @@ export class HttpTransport {
     try {
       const out = await route(req)
       reply(res, out.status, out.body, out.contentType, false, out.headers)
+      this.components.outgoing?.charge(out.body.length)
     } catch (err) {
       reply(res, 500, JSON.stringify(errorResponse(null, err)))
     }
@@ -82,10 +94,18 @@ export class HttpTransport {
     const limit = Math.min(upload.maxBytes ?? Infinity, this.opts.maxUploadBytes)
     const what = limit === this.opts.maxUploadBytes ? `rpc.max_upload_bytes (${limit})` : `the ${limit} bytes this route takes`
     try {
-      reply(res, 200, JSON.stringify(await upload(capped(req, limit, () => new OverLimit(new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds ${what}`, { limit }))), req)))
+      const body = JSON.stringify(await upload(capped(req, limit, () => new OverLimit(new RpcError(RpcErrorCode.UPLOAD_TOO_LARGE, `upload exceeds ${what}`, { limit }))), req))
+      reply(res, 200, body)
+      this.components.outgoing?.charge(body.length)
     } catch (err) {
-      if (err instanceof OverLimit) refuseOversized(req, res, err.error)
-      else reply(res, 400, JSON.stringify(errorResponse(null, err)))
+      if (err instanceof OverLimit) {
+        refuseOversized(req, res, err.error)
+      } else {
+        // a limit the route applies itself (a plan's task count) is 413 too
+        const status = toJsonRpcError(err).code === JsonRpcCode.LIMIT_EXCEEDED ? 413 : 400
+        reply(res, status, JSON.stringify(errorResponse(null, err)), 'application/json', status === 413)
+        if (status === 413) req.resume()
+      }
     }
   }
 
@@ -106,14 +126,14 @@ export class HttpTransport {
       return // otherwise the client went away mid-body
     }
     const text = Buffer.concat(chunks).toString('utf8')
-    let rate = this.rates.get(req.socket)
-    if (rate === undefined) {
-      rate = requestBudget(this.opts)
-      this.rates.set(req.socket, rate)
-    }
-    void this.components.dispatch(text, { transport: 'http', raw: text, rate }).then(body => {
-      if (body === null) res.writeHead(204).end()
-      else reply(res, 200, body)
+    const rate = this.components.budgets.forAddress(req.socket.remoteAddress)
+    void this.components.dispatch(text, { transport: 'http', rate }).then(body => {
+      if (body === null) {
+        res.writeHead(204).end()
+        return
+      }
+      reply(res, 200, body)
+      this.components.outgoing?.charge(body.length)
     }, err => reply(res, 500, JSON.stringify(errorResponse(null, err))))
   }
 }

@@ -7,15 +7,21 @@ import { RpcError, RpcErrorCode } from '../errors.js'
 import { errorResponse } from '../router.js'
 import { refusalBody, type AccessPolicy } from '../access.js'
 import type { TokenBucket } from '../limits.js'
+import type { ClientBudgets } from '../clients.js'
+import type { OutgoingBudget } from '../buffers.js'
 import type { RpcMetrics } from '../../metrics/index.js'
 import type { ResolvedRpcServerOptions } from '../options.js'
-import { invalidRequest, requestBudget, type Dispatch } from './common.js'
+import { invalidRequest, type Dispatch } from './common.js'
 
 export interface WebSocketTransportComponents {
   policy: AccessPolicy
   dispatch: Dispatch
   logger: Logger
   metrics?: RpcMetrics
+  /** Request budgets by client, shared with HTTP. */
+  budgets: ClientBudgets
+  /** The memory budget of unsent bytes across all sockets. */
+  outgoing?: OutgoingBudget
 }
 
 /** Frames read ahead of the one being handled before a connection stops being read. */
@@ -23,7 +29,12 @@ const MAX_BACKLOG_FRAMES = 256
 
 /**
  * JSON-RPC over WebSocket: takes upgrades the access policy allows (up to
- * rpc.max_connections), and serves each socket as one `Connection`, frame after frame.
+ * rpc.max_connections), and serves each socket as one `Connection`, frame after frame: one
+ * frame of a connection is handled at a time (its responses keep the order of its
+ * requests), while the connections' frames, and the requests of a batch, take turns on the
+ * event loop. Frames read ahead wait in a backlog, bounded per connection (one frame's
+ * worth) and across connections (`rpc.max_total_buffered_bytes`): past either, a
+ * connection is not read from until its backlog, or the total, is worked off.
  */
 export class WebSocketTransport {
   private readonly opts: ResolvedRpcServerOptions
@@ -31,6 +42,10 @@ export class WebSocketTransport {
   private readonly wss: WebSocketServer
   private readonly connections = new Set<Connection>()
   private nextConnectionId = 1
+  /** Bytes of frames read and not yet handled, across connections. */
+  private backlogTotal = 0
+  /** Connections paused because of `backlogTotal`, to resume once it has come down. */
+  private readonly pausedForTotal = new Set<WebSocket>()
 
   constructor (opts: ResolvedRpcServerOptions, components: WebSocketTransportComponents) {
     this.opts = opts
@@ -70,7 +85,7 @@ export class WebSocketTransport {
       refuseUpgrade(socket, 503, JSON.stringify(errorResponse(null, err)))
       return
     }
-    this.wss.handleUpgrade(req, socket, head, ws => this.onWebSocket(ws))
+    this.wss.handleUpgrade(req, socket, head, ws => this.onWebSocket(ws, req))
   }
 
   /** Closes every connection, telling clients the node is going away. */
@@ -80,14 +95,15 @@ export class WebSocketTransport {
     this.wss.close()
   }
 
-  private onWebSocket (ws: WebSocket): void {
-    const { logger, metrics } = this.components
+  private onWebSocket (ws: WebSocket, req: IncomingMessage): void {
+    const { logger, metrics, outgoing } = this.components
     const conn = new Connection(this.nextConnectionId++, ws, {
       defaultFormat: this.opts.notificationFormat,
       maxBufferedBytes: this.opts.maxBufferedBytes,
-      maxSubscriptions: this.opts.maxSubscriptionsPerConnection
+      maxSubscriptions: this.opts.maxSubscriptionsPerConnection,
+      ...(outgoing !== undefined ? { onSent: (bytes: number) => outgoing.charge(bytes) } : {})
     }, logger, reason => metrics?.droppedClients.inc({ reason }))
-    const rate = requestBudget(this.opts)
+    const rate = this.components.budgets.forAddress(req.socket.remoteAddress)
     this.connections.add(conn)
     logger.debug({ connection: conn.id }, 'websocket connected')
     // frames are handled one after another so responses keep the order of requests; a client
@@ -96,17 +112,28 @@ export class WebSocketTransport {
     let backlogBytes = 0
     let backlogFrames = 0
     const overBacklog = (share: number): boolean => backlogBytes > this.opts.maxFrameBytes * share || backlogFrames > MAX_BACKLOG_FRAMES * share
+    const totalLimit = this.opts.maxTotalBufferedBytes
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const size = rawLength(data)
       backlogBytes += size
       backlogFrames++
-      if (overBacklog(1) && !ws.isPaused) ws.pause()
+      this.backlogTotal += size
+      if (!ws.isPaused) {
+        if (overBacklog(1)) {
+          ws.pause()
+        } else if (this.backlogTotal > totalLimit) {
+          ws.pause()
+          this.pausedForTotal.add(ws)
+        }
+      }
       queue = queue.then(async () => await this.onFrame(conn, rate, data, isBinary))
         .catch(err => logger.warn({ err }, 'websocket frame failed'))
         .finally(() => {
           backlogBytes -= size
           backlogFrames--
-          if (ws.isPaused && !overBacklog(0.5)) ws.resume()
+          this.backlogTotal -= size
+          if (this.backlogTotal <= totalLimit / 2) this.resumeAll()
+          if (ws.isPaused && !this.pausedForTotal.has(ws) && !overBacklog(0.5)) ws.resume()
         })
     })
     ws.on('error', (err: Error & { code?: string }) => {
@@ -119,16 +146,23 @@ export class WebSocketTransport {
     })
     ws.on('close', () => {
       this.connections.delete(conn)
+      this.pausedForTotal.delete(ws)
       conn.close()
       logger.debug({ connection: conn.id }, 'websocket closed')
     })
+  }
+
+  /** Resumes the connections paused because frames across all of them were over the budget. */
+  private resumeAll (): void {
+    for (const ws of this.pausedForTotal) ws.resume()
+    this.pausedForTotal.clear()
   }
 
   private async onFrame (conn: Connection, rate: TokenBucket, data: RawData, isBinary: boolean): Promise<void> {
     const text = rawToString(data)
     const response = isBinary
       ? invalidRequest('binary frames are not accepted')
-      : await this.components.dispatch(text, { transport: 'ws', connection: conn, raw: text, rate })
+      : await this.components.dispatch(text, { transport: 'ws', connection: conn, rate })
     if (response !== null) conn.send(response)
     conn.flushPending()
   }

@@ -62,14 +62,19 @@ function multibaseDecode (s: string): Uint8Array {
 }
 const IPFS_DELIMITER = '/ipfs/'
 
+/** Longest string read as a CID: a CID with a 64-byte digest is about 80 bytes, 640 characters even in base2. */
+const MAX_CID_STRING_LENGTH = 4096
+
 /**
  * Parses a string as Rust's `Cid::try_from(&str)` does: the part after `/ipfs/` if
  * present, `Qm…` of length 46 as CIDv0, otherwise any multibase; trailing bytes are ignored.
+ * Strings longer than 4096 characters are not read as CIDs.
  */
 export function parseCidString (s: string): CID | undefined {
   const at = s.indexOf(IPFS_DELIMITER)
   const hash = at >= 0 ? s.slice(at + IPFS_DELIMITER.length) : s
-  if (hash.length < 2) return undefined
+  // longer text is no CID worth reading: base58 decoding is quadratic (a 4 MiB output held the node 1.6 s)
+  if (hash.length < 2 || hash.length > MAX_CID_STRING_LENGTH) return undefined
   try {
     const bytes = hash.length === 46 && hash.startsWith('Qm')
       ? base58btc.baseDecode(hash)

@@ -7,13 +7,14 @@ import { startTestNode, type TestNode } from '../../utils/node.js'
 import { RawSocket } from '../../utils/ws.js'
 import { addResource, awaitOk, task } from '../../utils/workflows.js'
 import { seriesValue } from '../../utils/read-series.js'
+import { httpOnce } from '../../utils/http.js'
 
 const FAKE_RSC = 'ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyka'
 const sockets: RawSocket[] = []
 afterEach(() => { for (const s of sockets.splice(0)) s.close() })
 
-async function open (url: string): Promise<RawSocket> {
-  const s = await RawSocket.open(url)
+async function open (url: string, localAddress?: string): Promise<RawSocket> {
+  const s = await RawSocket.open(url, localAddress !== undefined ? { localAddress } : {})
   sockets.push(s)
   return s
 }
@@ -61,7 +62,7 @@ describe('rpc.max_json_depth', () => {
     const atLimit = await s.request({ jsonrpc: '2.0', id: 2, method: 'health', params: JSON.parse(nested(15)) })
     expect(atLimit).toMatchObject({ id: 2, error: { code: -32602 } })
     // brackets inside strings are not nesting
-    const inString = await s.request({ jsonrpc: '2.0', id: 3, method: 'unsubscribe_run_workflow', params: ['[{'.repeat(5000)] })
+    const inString = await s.request({ jsonrpc: '2.0', id: 3, method: 'unsubscribe_run_workflow', params: ['[{'.repeat(100)] })
     expect(inString).toEqual({ jsonrpc: '2.0', id: 3, result: false })
     expect(await s.request(health(4))).toMatchObject({ result: { healthy: true } })
   })
@@ -90,8 +91,8 @@ describe('rpc.max_requests_per_second', () => {
   beforeAll(async () => { t = await startTestNode({ config: { rpc: { max_requests_per_second: 5, request_burst: 5 }, network: { enable: false } } }) })
   afterAll(async () => { await t.close() })
 
-  it('requests over the burst get -32005 RPC_RATE_LIMITED with their id; other connections are not affected; tokens come back', async () => {
-    const s = await open(t.url)
+  it('requests over the burst get -32005 RPC_RATE_LIMITED with their id; other clients are not affected; tokens come back', async () => {
+    const s = await open(t.url, '127.0.0.2')
     const r = await s.request(Array.from({ length: 8 }, (_, i) => health(i)))
     const byId = new Map<number, any>(r.map((x: { id: number }) => [x.id, x]))
     for (let i = 0; i < 5; i++) expect(byId.get(i)).toMatchObject({ result: { healthy: true } })
@@ -102,19 +103,50 @@ describe('rpc.max_requests_per_second', () => {
     // a notification over the rate gets nothing
     s.send(JSON.stringify({ jsonrpc: '2.0', method: 'health' }))
     expect(await s.quietFor(50)).toBe(true)
-    // another client has its own budget
-    const other = await open(t.url)
+    // another client (another address) has its own budget
+    const other = await open(t.url, '127.0.0.3')
     expect(await other.request(health('x'))).toMatchObject({ result: { healthy: true } })
     // 5 per second: a token is back after 200 ms
     await new Promise(resolve => setTimeout(resolve, 450))
     expect(await s.request(health(9))).toMatchObject({ id: 9, result: { healthy: true } })
   })
 
-  it('over HTTP, per keep-alive connection', async () => {
+})
+
+describe('the request budget is the client\'s', () => {
+  let t: TestNode
+  // a token every 100 s: nothing comes back while the test runs, however slowly it runs
+  beforeAll(async () => { t = await startTestNode({ config: { rpc: { max_requests_per_second: 0.01, request_burst: 5 }, network: { enable: false } } }) })
+  afterAll(async () => { await t.close() })
+
+  it('shared by its WebSocket connections: a new connection is no way around it', async () => {
+    const s = await open(t.url, '127.0.0.2')
+    const r = await s.request(Array.from({ length: 6 }, (_, i) => health(i)))
+    expect(r.map((x: { result?: unknown, error?: { data: { code: string } } }) => x.result !== undefined ? 'ok' : x.error?.data.code)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'RPC_RATE_LIMITED'])
+    const sibling = await open(t.url, '127.0.0.2')
+    expect(await sibling.request(health('y'))).toMatchObject({ id: 'y', error: { data: { code: 'RPC_RATE_LIMITED' } } })
+    const other = await open(t.url, '127.0.0.3')
+    expect(await other.request(health('x'))).toMatchObject({ result: { healthy: true } })
+  })
+
+  it('over HTTP, shared by every connection of the client and with its WebSockets; GET routes take from it too (429)', async () => {
+    const from = '127.0.0.4'
     const body = JSON.stringify(Array.from({ length: 7 }, (_, i) => health(i)))
-    const r = await (await fetch(`${t.httpUrl}/`, { method: 'POST', body })).json() as Array<{ result?: unknown, error?: { data: { code: string } } }>
+    const r = JSON.parse((await httpOnce(`${t.httpUrl}/`, { body, localAddress: from })).text) as Array<{ result?: unknown, error?: { data: { code: string } } }>
     expect(r.filter(x => x.result !== undefined)).toHaveLength(5)
     expect(r.filter(x => x.error?.data.code === 'RPC_RATE_LIMITED')).toHaveLength(2)
+    // a new TCP connection per request does not reset the budget
+    const again = await httpOnce(`${t.httpUrl}/`, { body: JSON.stringify(health(8)), localAddress: from })
+    expect(JSON.parse(again.text)).toMatchObject({ id: 8, error: { code: -32005, data: { code: 'RPC_RATE_LIMITED' } } })
+    const get = await httpOnce(`${t.httpUrl}/health`, { localAddress: from })
+    expect(get.status).toBe(429)
+    expect(get.headers['retry-after']).toBeDefined()
+    expect(JSON.parse(get.text)).toMatchObject({ error: { code: -32005, data: { code: 'RPC_RATE_LIMITED' } } })
+    // nor does a WebSocket
+    const ws = await open(t.url, from)
+    expect(await ws.request(health(9))).toMatchObject({ id: 9, error: { data: { code: 'RPC_RATE_LIMITED' } } })
+    // other clients are served
+    expect((await httpOnce(`${t.httpUrl}/health`, { localAddress: '127.0.0.5' })).status).toBe(200)
   })
 })
 

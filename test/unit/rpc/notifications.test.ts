@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { WebSocket } from 'ws'
-import { parseCid, receiptCid, wasmReceipt } from '../../../src/ipld/index.js'
+import { cidOf, parseCid, receiptCid, wasmReceipt } from '../../../src/ipld/index.js'
 import { Connection, runNotification, type Payload } from '../../../src/rpc/index.js'
 import { silentLogger } from '../../../src/util/logger.js'
-import type { ReceiptEvent, StatusEvent } from '../../../src/workflow/index.js'
+import type { ReceiptEvent, RunEvent, StatusEvent } from '../../../src/workflow/index.js'
 
 const WORKFLOW = parseCid('bafyrmihmxmsbt4n3g6dzmj7rho34mzfbaoqqbsfcq7etsogslqftbyj7du')
 const run = { cid: WORKFLOW, name: 'unit' }
@@ -12,9 +12,9 @@ const receiptEvent: ReceiptEvent = { type: 'receipt', index: 0, cid: receiptCid(
 const statusEvent: StatusEvent = { type: 'status', status: 'completed', final: true, tasks: { total: 1, executed: 1, replayed: 0, failed: 0, skipped: 0 }, retries: 0, at: 1 }
 
 /** A connection over a socket that records what it is given to send. */
-function connection (): { conn: Connection, sent: string[] } {
-  const sent: string[] = []
-  const ws = { OPEN: 1, readyState: 1, bufferedAmount: 0, send: (text: string) => sent.push(text), terminate: () => {} } as unknown as WebSocket
+function connection (): { conn: Connection, sent: Array<string | Buffer> } {
+  const sent: Array<string | Buffer> = []
+  const ws = { OPEN: 1, readyState: 1, bufferedAmount: 0, send: (text: string | Buffer) => sent.push(text), terminate: () => {} } as unknown as WebSocket
   return { conn: new Connection(1, ws, { defaultFormat: 'bytes', maxBufferedBytes: 1 << 20 }, silentLogger(), () => {}), sent }
 }
 
@@ -52,5 +52,32 @@ describe('Connection', () => {
     expect(sent).toEqual([])
     conn.flushPending()
     expect(sent).toEqual([`{"jsonrpc":"2.0","method":"m","params":{"subscription":"${sub.id}","result":{"first":true}}}`])
+  })
+})
+
+describe('runNotification sharing', () => {
+  it('is written once per event and run name, for every subscriber of the run', () => {
+    const cid = cidOf({ tasks: [] })
+    const event: RunEvent = { type: 'status', status: 'running', final: false, tasks: { total: 1, executed: 0, replayed: 0, failed: 0, skipped: 0 }, retries: 0, at: 1 }
+    const a = runNotification({ cid, name: 'a' }, event, { status: true })
+    expect(runNotification({ cid, name: 'a' }, event, { status: true })).toBe(a)
+    expect(runNotification({ cid, name: 'b' }, event, { status: true })).not.toBe(a)
+    expect(runNotification({ cid, name: 'a' }, { ...event }, { status: true })).not.toBe(a)
+    expect(a).toEqual({ json: { workflow_status: { workflow: { '/': cid.toString() }, name: 'a', status: 'running', final: false, tasks: event.tasks, retries: 0, timestamp: 1 } } })
+  })
+
+  it('sends a large result in fragments around one encoding shared by the subscribers of each format', () => {
+    const big: Payload = { dagJson: JSON.stringify({ s: 'x'.repeat(100_000) }) }
+    const { conn, sent } = connection()
+    const subs = [conn.subscribe('m', 'json'), conn.subscribe('m', 'json'), conn.subscribe('m', 'bytes'), conn.subscribe('m', 'bytes')]
+    conn.flushPending()
+    for (const sub of subs) sub.notify(big)
+    expect(sent).toHaveLength(12)
+    const middles = [sent[1], sent[4], sent[7], sent[10]]
+    expect(middles[0]).toBe(middles[1])
+    expect(middles[2]).toBe(middles[3])
+    expect(String(middles[0])).toBe(big.dagJson)
+    expect(JSON.parse(String(middles[2]))).toEqual(Array.from(Buffer.from(big.dagJson)))
+    expect(`${String(sent[6])}${String(sent[7])}${String(sent[8])}`).toBe(`{"jsonrpc":"2.0","method":"m","params":{"subscription":"${subs[2].id}","result":${JSON.stringify(Array.from(Buffer.from(big.dagJson)))}}}`)
   })
 })

@@ -1,0 +1,183 @@
+import type { JSONRPCResponse } from 'json-rpc-2.0'
+import type { Logger } from '../util/logger.js'
+import type { Connection } from './connection.js'
+import { JsonRpcCode, RpcError, RpcErrorCode } from './errors.js'
+import { errorResponse, type Router } from './router.js'
+import type { TokenBucket } from './limits.js'
+import { scanFrame, type JsonSpan } from './json-scan.js'
+import { nextTurn } from './turns.js'
+
+type Response = JSONRPCResponse
+
+/** Where a message came from. */
+export interface FrameContext {
+  transport: 'ws' | 'http'
+  /** The WebSocket connection; absent over HTTP. */
+  connection?: Connection
+  /** The request budget of the client the message came from: each request takes a token. */
+  rate?: TokenBucket
+}
+
+export interface FrameHandlerOptions {
+  /** Deepest nesting of arrays and objects in a message. @default 64 (`rpc.max_json_depth`) */
+  maxJsonDepth: number
+}
+
+/**
+ * A message larger than this from a client with no request token left is refused whole,
+ * unread (id null); a smaller one is read shallowly so each request is refused with its id.
+ */
+const READ_WHEN_LIMITED_CHARS = 64 * 1024
+
+/** A message longer than this gives the event loop a turn between the steps that read it whole. */
+const YIELD_ABOVE_CHARS = 64 * 1024
+
+/**
+ * Turns the text of a message (a WebSocket frame or an HTTP body) into the text of its
+ * answer, with the cheap checks first:
+ *
+ * 1. a client with no request token left is refused before anything is read;
+ * 2. one linear pass (`scanFrame`) checks the nesting depth and finds each request's span;
+ * 3. the batch length, then for each request a token of the client's budget and the
+ *    method's shallow checks (`Router.precheck`: task counts, per request and per message).
+ *    A request refused here is answered without being parsed;
+ * 4. each remaining request is parsed on its own (`JSON.parse` of its span). A syntax error
+ *    anywhere makes the whole message a parse error, as JSON-RPC asks, before anything runs;
+ * 5. the requests of a batch are started one per turn of the event loop, so a batch of
+ *    heavy requests does not hold the node while other clients' messages wait (a large
+ *    message also gives the loop a turn between steps 2, 3 and 4);
+ * 6. each response carries its request's id exactly as the client wrote it (`1e400`,
+ *    `18446744073709551616`, `1.0` and string escapes come back unchanged).
+ *
+ * A request that reads its params losslessly (`subscribe_run_workflow`) finds the text of
+ * that request alone in `RequestContext.raw`, so a message is parsed once, whatever it holds.
+ */
+export class FrameHandler {
+  private readonly router: Router
+  private readonly opts: FrameHandlerOptions
+  private readonly logger: Logger
+
+  constructor (router: Router, opts: FrameHandlerOptions, logger: Logger) {
+    this.router = router
+    this.opts = opts
+    this.logger = logger
+  }
+
+  /** Resolves with the answer's text, or null when nothing is owed (only notifications). */
+  async handle (text: string, ctx: FrameContext): Promise<string | null> {
+    const { rate } = ctx
+    if (rate !== undefined && text.length > READ_WHEN_LIMITED_CHARS && rate.waitMs() > 0) return JSON.stringify(errorResponse(null, rateLimitedError(rate)))
+    const scan = scanFrame(text, this.opts.maxJsonDepth)
+    if (scan.kind === 'too_deep') {
+      rate?.take()
+      const limit = this.opts.maxJsonDepth
+      return JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.JSON_TOO_DEEP, `the message nests arrays and objects deeper than rpc.max_json_depth (${limit})`, { limit })))
+    }
+    if (scan.kind === 'malformed') {
+      rate?.take()
+      return await this.unscanned(text, ctx)
+    }
+    const { items, batch } = scan
+    const large = text.length > YIELD_ABOVE_CHARS
+    if (large) await nextTurn()
+    if (batch && items.length === 0) return JSON.stringify(invalidRequest('empty batch'))
+    const maxBatch = this.router.maxBatch
+    if (items.length > maxBatch) {
+      return JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.BATCH_TOO_LARGE, `batch of ${items.length} requests exceeds the limit of ${maxBatch}`, { limit: maxBatch, length: items.length })))
+    }
+
+    const requests: Array<{ item: JsonSpan, id?: string, answer?: Response | null, message?: unknown }> = []
+    const frame = { tasks: 0, chars: text.length }
+    for (const item of items) {
+      // one pass over the request for the members the checks read
+      const [idSpan, method, params] = item.kind === 'object' ? item.members(['id', 'method', 'params']) : []
+      const r: typeof requests[number] = { item, ...(idSpan?.kind === 'string' || idSpan?.kind === 'number' ? { id: idSpan.raw } : {}) }
+      requests.push(r)
+      const notification = item.kind === 'object' && idSpan === undefined
+      if (rate !== undefined && !rate.take()) {
+        r.answer = notification ? null : refusal(r.id, rateLimitedError(rate))
+        continue
+      }
+      const refused = this.router.precheck(method, params, frame)
+      if (refused !== undefined) r.answer = notification ? null : refusal(r.id, refused)
+    }
+    if (large) await nextTurn()
+    for (const r of requests) {
+      if (r.answer !== undefined) continue
+      try {
+        r.message = JSON.parse(r.item.raw)
+      } catch (err) {
+        return parseError(err)
+      }
+    }
+
+    const pending: Array<Promise<Response | null>> = []
+    for (const [i, r] of requests.entries()) {
+      if (r.answer !== undefined) {
+        pending.push(Promise.resolve(r.answer))
+        continue
+      }
+      // one request per turn of the event loop: other clients' messages get in between
+      if (i > 0 || large) await nextTurn()
+      pending.push(this.route(r.message, { transport: ctx.transport, connection: ctx.connection, raw: r.item.raw }))
+    }
+    const responses = await Promise.all(pending)
+    const out: string[] = []
+    responses.forEach((response, i) => { if (response !== null) out.push(serialize(response, requests[i].id)) })
+    if (out.length === 0) return null
+    return batch ? `[${out.join(',')}]` : out[0]
+  }
+
+  private async route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {
+    try {
+      return await this.router.handleOne(message, ctx)
+    } catch (err) {
+      // the router answers every request itself; this is the last line of defence
+      this.logger.warn({ err }, 'routing a message failed')
+      return errorResponse(null, err)
+    }
+  }
+
+  /** A message the scan could not follow: `JSON.parse` says what is wrong with it. */
+  private async unscanned (text: string, ctx: FrameContext): Promise<string | null> {
+    let message: unknown
+    try {
+      message = JSON.parse(text)
+    } catch (err) {
+      return parseError(err)
+    }
+    // valid JSON the scan did not follow (it should not happen): route it as it is
+    this.logger.debug('a message the frame scan could not follow parsed as JSON')
+    const response = await this.router.handle(message, { transport: ctx.transport, connection: ctx.connection })
+    return response === null ? null : JSON.stringify(response)
+  }
+}
+
+/**
+ * A response's text with the id of its request as the client wrote it. `id` is the raw text
+ * of a string or number id; the parsed id is only trusted when there is none (an id that was
+ * not valid is answered with null).
+ */
+function serialize (response: Response, id: string | undefined): string {
+  if (id === undefined || response.id === null) return JSON.stringify(response)
+  const body = response.error !== undefined ? `"error":${JSON.stringify(response.error)}` : `"result":${JSON.stringify(response.result ?? null)}`
+  return `{"jsonrpc":"2.0","id":${id},${body}}`
+}
+
+/** The answer to a request refused before it was parsed; `serialize` gives it the request's id. */
+function refusal (id: string | undefined, err: unknown): Response {
+  // 0 stands in for the id the client wrote, which `serialize` puts back; null when there was none
+  return errorResponse(id === undefined ? null : 0, err)
+}
+
+function rateLimitedError (rate: TokenBucket): RpcError {
+  return new RpcError(RpcErrorCode.RATE_LIMITED, `more than rpc.max_requests_per_second (${rate.rate}, burst ${rate.burst}) from this client; retry later`, { limit: rate.rate, burst: rate.burst, retry_after_ms: rate.waitMs() })
+}
+
+function parseError (err: unknown): string {
+  return JSON.stringify({ jsonrpc: '2.0', error: { code: JsonRpcCode.PARSE_ERROR, message: 'Parse error', data: { code: RpcErrorCode.PARSE, message: (err as Error).message } }, id: null })
+}
+
+function invalidRequest (problem: string): Response {
+  return errorResponse(null, new RpcError(RpcErrorCode.INVALID_REQUEST, problem))
+}
