@@ -5,7 +5,7 @@ import { httpOnce } from '../../utils/http.js'
 import { seriesValue } from '../../utils/read-series.js'
 import type { RawSocket } from '../../utils/ws.js'
 import { addResource, awaitOk, task } from '../../utils/workflows.js'
-import { Bystanders, EventLog, HOSTILE_ADDRESSES, hostileSocket, runRequest, until } from './helpers.js'
+import { Bystanders, EventLog, HOSTILE_ADDRESSES, hostileSocket, JSON_WITH_STATUS, runRequest, until } from './helpers.js'
 
 /**
  * Many requests, or many bytes, from a few clients: floods are refused past each client's
@@ -110,7 +110,7 @@ describe('clients that do not read', { timeout: 90_000 }, () => {
     sockets.push(far, near)
     // subscribe (reading the answers), then stop reading: `far` holds four subscriptions, `near` one
     const subscribe = async (s: RawSocket, id: number): Promise<string> => {
-      s.send(JSON.stringify(runRequest(id, [{ workflow }])))
+      s.send(JSON.stringify(runRequest(id, [{ workflow }, JSON_WITH_STATUS])))
       // notifications of the subscriptions made before may come first
       for (;;) {
         const message = await s.next(30_000)

@@ -14,6 +14,9 @@ export function tinyTask (i: number): object {
   return { run: { rsc: 'ipfs://x', op: 'wasm/run', input: { func: 'f', args: [i] }, nnc: '' }, meta: {}, prf: [] }
 }
 
+/** Subscription options of the tests that read notifications: DAG-JSON results (not Homestar's byte arrays) and the run's status notifications. */
+export const JSON_WITH_STATUS = { format: 'json', status: true }
+
 export function runRequest (id: number | string, params: unknown): object {
   return { jsonrpc: '2.0', id, method: 'subscribe_run_workflow', params }
 }

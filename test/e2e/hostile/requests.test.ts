@@ -6,7 +6,7 @@ import { httpOnce } from '../../utils/http.js'
 import { seriesValue } from '../../utils/read-series.js'
 import { frameText, type RawSocket } from '../../utils/ws.js'
 import { addResource, awaitOk, task, workflowCid } from '../../utils/workflows.js'
-import { Bystanders, EventLog, HOSTILE_ADDRESSES, MISSING_RSC, hostileSocket, runRequest, tinyTask, until } from './helpers.js'
+import { Bystanders, EventLog, HOSTILE_ADDRESSES, MISSING_RSC, hostileSocket, JSON_WITH_STATUS, runRequest, tinyTask, until } from './helpers.js'
 
 /**
  * One hostile request (or message) at a time, each refused or absorbed with a clear error,
@@ -138,7 +138,7 @@ describe('hostile requests', { timeout: 90_000 }, () => {
     // ids 1 and 1.0 are different requests: each subscription streams its own workflow
     const a = { tasks: [task(rsc, 'add_one', [start++])] }
     const b = { tasks: [task(rsc, 'add_one', [start++]), task(rsc, 'add_one', [awaitOk(task(rsc, 'add_one', [start - 1]))])] }
-    s.send(`[${JSON.stringify(runRequest(0, [{ name: 'b', workflow: b }])).replace('"id":0', '"id":1.0')}, ${JSON.stringify(runRequest(1, [{ name: 'a', workflow: a }]))}]`)
+    s.send(`[${JSON.stringify(runRequest(0, [{ name: 'b', workflow: b }, JSON_WITH_STATUS])).replace('"id":0', '"id":1.0')}, ${JSON.stringify(runRequest(1, [{ name: 'a', workflow: a }, JSON_WITH_STATUS]))}]`)
     const raw = await new Promise<string>(resolve => s.ws.once('message', d => resolve(frameText(d))))
     const subs = new Map<string, string>()
     for (const m of raw.matchAll(/"id":(1\.0|1),"result":"(\w+)"/g)) subs.set(m[1], m[2])
@@ -183,7 +183,7 @@ describe('metric labels from clients', { timeout: 90_000 }, () => {
     const s = await hostileSocket(t.url)
     try {
       const tasks = Array.from({ length: 100 }, (_, i) => task(rsc, `no_such_function_${i}_${'x'.repeat(100)}`, [i]))
-      s.send(JSON.stringify(runRequest(1, [{ workflow: { tasks } }])))
+      s.send(JSON.stringify(runRequest(1, [{ workflow: { tasks } }, JSON_WITH_STATUS])))
       expect(typeof (await s.next(10_000)).result).toBe('string')
       let final: any
       while (final === undefined) {
