@@ -17,29 +17,50 @@ export function lengthPrefixed (message: Uint8Array): Uint8Array {
  * `maxLength` aborts with `NETWORK_INVALID_MESSAGE`.
  */
 export async function * readLengthPrefixed (stream: AsyncIterable<{ subarray(): Uint8Array }>, maxLength: number): AsyncGenerator<Uint8Array> {
-  let buffer = new Uint8Array(0)
+  // chunks are kept as they come and joined once a whole message is there
+  let chunks: Uint8Array[] = []
+  let buffered = 0
   for await (const chunk of stream) {
     const bytes = chunk.subarray()
-    const joined = new Uint8Array(buffer.length + bytes.length)
-    joined.set(buffer)
-    joined.set(bytes, buffer.length)
-    buffer = joined
-    while (buffer.length > 0) {
+    if (bytes.length === 0) continue
+    chunks.push(bytes)
+    buffered += bytes.length
+    while (buffered > 0) {
+      const head = chunks[0].length >= 10 || chunks.length === 1 ? chunks[0] : join(chunks, Math.min(buffered, 10))
       let length: number
       let start: number
       try {
-        [length, start] = decodeVarint(buffer, 0)
+        [length, start] = decodeVarint(head, 0)
       } catch (err) {
-        if (buffer.length < 10) break // the length itself is still arriving
+        if (buffered < 10) break // the length itself is still arriving
         throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, 'malformed length prefix', undefined, { cause: err })
       }
       if (length > maxLength) throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, `message of ${length} bytes exceeds ${maxLength}`)
-      if (buffer.length < start + length) break
-      yield buffer.slice(start, start + length)
-      buffer = buffer.subarray(start + length)
+      if (buffered < start + length) break
+      const all = chunks.length === 1 ? chunks[0] : join(chunks, buffered)
+      // a copy of its own (a plain Uint8Array, whatever the transport's chunks are)
+      const message = new Uint8Array(length)
+      message.set(all.subarray(start, start + length))
+      yield message
+      const rest = all.subarray(start + length)
+      chunks = rest.length > 0 ? [rest] : []
+      buffered = rest.length
     }
   }
-  if (buffer.length > 0) throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, 'stream ended inside a message')
+  if (buffered > 0) throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, 'stream ended inside a message')
+}
+
+/** The first `length` bytes of `chunks`, in one array. */
+function join (chunks: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length)
+  let offset = 0
+  for (const chunk of chunks) {
+    if (offset >= length) break
+    const part = chunk.subarray(0, length - offset)
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
 }
 
 /** Writes one message and closes the stream for writing. */
