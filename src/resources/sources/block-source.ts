@@ -4,4 +4,10 @@ import type { CID } from 'multiformats/cid'
 export interface BlockSource {
   readonly name: string
   getBlock(cid: CID, opts: { signal?: AbortSignal }): Promise<Uint8Array>
+  /**
+   * A source for the blocks of one file, when the source can do better knowing which blocks
+   * belong together (peers: ask those that had the earlier blocks). Such a source leaves
+   * storing the blocks to the caller.
+   */
+  session?(): BlockSource
 }
