@@ -68,31 +68,46 @@ export async function importFile (blocks: BlockStore, content: Uint8Array | Asyn
  * behind when a block two or more levels down cannot be read, which would end the process.)
  */
 export async function * catStream (blocks: BlockStore, cid: CID, options: CatFileOptions = {}): AsyncGenerator<Uint8Array> {
-  const store = new BlockstoreAdapter(blocks)
+  yield * (await openFile(blocks, cid, options)).parts
+}
+
+/** A file's root resolved: how many bytes the range holds, and the bytes. Errors are store errors. */
+async function openFile (blocks: BlockStore, cid: CID, options: CatFileOptions): Promise<{ length: bigint, parts: AsyncGenerator<Uint8Array> }> {
   const signal = options.signal
+  let entry: Awaited<ReturnType<typeof exporter>>
+  let range: { start: bigint, end: bigint }
   try {
-    const entry = await exporter(cid, store, signal !== undefined ? { signal } : {})
-    if (entry.type === 'raw' || entry.type === 'identity') {
-      // a single block: no links to follow
-      const { start, end } = byteRange(entry.size, options)
-      yield * entry.content({ offset: Number(start), length: Number(end - start), ...(signal !== undefined ? { signal } : {}) })
-      return
-    }
+    entry = await exporter(cid, new BlockstoreAdapter(blocks), signal !== undefined ? { signal } : {})
     const type = entry.type === 'file' ? entry.unixfs.type : entry.type
-    if (entry.type !== 'file' || (type !== 'file' && type !== 'raw')) {
+    if (entry.type !== 'raw' && entry.type !== 'identity' && (entry.type !== 'file' || (type !== 'file' && type !== 'raw'))) {
       throw new StoreError(StoreErrorCode.NOT_A_FILE, `not a UnixFS file: ${cid.toString()} (${type})`, { cid: cid.toString(), type })
     }
-    const { start, end } = byteRange(entry.size, options)
-    let read = 0n
-    for await (const part of fileTree(blocks, entry.node, entry.unixfs, { position: 0n, start, end, depth: 0, ...(signal !== undefined ? { signal } : {}) })) {
-      read += BigInt(part.byteLength)
-      if (read > end - start) throw new StoreError(StoreErrorCode.UNIXFS_INVALID, `UnixFS file ${cid.toString()} holds more bytes than its size says`, { cid: cid.toString() })
-      if (part.byteLength > 0) yield part
-    }
-    if (read < end - start) throw new StoreError(StoreErrorCode.UNIXFS_INVALID, `UnixFS file ${cid.toString()} holds fewer bytes than its size says`, { cid: cid.toString() })
+    range = byteRange(entry.size, options)
   } catch (err) {
     throw translate(err, cid)
   }
+  const { start, end } = range
+  const file = entry
+  async function * parts (): AsyncGenerator<Uint8Array> {
+    try {
+      if (file.type === 'raw' || file.type === 'identity') {
+        // a single block: no links to follow
+        yield * file.content({ offset: Number(start), length: Number(end - start), ...(signal !== undefined ? { signal } : {}) })
+        return
+      }
+      if (file.type !== 'file') return
+      let read = 0n
+      for await (const part of fileTree(blocks, file.node, file.unixfs, { position: 0n, start, end, depth: 0, ...(signal !== undefined ? { signal } : {}) })) {
+        read += BigInt(part.byteLength)
+        if (read > end - start) throw new StoreError(StoreErrorCode.UNIXFS_INVALID, `UnixFS file ${cid.toString()} holds more bytes than its size says`, { cid: cid.toString() })
+        if (part.byteLength > 0) yield part
+      }
+      if (read < end - start) throw new StoreError(StoreErrorCode.UNIXFS_INVALID, `UnixFS file ${cid.toString()} holds fewer bytes than its size says`, { cid: cid.toString() })
+    } catch (err) {
+      throw translate(err, cid)
+    }
+  }
+  return { length: end - start, parts: parts() }
 }
 
 /** Sibling blocks read together (one LevelDB read): at most this many leaves are held at once. */
@@ -156,10 +171,24 @@ function byteRange (size: bigint, options: CatFileOptions): { start: bigint, end
 
 /** A UnixFS file's bytes, in memory. See `catStream` for the checks. */
 export async function catFile (blocks: BlockStore, cid: CID, options: CatFileOptions = {}): Promise<Uint8Array> {
-  const parts: Uint8Array[] = []
-  for await (const part of catStream(blocks, cid, options)) parts.push(part)
-  return parts.length === 1 ? parts[0] : concat(...parts)
+  const file = await openFile(blocks, cid, options)
+  if (file.length > BigInt(MAX_PREALLOCATED_BYTES)) {
+    const parts: Uint8Array[] = []
+    for await (const part of file.parts) parts.push(part)
+    return parts.length === 1 ? parts[0] : concat(...parts)
+  }
+  // the size is known (and the stream never yields more): the bytes are copied once, into place
+  const bytes = new Uint8Array(Number(file.length))
+  let offset = 0
+  for await (const part of file.parts) {
+    bytes.set(part, offset)
+    offset += part.byteLength
+  }
+  return bytes
 }
+
+/** Files up to this size are read into one array sized up front; larger ones piece by piece (the size a root claims is not trusted that far). */
+const MAX_PREALLOCATED_BYTES = 1024 * 1024 * 1024
 
 function translate (err: unknown, cid: CID): unknown {
   if (isStoreError(err)) return err
