@@ -8,7 +8,8 @@ const IDENTITY = 0x00
 
 /** The node's block store, as the walk reads it. */
 export interface DagBlocks {
-  has(cid: CID): Promise<boolean>
+  /** Which blocks are stored, in one read. */
+  hasMany(cids: CID[]): Promise<boolean[]>
   get(cid: CID): Promise<Uint8Array | undefined>
 }
 
@@ -47,18 +48,13 @@ export async function fetchDag (root: CID, blocks: DagBlocks, fetch: FetchBlock,
   const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal])
   const result: DagFetchResult = { blocks: 1, fetched: 0, fetchedBytes: 0 }
   const seen = new Set([root.toString()])
-  let queue: CID[] = [root]
+  // `missing`: known to be absent (a leaf looked up); a dag-pb node is read, or fetched when absent
+  const rootMissing = root.code !== dagPb.code && root.multihash.code !== IDENTITY && !(await blocks.hasMany([root]))[0]
+  let queue: Array<{ cid: CID, missing: boolean }> = [{ cid: root, missing: rootMissing }]
   let next = 0
   let running = 0
 
-  /** The block's bytes when `needBytes`; fetched and stored when the store lacks it. */
-  const ensure = async (cid: CID, needBytes: boolean): Promise<Uint8Array | undefined> => {
-    if (needBytes) {
-      const local = await blocks.get(cid)
-      if (local !== undefined) return local
-    } else if (await blocks.has(cid)) {
-      return undefined
-    }
+  const fetchOne = async (cid: CID): Promise<Uint8Array> => {
     signal.throwIfAborted()
     const bytes = await fetch(cid, signal)
     result.fetched++
@@ -66,21 +62,31 @@ export async function fetchDag (root: CID, blocks: DagBlocks, fetch: FetchBlock,
     return bytes
   }
 
-  const visit = async (cid: CID): Promise<void> => {
-    if (cid.multihash.code === IDENTITY) return
-    const isNode = cid.code === dagPb.code
-    const bytes = await ensure(cid, isNode)
-    if (!isNode || bytes === undefined) return
+  /**
+   * A dag-pb node is read (or fetched) and its links followed; the leaves it links to are
+   * looked up in the store together, and only the missing ones are queued to be fetched.
+   */
+  const visit = async (cid: CID, missing: boolean): Promise<void> => {
+    if (cid.code !== dagPb.code) {
+      if (missing) await fetchOne(cid)
+      return
+    }
+    const bytes = (missing ? undefined : await blocks.get(cid)) ?? await fetchOne(cid)
+    const links: CID[] = []
     for (const link of fileLinks(bytes)) {
       const key = link.toString()
-      if (seen.has(key)) continue
+      if (seen.has(key) || link.multihash.code === IDENTITY) continue
       if (seen.size >= options.maxBlocks) {
         throw new ResourceError(ResourceErrorCode.TOO_LARGE, `resource ${root.toString()} has more than ${options.maxBlocks} blocks`, { cid: root.toString(), maxBlocks: options.maxBlocks })
       }
       seen.add(key)
-      queue.push(link)
+      links.push(link)
     }
     result.blocks = seen.size
+    const leaves = links.filter(link => link.code !== dagPb.code)
+    const stored = await blocks.hasMany(leaves)
+    const absent = new Set(leaves.filter((_, i) => !stored[i]))
+    for (const link of links) if (link.code === dagPb.code || absent.has(link)) queue.push({ cid: link, missing: absent.has(link) })
   }
 
   let onAbort: (() => void) | undefined
@@ -95,9 +101,9 @@ export async function fetchDag (root: CID, blocks: DagBlocks, fetch: FetchBlock,
       const pump = (): void => {
         if (controller.signal.aborted) return
         while (running < options.window && next < queue.length) {
-          const cid = queue[next++]
+          const { cid, missing } = queue[next++]
           running++
-          visit(cid).then(() => {
+          visit(cid, missing).then(() => {
             running--
             pump()
           }, fail)
