@@ -4,10 +4,11 @@ import { errorMessage } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { NetworkError, NetworkErrorCode } from '../errors.js'
 import type { Blocks } from '../types.js'
-import { readLengthPrefixed, writeAndClose } from '../wire/framing.js'
+import { readLengthPrefixed } from '../wire/framing.js'
 import { canVerify, cidFromPrefix } from './hashing.js'
 import { BlockPresenceType, decodeMessage, encodeMessage, WantType, type BitswapMessage, type WantlistEntry } from './message.js'
 import { Outbox } from './outbox.js'
+import { PeerSender } from './sender.js'
 import { BlockServer } from './serve.js'
 import { BitswapSession, Want, type PeerTrouble } from './wants.js'
 
@@ -15,7 +16,6 @@ import { BitswapSession, Want, type PeerTrouble } from './wants.js'
 export const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0']
 /** Largest incoming message accepted (blocks are at most 2 MiB in bitswap). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-const STREAM_TIMEOUT_MS = 10_000
 
 export interface BitswapOptions {
   /**
@@ -61,6 +61,8 @@ export class Bitswap {
   private readonly lastHeard = new Map<string, number>()
   private readonly outbox: Outbox
   private readonly server: BlockServer
+  /** One long-lived outgoing stream per peer. */
+  private readonly senders = new Map<string, PeerSender>()
   private readonly peerTimeoutMs: number
   private sweep?: NodeJS.Timeout
   private running = false
@@ -73,6 +75,8 @@ export class Bitswap {
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     const id = event.detail.toString()
     this.lastHeard.delete(id)
+    this.senders.get(id)?.close()
+    this.senders.delete(id)
     this.outbox.forget(id)
     this.server.forget(id)
     for (const want of [...this.wants.values()]) this.drop(want, id, 'disconnected')
@@ -101,6 +105,8 @@ export class Bitswap {
     this.wants.clear()
     this.outbox.clear()
     this.server.stop()
+    for (const sender of this.senders.values()) sender.close()
+    this.senders.clear()
     await this.deps.libp2p.unhandle(BITSWAP_PROTOCOLS).catch(() => {})
   }
 
@@ -223,14 +229,13 @@ export class Bitswap {
   }
 
   private async send (peer: PeerId, message: BitswapMessage): Promise<void> {
-    const signal = AbortSignal.timeout(STREAM_TIMEOUT_MS)
-    const stream = await this.deps.libp2p.dialProtocol(peer, BITSWAP_PROTOCOLS, { signal })
-    try {
-      await writeAndClose(stream, encodeMessage(message), signal)
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
+    const id = peer.toString()
+    let sender = this.senders.get(id)
+    if (sender === undefined) {
+      sender = new PeerSender(this.deps.libp2p, peer, BITSWAP_PROTOCOLS)
+      this.senders.set(id, sender)
     }
+    await sender.send(encodeMessage(message))
   }
 
   private async sendWants (peer: PeerId, message: BitswapMessage, keys: string[]): Promise<void> {

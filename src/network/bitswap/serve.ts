@@ -7,7 +7,7 @@ import { cidPrefix } from './hashing.js'
 import { BlockPresenceType, emptyMessage, WantType, type BitswapMessage, type WantlistEntry } from './message.js'
 
 /** Replies are cut so that each stays around this size. */
-export const REPLY_BATCH_BYTES = 1024 * 1024
+export const REPLY_BATCH_BYTES = 2 * 1024 * 1024
 /** Wants a peer may have queued here; more are ignored until the queue drains. */
 export const MAX_QUEUED_WANTS_PER_PEER = 1024
 /** Replies to one peer being sent at once. */

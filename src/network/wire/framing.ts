@@ -18,7 +18,7 @@ export function lengthPrefixed (message: Uint8Array): Uint8Array {
  */
 export async function * readLengthPrefixed (stream: AsyncIterable<{ subarray(): Uint8Array }>, maxLength: number): AsyncGenerator<Uint8Array> {
   // chunks are kept as they come and joined once a whole message is there
-  let chunks: Uint8Array[] = []
+  const chunks: Uint8Array[] = []
   let buffered = 0
   for await (const chunk of stream) {
     const bytes = chunk.subarray()
@@ -37,14 +37,11 @@ export async function * readLengthPrefixed (stream: AsyncIterable<{ subarray(): 
       }
       if (length > maxLength) throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, `message of ${length} bytes exceeds ${maxLength}`)
       if (buffered < start + length) break
-      const all = chunks.length === 1 ? chunks[0] : join(chunks, buffered)
-      // a copy of its own (a plain Uint8Array, whatever the transport's chunks are)
-      const message = new Uint8Array(length)
-      message.set(all.subarray(start, start + length))
+      // the message is copied once, out of the chunks, into a plain Uint8Array of its own
+      take(chunks, start)
+      const message = take(chunks, length, new Uint8Array(length))
+      buffered -= start + length
       yield message
-      const rest = all.subarray(start + length)
-      chunks = rest.length > 0 ? [rest] : []
-      buffered = rest.length
     }
   }
   if (buffered > 0) throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, 'stream ended inside a message')
@@ -63,8 +60,26 @@ function join (chunks: Uint8Array[], length: number): Uint8Array {
   return out
 }
 
+/** Removes the first `length` bytes from `chunks`, copying them into `into` when given. */
+function take (chunks: Uint8Array[], length: number, into?: Uint8Array): Uint8Array {
+  let offset = 0
+  while (offset < length) {
+    const chunk = chunks[0]
+    const n = Math.min(chunk.length, length - offset)
+    into?.set(chunk.subarray(0, n), offset)
+    offset += n
+    if (n < chunk.length) chunks[0] = chunk.subarray(n)
+    else chunks.shift()
+  }
+  return into ?? new Uint8Array(0)
+}
+
 /** Writes one message and closes the stream for writing. */
 export async function writeAndClose (stream: Stream, message: Uint8Array, signal?: AbortSignal): Promise<void> {
-  if (!stream.send(lengthPrefixed(message))) await stream.onDrain({ signal })
+  const header: number[] = []
+  encodeVarint(message.length, header)
+  // the length and the message go out as two writes: a large message is not copied to prefix it
+  if (!stream.send(Uint8Array.from(header))) await stream.onDrain({ signal })
+  if (!stream.send(message)) await stream.onDrain({ signal })
   await stream.close({ signal })
 }
