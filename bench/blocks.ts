@@ -2,8 +2,10 @@
  * Block exchange benchmark: `npm run bench:blocks -- [--sizes 5,50,200] [--holders N] [--json]`.
  * Holders run as `ipvm start` child processes on 127.0.0.1 and take each file through
  * `POST /add`; the fetching node runs in this process (store, libp2p, resource resolver, as
- * `ipvm start` wires them). For each size it times reading the file from a local store, then
- * fetching it from the holders over bitswap into an empty store and reading it.
+ * `ipvm start` wires them). For each size it times adding the file to an empty store and
+ * reading it from there, then
+ * fetching it from the holders over bitswap into an empty store (the blocks) and reading it,
+ * with the CPU time this process and the holders spent.
  */
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { loadavg } from 'node:os'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { CID } from 'multiformats/cid'
 import { Network, homestarReceiptExchange } from '../src/network/index.js'
 import { ResourceResolver } from '../src/resources/index.js'
 import { Store, importFile } from '../src/store/index.js'
@@ -39,6 +42,27 @@ async function startHolder (): Promise<Holder> {
   }
   const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { rpc: { host: string, port: number }, listeners: string[] }
   return { child, dir, httpUrl: `http://${ports.rpc.host}:${ports.rpc.port}`, multiaddr: ports.listeners[0] }
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc; undefined elsewhere. */
+function processCpuMs (pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
+}
+
+function holdersCpuMs (holders: Holder[]): number | undefined {
+  let sum = 0
+  for (const h of holders) {
+    const ms = processCpuMs(h.child.pid)
+    if (ms === undefined) return undefined
+    sum += ms
+  }
+  return sum
 }
 
 async function stopHolder (h: Holder): Promise<void> {
@@ -89,7 +113,16 @@ async function fetcher (peers: string[]): Promise<{ resolver: ResourceResolver, 
   }
 }
 
-interface Row { sizeMb: number, localMBps: number, localMs: number, peerMBps: number, peerMs: number, peerCpuMs: number }
+/** One file size: wall time and this process's CPU time of each step, holders' CPU time during the fetch. */
+interface Row {
+  sizeMb: number
+  /** Adding the file to an empty store (`ipvm add`): what storing the blocks costs without a network. */
+  add: { ms: number, cpuMs: number }
+  /** Reading the file from a store that holds it. */
+  local: { ms: number, cpuMs: number }
+  /** Fetching the file from the holders into an empty store and reading it: `blocks` is the first part. */
+  peers: { ms: number, cpuMs: number, blocks: { ms: number, cpuMs: number }, holdersCpuMs?: number }
+}
 
 async function timed<T> (fn: () => Promise<T>): Promise<{ value: T, ms: number, cpuMs: number }> {
   const cpu = process.cpuUsage()
@@ -125,16 +158,29 @@ async function main (): Promise<number> {
 
       const local = await fetcher([])
       try {
-        await importFile(local.store.blocks, bytes)
+        const added = await timed(async () => await importFile(local.store.blocks, bytes))
         const read = await timed(async () => await local.resolver.fetch(url))
         if (!same(read.value, bytes)) throw new Error('the local read gave other bytes')
         progress(`${sizeMb} MB local: ${read.ms.toFixed(0)} ms`)
         const remote = await fetcher(holders.map(h => h.multiaddr))
         try {
-          const fetched = await timed(async () => await remote.resolver.fetch(url))
-          if (!same(fetched.value, bytes)) throw new Error('the fetch gave other bytes')
-          progress(`${sizeMb} MB from ${holderCount} peer${holderCount === 1 ? '' : 's'}: ${fetched.ms.toFixed(0)} ms`)
-          rows.push({ sizeMb, localMs: read.ms, localMBps: sizeMb / (read.ms / 1000), peerMs: fetched.ms, peerMBps: sizeMb / (fetched.ms / 1000), peerCpuMs: fetched.cpuMs })
+          const holderCpu0 = holdersCpuMs(holders)
+          const blocks = await timed(async () => await remote.resolver.prefetch(CID.parse(cids[0])))
+          const holderCpu1 = holdersCpuMs(holders)
+          const read2 = await timed(async () => await remote.resolver.fetch(url))
+          if (!same(read2.value, bytes)) throw new Error('the fetch gave other bytes')
+          const peers = { ms: blocks.ms + read2.ms, cpuMs: blocks.cpuMs + read2.cpuMs }
+          progress(`${sizeMb} MB from ${holderCount} peer${holderCount === 1 ? '' : 's'}: ${peers.ms.toFixed(0)} ms (${blocks.value.fetched} blocks)`)
+          rows.push({
+            sizeMb,
+            add: { ms: added.ms, cpuMs: added.cpuMs },
+            local: { ms: read.ms, cpuMs: read.cpuMs },
+            peers: {
+              ...peers,
+              blocks: { ms: blocks.ms, cpuMs: blocks.cpuMs },
+              ...(holderCpu0 !== undefined && holderCpu1 !== undefined ? { holdersCpuMs: holderCpu1 - holderCpu0 } : {})
+            }
+          })
         } finally {
           await remote.close()
         }
@@ -150,9 +196,20 @@ async function main (): Promise<number> {
     process.stdout.write(`${JSON.stringify(report)}\n`)
   } else {
     process.stdout.write(`file from ${holderCount} holder${holderCount === 1 ? '' : 's'} on loopback (load average ${load0.toFixed(1)} → ${loadavg()[0].toFixed(1)})\n`)
-    process.stdout.write('size     local read         from peers         fetcher CPU\n')
+    const rate = (mb: number, ms: number): string => `${(mb / (ms / 1000)).toFixed(0)} MB/s`
+    const secs = (ms: number): string => `${(ms / 1000).toFixed(2)} s`
+    process.stdout.write('size     local add            local read                  from peers                  of which the blocks  holders\n')
+    process.stdout.write('         time     CPU         rate      time     CPU      rate      time     CPU      time     CPU         CPU\n')
     for (const r of rows) {
-      process.stdout.write(`${`${r.sizeMb} MB`.padEnd(9)}${`${r.localMBps.toFixed(0)} MB/s (${(r.localMs / 1000).toFixed(2)} s)`.padEnd(19)}${`${r.peerMBps.toFixed(0)} MB/s (${(r.peerMs / 1000).toFixed(2)} s)`.padEnd(19)}${(r.peerCpuMs / 1000).toFixed(2)} s\n`)
+      const cells = [
+        `${r.sizeMb} MB`.padEnd(9),
+        secs(r.add.ms).padEnd(9), secs(r.add.cpuMs).padEnd(12),
+        rate(r.sizeMb, r.local.ms).padEnd(10), secs(r.local.ms).padEnd(9), secs(r.local.cpuMs).padEnd(9),
+        rate(r.sizeMb, r.peers.ms).padEnd(10), secs(r.peers.ms).padEnd(9), secs(r.peers.cpuMs).padEnd(9),
+        secs(r.peers.blocks.ms).padEnd(9), secs(r.peers.blocks.cpuMs).padEnd(12),
+        r.peers.holdersCpuMs === undefined ? '?' : secs(r.peers.holdersCpuMs)
+      ]
+      process.stdout.write(`${cells.join('')}\n`)
     }
   }
   return 0
