@@ -16,6 +16,8 @@ import { BitswapSession, Want, type PeerTrouble } from './wants.js'
 export const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0']
 /** Largest incoming message accepted (blocks are at most 2 MiB in bitswap). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+/** Bitswap streams open at once on one connection, each way (each may buffer one message). */
+const MAX_STREAMS_PER_PEER = 32
 
 export interface BitswapOptions {
   /**
@@ -89,7 +91,8 @@ export class Bitswap {
   }
 
   async start (): Promise<void> {
-    await this.deps.libp2p.handle(BITSWAP_PROTOCOLS, (stream, connection) => { void this.onStream(stream, connection) }, { maxInboundStreams: 256, maxOutboundStreams: 256 })
+    // a peer sends on one long-lived stream (ours do, as go-bitswap's): a few streams at once are plenty
+    await this.deps.libp2p.handle(BITSWAP_PROTOCOLS, (stream, connection) => { void this.onStream(stream, connection) }, { maxInboundStreams: MAX_STREAMS_PER_PEER, maxOutboundStreams: MAX_STREAMS_PER_PEER })
     this.deps.libp2p.addEventListener('peer:identify', this.onIdentify)
     this.deps.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     this.running = true
@@ -239,6 +242,7 @@ export class Bitswap {
   }
 
   private async sendWants (peer: PeerId, message: BitswapMessage, keys: string[]): Promise<void> {
+    if (!this.running) return
     try {
       await this.send(peer, message)
     } catch (err) {
