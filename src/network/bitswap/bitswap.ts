@@ -71,17 +71,21 @@ export class Bitswap {
   private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     const { protocols } = event.detail
     if (!protocols.some((p) => BITSWAP_PROTOCOLS.includes(p))) return
-    for (const want of [...this.wants.values()]) if (want.pendingBlock().length === 0) this.advance(want)
+    this.guard('a new peer', () => {
+      for (const want of [...this.wants.values()]) if (want.pendingBlock().length === 0) this.advance(want)
+    })
   }
 
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     const id = event.detail.toString()
-    this.lastHeard.delete(id)
-    this.senders.get(id)?.close()
-    this.senders.delete(id)
-    this.outbox.forget(id)
-    this.server.forget(id)
-    for (const want of [...this.wants.values()]) this.drop(want, id, 'disconnected')
+    this.guard('a peer that left', () => {
+      this.lastHeard.delete(id)
+      this.senders.get(id)?.close()
+      this.senders.delete(id)
+      this.outbox.forget(id)
+      this.server.forget(id)
+      for (const want of [...this.wants.values()]) this.drop(want, id, 'disconnected')
+    })
   }
 
   constructor (private readonly deps: BitswapDeps, options: BitswapOptions = {}) {
@@ -193,7 +197,7 @@ export class Bitswap {
       want.haveAsked.add(p)
       this.outbox.add(peers.get(p) as PeerId, want.key, wantEntry(want.cid, WantType.HAVE))
     }
-    this.sweep ??= setInterval(() => { this.checkSilentPeers() }, Math.max(10, this.peerTimeoutMs / 2)).unref()
+    this.sweep ??= setInterval(() => { this.guard('silent peers', () => { this.checkSilentPeers() }) }, Math.max(10, this.peerTimeoutMs / 2)).unref()
   }
 
   /** A peer is out of the running for a want (if it was in it). */
@@ -228,6 +232,15 @@ export class Bitswap {
       for (const [peer, askedAt] of want.blockAsked) {
         if (!want.out.has(peer) && now - Math.max(askedAt, this.lastHeard.get(peer) ?? 0) > this.peerTimeoutMs) this.drop(want, peer, 'no answer in time')
       }
+    }
+  }
+
+  /** Runs what an event or a timer calls for: a mistake there is logged, it does not end the process. */
+  private guard (what: string, fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err) }, `bitswap: handling ${what} failed`)
     }
   }
 
