@@ -5,7 +5,8 @@ import type { CID } from 'multiformats/cid'
 import { errorMessage } from '../util/errors.js'
 import type { Startable } from '../util/lifecycle.js'
 import type { Logger } from '../util/logger.js'
-import { Bitswap } from './bitswap/bitswap.js'
+import { Bitswap, type BitswapSession } from './bitswap/bitswap.js'
+import { peerBlockSource } from './bitswap/source.js'
 import { ReceiptDht, type FoundReceipt } from './dht.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 import { NetworkEvents, type NetworkNotificationListener } from './events.js'
@@ -148,7 +149,7 @@ export class Network implements Startable {
       localRecord: async (key) => await this.receiptNetwork.records.localRecord(key)
     })
     await this.receiptNetwork.attach({ node, dht: this.dht, signal, ...(this.gossip !== undefined ? { gossip: this.gossip } : {}) })
-    this.bitswap = new Bitswap({ libp2p: node, logger: this.log, blocks })
+    this.bitswap = new Bitswap({ libp2p: node, logger: this.log, blocks }, { peerTimeoutMs: this.options.blockPeerTimeoutMs })
     await this.bitswap.start()
     node.services.mdns?.addEventListener('peer', (event) => { void this.onMdnsPeer(event.detail) })
     this.announceListeners()
@@ -268,28 +269,19 @@ export class Network implements Startable {
   }
 
   /**
-   * Fetches a block from peers with bitswap, verifying its hash (and keeps it in `blocks`).
-   * Throws `NETWORK_BLOCK_NOT_FOUND`, `NETWORK_BLOCK_TIMEOUT`, `NETWORK_NO_PEERS`, `NETWORK_ABORTED`
-   * or `NETWORK_UNSUPPORTED_HASH`.
+   * Fetches a block from peers with bitswap, verifying its hash (and keeps it in `blocks`
+   * unless `keep` is false). Blocks of one `session` are asked of the peers that had its
+   * earlier blocks. Throws `NETWORK_BLOCK_NOT_FOUND`, `NETWORK_BLOCK_TIMEOUT`,
+   * `NETWORK_NO_PEERS`, `NETWORK_ABORTED` or `NETWORK_UNSUPPORTED_HASH`.
    */
-  async getBlock (cid: CID, options: { timeoutMs?: number, signal?: AbortSignal } = {}): Promise<Uint8Array> {
+  async getBlock (cid: CID, options: { timeoutMs?: number, signal?: AbortSignal, session?: BitswapSession, keep?: boolean } = {}): Promise<Uint8Array> {
     this.requireNode()
-    return await (this.bitswap as Bitswap).getBlock(cid, { timeoutMs: options.timeoutMs ?? this.options.blockTimeoutMs, signal: options.signal })
+    return await (this.bitswap as Bitswap).getBlock(cid, { ...options, timeoutMs: options.timeoutMs ?? this.options.blockTimeoutMs })
   }
 
-  /**
-   * Peers as a source of blocks for resources the store lacks. With nobody connected it fails
-   * at once rather than wait for a peer to turn up.
-   */
-  blockSource (): { name: string, ready: () => boolean, getBlock: (cid: CID, opts: { signal?: AbortSignal }) => Promise<Uint8Array> } {
-    return {
-      name: 'peers',
-      ready: () => this.hasPeers,
-      getBlock: async (cid, opts) => {
-        if (!this.hasPeers) throw new NetworkError(NetworkErrorCode.NO_PEERS, 'no peers connected')
-        return await this.getBlock(cid, opts)
-      }
-    }
+  /** Peers as a source of blocks for resources the store lacks (see `peerBlockSource`). */
+  blockSource (): ReturnType<typeof peerBlockSource> {
+    return peerBlockSource(async (cid, opts) => await this.getBlock(cid, opts), () => this.hasPeers)
   }
 
   private requireNode (): NetworkNode {

@@ -20,6 +20,8 @@ export interface NetworkOptions {
   dhtPutTimeoutMs: number
   /** How long a block fetch from peers may take. @default 30000 */
   blockTimeoutMs: number
+  /** How long a peer asked for a block may stay silent before another peer is asked too. @default 2000 */
+  blockPeerTimeoutMs: number
   /** Upper bound on open connections. @default 32 */
   maxConnections: number
   /** First delay before redialing a configured peer that dropped or failed to dial. @default 1000 */
@@ -85,6 +87,7 @@ export const defaultNetworkOptions: NetworkOptions = {
   ...networkOptions(defaultConfig.network, 'ipvm-node'),
   dhtPutTimeoutMs: 10_000,
   blockTimeoutMs: 30_000,
+  blockPeerTimeoutMs: 2000,
   maxConnections: 32,
   redialInitialDelayMs: 1000,
   redialMaxDelayMs: 30_000,
@@ -99,7 +102,7 @@ export const defaultNetworkOptions: NetworkOptions = {
 /** Defaults under the given options; throws `NETWORK_INVALID_OPTION` for out-of-range numbers. */
 export function resolveNetworkOptions (options: Partial<NetworkOptions>): NetworkOptions {
   const merged = withDefaults(defaultNetworkOptions, options)
-  const nonNegative: Array<keyof NetworkOptions> = ['receiptQuorum', 'dhtTimeoutMs', 'dhtPutTimeoutMs', 'blockTimeoutMs', 'redialInitialDelayMs', 'redialMaxDelayMs', 'mdnsPort']
+  const nonNegative: Array<keyof NetworkOptions> = ['receiptQuorum', 'dhtTimeoutMs', 'dhtPutTimeoutMs', 'blockTimeoutMs', 'blockPeerTimeoutMs', 'redialInitialDelayMs', 'redialMaxDelayMs', 'mdnsPort']
   for (const key of nonNegative) {
     const value = merged[key]
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {

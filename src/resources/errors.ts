@@ -11,7 +11,7 @@ export const ResourceErrorCode = {
   UNSUPPORTED: 'RESOURCE_UNSUPPORTED',
   /** A `file://` or `http(s)://` resource outside what resources.allow_file_roots / allow_http_hosts allow. */
   FORBIDDEN: 'RESOURCE_FORBIDDEN',
-  /** A `file://` or `http(s)://` resource larger than the node reads. */
+  /** A `file://` or `http(s)://` resource larger than the node reads, or an `ipfs://` one of more blocks than it fetches. */
   TOO_LARGE: 'RESOURCE_TOO_LARGE'
 } as const
 export type ResourceErrorCode = typeof ResourceErrorCode[keyof typeof ResourceErrorCode]

@@ -3,8 +3,14 @@ import type { IpvmConfig } from '../config/index.js'
 export interface ResourceResolverOptions {
   /** Fetched resources kept in memory, in bytes. @default 268435456 */
   cacheBytes?: number
-  /** Blocks fetched from other sources for one resource, at most. @default 100000 */
+  /** Blocks of one resource fetched from other sources, at most (`RESOURCE_TOO_LARGE` beyond). @default 100000 */
   maxRemoteBlocks?: number
+  /**
+   * Blocks of one resource being fetched at once. It bounds the memory a fetch holds
+   * (256 KiB blocks: 16 MiB at the default) and keeps peers sending while earlier blocks are stored.
+   * @default 64
+   */
+  maxBlocksInFlight?: number
   /**
    * Folders `file://` resources may be read from. A path is allowed when it lies inside one
    * of them both as written and with every symlink resolved. Empty: `file://` is refused.
@@ -33,6 +39,7 @@ const MIB = 1024 * 1024
 export const defaultResourceResolverOptions: Required<ResourceResolverOptions> = {
   cacheBytes: 256 * MIB,
   maxRemoteBlocks: 100_000,
+  maxBlocksInFlight: 64,
   allowFileRoots: [],
   allowHttpHosts: [],
   maxUrlBytes: 256 * MIB,

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto'
-import { CID } from 'multiformats/cid'
+import type { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
 import { LruMap } from '../util/lru.js'
 import { catFile, isStoreError, StoreErrorCode, type Store } from '../store/index.js'
-import { cidOfUrl, isContentAddressedUrl, verifyBlock } from './content-address.js'
+import { cidOfUrl, isContentAddressedUrl } from './content-address.js'
+import { fetchDag, type DagFetchResult } from './dag-fetch.js'
 import { ResourceError, ResourceErrorCode } from './errors.js'
 import { defaultResourceResolverOptions, type ResourceResolverOptions } from './options.js'
 import type { BlockSource } from './sources/block-source.js'
@@ -31,14 +32,17 @@ export interface ResourceResolverComponents {
 }
 
 /**
- * Resolves `ipfs://<cid>` (and `/ipfs/<cid>` gateway paths) to a UnixFS file's bytes: blocks
- * from the store first, then from the configured sources (Kubo's API, peers), each fetched
- * block checked against its hash and kept in the store. Whole files are cached in memory.
+ * Resolves `ipfs://<cid>` (and `/ipfs/<cid>` gateway paths) to a UnixFS file's bytes: from the
+ * store when it holds the whole file; otherwise the missing blocks are fetched from the
+ * configured sources (Kubo's API, a gateway, peers), many at a time, each checked against its
+ * hash and kept in the store, and the file is then read from the store. Whole files up to a
+ * quarter of `cacheBytes` are cached in memory.
  */
 export class ResourceResolver {
   private readonly c: ResourceResolverComponents
   private readonly cacheLimit: number
   private readonly maxRemoteBlocks: number
+  private readonly maxBlocksInFlight: number
   private readonly urlAccess: { fileRoots: string[], httpHosts: string[], maxBytes: number, timeoutMs: number }
   /** Whole files by CID, at most `cacheLimit` bytes of them. */
   private readonly cache: LruMap<string, Uint8Array>
@@ -53,6 +57,7 @@ export class ResourceResolver {
     this.cacheLimit = opts.cacheBytes
     this.cache = new LruMap(this.cacheLimit, { weigh: bytes => bytes.byteLength })
     this.maxRemoteBlocks = opts.maxRemoteBlocks
+    this.maxBlocksInFlight = opts.maxBlocksInFlight
     this.urlAccess = { fileRoots: opts.allowFileRoots, httpHosts: opts.allowHttpHosts, maxBytes: opts.maxUrlBytes, timeoutMs: opts.httpTimeoutMs }
   }
 
@@ -123,41 +128,74 @@ export class ResourceResolver {
     return bytes
   }
 
+  /**
+   * Makes every block of the UnixFS file `cid` local without reading it: the file's DAG is
+   * walked once, and the blocks the store lacks are fetched from the sources, up to
+   * `maxBlocksInFlight` at a time, each checked and stored as it arrives (see `fetchDag`).
+   * Fails with `RESOURCE_UNAVAILABLE` naming the block no source had and what each said,
+   * `RESOURCE_TOO_LARGE` beyond `maxRemoteBlocks`.
+   */
+  async prefetch (cid: CID, opts: { signal?: AbortSignal } = {}): Promise<DagFetchResult> {
+    // one session per file: a source may send its blocks from the peers that had the first ones
+    const sources = (this.c.sources ?? []).map(source => source.session?.() ?? source)
+    const started = performance.now()
+    const result = await fetchDag(cid, this.c.store.blocks, async (block, signal) => await this.fetchBlock(block, cid, sources, signal), {
+      window: this.maxBlocksInFlight,
+      maxBlocks: this.maxRemoteBlocks,
+      ...(opts.signal !== undefined ? { signal: opts.signal } : {})
+    })
+    if (result.fetched > 0) this.c.logger.debug({ cid: cid.toString(), ...result, ms: Math.round(performance.now() - started) }, 'fetched a resource\'s blocks')
+    return result
+  }
+
+  /** The file from the store; what the store lacks is fetched first. */
   private async load (cid: CID, signal?: AbortSignal): Promise<Uint8Array> {
-    for (let fetched = 0; ; fetched++) {
-      try {
-        return await catFile(this.c.store.blocks, cid, signal !== undefined ? { signal } : {})
-      } catch (err) {
-        if (!isStoreError(err) || err.code !== StoreErrorCode.BLOCK_NOT_FOUND || fetched >= this.maxRemoteBlocks) {
-          if (isStoreError(err) && err.code === StoreErrorCode.BLOCK_NOT_FOUND) throw unavailable(cid, err.message)
-          throw err
-        }
-        const missing = CID.parse(String(err.data?.cid))
-        await this.fetchBlock(missing, cid, signal)
-      }
+    const read = async (): Promise<Uint8Array> => await catFile(this.c.store.blocks, cid, signal !== undefined ? { signal } : {})
+    try {
+      return await read()
+    } catch (err) {
+      if (!isStoreError(err) || err.code !== StoreErrorCode.BLOCK_NOT_FOUND) throw err
+    }
+    await this.prefetch(cid, signal !== undefined ? { signal } : {})
+    try {
+      return await read()
+    } catch (err) {
+      // a block went missing after the walk (deleted meanwhile)
+      if (isStoreError(err) && err.code === StoreErrorCode.BLOCK_NOT_FOUND) throw unavailable(cid, err.message)
+      throw err
     }
   }
 
-  private async fetchBlock (block: CID, root: CID, signal?: AbortSignal): Promise<void> {
+  /** One block from the first source that has it, checked against its CID and stored. */
+  private async fetchBlock (block: CID, root: CID, sources: BlockSource[], signal: AbortSignal): Promise<Uint8Array> {
     const problems: string[] = []
-    const sources = (this.c.sources ?? []).filter(s => s.ready?.() !== false)
-    if (sources.length === 0) {
+    const ready = sources.filter(s => s.ready?.() !== false)
+    if (ready.length === 0) {
       // nothing can provide it now: fail at once rather than retry against nothing
-      const none = (this.c.sources ?? []).length === 0 ? 'no other source is configured' : 'no other source can be asked now (no peer connected)'
-      throw unavailable(root, `block ${block.toString()} is not in the local store and ${none}`, false)
+      const none = sources.length === 0 ? 'no other source is configured' : 'no other source can be asked now (no peer connected)'
+      throw unavailable(root, `block ${block.toString()} is not in the local store and ${none}`, block, false)
     }
-    for (const source of sources) {
+    for (const source of ready) {
+      signal.throwIfAborted()
+      let bytes: Uint8Array
       try {
-        const bytes = await source.getBlock(block, signal !== undefined ? { signal } : {})
-        await verifyBlock(block, bytes)
-        await this.c.store.blocks.put(block, bytes)
-        this.c.logger.debug({ block: block.toString(), source: source.name }, 'fetched block')
-        return
+        bytes = await source.getBlock(block, { signal })
       } catch (err) {
         problems.push(`${source.name}: ${errorMessage(err)}`)
+        continue
       }
+      try {
+        // the store hashes what it is given: a block that does not match is refused
+        await this.c.store.blocks.put(block, bytes)
+      } catch (err) {
+        if (!isStoreError(err) || err.code !== StoreErrorCode.BLOCK_INVALID) throw err
+        problems.push(`${source.name}: block ${block.toString()} does not match its hash`)
+        continue
+      }
+      return bytes
     }
-    throw unavailable(root, problems.length === 0 ? `block ${block.toString()} is not in the local store and no other source is configured` : `block ${block.toString()}: ${problems.join('; ')}`)
+    signal.throwIfAborted()
+    throw unavailable(root, problems.length === 0 ? `block ${block.toString()} is not in the local store and no other source is configured` : `block ${block.toString()}: ${problems.join('; ')}`, block)
   }
 
   private remember (key: string, bytes: Uint8Array): void {
@@ -167,6 +205,6 @@ export class ResourceResolver {
   }
 }
 
-function unavailable (cid: CID, reason: string, retryable = true): ResourceError {
-  return new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${cid.toString()} is not available: ${reason}; add the file with \`ipvm add FILE\``, { cid: cid.toString() }, { retryable })
+function unavailable (cid: CID, reason: string, block?: CID, retryable = true): ResourceError {
+  return new ResourceError(ResourceErrorCode.UNAVAILABLE, `resource ${cid.toString()} is not available: ${reason}; add the file with \`ipvm add FILE\``, { cid: cid.toString(), ...(block !== undefined ? { block: block.toString() } : {}) }, { retryable })
 }

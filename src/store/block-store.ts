@@ -89,13 +89,18 @@ export class BlockStore {
     }))
   }
 
+  /** Whether the block is stored: a key-only read, the block's bytes are not copied out of LevelDB. */
   async has (cid: CID): Promise<boolean> {
-    assertSupported(cid)
-    if (cid.multihash.code === HashCode.identity) return true
-    const k = key(Bucket.blocks, cidKey(cid))
-    // a key-only read: the block's bytes are not copied out of LevelDB
-    for await (const _ of this.level.keys({ gte: k, lte: k, limit: 1 })) return true
-    return false
+    return (await this.hasMany([cid]))[0]
+  }
+
+  /** Which of the blocks are stored, in the order of `cids`: one LevelDB read, no bytes copied. */
+  async hasMany (cids: CID[]): Promise<boolean[]> {
+    for (const cid of cids) assertSupported(cid)
+    const stored = cids.map(cid => cid.multihash.code === HashCode.identity ? undefined : key(Bucket.blocks, cidKey(cid)))
+    const found = await this.level.hasMany(stored.filter((k): k is Uint8Array => k !== undefined))
+    let next = 0
+    return stored.map(k => k === undefined ? true : found[next++])
   }
 
   async delete (cid: CID, options: WriteOptions = {}): Promise<void> {

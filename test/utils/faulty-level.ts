@@ -53,6 +53,7 @@ export class FaultyLevel implements Database {
 
   async get (key: Bytes): Promise<Bytes | undefined> { return await this.inner.get(key) }
   async getMany (keys: Bytes[]): Promise<Array<Bytes | undefined>> { return await this.inner.getMany(keys) }
+  async hasMany (keys: Bytes[]): Promise<boolean[]> { return await this.inner.hasMany(keys) }
   iterator (range: RangeOptions): AsyncIterable<[Bytes, Bytes]> & { close(): Promise<void> } { return this.inner.iterator(range) }
   keys (range: RangeOptions): AsyncIterable<Bytes> & { close(): Promise<void> } { return this.inner.keys(range) }
 

@@ -4,17 +4,28 @@ import { errorMessage } from '../../util/errors.js'
 import type { Logger } from '../../util/logger.js'
 import { NetworkError, NetworkErrorCode } from '../errors.js'
 import type { Blocks } from '../types.js'
-import { readLengthPrefixed, writeAndClose } from '../wire/framing.js'
-import { canVerify, cidFromPrefix, cidPrefix } from './hashing.js'
-import { BlockPresenceType, decodeMessage, emptyMessage, encodeMessage, WantType, type BitswapMessage } from './message.js'
+import { readLengthPrefixed } from '../wire/framing.js'
+import { canVerify, cidFromPrefix } from './hashing.js'
+import { BlockPresenceType, decodeMessage, encodeMessage, WantType, type BitswapMessage, type WantlistEntry } from './message.js'
+import { Outbox } from './outbox.js'
+import { PeerSender } from './sender.js'
+import { BlockServer } from './serve.js'
+import { BitswapSession, Want, type PeerTrouble } from './wants.js'
 
 /** Protocols served and dialed, newest first. */
 export const BITSWAP_PROTOCOLS = ['/ipfs/bitswap/1.2.0', '/ipfs/bitswap/1.1.0']
 /** Largest incoming message accepted (blocks are at most 2 MiB in bitswap). */
 export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-/** Outgoing replies are split so that each stays around this size. */
-const REPLY_BATCH_BYTES = 1024 * 1024
-const STREAM_TIMEOUT_MS = 10_000
+/** Bitswap streams open at once on one connection, each way (each may buffer one message). */
+const MAX_STREAMS_PER_PEER = 32
+
+export interface BitswapOptions {
+  /**
+   * How long a peer asked for a block may stay silent (no wanted block, no answer about one)
+   * before the block is asked of another peer too. @default 2000
+   */
+  peerTimeoutMs?: number
+}
 
 export interface BitswapDeps {
   libp2p: Libp2p
@@ -22,76 +33,104 @@ export interface BitswapDeps {
   blocks?: Blocks
 }
 
-interface Want {
-  cid: CID
-  promise: Promise<Uint8Array>
-  resolve: (bytes: Uint8Array) => void
-  reject: (err: Error) => void
-  asked: Set<string>
-  dontHave: Set<string>
-  /** Callers still waiting; the want is given up when the last one leaves. */
-  waiters: number
-}
-
-function deferred<T> (): { promise: Promise<T>, resolve: (value: T) => void, reject: (err: Error) => void } {
-  let resolve!: (value: T) => void
-  let reject!: (err: Error) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
+export interface GetBlockOptions {
+  timeoutMs: number
+  signal?: AbortSignal
+  /** The fetch this block belongs to: its blocks are asked of the peers that had the earlier ones. */
+  session?: BitswapSession
+  /** Put the block into `blocks` (when there are blocks). @default true */
+  keep?: boolean
 }
 
 function wantKey (cid: CID): string {
   return Buffer.from(cid.multihash.bytes).toString('base64')
 }
 
+function wantEntry (cid: CID, wantType: number, cancel = false): WantlistEntry {
+  return { cid: cid.bytes, priority: 1, cancel, wantType, sendDontHave: !cancel }
+}
+
 /**
- * A minimal bitswap (1.2.0, answering 1.1.0 too): serves blocks from `blocks` to any peer that
- * wants them, and fetches blocks from connected peers, keeping only data whose hash matches.
- * It keeps no ledger: wants are answered at once with the block or, when asked, DONT_HAVE.
+ * Bitswap 1.2.0 (answering 1.1.0 too). Fetching: the blocks wanted in one turn of the event
+ * loop go to each peer as one message; each block is asked of one peer at a time (a peer that
+ * had blocks of the same file first, the least busy of them), and of the next one when that
+ * peer says it does not have it, goes away or stays silent for `peerTimeoutMs`; only data
+ * whose hash matches is taken. Serving: see {@link BlockServer}.
  */
 export class Bitswap {
   private readonly wants = new Map<string, Want>()
+  /** When each peer last sent a wanted block or an answer about one: a peer busy sending blocks is not silent. */
+  private readonly lastHeard = new Map<string, number>()
+  private readonly outbox: Outbox
+  private readonly server: BlockServer
+  /** One long-lived outgoing stream per peer. */
+  private readonly senders = new Map<string, PeerSender>()
+  private readonly peerTimeoutMs: number
+  private sweep?: NodeJS.Timeout
+  private running = false
   private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    const { peerId, protocols } = event.detail
-    if (this.wants.size === 0 || !protocols.some((p) => BITSWAP_PROTOCOLS.includes(p))) return
-    void this.sendWants(peerId, [...this.wants.values()])
+    const { protocols } = event.detail
+    if (!protocols.some((p) => BITSWAP_PROTOCOLS.includes(p))) return
+    this.guard('a new peer', () => {
+      for (const want of [...this.wants.values()]) if (want.pendingBlock().length === 0) this.advance(want)
+    })
   }
 
-  constructor (private readonly deps: BitswapDeps) {}
+  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
+    const id = event.detail.toString()
+    this.guard('a peer that left', () => {
+      this.lastHeard.delete(id)
+      this.senders.get(id)?.close()
+      this.senders.delete(id)
+      this.outbox.forget(id)
+      this.server.forget(id)
+      for (const want of [...this.wants.values()]) this.drop(want, id, 'disconnected')
+    })
+  }
+
+  constructor (private readonly deps: BitswapDeps, options: BitswapOptions = {}) {
+    this.peerTimeoutMs = options.peerTimeoutMs ?? 2000
+    this.outbox = new Outbox((peer, message, keys) => { void this.sendWants(peer, message, keys) })
+    this.server = new BlockServer({ blocks: deps.blocks, logger: deps.logger, keyOf: wantKey, send: async (peer, message) => { await this.send(peer, message) } })
+  }
 
   async start (): Promise<void> {
-    await this.deps.libp2p.handle(BITSWAP_PROTOCOLS, (stream, connection) => { void this.onStream(stream, connection) }, { maxInboundStreams: 256, maxOutboundStreams: 256 })
+    // a peer sends on one long-lived stream (ours do, as go-bitswap's): a few streams at once are plenty
+    await this.deps.libp2p.handle(BITSWAP_PROTOCOLS, (stream, connection) => { void this.onStream(stream, connection) }, { maxInboundStreams: MAX_STREAMS_PER_PEER, maxOutboundStreams: MAX_STREAMS_PER_PEER })
     this.deps.libp2p.addEventListener('peer:identify', this.onIdentify)
+    this.deps.libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    this.running = true
   }
 
   async stop (): Promise<void> {
+    this.running = false
     this.deps.libp2p.removeEventListener('peer:identify', this.onIdentify)
+    this.deps.libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    clearInterval(this.sweep)
+    this.sweep = undefined
     for (const want of this.wants.values()) want.reject(new NetworkError(NetworkErrorCode.ABORTED, 'network stopped'))
     this.wants.clear()
+    this.outbox.clear()
+    this.server.stop()
+    for (const sender of this.senders.values()) sender.close()
+    this.senders.clear()
     await this.deps.libp2p.unhandle(BITSWAP_PROTOCOLS).catch(() => {})
   }
 
   /**
    * Fetches a block from connected peers (and peers that connect while waiting). The bytes are
-   * returned only if they hash to `cid`; they are also put into `blocks` when there is one.
+   * returned only if they hash to `cid`; they are also put into `blocks` unless `keep` is false.
    */
-  async getBlock (cid: CID, options: { timeoutMs: number, signal?: AbortSignal }): Promise<Uint8Array> {
+  async getBlock (cid: CID, options: GetBlockOptions): Promise<Uint8Array> {
     if (!canVerify(cid)) throw new NetworkError(NetworkErrorCode.UNSUPPORTED_HASH, `cannot verify the hash of ${cid.toString()}`, { cid: cid.toString() })
     if (cid.multihash.code === 0x00) return cid.multihash.digest
     options.signal?.throwIfAborted()
     const key = wantKey(cid)
     let want = this.wants.get(key)
     if (want === undefined) {
-      want = this.createWant(cid)
-      const created = want
-      this.wants.set(key, created)
-      created.promise.catch(() => {}).finally(() => {
-        if (this.wants.get(key) === created) this.wants.delete(key)
-        void this.sendCancels(created)
-      })
-      const peers = new Map<string, PeerId>()
-      for (const connection of this.deps.libp2p.getConnections()) peers.set(connection.remotePeer.toString(), connection.remotePeer)
-      for (const peer of peers.values()) void this.sendWants(peer, [created])
+      want = new Want(cid, key, options.session ?? new BitswapSession())
+      this.wants.set(key, want)
+      this.advance(want)
     }
     want.waiters++
     let bytes: Uint8Array
@@ -99,9 +138,9 @@ export class Bitswap {
       bytes = await this.waitFor(want, options)
     } finally {
       want.waiters--
-      if (want.waiters === 0) this.release(want)
+      if (want.waiters === 0 && !want.settled) this.finish(want, new NetworkError(NetworkErrorCode.ABORTED, 'want released'))
     }
-    if (this.deps.blocks !== undefined) {
+    if (options.keep !== false && this.deps.blocks !== undefined) {
       try {
         await this.deps.blocks.put(cid, bytes)
       } catch (err) {
@@ -111,17 +150,12 @@ export class Bitswap {
     return bytes
   }
 
-  private createWant (cid: CID): Want {
-    const { promise, resolve, reject } = deferred<Uint8Array>()
-    promise.catch(() => {})
-    return { cid, promise, resolve, reject, asked: new Set(), dontHave: new Set(), waiters: 0 }
-  }
-
-  private async waitFor (want: Want, options: { timeoutMs: number, signal?: AbortSignal }): Promise<Uint8Array> {
-    const { promise: stopped, reject } = deferred<never>()
+  private async waitFor (want: Want, options: GetBlockOptions): Promise<Uint8Array> {
+    let reject!: (err: Error) => void
+    const stopped = new Promise<never>((_resolve, rej) => { reject = rej })
     const timer = setTimeout(() => {
-      const code = want.asked.size === 0 ? NetworkErrorCode.NO_PEERS : NetworkErrorCode.BLOCK_TIMEOUT
-      reject(new NetworkError(code, `no peer delivered ${want.cid.toString()} within ${options.timeoutMs} ms`, { cid: want.cid.toString(), askedPeers: want.asked.size }))
+      const code = want.blockAsked.size === 0 && want.haveAsked.size === 0 ? NetworkErrorCode.NO_PEERS : NetworkErrorCode.BLOCK_TIMEOUT
+      reject(new NetworkError(code, `no peer delivered ${want.cid.toString()} within ${options.timeoutMs} ms (${want.describePeers()})`, { cid: want.cid.toString(), askedPeers: want.blockAsked.size }))
     }, options.timeoutMs)
     const onAbort = (): void => { reject(new NetworkError(NetworkErrorCode.ABORTED, 'block fetch aborted', { cid: want.cid.toString() })) }
     options.signal?.addEventListener('abort', onAbort, { once: true })
@@ -133,50 +167,104 @@ export class Bitswap {
     }
   }
 
-  /** Gives a pending want up (it is then cancelled at the peers asked). */
-  private release (want: Want): void {
-    const key = wantKey(want.cid)
-    if (this.wants.get(key) !== want) return
-    this.wants.delete(key)
-    want.reject(new NetworkError(NetworkErrorCode.ABORTED, 'want released'))
+  /** Connected peers, each once, in a stable order. */
+  private connectedPeers (): Map<string, PeerId> {
+    const peers = new Map<string, PeerId>()
+    for (const connection of this.deps.libp2p.getConnections()) peers.set(connection.remotePeer.toString(), connection.remotePeer)
+    return peers
+  }
+
+  /** Blocks asked of a peer and not sent yet. */
+  private load (peer: string): number {
+    let n = 0
+    for (const want of this.wants.values()) if (want.blockAsked.has(peer) && !want.out.has(peer)) n++
+    return n
+  }
+
+  /** Asks the next peer for a want, or gives it up when nobody is left. */
+  private advance (want: Want): void {
+    if (want.settled || !this.running) return
+    const peers = this.connectedPeers()
+    const plan = want.plan([...peers.keys()], (p) => this.load(p))
+    if (plan.state === 'exhausted') {
+      this.finish(want, new NetworkError(NetworkErrorCode.BLOCK_NOT_FOUND, `no connected peer has ${want.cid.toString()} (${want.describePeers()})`, { cid: want.cid.toString(), askedPeers: want.blockAsked.size }))
+      return
+    }
+    if (plan.state === 'wait') return
+    want.blockAsked.set(plan.block, Date.now())
+    this.outbox.add(peers.get(plan.block) as PeerId, want.key, wantEntry(want.cid, WantType.BLOCK))
+    for (const p of plan.have) {
+      want.haveAsked.add(p)
+      this.outbox.add(peers.get(p) as PeerId, want.key, wantEntry(want.cid, WantType.HAVE))
+    }
+    this.sweep ??= setInterval(() => { this.guard('silent peers', () => { this.checkSilentPeers() }) }, Math.max(10, this.peerTimeoutMs / 2)).unref()
+  }
+
+  /** A peer is out of the running for a want (if it was in it). */
+  private drop (want: Want, peer: string, why: PeerTrouble): void {
+    if (want.settled || want.out.has(peer) || (!want.blockAsked.has(peer) && !want.haveAsked.has(peer))) return
+    want.out.set(peer, why)
+    this.advance(want)
+  }
+
+  /** Settles a want (bytes from `from`, or an error) and cancels it at the other peers asked. */
+  private finish (want: Want, result: Uint8Array | Error, from?: string): void {
+    if (want.settled) return
+    if (result instanceof Error) want.reject(result)
+    else want.resolve(result)
+    if (this.wants.get(want.key) === want) this.wants.delete(want.key)
+    if (this.wants.size === 0) {
+      clearInterval(this.sweep)
+      this.sweep = undefined
+    }
+    const peers = this.connectedPeers()
+    for (const p of new Set([...want.blockAsked.keys(), ...want.haveAsked])) {
+      const trouble = want.out.get(p)
+      if (p === from || trouble === 'disconnected' || trouble === 'unreachable') continue
+      const peer = peers.get(p)
+      if (peer !== undefined) this.outbox.add(peer, want.key, wantEntry(want.cid, WantType.BLOCK, true))
+    }
+  }
+
+  private checkSilentPeers (): void {
+    const now = Date.now()
+    for (const want of [...this.wants.values()]) {
+      for (const [peer, askedAt] of want.blockAsked) {
+        if (!want.out.has(peer) && now - Math.max(askedAt, this.lastHeard.get(peer) ?? 0) > this.peerTimeoutMs) this.drop(want, peer, 'no answer in time')
+      }
+    }
+  }
+
+  /** Runs what an event or a timer calls for: a mistake there is logged, it does not end the process. */
+  private guard (what: string, fn: () => void): void {
+    try {
+      fn()
+    } catch (err) {
+      this.deps.logger.warn({ err: errorMessage(err) }, `bitswap: handling ${what} failed`)
+    }
   }
 
   private async send (peer: PeerId, message: BitswapMessage): Promise<void> {
-    const signal = AbortSignal.timeout(STREAM_TIMEOUT_MS)
-    const stream = await this.deps.libp2p.dialProtocol(peer, BITSWAP_PROTOCOLS, { signal })
-    try {
-      await writeAndClose(stream, encodeMessage(message), signal)
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
+    const id = peer.toString()
+    let sender = this.senders.get(id)
+    if (sender === undefined) {
+      sender = new PeerSender(this.deps.libp2p, peer, BITSWAP_PROTOCOLS)
+      this.senders.set(id, sender)
     }
+    await sender.send(encodeMessage(message))
   }
 
-  private async sendWants (peer: PeerId, wants: Want[]): Promise<void> {
-    const id = peer.toString()
-    const fresh = wants.filter((w) => !w.asked.has(id))
-    if (fresh.length === 0) return
-    const message = emptyMessage()
-    for (const want of fresh) {
-      message.wantlist.entries.push({ cid: want.cid.bytes, priority: 1, cancel: false, wantType: WantType.BLOCK, sendDontHave: true })
-      want.asked.add(id)
-    }
+  private async sendWants (peer: PeerId, message: BitswapMessage, keys: string[]): Promise<void> {
+    if (!this.running) return
     try {
       await this.send(peer, message)
     } catch (err) {
-      for (const want of fresh) want.asked.delete(id)
+      const id = peer.toString()
       this.deps.logger.debug({ peer: id, err: errorMessage(err) }, 'could not send a bitswap want')
-    }
-  }
-
-  private async sendCancels (want: Want): Promise<void> {
-    for (const id of want.asked) {
-      if (want.dontHave.has(id)) continue
-      const connection = this.deps.libp2p.getConnections().find((c) => c.remotePeer.toString() === id)
-      if (connection === undefined) continue
-      const message = emptyMessage()
-      message.wantlist.entries.push({ cid: want.cid.bytes, priority: 1, cancel: true, wantType: WantType.BLOCK, sendDontHave: false })
-      await this.send(connection.remotePeer, message).catch(() => {})
+      for (const key of keys) {
+        const want = this.wants.get(key)
+        if (want !== undefined) this.drop(want, id, 'unreachable')
+      }
     }
   }
 
@@ -209,50 +297,26 @@ export class Bitswap {
         this.deps.logger.debug({ peer: id, cid: cid.toString() }, 'ignored an unwanted or non-matching block')
         continue
       }
-      want.resolve(block.data)
+      this.lastHeard.set(id, Date.now())
+      want.session.delivered(id)
+      this.finish(want, block.data, id)
     }
     for (const presence of message.blockPresences) {
-      if (presence.type !== BlockPresenceType.DONT_HAVE) continue
       let cid: CID
       try { cid = CID.decode(presence.cid) } catch { continue }
       const want = this.wants.get(wantKey(cid))
-      if (want === undefined || !want.asked.has(id)) continue
-      want.dontHave.add(id)
-      if (want.dontHave.size >= want.asked.size) {
-        want.reject(new NetworkError(NetworkErrorCode.BLOCK_NOT_FOUND, `no connected peer has ${cid.toString()}`, { cid: cid.toString(), askedPeers: want.asked.size }))
+      if (want === undefined) continue
+      this.lastHeard.set(id, Date.now())
+      if (presence.type === BlockPresenceType.DONT_HAVE) {
+        this.drop(want, id, 'does not have it')
+      } else if (presence.type === BlockPresenceType.HAVE && !want.out.has(id)) {
+        want.haves.add(id)
+        want.session.heard(id)
+        if (want.pendingBlock().length === 0) this.advance(want)
       }
     }
-    if (message.wantlist.entries.length > 0) await this.serve(peer, message)
-  }
-
-  private async serve (peer: PeerId, request: BitswapMessage): Promise<void> {
-    const replies: BitswapMessage[] = []
-    let reply = emptyMessage()
-    let size = 0
-    for (const entry of request.wantlist.entries) {
-      if (entry.cancel) continue
-      let cid: CID
-      try { cid = CID.decode(entry.cid) } catch { continue }
-      const data = this.deps.blocks !== undefined ? await this.deps.blocks.get(cid).catch(() => undefined) : undefined
-      if (data === undefined) {
-        if (entry.sendDontHave) reply.blockPresences.push({ cid: entry.cid, type: BlockPresenceType.DONT_HAVE })
-      } else if (entry.wantType === WantType.HAVE) {
-        reply.blockPresences.push({ cid: entry.cid, type: BlockPresenceType.HAVE })
-      } else {
-        if (size > 0 && size + data.length > REPLY_BATCH_BYTES) {
-          replies.push(reply)
-          reply = emptyMessage()
-          size = 0
-        }
-        reply.payload.push({ prefix: cidPrefix(cid), data })
-        size += data.length
-      }
-    }
-    if (reply.payload.length > 0 || reply.blockPresences.length > 0) replies.push(reply)
-    for (const message of replies) {
-      await this.send(peer, message).catch((err: unknown) => {
-        this.deps.logger.debug({ peer: peer.toString(), err: errorMessage(err) }, 'could not send a bitswap reply')
-      })
-    }
+    if (message.wantlist.entries.length > 0 || message.wantlist.full) this.server.onWantlist(peer, message.wantlist)
   }
 }
+
+export { BitswapSession }

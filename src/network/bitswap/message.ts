@@ -64,8 +64,9 @@ export function encodeMessage (message: BitswapMessage): Uint8Array {
     writer.bytes(1, wantlist.finish())
   }
   for (const block of message.rawBlocks) writer.bytes(2, block)
-  for (const block of message.payload) writer.bytes(3, new ProtoWriter().bytes(1, block.prefix).bytes(2, block.data).finish())
-  for (const presence of message.blockPresences) writer.bytes(4, new ProtoWriter().bytes(1, presence.cid).uint(2, presence.type).finish())
+  // nested messages are written in place: a block's bytes are copied once
+  for (const block of message.payload) writer.message(3, new ProtoWriter().bytes(1, block.prefix).bytes(2, block.data))
+  for (const presence of message.blockPresences) writer.message(4, new ProtoWriter().bytes(1, presence.cid).uint(2, presence.type))
   writer.uint(5, message.pendingBytes)
   return writer.finish()
 }

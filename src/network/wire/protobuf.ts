@@ -64,6 +64,17 @@ export class ProtoWriter {
     return this
   }
 
+  /** Writes a nested message; its bytes are copied once, by the outermost `finish`. */
+  message (field: number, value: ProtoWriter): this {
+    this.key(field, WireType.LENGTH_DELIMITED)
+    const out: number[] = []
+    encodeVarint(value.length, out)
+    this.push(Uint8Array.from(out))
+    for (const part of value.parts) this.parts.push(part)
+    this.length += value.length
+    return this
+  }
+
   finish (): Uint8Array {
     const result = new Uint8Array(this.length)
     let offset = 0

@@ -67,4 +67,16 @@ describe('network: bitswap wire format', () => {
     await expect(collect(readLengthPrefixed(chunks(two), 100))).rejects.toMatchObject({ code: NetworkErrorCode.INVALID_MESSAGE })
     await expect(collect(readLengthPrefixed(chunks(one.subarray(0, 2)), 100))).rejects.toMatchObject({ code: NetworkErrorCode.INVALID_MESSAGE })
   })
+
+  it('reads large messages cut into chunks of any size, a length prefix cut too', async () => {
+    const messages = [new Uint8Array(70_000).map((_, i) => i % 251), new Uint8Array([7]), new Uint8Array(20_000).fill(3), new Uint8Array(128).fill(1)]
+    const stream = new Uint8Array(messages.reduce((n, m) => n + lengthPrefixed(m).length, 0))
+    let at = 0
+    for (const m of messages) { stream.set(lengthPrefixed(m), at); at += lengthPrefixed(m).length }
+    for (const size of [3, 7, 4096, 65_536, stream.length]) {
+      const cut: Uint8Array[] = []
+      for (let i = 0; i < stream.length; i += size) cut.push(stream.subarray(i, i + size))
+      expect(await collect(readLengthPrefixed(asStream(cut), 1 << 20)), `chunks of ${size}`).toEqual(messages)
+    }
+  })
 })

@@ -66,6 +66,17 @@ describe('BlockStore', () => {
     expect(got.map(x => x === undefined ? undefined : new TextDecoder().decode(x))).toEqual(['bb', undefined, 'i', 'a'])
   })
 
+  it('hasMany answers in the order of the request, identity CIDs always present', async () => {
+    const a = enc('a'); const b = enc('bb')
+    const ca = await sha256Cid(RAW, a); const cb = sha3Cid(RAW, b)
+    const missing = await sha256Cid(RAW, enc('missing'))
+    const inline = CID.createV1(RAW, identity.digest(enc('i')))
+    await store.blocks.put(ca, a)
+    await store.blocks.put(cb, b)
+    expect(await store.blocks.hasMany([cb, missing, inline, ca, missing])).toEqual([true, false, true, true, false])
+    expect(await store.blocks.hasMany([])).toEqual([])
+  })
+
   it('refuses a block that does not hash to its CID and writes nothing', async () => {
     const cid = await sha256Cid(RAW, enc('the real content'))
     expect(await codeOf(store.blocks.put(cid, enc('other content')))).toBe(StoreErrorCode.BLOCK_INVALID)

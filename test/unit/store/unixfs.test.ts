@@ -140,4 +140,73 @@ describe('UnixFS import and cat', () => {
     await store.blocks.put(cid, empty)
     expect(await codeOf(catFile(store.blocks, cid))).toBe(StoreErrorCode.UNIXFS_INVALID)
   })
+
+  describe('a file two levels deep (21 leaves of 1 KiB, 4 links a node)', () => {
+    const data = new Uint8Array(randomBytes(20 * KiB + 7))
+    let cid: CID
+    /** The leaves in file order, found through the intermediate nodes. */
+    let leaves: CID[]
+    beforeEach(async () => {
+      cid = await importFile(store.blocks, data, { chunkSizeBytes: KiB, maxChildrenPerNode: 4 })
+      leaves = []
+      const walk = async (node: CID): Promise<void> => {
+        if (node.code === RAW) { leaves.push(node); return }
+        for (const link of await rootLinks(store, node)) await walk(link.cid)
+      }
+      await walk(cid)
+      expect(leaves.length).toBe(21)
+    })
+
+    /** Runs `fn` and returns the unhandled rejections seen until shortly after it settled. */
+    async function unhandledDuring (fn: () => Promise<unknown>): Promise<unknown[]> {
+      const seen: unknown[] = []
+      const listener = (reason: unknown): void => { seen.push(reason) }
+      process.on('unhandledRejection', listener)
+      try {
+        await fn()
+        await new Promise(resolve => setTimeout(resolve, 50))
+      } finally {
+        process.off('unhandledRejection', listener)
+      }
+      return seen
+    }
+
+    it('a missing leaf fails the read with STORE_BLOCK_NOT_FOUND and nothing else (no unhandled rejection)', async () => {
+      await store.blocks.delete(leaves[13])
+      const unhandled = await unhandledDuring(async () => {
+        expect(await codeOf(catFile(store.blocks, cid))).toBe(StoreErrorCode.BLOCK_NOT_FOUND)
+      })
+      expect(unhandled).toEqual([])
+      // what lies before the missing leaf still reads
+      expect(equalBytes(await catFile(store.blocks, cid, { length: 13 * KiB }), data.subarray(0, 13 * KiB))).toBe(true)
+    })
+
+    it('a corrupt leaf fails the read with STORE_BLOCK_CORRUPT, with no unhandled rejection', async () => {
+      const victim = leaves[9]
+      await store.stop()
+      await withRawLevel(store, async db => {
+        const k = Uint8Array.from([Bucket.blocks, ...victim.bytes])
+        const bad = Uint8Array.from(await db.get(k))
+        bad[10] ^= 0xff
+        await db.put(k, bad)
+      })
+      await store.start()
+      const unhandled = await unhandledDuring(async () => {
+        expect(await codeOf(catFile(store.blocks, cid))).toBe(StoreErrorCode.BLOCK_CORRUPT)
+      })
+      expect(unhandled).toEqual([])
+    })
+
+    it('reads any byte range, across nodes', async () => {
+      const size = data.length
+      const ranges: Array<[number, number | undefined]> = [[0, undefined], [0, 1], [KiB - 1, 2], [3 * KiB, 5 * KiB], [4 * KiB + 3, 9 * KiB], [size - 1, 1], [size, 0], [17 * KiB, 100 * KiB], [5, undefined]]
+      for (const [offset, length] of ranges) {
+        const expected = data.subarray(offset, length === undefined ? size : offset + length)
+        const got = await catFile(store.blocks, cid, { offset, ...(length !== undefined ? { length } : {}) })
+        expect(equalBytes(got, expected), `offset ${offset}, length ${length}`).toBe(true)
+      }
+      expect(await codeOf(catFile(store.blocks, cid, { offset: size + 1 }))).toBe(StoreErrorCode.INVALID_ARGUMENT)
+      expect(await codeOf(catFile(store.blocks, cid, { length: -1 }))).toBe(StoreErrorCode.INVALID_ARGUMENT)
+    })
+  })
 })
