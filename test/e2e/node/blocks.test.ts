@@ -74,7 +74,9 @@ describe('a file only a peer holds', () => {
       const [tag, error] = run.receipts[0].receipt.out as ['error', { code: string, message: string, attempts: number }]
       expect(tag).toBe('error')
       expect(error).toMatchObject({ code: 'RESOURCE_UNAVAILABLE', attempts: 2 })
-      expect(error.message).toMatch(new RegExp(`^resource ${holder.root.toString()} is not available: block \\w+: peers: `))
+      // the holder hangs up while blocks are on their way: the last attempt either saw the
+      // exchange fail or found no peer left to ask
+      expect(error.message).toMatch(new RegExp(`^resource ${holder.root.toString()} is not available: block \\w+(: peers: | is not in the local store and no other source can be asked now \\(no peer connected\\))`))
       expect(holder.served.size).toBeLessThan(holder.blockCount)
 
       expect((await c.client.health()).healthy).toBe(true)
