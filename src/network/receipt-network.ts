@@ -141,6 +141,11 @@ export class ReceiptNetwork {
     }, () => {})
   }
 
+  /** A result of a peer's that disagrees with this node's (or other peers') for an instruction: a conflict of that peer. */
+  conflict (instruction: CID, ours: CID, theirs: CID, peer: string): void {
+    this.intake.reportConflict({ cid: theirs, instruction }, ours, [{ peer, via: 'dispatch', signed: true }])
+  }
+
   /** A replayed receipt goes out by gossip again, with a fresh nonce, as Homestar does. */
   async regossip (receipt: Receipt, instruction: CID): Promise<boolean> {
     const gossip = this.parts?.gossip

@@ -2,7 +2,7 @@ import { decode, IpldError, IpldErrorCode, parseJson, parseWorkflow, type Ipld }
 import type { MethodDefinition } from '../router.js'
 import type { RpcServices } from '../services.js'
 import type { RequestContext } from '../context.js'
-import { runNotification, type SubscriptionOptions } from '../notifications.js'
+import { runExecution, runNotification, type SubscriptionOptions } from '../notifications.js'
 
 interface RunParams { run: { name?: string, workflow: unknown } | number[], options?: SubscriptionOptions }
 
@@ -14,7 +14,7 @@ interface RunParams { run: { name?: string, workflow: unknown } | number[], opti
  * subscription's options go second (`[run, options]`, `{run, options}`) or, in the
  * `{name, workflow}` form, under `options`.
  */
-export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows'>): MethodDefinition<RunParams, string> {
+export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows' | 'peerId'>): MethodDefinition<RunParams, string> {
   return {
     name: 'subscribe_run_workflow',
     subscription: true,
@@ -32,11 +32,13 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
       const { workflow, name } = Array.isArray(params.run)
         ? decodeRunBytes(Uint8Array.from(params.run))
         : { workflow: exactWorkflow(ctx), name: params.run.name }
-      const run = await services.workflows.submit(parseWorkflow(workflow), name !== undefined ? { name } : {})
       const options = params.options ?? {}
+      const execution = runExecution(options)
+      const run = await services.workflows.submit(parseWorkflow(workflow), { ...(name !== undefined ? { name } : {}), ...(execution !== undefined ? { execution } : {}) })
+      const naming = { self: services.peerId() }
       const sub = connection.subscribe('subscribe_run_workflow', options.format)
       const detach = run.attach(event => {
-        const payload = runNotification(run, event, options)
+        const payload = runNotification(run, event, options, naming)
         if (payload !== undefined) sub.notify(payload)
       })
       sub.whenClosed(detach)
