@@ -63,6 +63,8 @@ export class Dispatcher implements TaskDispatcher, Replicas {
           await hooks.whenUnpaused()
           continue
         }
+        // a task too large to send runs here
+        if (isIpvmError(err) && err.code === NetworkErrorCode.RECORD_TOO_LARGE) return { output: await this.here(hooks), vouchers: [], computedHere: true }
         excluded.add(target.peer)
         if (err instanceof Busy) continue
         hooks.onFault(target.peer, err)
@@ -201,6 +203,7 @@ function failureOf (err: unknown): DispatchFailure {
     case ComputeErrorCode.REMOTE_FAILED: return 'error'
     case NetworkErrorCode.PEER_NOT_TRUSTED: return 'refused'
     case NetworkErrorCode.INVALID_MESSAGE: return 'invalid'
+    case NetworkErrorCode.RECORD_TOO_LARGE: return 'error'
     default: return 'disconnected'
   }
 }

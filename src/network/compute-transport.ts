@@ -123,6 +123,8 @@ export class ComputeTransport {
     this.checkDispatchable(peer)
     const { signal } = opts
     const instruction = request.instruction.toString()
+    const bytes = encodeTaskRequest(request)
+    if (bytes.byteLength > MAX_TASK_REQUEST_BYTES) throw new NetworkError(NetworkErrorCode.RECORD_TOO_LARGE, `the task and its inputs take ${bytes.byteLength} bytes, more than a peer takes (${MAX_TASK_REQUEST_BYTES})`)
     const stream = await this.deps.node.dialProtocol(peerIdFromString(peer), COMPUTE_TASK_PROTOCOL, { signal })
     const onAbort = (): void => {
       // the cancel goes out before the stream is torn down; the peer also stops when the stream ends
@@ -130,7 +132,7 @@ export class ComputeTransport {
       stream.abort(asError(signal.reason))
     }
     try {
-      await send(stream, encodeTaskRequest(request), signal)
+      await send(stream, bytes, signal)
       this.deps.events.emit('task_dispatched', { instruction, peer_id: peer, ran: request.ran.toString() })
       signal.addEventListener('abort', onAbort, { once: true })
       if (signal.aborted) onAbort()
@@ -210,7 +212,9 @@ export class ComputeTransport {
         stream.abort(asError(gone.signal.reason))
         return
       }
-      await send(stream, encodeTaskAnswer(answer))
+      let bytes = encodeTaskAnswer(answer)
+      if (bytes.byteLength > MAX_TASK_ANSWER_BYTES) bytes = encodeTaskAnswer({ error: { code: NetworkErrorCode.RECORD_TOO_LARGE, message: `the result takes ${bytes.byteLength} bytes, more than a peer takes (${MAX_TASK_ANSWER_BYTES})` } })
+      await send(stream, bytes)
       await stream.close().catch(() => {})
     } catch (err) {
       this.deps.logger.debug({ peer, err: errorMessage(err) }, 'serving a peer\'s task failed')
