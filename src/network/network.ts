@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { Connection, PeerInfo } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -100,6 +101,8 @@ export class Network implements Startable {
   async start (): Promise<void> {
     if (this.node !== undefined) return
     this.stopController = new AbortController()
+    // every DHT put waiting in the queue listens on it
+    setMaxListeners(0, this.stopController.signal)
     const node = await createNetworkNode(this.options, {
       privateKey: this.components.privateKey,
       exchange: this.components.receipts,
