@@ -40,6 +40,8 @@ export interface DispatchRow {
   p99Ms: number
   /** Requester main-thread CPU over the fan-outs, per task. */
   requesterCpuMsPerTask: number
+  /** The same for the fan-outs kept local: the cost of having peers (receipts announced to them) without dispatch. */
+  localCpuMsPerTask: number
   /** Tasks that ran on another node. */
   dispatched: number
   /** Attempts lost on peers (faults) or retried, over the measured fan-outs. */
@@ -110,19 +112,22 @@ function mainThreadCpuMs (): number {
 
 let nextSeed = 1
 /** Runs one fan-out (fresh seeds: nothing is replayed); checks every result. */
-async function runFanOut (r: Requester, rsc: string, o: DispatchBenchOptions, placement: 'spread' | 'remote-first' | 'local', n: number): Promise<{ ms: number, latencies: number[], executors: string[], retries: number }> {
+async function runFanOut (r: Requester, rsc: string, o: DispatchBenchOptions, placement: 'spread' | 'remote-first' | 'local', n: number): Promise<{ ms: number, cpuMs: number, latencies: number[], executors: string[], retries: number }> {
   const first = nextSeed
   nextSeed += n
+  const cpu0 = mainThreadCpuMs()
   const t0 = performance.now()
   const latencies: number[] = []
   const run = await collectRun(await r.client.runWorkflow(fanOut(rsc, n, o.work, first), { placement }), 600_000, m => {
     if (isReceiptNotification(m)) latencies.push(performance.now() - t0)
   })
   const ms = performance.now() - t0
+  const cpuMs = mainThreadCpuMs() - cpu0
   if (run.status.status !== 'completed' || run.receipts.length !== n) throw new Error(`a fan-out ended ${run.status.status} with ${run.receipts.length}/${n} receipts`)
   const want = new Set(Array.from({ length: n }, (_v, i) => burn(o.work, first + i)))
   for (const rc of run.receipts) if (!want.has(rc.receipt.out[1] as number)) throw new Error(`a wrong result: ${JSON.stringify(rc.receipt.out)}`)
-  return { ms, latencies, executors: run.receipts.map(rc => rc.metadata.executor ?? '?'), retries: run.status.retries }
+  // checked after the clocks stopped: the check computes every result again, here
+  return { ms, cpuMs, latencies, executors: run.receipts.map(rc => rc.metadata.executor ?? '?'), retries: run.status.retries }
 }
 
 export async function benchDispatch (opts: Partial<DispatchBenchOptions> = {}, progress: (what: string) => void = () => {}): Promise<DispatchBenchResult> {
@@ -156,18 +161,23 @@ export async function benchDispatch (opts: Partial<DispatchBenchOptions> = {}, p
         const by: string[] = []
         let ms = 0
         let retries = 0
-        const cpu0 = mainThreadCpuMs()
+        let cpu = 0
         for (let round = 0; round < o.rounds; round++) {
           const f = await runFanOut(r, rsc, o, 'spread', o.tasks)
           ms += f.ms
+          cpu += f.cpuMs
           retries += f.retries
           latencies.push(...f.latencies)
           by.push(...f.executors)
         }
-        const cpu = mainThreadCpuMs() - cpu0
         const total = o.tasks * o.rounds
         let localMs = 0
-        for (let round = 0; round < o.rounds; round++) localMs += (await runFanOut(r, rsc, o, 'local', o.tasks)).ms
+        let localCpu = 0
+        for (let round = 0; round < o.rounds; round++) {
+          const f = await runFanOut(r, rsc, o, 'local', o.tasks)
+          localMs += f.ms
+          localCpu += f.cpuMs
+        }
         const self = r.node.peerId
         const spread: Record<string, number> = {}
         for (const e of by) {
@@ -175,7 +185,7 @@ export async function benchDispatch (opts: Partial<DispatchBenchOptions> = {}, p
           spread[key] = (spread[key] ?? 0) + 1
         }
         latencies.sort((a, b) => a - b)
-        rows.push({ nodes, tasksPerSec: total / (ms / 1000), localTasksPerSec: total / (localMs / 1000), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), requesterCpuMsPerTask: cpu / total, dispatched: total - (spread.here ?? 0), retries, spread })
+        rows.push({ nodes, tasksPerSec: total / (ms / 1000), localTasksPerSec: total / (localMs / 1000), p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), requesterCpuMsPerTask: cpu / total, localCpuMsPerTask: localCpu / total, dispatched: total - (spread.here ?? 0), retries, spread })
       } finally {
         await r.close()
       }
@@ -201,9 +211,12 @@ async function singles (r: Requester, rsc: string, o: DispatchBenchOptions): Pro
   const measure = async (placement: 'local' | 'remote-first'): Promise<[number, number, number]> => {
     const times: number[] = []
     const a0 = await attempts(r)
-    const cpu0 = mainThreadCpuMs()
-    for (let i = 0; i < o.single; i++) times.push((await runFanOut(r, rsc, o, placement, 1)).ms)
-    const cpu = (mainThreadCpuMs() - cpu0) / o.single
+    let cpu = 0
+    for (let i = 0; i < o.single; i++) {
+      const f = await runFanOut(r, rsc, o, placement, 1)
+      times.push(f.ms)
+      cpu += f.cpuMs / o.single
+    }
     const a1 = await attempts(r)
     return [percentile(times.sort((a, b) => a - b), 50), (a1.sum - a0.sum) * 1000 / Math.max(1, a1.count - a0.count), cpu]
   }
@@ -218,9 +231,9 @@ export function formatDispatch (res: DispatchBenchResult): string {
   const lines = [
     `${res.machine.cores} cores, load ${res.machine.load.toFixed(1)}; ${res.options.tasks}-task fan-outs × ${res.options.rounds}, burn(${res.options.work}) per task, cap ${res.options.cap} per executor`,
     '',
-    '| nodes | tasks/s (spread) | speedup | same, placement local | p50 per task | p99 per task | requester CPU per task | dispatched | retries |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...res.rows.map(r => `| ${r.nodes} | ${r.tasksPerSec.toFixed(1)} | ${base !== undefined ? (r.tasksPerSec / base).toFixed(2) : '-'} | ${r.localTasksPerSec.toFixed(1)} | ${r.p50Ms.toFixed(0)} ms | ${r.p99Ms.toFixed(0)} ms | ${r.requesterCpuMsPerTask.toFixed(2)} ms | ${r.dispatched} | ${r.retries} |`),
+    '| nodes | tasks/s (spread) | speedup | tasks/s, placement local | p50 per task | p99 per task | requester CPU per task | same, placement local | dispatched | retries |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...res.rows.map(r => `| ${r.nodes} | ${r.tasksPerSec.toFixed(1)} | ${base !== undefined ? (r.tasksPerSec / base).toFixed(2) : '-'} | ${r.localTasksPerSec.toFixed(1)} | ${r.p50Ms.toFixed(0)} ms | ${r.p99Ms.toFixed(0)} ms | ${r.requesterCpuMsPerTask.toFixed(2)} ms | ${r.localCpuMsPerTask.toFixed(2)} ms | ${r.dispatched} | ${r.retries} |`),
     '',
     `a task alone (N = 2): ${res.localTaskMs.toFixed(1)} ms here, ${res.remoteTaskMs.toFixed(1)} ms on the peer, submit to receipt (median); ` +
     `its attempt ${res.localAttemptMs.toFixed(1)} ms here, ${res.remoteAttemptMs.toFixed(1)} ms dispatched (dispatch overhead ${(res.remoteAttemptMs - res.localAttemptMs).toFixed(1)} ms); ` +
