@@ -14,9 +14,11 @@ const wsUrl = `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.ho
 
 const store = new RunStore()
 const runsList = new RunsList(store)
+let selfId = null
 const detail = new RunDetail({
   canControl: action => methods.has(`workflow_${action}`),
-  onControl: (key, action) => { void controlRun(key, action) }
+  onControl: (key, action) => { void controlRun(key, action) },
+  selfId: () => selfId
 })
 let methods = new Map()
 
@@ -67,6 +69,7 @@ async function onOpen () {
 }
 
 function onIdentity (peerId) {
+  selfId = peerId
   const el = byId('peer-id')
   el.textContent = peerId
 }

@@ -22,8 +22,17 @@ function describeEvent (type, e) {
     case 'got_receipt_dht': return `found receipt ${shortCid(e.cid)} in the DHT`
     case 'receipt_quorum_success_dht': return `receipt record ${shortCid(e.cid)} reached quorum ${e.quorum}`
     case 'receipt_quorum_failure_dht': return `receipt record ${shortCid(e.cid)} missed quorum ${e.quorum}`
+    case 'task_dispatched': return `sent task ${shortCid(e.instruction)} to ${shortCid(e.peer_id)}`
+    case 'task_received': return `running task ${shortCid(e.instruction)} for ${shortCid(e.peer_id)}`
+    case 'task_result_received': return `${shortCid(e.peer_id)} answered task ${shortCid(e.instruction)}${e.ok ? '' : ' with an error'}`
     default: return type.replaceAll('_', ' ')
   }
+}
+
+/** A peer's compute offer in a few words: its free worker slots, its queue, this node's tasks on it. */
+function offerText (o) {
+  if (o === undefined) return '—'
+  return `${o.offer.free_slots}/${o.offer.workers} slots free · ${o.offer.queued} queued · ${o.in_flight} of ours`
 }
 
 export class NodePanel {
@@ -32,6 +41,8 @@ export class NodePanel {
   #subscription = null
   #listeners = []
   #peers = {}
+  /** Peers' compute offers, by peer id (`node`'s dynamic.compute.peers). */
+  #offers = {}
   #onIdentity
   /** Bumped by every start and stop, so a start that was overtaken stops short. */
   #generation = 0
@@ -93,6 +104,7 @@ export class NodePanel {
     const before = this.#peers
     this.#listeners = [...info.dynamic.listeners]
     this.#peers = { ...info.dynamic.connections }
+    this.#offers = info.dynamic.compute?.peers ?? {}
     if (this.#subscription === null) {
       // no event stream: report the differences between two reads
       const now = Date.now()
@@ -128,7 +140,8 @@ export class NodePanel {
     const peers = Object.entries(this.#peers).sort(([a], [b]) => a.localeCompare(b))
     replaceChildren(byId('peers'), peers.map(([peer, address]) => h('tr', {},
       h('td', {}, h('code', { title: peer, text: shortCid(peer, 8, 6) })),
-      h('td', { class: 'mono', text: address }))))
+      h('td', { class: 'mono', text: address }),
+      h('td', { text: offerText(this.#offers[peer]) }))))
     byId('peer-count').textContent = String(peers.length)
     byId('peers-empty').hidden = peers.length > 0
   }

@@ -123,14 +123,17 @@ export class RunDetail {
   #parts = null
   #canControl
   #onControl
+  #selfId
 
   /**
    * `canControl(action)`: whether the node has `workflow_<action>`; `onControl(key, action)`:
-   * called when a control button is pressed for the run with that key.
+   * called when a control button is pressed for the run with that key; `selfId()`: this
+   * node's peer id, once known (a task it ran is shown as run here).
    */
-  constructor ({ canControl = () => false, onControl = () => {} } = {}) {
+  constructor ({ canControl = () => false, onControl = () => {}, selfId = () => null } = {}) {
     this.#canControl = canControl
     this.#onControl = onControl
+    this.#selfId = selfId
   }
 
   render (run) {
@@ -155,7 +158,7 @@ export class RunDetail {
     const tableCaption = h('caption')
     const table = h('table', { class: 'tasks' },
       tableCaption,
-      h('thead', {}, h('tr', {}, ...['Task', 'Function', 'Awaits', 'State', 'Output', 'Receipt CID'].map(t => h('th', { scope: 'col', text: t })))),
+      h('thead', {}, h('tr', {}, ...['Task', 'Function', 'Awaits', 'State', 'Output', 'Ran on', 'Receipt CID'].map(t => h('th', { scope: 'col', text: t })))),
       tbody)
     const note = h('p', { class: 'muted small' })
     const buttons = CONTROLS.map(c => h('button', { type: 'button', class: 'control', dataset: { action: c.action }, text: c.label, onclick: () => this.#onControl(this.#key, c.action) }))
@@ -210,12 +213,14 @@ export class RunDetail {
       const n = r.notification
       const out = n === undefined ? null : outputText(n)
       const receiptCid = n?.receipt_cid?.['/']
+      const executor = n?.metadata?.executor
       return h('tr', { dataset: { taskIndex: r.index === null ? 'extra' : String(r.index), state: r.state, ran: r.ran } },
         h('th', { scope: 'row', text: r.index === null ? '—' : `#${r.index + 1}` }),
         h('td', {}, h('code', { text: r.func })),
         h('td', { text: [...r.deps.map(d => `#${d + 1}`), ...(r.external > 0 ? [`${r.external} outside`] : [])].join(', ') || '—' }),
         h('td', {}, h('span', { class: 'badge', dataset: { status: r.state }, text: STATE_TEXT[r.state] ?? r.state })),
         h('td', {}, out === null ? '—' : h('code', { class: r.state === 'failed' ? 'error-text' : undefined, title: out.full, text: out.text })),
+        h('td', { dataset: { executor: executor ?? '' } }, executor === undefined ? '—' : executor === this.#selfId() ? 'this node' : h('code', { title: executor, text: shortCid(executor, 8, 6) })),
         h('td', {}, receiptCid === undefined ? '—' : h('code', { class: 'cid', dataset: { receiptCid }, text: receiptCid })))
     }))
   }

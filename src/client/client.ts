@@ -42,6 +42,17 @@ const RUN_OPTIONS = { format: 'json', status: true }
  * A typed client of the node's JSON-RPC API over one WebSocket: requests, batches and
  * subscriptions. Notification results in Homestar's byte-array framing are decoded too.
  */
+/** How `runWorkflow` runs a workflow (schemas/subscription_options.json). */
+export interface RunOptions {
+  name?: string
+  /** Where its tasks go: `local`, `spread` or `remote-first`. @default the node's `workflow.placement` */
+  placement?: 'local' | 'spread' | 'remote-first'
+  /** How peers' results are checked: `none`, `sample:<fraction>`, `replicate:<k>`. @default the node's `compute.verify` */
+  verify?: string
+  /** Where single tasks go, by instruction CID. */
+  taskPlacement?: Record<string, 'local' | 'spread' | 'remote-first'>
+}
+
 export class IpvmClient {
   private readonly ws: WebSocket
   private readonly rpc: JSONRPCClient
@@ -163,10 +174,16 @@ export class IpvmClient {
    * last, its final status (`collectRun` reads them). Give the workflow as JSON text (e.g. a
    * file's content) to keep its numbers exact; an object is serialized with JSON.stringify.
    */
-  async runWorkflow (workflow: string | object, opts: { name?: string } = {}): Promise<SubscriptionStream<RunNotification>> {
+  async runWorkflow (workflow: string | object, opts: RunOptions = {}): Promise<SubscriptionStream<RunNotification>> {
     const text = typeof workflow === 'string' ? workflow : JSON.stringify(workflow)
     const name = opts.name !== undefined ? `"name":${JSON.stringify(opts.name)},` : ''
-    return await this.subscribeRaw<RunNotification>('subscribe_run_workflow', `[{${name}"workflow":${text}},${JSON.stringify(RUN_OPTIONS)}]`, 'unsubscribe_run_workflow')
+    const options = {
+      ...RUN_OPTIONS,
+      ...(opts.placement !== undefined ? { placement: opts.placement } : {}),
+      ...(opts.verify !== undefined ? { verify: opts.verify } : {}),
+      ...(opts.taskPlacement !== undefined ? { task_placement: opts.taskPlacement } : {})
+    }
+    return await this.subscribeRaw<RunNotification>('subscribe_run_workflow', `[{${name}"workflow":${text}},${JSON.stringify(options)}]`, 'unsubscribe_run_workflow')
   }
 
   /** Streams the node's network events, `{"<event type>": {…, timestamp}}` objects (schemas/network.json). */

@@ -1,4 +1,4 @@
-export { IpvmClient, RpcClientError, type ClientOptions } from './client.js'
+export { IpvmClient, RpcClientError, type ClientOptions, type RunOptions } from './client.js'
 export { SubscriptionStream } from './subscription.js'
 export {
   collectRun, isReceiptNotification, isStatusNotification,

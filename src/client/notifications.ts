@@ -4,7 +4,8 @@ export interface Link { '/': string }
 
 /** A receipt notification of `subscribe_run_workflow` (schemas/receipt_notification.json). */
 export interface ReceiptNotification {
-  metadata: { name: string, replayed: boolean, workflow: Link }
+  /** `executor`: the peer id of the node that ran the task (not Homestar's). */
+  metadata: { name: string, replayed: boolean, workflow: Link, executor?: string }
   receipt: { iss: string | null, meta: { op: string } & Record<string, unknown>, out: ['ok' | 'error', unknown], prf: Link[], ran: Link }
   receipt_cid: Link
 }

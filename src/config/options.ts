@@ -134,6 +134,24 @@ export interface IpvmConfig {
     max_queued_runs: number
     /** Times a run may be resumed after a crash of the node (graceful stops do not count); beyond it the run is marked failed (WORKFLOW_RESTARTS_EXCEEDED). @default 3 */
     max_restarts: number
+    /**
+     * Where a ready Wasm task runs: "local" on this node; "spread" on this node or a peer
+     * offering work, whichever is least loaded; "remote-first" on a peer with room, here when none
+     * has. A run (subscribe option) or a task (`meta.placement`) may ask otherwise. @default "local"
+     */
+    placement: 'local' | 'spread' | 'remote-first'
+  }
+  compute: {
+    /** Whose tasks this node runs for them: "none", "trusted" peers (network.peers and network.trusted_peers), or "any" peer (logged as a warning). @default "trusted" */
+    accept: 'none' | 'trusted' | 'any'
+    /** Tasks one peer may have on this node at once (running or queued); more are refused as busy. @default 16 */
+    max_in_flight_per_peer: number
+    /** Peers' tasks waiting for one of this node's Wasm workers at once; more are refused as busy. @default 64 */
+    max_queued_remote: number
+    /** How a peer's result is checked beyond the trust policy: "none", "sample:<fraction>" (run a fraction here too and compare), "replicate:<k>" (run on k executors, accept on agreement). @default "none" */
+    verify: string
+    /** How long a peer may take to start a dispatched task, and to deliver it beyond the task's own timeout, before it runs elsewhere. @default 30000 */
+    dispatch_timeout_ms: number
   }
   resources: {
     /** Kubo HTTP API to fetch `ipfs://` blocks from when they are not local, e.g. http://127.0.0.1:5001. @default "" */
@@ -185,7 +203,8 @@ export const defaultConfig: IpvmConfig = {
     max_dht_record_bytes: 64 * 1024 * 1024,
     receipt_sync_interval_ms: 10_000
   },
-  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, max_timeout_ms: 600_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3 },
+  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, max_timeout_ms: 600_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3, placement: 'local' },
+  compute: { accept: 'trusted', max_in_flight_per_peer: 16, max_queued_remote: 64, verify: 'none', dispatch_timeout_ms: 30_000 },
   resources: { kubo_api: '', gateway: '', allow_file_roots: [], allow_http_hosts: [] }
 }
 

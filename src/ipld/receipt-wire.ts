@@ -140,12 +140,14 @@ export interface ReceiptNotification {
   receipt: Receipt
   /** Computed from `receipt` when omitted. */
   receiptCid?: CID
+  /** The peer that executed the task (not Homestar's; left out when not given). */
+  executor?: string
 }
 
-/** The notification object `{metadata: {name, replayed, workflow}, receipt, receipt_cid}`. */
+/** The notification object `{metadata: {name, replayed, workflow, executor?}, receipt, receipt_cid}`. */
 export function receiptNotificationIpld (notification: ReceiptNotification): IpldMap {
   return {
-    metadata: { name: notification.name, replayed: notification.replayed, workflow: notification.workflowCid },
+    metadata: { ...(notification.executor !== undefined ? { executor: notification.executor } : {}), name: notification.name, replayed: notification.replayed, workflow: notification.workflowCid },
     receipt: receiptIpld(notification.receipt),
     receipt_cid: notification.receiptCid ?? receiptCid(notification.receipt)
   }

@@ -83,6 +83,29 @@ export interface NetworkMetrics {
   dhtRecordBytes: Gauge
 }
 
+/** Why a task sent to a peer did not come back as a verified result. */
+export type DispatchFailure = 'refused' | 'busy' | 'timeout' | 'disconnected' | 'error' | 'invalid' | 'conflict'
+
+/** A peer, as metrics label it: its id for the first few peers, `other` beyond them (bounded cardinality). */
+export interface PeerLabels extends Record<string, string> { peer: string }
+
+export interface ComputeMetrics {
+  /** `ipvm_compute_dispatched_total{peer}` */
+  dispatched: LabeledCounter<PeerLabels>
+  /** `ipvm_compute_completed_total{peer}` */
+  completed: LabeledCounter<PeerLabels>
+  /** `ipvm_compute_failed_total{peer,reason}` */
+  failed: LabeledCounter<PeerLabels & { reason: DispatchFailure }>
+  /** `ipvm_compute_latency_seconds{peer}` */
+  latencySeconds: LabeledHistogram<PeerLabels>
+  /** `ipvm_compute_served_total{outcome}` */
+  served: LabeledCounter<{ outcome: 'ok' | 'error' | 'busy' | 'cancelled' }>
+  /** `ipvm_compute_remote_in_flight` */
+  remoteInFlight: Gauge
+  /** `ipvm_compute_offers` */
+  offers: Gauge
+}
+
 export interface StoreMetrics {
   /** `ipvm_store_size_bytes`; the store gives its size with `sizeBytes.setCollector(fn)`. */
   sizeBytes: Gauge
@@ -104,6 +127,7 @@ export interface Metrics {
   receipts: ReceiptMetrics
   rpc: RpcMetrics
   network: NetworkMetrics
+  compute: ComputeMetrics
   store: StoreMetrics
   node: NodeMetrics
 }
@@ -166,9 +190,19 @@ export function createMetrics (registry: Registry, options: MetricCreatorOptions
     dhtRecordBytes: m.gauge({ name: 'ipvm_dht_record_bytes', help: 'Bytes of the DHT records this node keeps for the network.' })
   }
 
+  const compute: ComputeMetrics = {
+    dispatched: m.labeledCounter({ name: 'ipvm_compute_dispatched_total', help: 'Tasks sent to a peer to run, by peer (the first 32 peers by id, `other` beyond).', labelNames: ['peer'] }),
+    completed: m.labeledCounter({ name: 'ipvm_compute_completed_total', help: 'Tasks sent to a peer that came back with a verified result, by peer.', labelNames: ['peer'] }),
+    failed: m.labeledCounter({ name: 'ipvm_compute_failed_total', help: 'Tasks sent to a peer that came back without a result this node took (they ran elsewhere), by peer and reason.', labelNames: ['peer', 'reason'] }),
+    latencySeconds: m.labeledHistogram({ name: 'ipvm_compute_latency_seconds', help: 'Time from sending a task to a peer to its verified result, by peer.', labelNames: ['peer'], buckets: TASK_DURATION_BUCKETS_SECONDS }),
+    served: m.labeledCounter({ name: 'ipvm_compute_served_total', help: 'Tasks peers sent this node, by outcome (ok, error, busy: refused at its quotas, cancelled).', labelNames: ['outcome'] }),
+    remoteInFlight: m.gauge({ name: 'ipvm_compute_remote_in_flight', help: 'Peers\' tasks this node is running or has queued.' }),
+    offers: m.gauge({ name: 'ipvm_compute_offers', help: 'Peers whose fresh offer this node holds (peers tasks may go to).' })
+  }
+
   const store: StoreMetrics = {
     sizeBytes: m.gauge({ name: 'ipvm_store_size_bytes', help: 'Approximate size of the node\'s store on disk, in bytes.' })
   }
 
-  return { workflow, tasks, receipts, rpc, network, store, node }
+  return { workflow, tasks, receipts, rpc, network, compute, store, node }
 }

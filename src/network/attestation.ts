@@ -49,3 +49,35 @@ export async function verifyReceiptSignature (signature: CapsuleSignature, recei
     return undefined
   }
 }
+
+/**
+ * A peer's signature over a receipt it computed for another node's dispatched task: the same
+ * claim, bound also to the inputs the requester gave it (the outputs of the instructions the
+ * task awaits, which the instruction only names). It is not a receipt attestation: a
+ * requester that made up those inputs cannot pass the result off as the executor's claim
+ * about the instruction. The requester, having checked it, vouches for the receipt itself.
+ *
+ * Signed bytes: `"ipvm-dispatch-attestation/1" ‖ receipt CID ‖ instruction CID ‖ inputs digest`.
+ */
+const DISPATCH_DOMAIN = new TextEncoder().encode('ipvm-dispatch-attestation/1')
+
+function dispatchBytes (receipt: CID, instruction: CID, inputs: Uint8Array): Uint8Array {
+  return concatBytes([DISPATCH_DOMAIN, receipt.bytes, instruction.bytes, inputs])
+}
+
+/** Signs a receipt computed for a peer's dispatched task. */
+export async function signDispatchedReceipt (privateKey: PrivateKey, receipt: CID, instruction: CID, inputs: Uint8Array): Promise<CapsuleSignature> {
+  const sig = await privateKey.sign(dispatchBytes(receipt, instruction, inputs))
+  return { iss: peerIdFromPrivateKey(privateKey).toString(), sig }
+}
+
+/** The peer id of a valid dispatch signature, or undefined. */
+export async function verifyDispatchedReceipt (signature: CapsuleSignature, receipt: CID, instruction: CID, inputs: Uint8Array): Promise<string | undefined> {
+  try {
+    const peer = peerIdFromString(signature.iss)
+    if (peer.publicKey === undefined) return undefined
+    return await peer.publicKey.verify(dispatchBytes(receipt, instruction, inputs), signature.sig) ? peer.toString() : undefined
+  } catch {
+    return undefined
+  }
+}

@@ -25,7 +25,9 @@ export const NetworkErrorCode = {
   /** A record or message from a peer is larger than this node takes. */
   RECORD_TOO_LARGE: 'NETWORK_RECORD_TOO_LARGE',
   /** A signature a peer sent with a receipt does not verify. */
-  BAD_SIGNATURE: 'NETWORK_BAD_SIGNATURE'
+  BAD_SIGNATURE: 'NETWORK_BAD_SIGNATURE',
+  /** A task was to go to a peer the trust policy does not trust. */
+  PEER_NOT_TRUSTED: 'NETWORK_PEER_NOT_TRUSTED'
 } as const
 
 export type NetworkErrorCode = typeof NetworkErrorCode[keyof typeof NetworkErrorCode]

@@ -24,6 +24,12 @@ export interface NetworkEventFields {
    * computed or admitted (`ours`) for the same instruction.
    */
   receipt_conflict: { cid: string, instruction: string, ours: string, publisher: string }
+  /** Not Homestar's: this node sent a ready task to a peer to run. */
+  task_dispatched: { instruction: string, peer_id: string, ran: string }
+  /** Not Homestar's: a peer sent this node a task to run for it. */
+  task_received: { instruction: string, peer_id: string, ran: string }
+  /** Not Homestar's: a peer answered a task this node sent it (`ok`: with a successful receipt, before it is verified). */
+  task_result_received: { instruction: string, ok: boolean, peer_id: string, ran: string }
 }
 
 export type NetworkEventType = keyof NetworkEventFields

@@ -27,6 +27,11 @@ export type {
 } from './types.js'
 export { homestarReceiptExchange, receiptWireForms } from './homestar-receipts.js'
 export { TrustPolicy, peerIdOfTrustEntry, type TrustMode, type TrustOptions } from './trust.js'
-export { signReceipt, verifyReceiptSignature } from './attestation.js'
+export { signReceipt, verifyReceiptSignature, signDispatchedReceipt, verifyDispatchedReceipt } from './attestation.js'
+export type { ComputeService, ComputePeerListener } from './compute-transport.js'
+export {
+  COMPUTE_OFFER_PROTOCOL, COMPUTE_TASK_PROTOCOL, inputsDigest,
+  type AwaitedOutput, type ComputeOffer, type RemoteTaskAnswer, type RemoteTaskRequest
+} from './compute-wire.js'
 export type { IntakeVerdict } from './intake.js'
 export { PeerReceiptService, type PeerReceiptServiceComponents } from './peer-receipts.js'

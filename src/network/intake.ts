@@ -118,6 +118,14 @@ export class ReceiptIntake {
     this.conflict({ cid: theirs, instruction }, ours, provenance?.vouchers ?? [])
   }
 
+  /**
+   * A conflict found elsewhere (a dispatched task's result that disagrees with this node's or
+   * the other executors'): counted, announced, logged and held against the peers as any other.
+   */
+  reportConflict (theirs: Pick<DecodedReceipt, 'cid' | 'instruction'>, ours: CID, vouchers: Voucher[]): void {
+    this.conflict(theirs, ours, vouchers)
+  }
+
   private conflict (theirs: Pick<DecodedReceipt, 'cid' | 'instruction'>, ours: CID, vouchers: Voucher[]): void {
     const instruction = theirs.instruction.toString()
     const publishers = vouchers.map(v => v.peer)

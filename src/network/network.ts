@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import type { Connection, PeerInfo } from '@libp2p/interface'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -17,6 +18,8 @@ import { resolveNetworkOptions, type NetworkOptions } from './options.js'
 import { parseMultiaddr, PeerDialer, peerIdOf, withoutPeerId } from './peers.js'
 import type { Receipt } from '../ipld/index.js'
 import { ReceiptNetwork } from './receipt-network.js'
+import { ComputeTransport, type ComputePeerListener, type ComputeService } from './compute-transport.js'
+import type { ComputeOffer, RemoteTaskAnswer, RemoteTaskRequest } from './compute-wire.js'
 import type { TrustPolicy } from './trust.js'
 import type { NetworkComponents } from './types.js'
 
@@ -57,6 +60,9 @@ export class Network implements Startable {
   private dht?: ReceiptDht
   private bitswap?: Bitswap
   private dialer?: PeerDialer
+  private compute?: ComputeTransport
+  private computeService?: ComputeService
+  private computeListener?: ComputePeerListener
   private stopController = new AbortController()
   private readonly announced = new Set<string>()
   /** Receipts on the network: trust, intake, DHT records, the receipt exchange. */
@@ -96,6 +102,8 @@ export class Network implements Startable {
   async start (): Promise<void> {
     if (this.node !== undefined) return
     this.stopController = new AbortController()
+    // every DHT put waiting in the queue listens on it
+    setMaxListeners(0, this.stopController.signal)
     const node = await createNetworkNode(this.options, {
       privateKey: this.components.privateKey,
       exchange: this.components.receipts,
@@ -151,6 +159,10 @@ export class Network implements Startable {
     await this.receiptNetwork.attach({ node, dht: this.dht, signal, ...(this.gossip !== undefined ? { gossip: this.gossip } : {}) })
     this.bitswap = new Bitswap({ libp2p: node, logger: this.log, blocks }, { peerTimeoutMs: this.options.blockPeerTimeoutMs })
     await this.bitswap.start()
+    this.compute = new ComputeTransport({ node, trust: this.trust, events: this.events, logger: this.log })
+    this.compute.serve(this.computeService)
+    this.compute.watch(this.computeListener)
+    await this.compute.start()
     node.services.mdns?.addEventListener('peer', (event) => { void this.onMdnsPeer(event.detail) })
     this.announceListeners()
     this.dialer.start()
@@ -166,10 +178,12 @@ export class Network implements Startable {
     this.stopController.abort()
     await this.receiptNetwork.detach()
     await this.bitswap?.stop()
+    await this.compute?.stop()
     await node.stop()
     this.gossip = undefined
     this.dht = undefined
     this.bitswap = undefined
+    this.compute = undefined
     this.dialer = undefined
     this.announced.clear()
     this.components.metrics?.network.peers.set(0)
@@ -282,6 +296,50 @@ export class Network implements Startable {
   /** Peers as a source of blocks for resources the store lacks (see `peerBlockSource`). */
   blockSource (): ReturnType<typeof peerBlockSource> {
     return peerBlockSource(async (cid, opts) => await this.getBlock(cid, opts), () => this.hasPeers)
+  }
+
+  // ---- compute: tasks this node runs for peers and sends to them ----
+
+  /** Who runs peers' tasks here (the compute subsystem); without one, every peer is refused. */
+  serveCompute (service: ComputeService | undefined): void {
+    this.computeService = service
+    this.compute?.serve(service)
+  }
+
+  /** Hears of connected peers tasks may go to (they speak the compute protocols), and of peers that left. */
+  watchComputePeers (listener: ComputePeerListener | undefined): void {
+    this.computeListener = listener
+    this.compute?.watch(listener)
+  }
+
+  /** Connected peers tasks may go to: they speak the compute protocols and the trust policy trusts them. */
+  async computePeers (): Promise<string[]> {
+    return await this.compute?.peers() ?? []
+  }
+
+  /** Whether the trust policy lets tasks go to this peer. */
+  mayDispatchTo (peer: string): boolean {
+    return this.compute?.mayDispatchTo(peer) ?? false
+  }
+
+  /** A peer's compute offer (throws when it is not one tasks may go to, refuses, or fails). */
+  async computeOffer (peer: string, signal: AbortSignal): Promise<ComputeOffer> {
+    return await this.requireCompute().offer(peer, signal)
+  }
+
+  /** Sends a ready task to a peer and waits for its answer (see `ComputeTransport.dispatch`). */
+  async dispatchTask (peer: string, request: RemoteTaskRequest, opts: { signal: AbortSignal, onStarted: () => void }): Promise<RemoteTaskAnswer> {
+    return await this.requireCompute().dispatch(peer, request, opts)
+  }
+
+  /** A peer's result for an instruction disagrees with this node's (`ours`): a conflict of that peer. */
+  reportConflict (instruction: CID, ours: CID, theirs: CID, peer: string): void {
+    this.receiptNetwork.conflict(instruction, ours, theirs, peer)
+  }
+
+  private requireCompute (): ComputeTransport {
+    if (this.compute === undefined) throw new NetworkError(NetworkErrorCode.NOT_STARTED, 'the network is not started')
+    return this.compute
   }
 
   private requireNode (): NetworkNode {

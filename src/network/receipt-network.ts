@@ -26,11 +26,8 @@ import { lengthPrefixed, readLengthPrefixed } from './wire/framing.js'
 const RECENT_RECEIPTS = 2048
 /** Receipts one sync answer carries at most. */
 const MAX_SYNC_RECEIPTS = 256
-/**
- * Peers asked for a run's receipts (trusted ones first, at random among them): a few, so the
- * cost of a run does not grow with the number of peers; gossip gives every peer the same
- * receipts, and the DHT lookups that follow reach the peers closest to each receipt's key.
- */
+/** Peers asked for a run's receipts (trusted first, at random): a few, so a run's cost does not grow with the peers;
+ * gossip gives every peer the same receipts, and DHT lookups reach the peers closest to each key. */
 const MAX_ASKED_PEERS = 4
 /** DHT lookups at once. */
 const MAX_DHT_LOOKUPS = 8
@@ -163,6 +160,11 @@ export class ReceiptNetwork {
         release()
       }
     }, () => {})
+  }
+
+  /** A result of a peer's that disagrees with this node's (or other peers') for an instruction: a conflict of that peer. */
+  conflict (instruction: CID, ours: CID, theirs: CID, peer: string): void {
+    this.intake.reportConflict({ cid: theirs, instruction }, ours, [{ peer, via: 'dispatch', signed: true }])
   }
 
   /** A replayed receipt goes out by gossip again, with a fresh nonce, as Homestar does. */

@@ -7,11 +7,12 @@ import { createLogger, type Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
 import { packageVersion } from '../util/package.js'
 import { Store, importFile } from '../store/index.js'
-import { WasmRunner, wasmRunnerOptions } from '../runtime/index.js'
+import { WasmRunner, defaultWasmRunnerOptions, wasmRunnerOptions } from '../runtime/index.js'
 import { ResourceResolver, resourceResolverOptions } from '../resources/index.js'
 import { WorkflowEngine, workflowEngineOptions } from '../workflow/index.js'
 import { Network, PeerReceiptService, homestarReceiptExchange, networkOptions } from '../network/index.js'
-import { OpenRpc, Router, RpcServer, createMethods, isLoopbackHost, methodRoutes, routerOptions, rpcServerOptions, uploadRoutes, type NodeInfo, type RpcServices } from '../rpc/index.js'
+import { Compute, computeOptions, type ExecutorFaults } from '../compute/index.js'
+import { OpenRpc, Router, RpcServer, computeInfoJson, createMethods, isLoopbackHost, methodRoutes, routerOptions, rpcServerOptions, uploadRoutes, type NodeInfo, type RpcServices } from '../rpc/index.js'
 import { MetricsServer, createMetrics, createMetricsRegistry, metricsServerOptions, metricsToJson, type Metrics, type Registry } from '../metrics/index.js'
 import { dashboardRoutes, dashboardUploads } from '../dashboard/index.js'
 import { NodeError, NodeErrorCode } from './errors.js'
@@ -23,6 +24,8 @@ export interface NodeInit {
   logger?: Logger
   /** Check every RPC result against api.json (tests). @default false */
   validateResults?: boolean
+  /** For tests only: faults injected into the executor that runs peers' tasks (a dishonest node). */
+  testFaults?: ExecutorFaults
 }
 
 type Status = 'created' | 'starting' | 'started' | 'stopping' | 'stopped'
@@ -41,8 +44,10 @@ export class IpvmNode {
   private readonly started: Startable[] = []
   private readonly dataDir: string
   private readonly validateResults: boolean
+  private readonly testFaults?: ExecutorFaults
   private peerIdString = ''
   private network?: Network
+  private compute?: Compute
   private rpc?: RpcServer
   private router?: Router
   private metricsServer?: MetricsServer
@@ -52,6 +57,7 @@ export class IpvmNode {
     this.logger = init.logger ?? createLogger({ level: init.config.node.log_level, format: init.config.node.log_format })
     this.dataDir = resolve(init.config.node.data_dir)
     this.validateResults = init.validateResults ?? false
+    if (init.testFaults !== undefined) this.testFaults = init.testFaults
     this.registry = createMetricsRegistry()
     this.metrics = createMetrics(this.registry, { maxLabelValues: init.config.metrics.max_label_values })
   }
@@ -93,7 +99,16 @@ export class IpvmNode {
   nodeInfo (): NodeInfo {
     const network = this.network?.started === true ? this.network : undefined
     const gossip = network?.gossipStatus() ?? null
-    return { static: { peer_id: this.peerId }, dynamic: { listeners: network?.listeners() ?? [], connections: network?.connections() ?? {}, ...(gossip !== null ? { gossip } : {}) } }
+    const compute = network !== undefined ? this.compute?.info() : undefined
+    return {
+      static: { peer_id: this.peerId },
+      dynamic: {
+        listeners: network?.listeners() ?? [],
+        connections: network?.connections() ?? {},
+        ...(gossip !== null ? { gossip } : {}),
+        ...(compute !== undefined ? { compute: computeInfoJson(compute, this.config.workflow.placement) } : {})
+      }
+    }
   }
 
   private async build (): Promise<void> {
@@ -120,6 +135,24 @@ export class IpvmNode {
       this.network = network
     }
     const resources = new ResourceResolver(resourceResolverOptions(config.resources), { store, logger: log('resources'), sources: network !== undefined ? [network.blockSource()] : [] })
+    let compute: Compute | undefined
+    if (network !== undefined) {
+      const wasmOptions = wasmRunnerOptions(config, dataDir)
+      compute = await this.startOne(new Compute(computeOptions(config.compute), {
+        network,
+        runner,
+        resources,
+        resultTypes: runner,
+        privateKey,
+        limits: { defaultTimeoutMs: config.workflow.default_timeout_ms, maxTimeoutMs: config.workflow.max_timeout_ms, defaultMemoryBytes: config.workflow.default_memory_bytes, maxMemoryBytes: wasmOptions.maxMemoryBytes ?? defaultWasmRunnerOptions.maxMemoryBytes },
+        schemes: ['ipfs', ...(config.resources.allow_http_hosts.length > 0 ? ['http', 'https'] : [])],
+        localQueued: () => runner.poolStats().queued,
+        logger: log('compute'),
+        metrics,
+        ...(this.testFaults !== undefined ? { faults: this.testFaults } : {})
+      }))
+      this.compute = compute
+    }
     const engine = await this.startOne(new WorkflowEngine(workflowEngineOptions(config.workflow), {
       store,
       runner,
@@ -127,7 +160,8 @@ export class IpvmNode {
       resultTypes: runner,
       logger: log('workflow'),
       metrics,
-      ...(network !== undefined ? { peers: new PeerReceiptService({ network, logger: log('network') }) } : {})
+      ...(network !== undefined ? { peers: new PeerReceiptService({ network, logger: log('network') }) } : {}),
+      ...(compute !== undefined ? { dispatcher: compute.dispatcher } : {})
     }))
 
     const openrpc = new OpenRpc()
@@ -136,6 +170,7 @@ export class IpvmNode {
       openrpc,
       checkHealth: async () => { await store.checkHealth() },
       nodeInfo: () => this.nodeInfo(),
+      peerId: () => this.peerId,
       metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {}),
       workflows: engine,
       networkEvents: listener => network?.subscribe(listener) ?? (() => {}),

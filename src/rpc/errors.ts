@@ -7,6 +7,7 @@ import { ResourceErrorCode } from '../resources/index.js'
 import { ConfigErrorCode } from '../config/index.js'
 import { NetworkErrorCode } from '../network/index.js'
 import { MetricsErrorCode } from '../metrics/index.js'
+import { ComputeErrorCode } from '../compute/index.js'
 
 /** JSON-RPC 2.0 error codes this node answers with. Only this file maps error codes to numbers. */
 export const JsonRpcCode = {
@@ -60,7 +61,7 @@ export interface JsonRpcErrorObject { code: number, message: string, data?: unkn
 
 /** Every error code a subsystem raises on purpose. */
 export type AllErrorCodes = RpcErrorCode | IpldErrorCode | WorkflowErrorCode | StoreErrorCode | RuntimeErrorCode | ResourceErrorCode |
-ConfigErrorCode | NetworkErrorCode | MetricsErrorCode
+ConfigErrorCode | NetworkErrorCode | MetricsErrorCode | ComputeErrorCode
 
 const { PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS, INTERNAL_ERROR, SUBSCRIPTION_NEEDS_WEBSOCKET, LIMIT_EXCEEDED, UNAUTHORIZED, NOT_FOUND, CONFLICT } = JsonRpcCode
 
@@ -178,11 +179,20 @@ const JSON_RPC_NUMBER = {
   [NetworkErrorCode.INVALID_MESSAGE]: INVALID_PARAMS,
   [NetworkErrorCode.RECORD_TOO_LARGE]: LIMIT_EXCEEDED,
   [NetworkErrorCode.BAD_SIGNATURE]: INVALID_PARAMS,
+  [NetworkErrorCode.PEER_NOT_TRUSTED]: INTERNAL_ERROR,
 
   [MetricsErrorCode.LISTEN_FAILED]: INTERNAL_ERROR,
   [MetricsErrorCode.NOT_STARTED]: INTERNAL_ERROR,
   [MetricsErrorCode.DUPLICATE_METRIC]: INTERNAL_ERROR,
   [MetricsErrorCode.UNKNOWN_TYPE]: INTERNAL_ERROR,
+
+  [ComputeErrorCode.INVALID_OPTION]: INVALID_PARAMS,
+  [ComputeErrorCode.BUSY]: LIMIT_EXCEEDED,
+  [ComputeErrorCode.INVALID_TASK]: INVALID_PARAMS,
+  [ComputeErrorCode.INVALID_RESULT]: INTERNAL_ERROR,
+  [ComputeErrorCode.TIMEOUT]: INTERNAL_ERROR,
+  [ComputeErrorCode.REMOTE_FAILED]: INTERNAL_ERROR,
+  [ComputeErrorCode.WITHDRAWN]: INTERNAL_ERROR,
 
 
 } satisfies Record<AllErrorCodes, number>

@@ -1,6 +1,7 @@
 import type { CID } from 'multiformats/cid'
 import type { Workflow } from '../ipld/index.js'
-import type { ReceiptInfo, RunEvent, RunInfo } from '../workflow/index.js'
+import type { ReceiptInfo, RunEvent, RunExecution, RunInfo } from '../workflow/index.js'
+import type { ComputeInfoJson } from './compute-info.js'
 import type { WorkflowStatus } from '../store/index.js'
 import type { OpenRpc } from './openrpc.js'
 import type { RunIdentity } from './notifications.js'
@@ -12,6 +13,8 @@ export interface NodeInfo {
     connections: Record<string, string>
     /** Whether receipt gossip reaches peers (absent when gossip is off). */
     gossip?: { mesh_peers: string[], subscribers: number, last_received: number | null, last_published: number | null }
+    /** Distributed execution: this node's offer and its peers' (absent without the network). */
+    compute?: ComputeInfoJson
   }
 }
 
@@ -21,6 +24,8 @@ export interface RpcServices {
   /** Resolves when the store answers a read; rejects with the reason otherwise. */
   checkHealth(): Promise<void>
   nodeInfo(): NodeInfo
+  /** This node's peer id (receipt notifications name it as the executor of what ran here). */
+  peerId(): string
   /** The metrics in the JSON form of `schemas/metrics.json`, optionally only names starting with `prefix`. */
   metricsJson(prefix?: string): Promise<unknown>
   workflows: WorkflowService
@@ -39,7 +44,7 @@ export interface RunHandle extends RunIdentity {
 /** What the workflow methods need (the workflow engine provides it). */
 export interface WorkflowService {
   /** Starts a workflow, or returns the run of it already going. */
-  submit(workflow: Workflow, opts?: { name?: string }): Promise<RunHandle>
+  submit(workflow: Workflow, opts?: { name?: string, execution?: RunExecution }): Promise<RunHandle>
   /** A run's status; `WORKFLOW_NOT_FOUND` when unknown. */
   status(cid: CID): Promise<RunInfo>
   /** A page of runs, newest first. */

@@ -1,8 +1,8 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { StoreError, StoreErrorCode } from './errors.js'
 
-/** How a peer handed a receipt over: gossip, a DHT record, or a direct exchange. */
-export type VoucherVia = 'pubsub' | 'dht' | 'exchange'
+/** How a peer handed a receipt over: gossip, a DHT record, a direct exchange, or as the answer to a task this node sent it. */
+export type VoucherVia = 'pubsub' | 'dht' | 'exchange' | 'dispatch'
 
 /** A peer that vouches for a receipt: it published it (signed gossip) or signed it (an attestation). */
 export interface Voucher {
@@ -29,7 +29,7 @@ export type ReceiptSource =
 /** Vouchers kept per receipt: enough to meet any quorum, bounded so a peer cannot grow a record. */
 export const MAX_VOUCHERS = 8
 
-const VIAS: ReadonlySet<string> = new Set(['pubsub', 'dht', 'exchange'])
+const VIAS: ReadonlySet<string> = new Set(['pubsub', 'dht', 'exchange', 'dispatch'])
 
 /** `stored` with what `source` adds; undefined when nothing changes (nothing to write). */
 export function mergeProvenance (stored: ReceiptProvenance | undefined, source: ReceiptSource): ReceiptProvenance | undefined {

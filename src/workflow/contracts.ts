@@ -5,7 +5,7 @@
  */
 import type { CID } from 'multiformats/cid'
 import type { Logger } from '../util/logger.js'
-import type { Receipt, Ipld } from '../ipld/index.js'
+import type { Receipt, Ipld, Task } from '../ipld/index.js'
 import type { Store } from '../store/index.js'
 import type { ReceiptMetrics, TaskMetrics, WorkflowMetrics } from '../metrics/index.js'
 
@@ -62,6 +62,66 @@ export interface ResultTypes {
   conforms(req: { key: string, wasm: Uint8Array, func: string }, value: Ipld): Promise<boolean | undefined>
 }
 
+/**
+ * Where a ready Wasm task runs: `local` on this node; `spread` on this node or a peer offering
+ * work, whichever is least loaded; `remote-first` on a peer with room, on this node when none has.
+ */
+export type Placement = 'local' | 'spread' | 'remote-first'
+
+export const PLACEMENTS: readonly Placement[] = ['local', 'spread', 'remote-first']
+
+/** One attempt of a ready Wasm task, as the scheduler hands it to a dispatcher: what a peer needs to run it. */
+export interface ReadyTask {
+  task: Task
+  instruction: CID
+  func: string
+  rsc: string
+  /** Its timeout and memory cap here (a peer applies its own limits). */
+  timeoutMs: number
+  memoryBytes: number
+  /** The outputs of the instructions it awaits, sorted by instruction CID. */
+  awaited: Array<{ instruction: CID, ok: boolean, value: Ipld }>
+  placement: Placement
+  /** How a peer's result is checked (`compute.verify` syntax), when the run asks for its own. */
+  verify?: string
+  signal: AbortSignal
+  /** The run the task is for. */
+  group: string
+}
+
+/** What the scheduler lends a dispatcher for one attempt. */
+export interface DispatchHooks {
+  /** Runs the attempt on this node: fetches what it needs and calls the Wasm. */
+  runLocal(): Promise<Ipld>
+  /** A try on a peer failed and the task goes on elsewhere: it counts as an attempt of the task. */
+  onFault(peer: string, err: unknown): void
+  /** Resolves once the run is not paused; rejects when it is aborted. */
+  whenUnpaused(): Promise<void>
+  /** Aborts when the run is paused: a task a peer has not started yet comes back until it is resumed. */
+  pauseSignal(): AbortSignal
+}
+
+/** The result of an attempt a dispatcher made, verified. */
+export interface DispatchedResult {
+  output: Ipld
+  /** The peer that ran it; undefined when this node did. */
+  executor?: string
+  /** Peers whose signed results agree with it: each vouches for the receipt. */
+  vouchers: string[]
+  /** This node computed it too (it ran here, or a check here agreed). */
+  computedHere: boolean
+}
+
+/** Runs ready tasks on peers as placement says (the compute subsystem); optional. */
+export interface TaskDispatcher {
+  /**
+   * One attempt of a ready task: on a peer, verified, or here (`hooks.runLocal`). A peer that
+   * fails, times out or answers something invalid costs an attempt (`hooks.onFault`) and the
+   * task goes on elsewhere; what `runLocal` throws is thrown.
+   */
+  execute(task: ReadyTask, hooks: DispatchHooks): Promise<DispatchedResult>
+}
+
 /** The store repositories the workflow core reads and writes, and when the store takes writes again after a failure. */
 export type WorkflowStoreView = Pick<Store, 'receipts' | 'workflows' | 'whenWritable'>
 
@@ -88,4 +148,6 @@ export interface SchedulerComponents {
   peers?: PeerReceipts
   /** Checks peers' results against declared result types before they are reused. */
   resultTypes?: ResultTypes
+  /** Sends ready tasks to peers where placement says; without it every task runs here. */
+  dispatcher?: TaskDispatcher
 }

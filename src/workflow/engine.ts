@@ -8,7 +8,7 @@ import type { ListWorkflowsOptions } from '../store/index.js'
 import type { SchedulerComponents } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { defaultWorkflowEngineOptions, type WorkflowEngineOptions } from './options.js'
-import { FINAL_STATUSES, type RunInit } from './run-model.js'
+import { FINAL_STATUSES, type RunExecution, type RunInit } from './run-model.js'
 import type { RunState } from './run-state.js'
 import { planRun, type PlannedRun } from './planner.js'
 import type { ReceiptInfo } from './receipts.js'
@@ -25,6 +25,8 @@ export type WorkflowEngineComponents = SchedulerComponents
 export interface SubmitOptions {
   /** The run's name in notifications, at most `MAX_RUN_NAME_BYTES` (UTF-8). @default the workflow CID */
   name?: string
+  /** How the run's tasks are placed and checked (a run already in progress keeps its own). */
+  execution?: RunExecution
 }
 
 /**
@@ -117,7 +119,7 @@ export class WorkflowEngine implements Startable {
     const existing = this.activeRun(workflow.cid)
     if (existing !== undefined) return existing
     this.admit(workflow)
-    const planned = await this.plan(workflow, opts.name ?? workflow.cid.toString(), {})
+    const planned = await this.plan(workflow, opts.name ?? workflow.cid.toString(), opts.execution !== undefined ? { execution: opts.execution } : {})
     const again = this.activeRun(workflow.cid)
     if (again !== undefined) return again
     this.admit(workflow)

@@ -1,4 +1,5 @@
 import { defaultConfig, type IpvmConfig } from '../config/index.js'
+import type { Placement } from './contracts.js'
 
 export interface WorkflowEngineOptions {
   /** Tasks executing at once across all runs. @default 32 (`workflow.concurrency`) */
@@ -30,6 +31,8 @@ export interface WorkflowEngineOptions {
    * stop does not count. @default 3 (`workflow.max_restarts`)
    */
   maxRestarts: number
+  /** Where ready Wasm tasks run, unless a run or a task asks otherwise (needs a dispatcher). @default 'local' (`workflow.placement`) */
+  placement: Placement
 }
 
 /** The workflow engine's options from the `[workflow]` settings. */
@@ -45,7 +48,8 @@ export function workflowEngineOptions (config: IpvmConfig['workflow']): Workflow
     maxTasks: config.max_tasks,
     maxRuns: config.max_runs,
     maxQueuedRuns: config.max_queued_runs,
-    maxRestarts: config.max_restarts
+    maxRestarts: config.max_restarts,
+    placement: config.placement
   }
 }
 

@@ -12,6 +12,8 @@ export interface FoundReceipt {
   bytes: Uint8Array
   receipt: Receipt
   outcome: Outcome
+  /** The peer that vouched for it when this node did not compute it (the executor of a task sent to it first). */
+  executor?: string
 }
 
 /** A receipt as the API serves it: its CID, the instruction it answers when known, the receipt, and who stands behind it. */
@@ -66,8 +68,16 @@ export async function lookupReceipts (c: ReceiptLookupComponents, instructions: 
     if (f === undefined) return undefined
     const candidate = withOutcome({ cid: f.cid, bytes: f.bytes, receipt: readReceipt(f.bytes) })
     const computedHere = f.provenance === undefined || f.provenance.local
-    return computedHere || await fitsTask(c, candidate, expected[n], signal) ? candidate : undefined
+    if (computedHere) return candidate
+    if (!await fitsTask(c, candidate, expected[n], signal)) return undefined
+    const executor = executorOf(f.provenance?.vouchers ?? [])
+    return executor === undefined ? candidate : { ...candidate, executor }
   }))
+}
+
+/** Who ran a receipt this node did not compute: the peer it was sent to, else the first that signed it, else the first voucher. */
+function executorOf (vouchers: Array<{ peer: string, via: string, signed: boolean }>): string | undefined {
+  return (vouchers.find(v => v.via === 'dispatch') ?? vouchers.find(v => v.signed) ?? vouchers[0])?.peer
 }
 
 /** Whether a receipt from peers answers the task the run holds (undefined: an instruction from outside the run, nothing more to check). */

@@ -37,7 +37,7 @@ export async function replayReceipts (c: ReplayComponents, run: RunState, tasks:
   for (const [i, f] of found) {
     const p = tasks[i]
     outputs.set(p.instructionString, f.outcome)
-    run.taskReplayed(i, f.cid, f.receipt, f.outcome.ok ? undefined : errorOf(f.receipt, p))
+    run.taskReplayed(i, f.cid, f.receipt, f.outcome.ok ? undefined : errorOf(f.receipt, p), f.executor)
     metrics?.tasks.replayed.inc({ op: p.func })
     if (f.outcome.ok) c.peers?.replayed({ cid: f.cid, instruction: p.instruction, receipt: f.receipt })
   }

@@ -1,5 +1,6 @@
 import type { CID } from 'multiformats/cid'
 import type { Receipt } from '../ipld/index.js'
+import type { Placement } from './contracts.js'
 
 /** The vocabulary of a run: its statuses, its tasks' states, and the events it announces. */
 
@@ -41,13 +42,30 @@ export interface ReceiptEvent {
   cid: CID
   receipt: Receipt
   replayed: boolean
+  /** The peer that executed the task; undefined when this node did (or for a receipt that does not say). */
+  executor?: string
 }
 
 /** What a run tells its listeners (the API shapes these into notifications). */
 export type RunEvent = ReceiptEvent | StatusEvent
 export type RunListener = (event: RunEvent) => void
 
+/**
+ * How a run's tasks are placed, as its subscriber asked (kept in memory: a run resumed after a
+ * restart places its tasks as the node's settings say).
+ */
+export interface RunExecution {
+  /** @default `workflow.placement` */
+  placement?: Placement
+  /** How peers' results are checked (`compute.verify` syntax). @default `compute.verify` */
+  verify?: string
+  /** Placement of single tasks, by instruction CID. */
+  tasks?: Record<string, Placement>
+}
+
 export interface RunInit {
+  /** How its tasks are placed. @default the node's settings */
+  execution?: RunExecution
   /** @default 'pending' */
   status?: RunStatus
   /** @default Date.now() */

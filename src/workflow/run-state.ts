@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events'
 import type { CID } from 'multiformats/cid'
 import type { Receipt, Workflow } from '../ipld/index.js'
 import { abortReason } from '../util/errors.js'
-import { FINAL_STATUSES, type RunError, type RunEvent, type RunInit, type RunListener, type RunStatus, type StatusChange, type StatusEvent, type TaskActivity, type TaskCounts, type TaskState } from './run-model.js'
+import { FINAL_STATUSES, type RunError, type RunExecution, type RunEvent, type RunInit, type RunListener, type RunStatus, type StatusChange, type StatusEvent, type TaskActivity, type TaskCounts, type TaskState } from './run-model.js'
 import type { Dag } from './dag.js'
 import { WorkflowErrorCode } from './errors.js'
 import type { RunSlot } from './run-slot.js'
@@ -21,6 +21,8 @@ export class RunState {
   readonly dag: Dag
   readonly createdAt: number
   readonly restarts: number
+  /** How its tasks are placed, as its subscriber asked. */
+  readonly execution: RunExecution
   private _status: RunStatus
   private readonly states: TaskState[]
   private readonly _counts: TaskCounts
@@ -41,6 +43,8 @@ export class RunState {
   /** Wake time of each sleeping task, by index. */
   private readonly sleepers = new Map<number, number>()
   private pauseRequested: boolean
+  /** Aborted at the next pause (made when first asked for). */
+  private pauseController?: AbortController
   private unpauseWaiters: Array<() => void> = []
   /** Status writes to the store, chained so they land (and are announced) in order. */
   private writes: Promise<void> = Promise.resolve()
@@ -59,6 +63,7 @@ export class RunState {
     this._status = init.status ?? 'pending'
     this.createdAt = init.createdAt ?? Date.now()
     this.restarts = init.restarts ?? 0
+    this.execution = init.execution ?? {}
     this.pauseRequested = init.paused ?? false
     this._retries = init.retries ?? 0
     if (init.wakeAt !== undefined) this._wakeAt = init.wakeAt
@@ -114,6 +119,13 @@ export class RunState {
     await this.writes
   }
 
+  /** Aborts when the run is paused (already aborted while it is). */
+  pauseSignal (): AbortSignal {
+    if (this.pauseRequested) return AbortSignal.abort(new Error('the run is paused'))
+    this.pauseController ??= unlimitedAbortController()
+    return this.pauseController.signal
+  }
+
   /** Resolves at once when the run is not paused, else when it is resumed; rejects when `signal` aborts. */
   async whenUnpaused (signal: AbortSignal): Promise<void> {
     if (!this.pauseRequested) return
@@ -159,8 +171,8 @@ export class RunState {
     return true
   }
 
-  /** A task answered by an existing receipt: replayed (ok) or, resumed after a restart, failed again. */
-  taskReplayed (index: number, cid: CID, receipt: Receipt, failure?: RunError): void {
+  /** A task answered by an existing receipt: replayed (ok) or, resumed after a restart, failed again. `executor`: the peer that vouched for it. */
+  taskReplayed (index: number, cid: CID, receipt: Receipt, failure?: RunError, executor?: string): void {
     if (failure === undefined) {
       this.states[index] = 'replayed'
       this._counts.replayed++
@@ -169,7 +181,7 @@ export class RunState {
       this._counts.failed++
       this._error ??= failure
     }
-    this.emit({ type: 'receipt', index, cid, receipt, replayed: true })
+    this.emit({ type: 'receipt', index, cid, receipt, replayed: true, ...(executor !== undefined ? { executor } : {}) })
   }
 
   /** A task is in flight: a Wasm call (or waiting to make one) or a sleep. */
@@ -190,11 +202,11 @@ export class RunState {
     this.sleepers.set(index, wakeAt)
   }
 
-  /** A task's receipt is stored: it succeeded. */
-  taskSucceeded (index: number, cid: CID, receipt: Receipt): void {
+  /** A task's receipt is stored: it succeeded, here or on `executor`. */
+  taskSucceeded (index: number, cid: CID, receipt: Receipt, executor?: string): void {
     this.states[index] = 'ok'
     this._counts.executed++
-    this.emit({ type: 'receipt', index, cid, receipt, replayed: false })
+    this.emit({ type: 'receipt', index, cid, receipt, replayed: false, ...(executor !== undefined ? { executor } : {}) })
   }
 
   /** A task failed: with its stored error receipt, or without one when even that could not be stored. */
@@ -228,6 +240,9 @@ export class RunState {
   /** Stops new task attempts from starting; the ones running go on. */
   pause (): void {
     this.pauseRequested = true
+    const controller = this.pauseController
+    this.pauseController = undefined
+    controller?.abort(new Error('the run is paused'))
   }
 
   /** Lets task attempts start again. */

@@ -1,8 +1,9 @@
 import { errorMessage, isIpvmError } from '../util/errors.js'
 import type { FairSemaphore } from '../util/fair-semaphore.js'
 import { retry, RetriesExhausted } from '../util/retry.js'
-import { encodeReceipt, receiptCid, type CID, type Receipt, type Ipld } from '../ipld/index.js'
-import type { ResumeState, SchedulerComponents } from './contracts.js'
+import { encodeReceipt, receiptCid, type CID, type Ipld, type Receipt } from '../ipld/index.js'
+import type { ReceiptSource } from '../store/index.js'
+import type { DispatchedResult, ResumeState, SchedulerComponents } from './contracts.js'
 import type { WorkflowEngineOptions } from './options.js'
 import type { RunError } from './run-model.js'
 import type { RunState } from './run-state.js'
@@ -10,10 +11,11 @@ import { replayReceipts } from './replay.js'
 import { lookupReceipts, type FoundReceipt } from './receipts.js'
 import { finishRun, syncStatus } from './control.js'
 import { SLEEP_OP, sleepUntil } from './sleep.js'
-import { blockedBy, linkArgs, resolveArgs, type Outcome, type PreparedTask } from './task.js'
+import { blockedBy, resolveArgs, type Outcome, type PreparedTask } from './task.js'
+import { placementOf, readyTaskOf, runTask } from './execution.js'
 
 export interface SchedulerContext {
-  opts: Pick<WorkflowEngineOptions, 'retries' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>
+  opts: Pick<WorkflowEngineOptions, 'retries' | 'retryInitialDelayMs' | 'retryMaxDelayMs' | 'placement'>
   components: SchedulerComponents
   /**
    * Task attempts executing at once, across runs, keyed by run: runs take turns, and a run
@@ -147,9 +149,9 @@ export class RunScheduler {
       await this.reuse(p, early)
       return
     }
-    let output: Ipld
+    let result: DispatchedResult
     try {
-      output = await retry(async () => await this.attempt(p, signal), {
+      result = await retry(async () => await this.attempt(p, signal), {
         retries: this.ctx.opts.retries,
         initialDelayMs: this.ctx.opts.retryInitialDelayMs,
         maxDelayMs: this.ctx.opts.retryMaxDelayMs,
@@ -182,16 +184,21 @@ export class RunScheduler {
       return
     }
     metrics?.tasks.executed.inc({ op: p.func })
-    const receipt: Receipt = { ran: p.task.ran, out: ['ok', output], meta: { op: p.func }, iss: null, prf: [] }
-    const stored = await this.storeReceipt(p, receipt)
-    run.taskSucceeded(p.index, stored.cid, receipt)
+    const receipt: Receipt = { ran: p.task.ran, out: ['ok', result.output], meta: { op: p.func }, iss: null, prf: [] }
+    // a result only peers computed is theirs: they vouch for it (their signatures were checked)
+    const source: ReceiptSource = result.computedHere ? { kind: 'local' } : { kind: 'peer', vouchers: result.vouchers.map(peer => ({ peer, via: 'dispatch', signed: true })) }
+    const stored = await this.storeReceipt(p, receipt, source)
+    run.taskSucceeded(p.index, stored.cid, receipt, result.executor)
     this.ctx.components.peers?.publish({ cid: stored.cid, instruction: p.instruction, receipt, ...(stored.displaced !== undefined ? { displaced: stored.displaced } : {}) })
   }
 
-  /** One attempt: wait while the run is paused, take a slot, fetch what the task needs, run the Wasm. */
-  private async attempt (p: PreparedTask, signal: AbortSignal): Promise<Ipld> {
+  /**
+   * One attempt: wait while the run is paused, take a slot, then run the task where placement
+   * says (here: fetch what it needs and run the Wasm).
+   */
+  private async attempt (p: PreparedTask, signal: AbortSignal): Promise<DispatchedResult> {
     const { run } = this
-    const { resources, runner, metrics } = this.ctx.components
+    const { metrics, dispatcher, logger } = this.ctx.components
     let release: () => void
     for (;;) {
       await run.whenUnpaused(signal)
@@ -209,14 +216,19 @@ export class RunScheduler {
     }
     const stopTimer = metrics?.tasks.durationSeconds.startTimer({ op: p.func })
     try {
-      const wasm = await resources.fetchResource(p.rsc, { signal })
-      const files = new Map<string, Uint8Array>()
-      for (const link of linkArgs(p.args)) {
-        if (!this.outputs.has(link.toString())) files.set(link.toString(), await resources.fetchCid(link, { signal }))
-      }
-      const args = resolveArgs(p.args, this.outputs, files)
-      const { output } = await runner.run({ key: wasm.key, wasm: wasm.bytes, func: p.func, args, timeoutMs: p.timeoutMs, memoryBytes: p.memoryBytes, signal, group: run.cidString })
-      return output
+      const runLocal = async (): Promise<Ipld> => await runTask(this.ctx.components, p, this.outputs, signal, run.cidString)
+      const placement = placementOf(p, run, this.ctx.opts.placement)
+      if (dispatcher === undefined || placement === 'local') return { output: await runLocal(), vouchers: [], computedHere: true }
+      return await dispatcher.execute(readyTaskOf(p, this.outputs, placement, run), {
+        runLocal,
+        onFault: (peer, err) => {
+          run.taskRetried()
+          metrics?.tasks.retried.inc({ op: p.func })
+          logger.debug({ workflow: run.cidString, task: p.index, peer, err: errorMessage(err) }, 'a peer did not deliver the task; it runs elsewhere')
+        },
+        whenUnpaused: async () => { await run.whenUnpaused(signal) },
+        pauseSignal: () => run.pauseSignal()
+      })
     } finally {
       stopTimer?.()
       release()
@@ -235,7 +247,7 @@ export class RunScheduler {
   private async reuse (p: PreparedTask, found: FoundReceipt): Promise<void> {
     this.outputs.set(p.instructionString, found.outcome)
     await this.ctx.components.store.receipts.fileUnder(this.run.cid, [found.cid])
-    this.run.taskReplayed(p.index, found.cid, found.receipt)
+    this.run.taskReplayed(p.index, found.cid, found.receipt, undefined, found.executor)
     this.ctx.components.metrics?.tasks.replayed.inc({ op: p.func })
   }
 
@@ -278,12 +290,12 @@ export class RunScheduler {
   }
 
   /** Stores a task's receipt under the run and makes its output visible to the tasks awaiting it. */
-  private async storeReceipt (p: PreparedTask, receipt: Receipt): Promise<{ cid: CID, receipt: Receipt, displaced?: CID }> {
+  private async storeReceipt (p: PreparedTask, receipt: Receipt, source?: ReceiptSource): Promise<{ cid: CID, receipt: Receipt, displaced?: CID }> {
     const { store, metrics } = this.ctx.components
     const cid = receiptCid(receipt)
     const [tag, value] = receipt.out
     this.outputs.set(p.instructionString, { ok: tag === 'ok', value })
-    const { stored, displaced } = await store.receipts.put({ cid, instruction: p.instruction, bytes: encodeReceipt(receipt), workflow: this.run.cid })
+    const { stored, displaced } = await store.receipts.put({ cid, instruction: p.instruction, bytes: encodeReceipt(receipt), workflow: this.run.cid, ...(source !== undefined ? { source } : {}) })
     if (stored) metrics?.receipts.stored.inc()
     return displaced === undefined ? { cid, receipt } : { cid, receipt, displaced }
   }

@@ -29,6 +29,7 @@ const LAYERS: string[][] = [
   ['node'],
   ['dashboard'],
   ['rpc', 'client'],
+  ['compute'],
   ['workflow', 'network', 'resources', 'runtime'],
   ['store'],
   ['metrics'],

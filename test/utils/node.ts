@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfig, type PartialConfig } from '../../src/config/index.js'
-import { IpvmNode } from '../../src/node/index.js'
+import { IpvmNode, type NodeInit } from '../../src/node/index.js'
 import { IpvmClient } from '../../src/client/index.js'
 import { silentLogger, type Logger } from '../../src/util/logger.js'
 
@@ -60,10 +60,10 @@ export async function startBareNode (config: PartialConfig = {}, logger: Logger 
 }
 
 /** A real node on 127.0.0.1 with port 0 and a temp data dir, plus a connected client. */
-export async function startTestNode (opts: { dataDir?: string, config?: PartialConfig } = {}): Promise<TestNode> {
+export async function startTestNode (opts: { dataDir?: string, config?: PartialConfig, testFaults?: NodeInit['testFaults'] } = {}): Promise<TestNode> {
   const tmp = opts.dataDir === undefined ? tempDir() : undefined
   const dataDir = opts.dataDir ?? tmp!.dir
-  const node = new IpvmNode({ config: testConfig(dataDir, opts.config), logger: silentLogger(), validateResults: true })
+  const node = new IpvmNode({ config: testConfig(dataDir, opts.config), logger: silentLogger(), validateResults: true, ...(opts.testFaults !== undefined ? { testFaults: opts.testFaults } : {}) })
   await node.start()
   const url = node.rpcUrl
   const client = await IpvmClient.connect(url)

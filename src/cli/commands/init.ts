@@ -85,6 +85,14 @@ max_tasks = ${d.workflow.max_tasks}
 max_runs = ${d.workflow.max_runs}   # runs executing at once (sleeping and paused runs do not count)
 max_queued_runs = ${d.workflow.max_queued_runs}   # runs waiting beyond max_runs; more are refused
 max_restarts = ${d.workflow.max_restarts}   # resumes of an unfinished run after node crashes (graceful stops do not count); then it is marked failed
+placement = ${q(d.workflow.placement)}   # where ready tasks run: "local", "spread" (here or a trusted peer, the least loaded), "remote-first"
+
+[compute]
+accept = ${q(d.compute.accept)}   # whose tasks this node runs: "none", "trusted" peers (network.peers, network.trusted_peers), "any" (logged as a warning)
+max_in_flight_per_peer = ${d.compute.max_in_flight_per_peer}   # tasks one peer may have here at once; also the most this node sends one peer
+max_queued_remote = ${d.compute.max_queued_remote}   # peers' tasks waiting for a worker here; more are refused as busy
+verify = ${q(d.compute.verify)}   # "none", "sample:<fraction>" (run that share of peers' tasks here too), "replicate:<k>" (run on k executors)
+dispatch_timeout_ms = ${d.compute.dispatch_timeout_ms}   # a peer must start a task within this, and deliver it within its timeout plus this
 
 [resources]
 kubo_api = ${q(d.resources.kubo_api)}   # e.g. "http://127.0.0.1:5001": fetch ipfs:// blocks this node lacks

@@ -7,7 +7,7 @@ import type { RequestContext } from '../context.js'
 import { JsonSpan } from '../json-scan.js'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import { cborNestingExceeds } from '../limits.js'
-import { runNotification, type SubscriptionOptions } from '../notifications.js'
+import { runExecution, runNotification, type SubscriptionOptions } from '../notifications.js'
 import { timeSlicer } from '../turns.js'
 
 interface RunParams { run: { name?: string, workflow: unknown } | number[], options?: SubscriptionOptions }
@@ -36,7 +36,7 @@ export const defaultRunWorkflowLimits: RunWorkflowLimits = { maxJsonDepth: defau
  * subscription's options go second (`[run, options]`, `{run, options}`) or, in the
  * `{name, workflow}` form, under `options`.
  */
-export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows'>, limits: RunWorkflowLimits = defaultRunWorkflowLimits): MethodDefinition<RunParams, string> {
+export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflows' | 'peerId'>, limits: RunWorkflowLimits = defaultRunWorkflowLimits): MethodDefinition<RunParams, string> {
   return {
     name: 'subscribe_run_workflow',
     subscription: true,
@@ -58,11 +58,13 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
         ? decodeRunBytes(Uint8Array.from(params.run), limits.maxJsonDepth)
         : { workflow: await exactWorkflow(ctx, pause), name: params.run.name }
       checkTaskCount(workflow, limits.maxTasks)
-      const run = await services.workflows.submit(await parseWorkflowSliced(workflow, pause), name !== undefined ? { name } : {})
       const options = params.options ?? {}
+      const execution = runExecution(options)
+      const run = await services.workflows.submit(await parseWorkflowSliced(workflow, pause), { ...(name !== undefined ? { name } : {}), ...(execution !== undefined ? { execution } : {}) })
+      const naming = { self: services.peerId() }
       const sub = connection.subscribe('subscribe_run_workflow', options.format)
       const detach = run.attach(event => {
-        const payload = runNotification(run, event, options)
+        const payload = runNotification(run, event, options, naming)
         if (payload !== undefined) sub.notify(payload)
       })
       sub.whenClosed(detach)

@@ -106,6 +106,8 @@ describe.skipIf(!HAVE_CHROMIUM)(suite, () => {
       ['#2', 'add_one', '#1', 'completed', '3'],
       ['#3', 'add_one', '#2', 'completed', '4']
     ])
+    // where each task ran (metadata.executor): here
+    expect(shown.map(r => r.cells[5])).toEqual(['this node', 'this node', 'this node'])
     expect(await page.locator('#detail .facts code.cid').first().textContent()).toBe(workflowCid(workflow))
     // the graph: three tasks, two edges
     expect(await page.locator('#detail svg.dag g.task').count()).toBe(3)

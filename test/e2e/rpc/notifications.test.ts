@@ -97,9 +97,10 @@ describe('notifications with the default settings', () => {
     expect(got.map(n => n.value.receipt.out[0])).toEqual(['ok', 'error'])
     expect(got[0].value.receipt.out[1]).toBe(2)
     expect(got[1].value.receipt.out[1]).toMatchObject({ code: 'RUNTIME_BAD_ARGUMENT' })
+    // Homestar's metadata, and the node that ran the task (not Homestar's; its clients ignore it)
     expect(got.map(n => n.value.metadata)).toEqual([
-      { name: 'homestar-form', replayed: false, workflow: { '/': workflowCid(workflow) } },
-      { name: 'homestar-form', replayed: false, workflow: { '/': workflowCid(workflow) } }
+      { executor: t.node.peerId, name: 'homestar-form', replayed: false, workflow: { '/': workflowCid(workflow) } },
+      { executor: t.node.peerId, name: 'homestar-form', replayed: false, workflow: { '/': workflowCid(workflow) } }
     ])
     // the same receipts (CIDs) the JSON subscriber got
     expect(got.map(n => n.value.receipt_cid['/']).sort()).toEqual(watched.receipts.map(r => r.receipt_cid['/']).sort())

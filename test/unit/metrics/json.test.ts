@@ -76,7 +76,7 @@ describe('metricsToJson', () => {
     expectValid(tasksOnly)
     expect(tasksOnly.metrics.map((m) => m.metric_name)).toEqual(['ipvm_tasks_executed_total', 'ipvm_tasks_replayed_total', 'ipvm_tasks_failed_total'])
     const ipvm = await metricsToJson(registry, { prefix: 'ipvm_' })
-    expect(ipvm.metrics.length).toBe(30)
+    expect(ipvm.metrics.length).toBe(37)
     expect(ipvm.metrics.every((m) => m.metric_name.startsWith('ipvm_'))).toBe(true)
     const all = await metricsToJson(registry)
     expect(all.metrics.length).toBeGreaterThan(ipvm.metrics.length)

@@ -35,6 +35,13 @@ describe('createMetrics', () => {
   it('names every metric ipvm_ with a unit suffix, _total exactly on counters', () => {
     const all = registry.getMetricsAsArray()
     expect(all.map((m) => m.name).sort()).toEqual([
+      'ipvm_compute_completed_total',
+      'ipvm_compute_dispatched_total',
+      'ipvm_compute_failed_total',
+      'ipvm_compute_latency_seconds',
+      'ipvm_compute_offers',
+      'ipvm_compute_remote_in_flight',
+      'ipvm_compute_served_total',
       'ipvm_dht_operations_total',
       'ipvm_dht_record_bytes',
       'ipvm_dht_records',

@@ -8,6 +8,7 @@ import { ResourceErrorCode } from '../../../src/resources/index.js'
 import { ConfigErrorCode } from '../../../src/config/index.js'
 import { NetworkErrorCode } from '../../../src/network/index.js'
 import { MetricsErrorCode } from '../../../src/metrics/index.js'
+import { ComputeErrorCode } from '../../../src/compute/index.js'
 import { IpvmError } from '../../../src/util/errors.js'
 
 /**
@@ -122,7 +123,15 @@ const EXPECTED: Record<string, number> = {
   NETWORK_RECORD_TOO_LARGE: -32005,
   NETWORK_BAD_SIGNATURE: -32602,
   RPC_ORIGIN_NOT_ALLOWED: -32006,
-  RPC_HOST_NOT_ALLOWED: -32006
+  RPC_HOST_NOT_ALLOWED: -32006,
+  NETWORK_PEER_NOT_TRUSTED: -32603,
+  COMPUTE_INVALID_OPTION: -32602,
+  COMPUTE_BUSY: -32005,
+  COMPUTE_INVALID_TASK: -32602,
+  COMPUTE_INVALID_RESULT: -32603,
+  COMPUTE_TIMEOUT: -32603,
+  COMPUTE_REMOTE_FAILED: -32603,
+  COMPUTE_WITHDRAWN: -32603
 }
 
 const ENUMS: Record<string, Record<string, string>> = {
@@ -134,6 +143,7 @@ const ENUMS: Record<string, Record<string, string>> = {
   ConfigErrorCode,
   NetworkErrorCode,
   MetricsErrorCode,
+  ComputeErrorCode,
   RpcErrorCode
 }
 

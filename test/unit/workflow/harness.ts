@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import { parseJson, parseWorkflow, type Workflow } from '../../../src/ipld/index.js'
 import { IpvmError } from '../../../src/util/errors.js'
 import type { Store } from '../../../src/store/index.js'
-import { WorkflowEngine, type TaskRequest, type TaskRunner, type WorkflowEngineOptions } from '../../../src/workflow/index.js'
+import { WorkflowEngine, type TaskRequest, type TaskRunner, type WorkflowEngineComponents, type WorkflowEngineOptions } from '../../../src/workflow/index.js'
 import type { Ipld } from '../../../src/ipld/value.js'
 import { memoryStore } from '../../utils/memory-store.js'
 
@@ -131,7 +131,7 @@ function killableView (store: Store): { view: Store, kill: () => void } {
 }
 
 /** A workflow engine on an in-memory store (or `given`, started) with a fake runner: no Wasm, no files, no sockets. */
-export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger = pino({ level: 'silent' }), given?: Store): Promise<Harness> {
+export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger = pino({ level: 'silent' }), given?: Store, extra: Partial<WorkflowEngineComponents> = {}): Promise<Harness> {
   const store = given ?? await memoryStore()
   const runner = new FakeRunner()
   const resources = {
@@ -142,7 +142,7 @@ export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger
   const make = async (): Promise<WorkflowEngine> => {
     const { view, kill: killView } = killableView(store)
     kill = killView
-    const engine = new WorkflowEngine({ retryInitialDelayMs: 1, retryMaxDelayMs: 8, ...opts }, { store: view, runner, resources, logger })
+    const engine = new WorkflowEngine({ retryInitialDelayMs: 1, retryMaxDelayMs: 8, ...opts }, { store: view, runner, resources, logger, ...extra })
     await engine.start()
     await engine.resumeUnfinished()
     return engine

@@ -1,0 +1,129 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { build } from 'esbuild'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { IpvmNode } from '../src/node/index.js'
+import { IpvmClient } from '../src/client/index.js'
+import { silentLogger } from '../src/util/logger.js'
+import { tempDir, testConfig } from '../test/utils/node.js'
+import { waitUntil } from '../test/utils/wait.js'
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url))
+/** The CLI compiled from the sources, beside `src/` so that relative paths (schemas, api.json) resolve. */
+const BUILD = `${ROOT}.bench-build`
+
+export interface Identity { seed: string, peerId: string }
+
+export async function identity (): Promise<Identity> {
+  const bytes = randomBytes(32)
+  return { seed: bytes.toString('base64'), peerId: peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', bytes)).toString() }
+}
+
+/** Compiles `src/` to plain JavaScript once (esbuild): executors start without a TypeScript loader. */
+export async function buildCli (): Promise<string> {
+  rmSync(BUILD, { recursive: true, force: true })
+  const entryPoints = (readdirSync(`${ROOT}src`, { recursive: true }) as string[]).filter(f => f.endsWith('.ts') && !f.endsWith('.d.ts')).map(f => `${ROOT}src/${f}`)
+  await build({ entryPoints, outdir: BUILD, outbase: `${ROOT}src`, format: 'esm', platform: 'node', target: 'node20', bundle: false, logLevel: 'error' })
+  return `${BUILD}/cli/main.js`
+}
+
+export function removeCli (): void {
+  rmSync(BUILD, { recursive: true, force: true })
+}
+
+/** An executor: an `ipvm start` child process on 127.0.0.1 with its own data folder. */
+export interface Executor {
+  id: Identity
+  child: ChildProcess
+  multiaddr: string
+  client: IpvmClient
+  httpUrl: string
+  stop: () => Promise<void>
+}
+
+/**
+ * Starts an executor that takes tasks from the `requesters` (by peer id) at most `cap` at a
+ * time each (`compute.max_in_flight_per_peer`).
+ */
+export async function startExecutor (cli: string, requesters: string[], cap: number): Promise<Executor> {
+  const id = await identity()
+  const dir = tempDir('ipvm-bench-exec-')
+  const child = spawn(process.execPath, [cli, 'start', '--data', dir.dir, '--rpc-port', '0', '--metrics-port', '0', '--log-level', 'error'], {
+    env: {
+      ...process.env,
+      IPVM_NODE__KEY_SEED: id.seed,
+      IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0',
+      IPVM_NETWORK__MDNS: 'false',
+      IPVM_NETWORK__TRUSTED_PEERS: JSON.stringify(requesters),
+      IPVM_NETWORK__RECEIPT_QUORUM: '1',
+      IPVM_COMPUTE__MAX_IN_FLIGHT_PER_PEER: String(cap),
+      IPVM_RPC__MAX_REQUESTS_PER_SECOND: '0'
+    },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  const portsFile = `${dir.dir}/ports.json`
+  await waitUntil(() => {
+    if (child.exitCode !== null) throw new Error('an executor exited at start')
+    if (!existsSync(portsFile)) return false
+    try {
+      return (JSON.parse(readFileSync(portsFile, 'utf8')) as { pid: number }).pid === child.pid
+    } catch {
+      return false
+    }
+  }, 60_000, 'an executor to start', 50)
+  const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { rpc: { port: number }, listeners: string[] }
+  const client = await IpvmClient.connect(`ws://127.0.0.1:${ports.rpc.port}`)
+  return {
+    id,
+    child,
+    multiaddr: ports.listeners[0],
+    client,
+    httpUrl: `http://127.0.0.1:${ports.rpc.port}`,
+    stop: async () => {
+      await client.close()
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await exited
+      dir.remove()
+    }
+  }
+}
+
+/** The requester: a node in this process that dials the executors (so it trusts them), at most `concurrency` tasks in flight. */
+export interface Requester {
+  node: IpvmNode
+  client: IpvmClient
+  httpUrl: string
+  close: () => Promise<void>
+}
+
+export async function startRequester (id: Identity, executors: Executor[], concurrency: number): Promise<Requester> {
+  const dir = tempDir('ipvm-bench-req-')
+  const config = testConfig(dir.dir, {
+    node: { key_seed: id.seed },
+    rpc: { max_requests_per_second: 0 },
+    // no DHT lookups at a run's start (peers are still asked over the receipt exchange): they are a cost of the run, not of dispatch
+    network: { peers: executors.map(e => e.multiaddr), receipt_quorum: 1, dht_timeout_ms: 0, enable: true },
+    workflow: { concurrency, max_queued_runs: 1024 }
+  })
+  const node = new IpvmNode({ config, logger: silentLogger() })
+  await node.start()
+  const client = await IpvmClient.connect(node.rpcUrl)
+  await waitUntil(async () => {
+    const info = await client.request<{ dynamic: { compute?: { peers: Record<string, unknown> } } }>('node')
+    return Object.keys(info.dynamic.compute?.peers ?? {}).length >= executors.length
+  }, 60_000, 'the executors\' offers', 100)
+  return {
+    node,
+    client,
+    httpUrl: node.rpcUrl.replace(/^ws:/, 'http:'),
+    close: async () => {
+      await client.close()
+      await node.stop()
+      dir.remove()
+    }
+  }
+}
