@@ -1,6 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import * as cborg from 'cborg'
 import { CID } from 'multiformats/cid'
+import { cidIn } from './kinds.js'
 import { IpldError, IpldErrorCode } from './errors.js'
 import { Float, type Ipld } from './value.js'
 
@@ -31,7 +32,7 @@ function objectEncoder (obj: object): cborg.Token[] | null {
     return [new Token(Type.float, value)]
   }
   if (('asCID' in obj && obj.asCID === obj) || obj instanceof CID) {
-    const cid = CID.asCID(obj)
+    const cid = cidIn(obj)
     if (cid !== null) {
       const bytes = new Uint8Array(cid.bytes.byteLength + 1)
       bytes.set(cid.bytes, 1)

@@ -10,7 +10,7 @@ export { encode, decode } from './codec.js'
 export {
   CID, cidOf, cidOfBytes, cidFromBytes, parseCid, tryParseCid, isHomestarCid, sha3256, DAG_CBOR_CODE, SHA3_256_CODE
 } from './cid.js'
-export { asLink, isIpldMap, kindOf, field, compareUtf8, ipldEquals, type IpldKind } from './kinds.js'
+export { asLink, cidIn, isIpldMap, kindOf, field, compareUtf8, ipldEquals, type IpldKind } from './kinds.js'
 export { base64Encode, base64Decode, base32HexEncode, base32HexDecode } from './encoding.js'
 export type {
   Instruction, Task, Workflow, Receipt, StoredReceipt, ResultTag, Arg, Arg as WasmArg, AwaitBranch, WasmRunInput

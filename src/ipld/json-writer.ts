@@ -1,4 +1,4 @@
-import { CID } from 'multiformats/cid'
+import { cidIn } from './kinds.js'
 import { base64Encode } from './encoding.js'
 import { IpldError, IpldErrorCode } from './errors.js'
 import { compareUtf8 } from './kinds.js'
@@ -33,7 +33,7 @@ function write (value: Ipld): string {
       }
       if (value instanceof Uint8Array) return '{"/":{"bytes":"' + base64Encode(value) + '"}}'
       if (value instanceof Float) return formatFloat(value.value)
-      const cid = CID.asCID(value)
+      const cid = cidIn(value)
       if (cid !== null) return '{"/":"' + cid.toString() + '"}'
       return writeMap(value as IpldMap)
     }

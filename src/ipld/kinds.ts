@@ -4,16 +4,30 @@ import { Float, type Ipld, type IpldMap } from './value.js'
 /** The IPLD kind of a value, as libipld names its variants. */
 export type IpldKind = 'null' | 'bool' | 'integer' | 'float' | 'string' | 'bytes' | 'list' | 'map' | 'link'
 
+/**
+ * `CID.asCID` that never throws and never answers a fake: multiformats takes any object whose
+ * `/` entry is its `bytes` entry for a CID (and throws, or builds one that throws when printed);
+ * such a map is data, not a link.
+ */
+export function cidIn (value: unknown): CID | null {
+  try {
+    const cid = CID.asCID(value)
+    return cid !== null && cid.bytes instanceof Uint8Array && cid.multihash?.digest instanceof Uint8Array ? cid : null
+  } catch {
+    return null
+  }
+}
+
 /** The link in `value`, or undefined when it is not one. */
 export function asLink (value: Ipld | undefined): CID | undefined {
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array || Array.isArray(value) || value instanceof Float) return undefined
-  return CID.asCID(value) ?? undefined
+  return cidIn(value) ?? undefined
 }
 
 /** True for an IPLD map (a plain object that is not a link, a Float or bytes). */
 export function isIpldMap (value: Ipld | undefined): value is IpldMap {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || value instanceof Uint8Array || value instanceof Float) return false
-  return CID.asCID(value) === null
+  return cidIn(value) === null
 }
 
 /** The kind of a value of the in-memory model. */
@@ -28,7 +42,7 @@ export function kindOf (value: Ipld): IpldKind {
       if (value instanceof Float) return 'float'
       if (value instanceof Uint8Array) return 'bytes'
       if (Array.isArray(value)) return 'list'
-      return CID.asCID(value) !== null ? 'link' : 'map'
+      return cidIn(value) !== null ? 'link' : 'map'
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import { CID } from 'multiformats/cid'
-import { decode, encode, isIpldMap, receiptFromIpld, receiptIpld, type CapsuleSignature, type Ipld, type IpldMap, type Receipt } from '../ipld/index.js'
+import { type CID } from 'multiformats/cid'
+import { cidIn, decode, encode, isIpldMap, receiptFromIpld, receiptIpld, type CapsuleSignature, type Ipld, type IpldMap, type Receipt } from '../ipld/index.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 
 /**
@@ -100,7 +100,7 @@ function texts (value: Ipld | undefined, what: string): string[] {
 }
 
 function link (value: Ipld | undefined, what: string): CID {
-  const cid = value === undefined ? null : CID.asCID(value)
+  const cid = value === undefined ? null : cidIn(value)
   if (cid === null) throw invalid(`${what} must be a link`)
   return cid
 }

@@ -1,5 +1,5 @@
-import { CID } from 'multiformats/cid'
-import { decode, encode, isIpldMap, receiptCid, receiptFromIpld, receiptIpld, type CapsuleSignature, type Ipld, type Receipt } from '../ipld/index.js'
+import { type CID } from 'multiformats/cid'
+import { cidIn, decode, encode, isIpldMap, receiptCid, receiptFromIpld, receiptIpld, type CapsuleSignature, type Ipld, type Receipt } from '../ipld/index.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
 
 /**
@@ -39,7 +39,7 @@ function invalid (message: string): NetworkError {
 function cidList (value: Ipld | undefined, max: number, what: string): CID[] {
   if (!Array.isArray(value) || value.length > max) throw invalid(`${what} must be a list of at most ${max} links`)
   return value.map(v => {
-    const cid = CID.asCID(v)
+    const cid = cidIn(v)
     if (cid === null) throw invalid(`${what} holds something other than a link`)
     return cid
   })
@@ -73,7 +73,7 @@ export function decodeResponse (bytes: Uint8Array): ExchangedReceipt[] {
   if (!isIpldMap(value) || !Array.isArray(value.receipts)) throw invalid('an answer is {receipts}')
   return value.receipts.map(entry => {
     if (!isIpldMap(entry)) throw invalid('an answered receipt is {instruction, receipt, sig?}')
-    const instruction = CID.asCID(entry.instruction)
+    const instruction = cidIn(entry.instruction)
     if (instruction === null) throw invalid('instruction must be a link')
     const receipt = receiptFromIpld(isIpldMap(entry.receipt) ? entry.receipt : {}, 'receipt')
     const sig = entry.sig

@@ -1,5 +1,5 @@
 import { CID } from 'multiformats/cid'
-import { sha3256 } from '../ipld/index.js'
+import { cidIn, sha3256 } from '../ipld/index.js'
 import { identity } from 'multiformats/hashes/identity'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { StoreError, StoreErrorCode } from './errors.js'
@@ -79,7 +79,7 @@ export function equalBytes (a: Uint8Array, b: Uint8Array): boolean {
 
 /** Accepts anything that looks like a CID (including one from another copy of multiformats). */
 export function asCid (value: unknown, what: string): CID {
-  const cid = CID.asCID(value)
+  const cid = cidIn(value)
   if (cid === null) throw new StoreError(StoreErrorCode.INVALID_ARGUMENT, `${what} is not a CID`)
   return cid
 }

@@ -1,5 +1,5 @@
-import { CID } from 'multiformats/cid'
-import { type Task, type WasmArg, Float, type Ipld, type IpldMap } from '../ipld/index.js'
+import { type CID } from 'multiformats/cid'
+import { cidIn, type Task, type WasmArg, Float, type Ipld, type IpldMap } from '../ipld/index.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 
 /** What a task's awaited instruction produced: ok with a value, or failed with an error value. */
@@ -26,7 +26,7 @@ export interface PreparedTask {
 
 /** A whole number from `meta` (integer, bigint or whole float), or undefined. */
 export function metaNumber (meta: Ipld, key: string): number | undefined {
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || meta instanceof Uint8Array || CID.asCID(meta) !== null || meta instanceof Float) return undefined
+  if (meta === null || typeof meta !== 'object' || Array.isArray(meta) || meta instanceof Uint8Array || cidIn(meta) !== null || meta instanceof Float) return undefined
   const v = (meta as IpldMap)[key]
   const n = typeof v === 'bigint' ? Number(v) : v instanceof Float ? v.value : typeof v === 'number' ? v : undefined
   if (n === undefined || !Number.isFinite(n) || n <= 0) return undefined
@@ -47,7 +47,7 @@ export function resolveArgs (args: WasmArg[], outputs: Map<string, Outcome>, res
       return outcome.value
     }
     if (arg.kind === 'result') return arg.value
-    const link = CID.asCID(arg.value)
+    const link = cidIn(arg.value)
     if (link !== null) {
       const bytes = resources.get(link.toString())
       if (bytes !== undefined) return bytes
@@ -63,7 +63,7 @@ export function linkArgs (args: WasmArg[]): CID[] {
   const out: CID[] = []
   for (const arg of args) {
     if (arg.kind !== 'literal') continue
-    const link = CID.asCID(arg.value)
+    const link = cidIn(arg.value)
     if (link !== null) out.push(link)
   }
   return out

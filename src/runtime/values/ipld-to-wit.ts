@@ -1,4 +1,5 @@
-import { CID } from 'multiformats/cid'
+import { type CID } from 'multiformats/cid'
+import { cidIn } from '../../ipld/index.js'
 import { base58btc } from 'multiformats/bases/base58'
 import { base32 } from 'multiformats/bases/base32'
 import { Float, type Ipld, type IpldMap } from '../../ipld/value.js'
@@ -89,7 +90,7 @@ export function isInteger (v: Ipld): v is number | bigint {
 
 export function isMap (v: Ipld): v is IpldMap {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) &&
-    !(v instanceof Float) && CID.asCID(v) === null
+    !(v instanceof Float) && cidIn(v) === null
 }
 
 /** Standard base64 alphabet without padding (Rust `Base::Base64`). */
@@ -166,7 +167,7 @@ export function toVal (v: Ipld, type: WitType | undefined, path: string): Val {
     if (kind === 'list') return { kind: 'bytes', value: v }
     return { kind: 'string', value: base64NoPad(v) }
   }
-  const cid = CID.asCID(v)
+  const cid = cidIn(v)
   if (cid !== null) return { kind: 'string', value: linkToString(cid) }
   if (Array.isArray(v)) return listToVal(v, type, path)
   return mapToVal(v as IpldMap, type, path)

@@ -1,4 +1,4 @@
-import { CID } from 'multiformats/cid'
+import { cidIn } from '../../ipld/index.js'
 import { Float, type Ipld, type IpldMap } from '../../ipld/value.js'
 import type { WitType } from './wit-types.js'
 import { parseCidString } from './wit-to-ipld.js'
@@ -15,7 +15,7 @@ const INT_RANGES: Record<string, [bigint, bigint]> = {
 }
 
 function isMap (v: Ipld): v is IpldMap {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Float) && CID.asCID(v) === null
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Uint8Array) && !(v instanceof Float) && cidIn(v) === null
 }
 
 /**
@@ -34,7 +34,7 @@ export function ipldFitsWit (v: Ipld, type: WitType): boolean {
     }
     case 'float32': case 'float64': return typeof v === 'number' || v instanceof Float
     case 'char': return typeof v === 'string' && [...v].length === 1
-    case 'string': return typeof v === 'string' || v === null || CID.asCID(v) !== null || (typeof v === 'string' && parseCidString(v) !== undefined)
+    case 'string': return typeof v === 'string' || v === null || cidIn(v) !== null || (typeof v === 'string' && parseCidString(v) !== undefined)
     case 'list': {
       if (type.element.kind === 'u8') return v instanceof Uint8Array || (Array.isArray(v) && v.length === 0)
       const element = type.element
