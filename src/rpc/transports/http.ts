@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { capped } from '../../util/bytes.js'
-import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError } from '../errors.js'
+import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError, type JsonRpcErrorObject } from '../errors.js'
 import { errorResponse } from '../router.js'
 import { refusalBody, type AccessPolicy, type AccessRefusal } from '../access.js'
 import type { ClientBudgets } from '../clients.js'
@@ -101,8 +101,7 @@ export class HttpTransport {
       if (err instanceof OverLimit) {
         refuseOversized(req, res, err.error)
       } else {
-        // a limit the route applies itself (a plan's task count) is 413 too
-        const status = toJsonRpcError(err).code === JsonRpcCode.LIMIT_EXCEEDED ? 413 : 400
+        const status = uploadStatus(toJsonRpcError(err))
         reply(res, status, JSON.stringify(errorResponse(null, err)), 'application/json', status === 413)
         if (status === 413) req.resume()
       }
@@ -158,4 +157,15 @@ function refuseOversized (req: IncomingMessage, res: ServerResponse, err: RpcErr
 
 function tooLarge (size: number, limit: number): RpcError {
   return new RpcError(RpcErrorCode.FRAME_TOO_LARGE, `request of ${size} bytes exceeds max_frame_bytes (${limit})`, { limit })
+}
+
+/**
+ * The HTTP status of a failed upload: a limit the route applies itself (a plan's task count) is
+ * 413 like the body limit, a full disk 507, the node's own failure 500, the client's input 400.
+ */
+function uploadStatus (error: JsonRpcErrorObject): number {
+  if (error.code === JsonRpcCode.LIMIT_EXCEEDED) return 413
+  if (error.code !== JsonRpcCode.INTERNAL_ERROR) return 400
+  const code = (error.data as { code?: unknown } | undefined)?.code
+  return code === 'STORE_NO_SPACE' ? 507 : 500
 }

@@ -126,6 +126,10 @@ describe.skipIf(cannotMount !== undefined)('a node whose disk fills up (a real 6
     const res = await fetch(`${t.httpUrl}/health`)
     expect(res.status).toBe(503)
     expect(await res.text()).toMatch(/"healthy":false.*No space left on device/)
+    // a file that cannot be stored is the node's condition, not the client's mistake: 507
+    const upload = await fetch(`${t.httpUrl}/add`, { method: 'POST', body: new Uint8Array(256 * 1024).fill(7) })
+    expect(upload.status).toBe(507)
+    expect(await upload.text()).toMatch(/STORE_NO_SPACE/)
     // a cancel that cannot be stored is refused; the run goes on sleeping
     expect((await rpcError(t.client.request('workflow_cancel', [napCid]))).nodeCode).toBe('STORE_NO_SPACE')
     expect((await runStatus(t.client, napCid)).status).toBe('sleeping')
