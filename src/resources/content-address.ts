@@ -1,24 +1,5 @@
 import { CID } from 'multiformats/cid'
-import { sha3256 } from '../ipld/index.js'
-import { sha256 } from 'multiformats/hashes/sha2'
-import { identity } from 'multiformats/hashes/identity'
 import { ResourceError, ResourceErrorCode } from './errors.js'
-
-/** Which resource URLs name a CID, and checking bytes against one. */
-
-const HASHERS = new Map<number, { digest: (b: Uint8Array) => unknown }>([[sha256.code, sha256], [sha3256.code, sha3256], [identity.code, identity]])
-
-/** Checks a block's bytes against the multihash in its CID. */
-export async function verifyBlock (cid: CID, bytes: Uint8Array): Promise<void> {
-  const hasher = HASHERS.get(cid.multihash.code)
-  if (hasher === undefined) throw new ResourceError(ResourceErrorCode.UNSUPPORTED, `unsupported hash 0x${cid.multihash.code.toString(16)} in ${cid.toString()}`, { cid: cid.toString() })
-  const digest = await hasher.digest(bytes) as { bytes: Uint8Array }
-  const a = digest.bytes
-  const b = cid.multihash.bytes
-  if (a.length !== b.length || a.some((x, i) => x !== b[i])) {
-    throw new ResourceError(ResourceErrorCode.CORRUPT, `block ${cid.toString()} does not match its hash`, { cid: cid.toString() })
-  }
-}
 
 /** The CID a resource URL names: `ipfs://<cid>[/…]`, `…/ipfs/<cid>`, `<cid>.ipfs.<gateway>`. */
 export function cidOfUrl (url: string): CID {

@@ -7,7 +7,7 @@
 export { ResourceResolver, type FetchedResource, type ResourceResolverComponents } from './resolver.js'
 export { defaultResourceResolverOptions, resourceResolverOptions, type ResourceResolverOptions } from './options.js'
 export { ResourceError, ResourceErrorCode } from './errors.js'
-export { cidOfUrl, verifyBlock, isContentAddressedUrl } from './content-address.js'
+export { cidOfUrl, isContentAddressedUrl } from './content-address.js'
 export type { BlockSource } from './sources/block-source.js'
 export { KuboBlockSource } from './sources/kubo.js'
 export { GatewayBlockSource } from './sources/gateway.js'
