@@ -66,6 +66,11 @@ export interface DispatchBenchResult {
   rows: DispatchRow[]
 }
 
+export const DISPATCH_USAGE = `distributed execution (--section dispatch): [--tasks N] [--rounds N] [--cap N] [--work N] [--single N]
+  --tasks   tasks per fan-out (64)       --rounds  fan-outs per node count (2)
+  --cap     tasks one executor takes of the requester at a time (1)
+  --work    Wasm loop iterations per task (20000000)   --single  1-task workflows for the dispatch overhead (30)`
+
 export const DEFAULT_DISPATCH_OPTIONS: DispatchBenchOptions = { nodes: [1, 2, 4, 8], tasks: 64, rounds: 2, cap: 1, work: 20_000_000, single: 30 }
 
 /** A core module whose `burn(n, seed)` runs an LCG `n` times from `seed`: CPU only, no memory. */
@@ -242,7 +247,8 @@ export function formatDispatch (res: DispatchBenchResult): string {
   return lines.join('\n')
 }
 
-function parse (argv: string[]): Partial<DispatchBenchOptions> & { json: boolean } {
+/** Options of the distributed execution bench from its flags (`--nodes`, `--tasks`, `--rounds`, `--cap`, `--work`, `--single`, `--json`). */
+export function parseDispatchArgs (argv: string[]): Partial<DispatchBenchOptions> & { json: boolean } {
   const { values } = parseArgs({ args: argv, options: { nodes: { type: 'string' }, tasks: { type: 'string' }, rounds: { type: 'string' }, cap: { type: 'string' }, work: { type: 'string' }, single: { type: 'string' }, json: { type: 'boolean', default: false } } })
   const int = (v: string | undefined): number | undefined => v === undefined ? undefined : Number.parseInt(v, 10)
   const out: Partial<DispatchBenchOptions> & { json: boolean } = { json: values.json === true }
@@ -257,7 +263,7 @@ function parse (argv: string[]): Partial<DispatchBenchOptions> & { json: boolean
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { json, ...opts } = parse(process.argv.slice(2))
+  const { json, ...opts } = parseDispatchArgs(process.argv.slice(2))
   const t0 = performance.now()
   const res = await benchDispatch(opts, what => process.stderr.write(`[dispatch ${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}\n`))
   process.stdout.write(json ? `${JSON.stringify(res)}\n` : `${formatDispatch(res)}\n`)

@@ -10,8 +10,7 @@ import { wasmCallBaseline, wsEchoBaseline } from './baselines.js'
 import { healthRate, workflowBench } from './phases.js'
 import { startBenchNode, startToHealthy } from './bench-node.js'
 import { formatReport, type BenchReport } from './report.js'
-import { formatNodesReport, nodesBench, NODES_USAGE, parseNodesArgs } from './nodes.js'
-import { ensureBuilt } from './cluster.js'
+import { nodesMain } from './nodes-main.js'
 
 const REPLAY_P50_TARGET_MS = 5
 const CONCURRENT_CHAINS_TARGET = 500
@@ -96,28 +95,6 @@ async function main (): Promise<number> {
   }
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `\n${formatReport(report)}\n`)
   return failures === 0 ? 0 : 1
-}
-
-/** `--nodes …`: the multi-node bench (bench/nodes.ts). */
-async function nodesMain (argv: string[]): Promise<number> {
-  let parsed: ReturnType<typeof parseNodesArgs>
-  try {
-    parsed = parseNodesArgs(argv)
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${NODES_USAGE}\n`)
-    return 2
-  }
-  if (parsed === 'help') {
-    process.stdout.write(`${NODES_USAGE}\n`)
-    return 0
-  }
-  ensureBuilt()
-  const t0 = performance.now()
-  const loadStart = loadavg()[0]
-  const report = await nodesBench(parsed.opts, what => { process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}\n`) })
-  const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', date: new Date().toISOString(), loadAverage1m: { start: loadStart, end: loadavg()[0] } }
-  process.stdout.write(parsed.json ? `${JSON.stringify({ environment, ...report })}\n` : `\n${formatNodesReport(report)}\n\n${cpus().length} × ${environment.cpuModel}, load average ${loadStart.toFixed(1)} → ${environment.loadAverage1m.end.toFixed(1)}\n`)
-  return report.targets.every(t => t.met) ? 0 : 1
 }
 
 main().then(code => { process.exitCode = code }, (err: unknown) => {
