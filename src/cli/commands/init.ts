@@ -40,6 +40,7 @@ data_dir = ${q(dataDir)}
 log_level = ${q(d.node.log_level)}
 log_format = ${q(d.node.log_format)}   # "json", "pretty", or "auto": pretty when stderr is a terminal
 # key_file = "<data_dir>/node.key"   # Ed25519 seed, created on first start
+# key_seed = ""   # base64 Ed25519 seed, instead of the key file (a secret: prefer the key file)
 shutdown_timeout_ms = ${d.node.shutdown_timeout_ms}
 
 [rpc]
@@ -57,6 +58,8 @@ request_burst = ${d.rpc.request_burst}
 max_buffered_bytes = ${d.rpc.max_buffered_bytes}   # a client that stops reading is disconnected past this
 max_total_buffered_bytes = ${d.rpc.max_total_buffered_bytes}   # all clients together; the furthest behind are disconnected first
 max_upload_bytes = ${d.rpc.max_upload_bytes}   # largest file POST /add takes
+allowed_origins = ${list(d.rpc.allowed_origins)}   # web pages that may use the node besides its own ("scheme://host:*" for any port; "*" lets every page in)
+allowed_hosts = ${list(d.rpc.allowed_hosts)}   # Host header names answered besides rpc.host (stops DNS rebinding; "*" answers any)
 
 [metrics]
 enable = ${d.metrics.enable}
@@ -72,6 +75,14 @@ mdns = ${d.network.mdns}
 gossip = ${d.network.gossip}
 receipt_quorum = ${d.network.receipt_quorum}
 dht_timeout_ms = ${d.network.dht_timeout_ms}
+receipt_sync_interval_ms = ${d.network.receipt_sync_interval_ms}   # how often recent receipt CIDs are traded with a trusted peer to repair gossip losses (0: on connecting only)
+trust = ${q(d.network.trust)}   # whose receipts are reused as results: "trusted" peers (peers, trusted_peers), "any" (Homestar's behaviour), "none"
+trusted_peers = ${list(d.network.trusted_peers)}   # peer ids or did:key DIDs trusted besides network.peers
+receipt_quorum_agree = ${d.network.receipt_quorum_agree}   # distinct trusted peers that must vouch for a receipt before it is reused
+max_receipt_candidates = ${d.network.max_receipt_candidates}   # receipts kept apart while too few trusted peers vouch for them
+max_receipt_candidate_bytes = ${d.network.max_receipt_candidate_bytes}
+max_dht_records = ${d.network.max_dht_records}   # DHT records kept for other peers (the oldest dropped beyond either cap)
+max_dht_record_bytes = ${d.network.max_dht_record_bytes}
 
 [workflow]
 concurrency = ${d.workflow.concurrency}

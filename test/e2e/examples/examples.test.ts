@@ -10,7 +10,7 @@ const EXAMPLES = new URL('../../../examples/', import.meta.url)
 const path = (name: string): string => new URL(name, EXAMPLES).pathname
 
 /**
- * Every example with its documented result (README, examples/README.md): the workflow CID,
+ * Every example with its documented result (README, "Examples"): the workflow CID,
  * the exit code of `ipvm run`, and each task's output in the order the lines are printed
  * for a chain (for parallel tasks, as a set).
  */
