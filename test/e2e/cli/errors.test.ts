@@ -3,10 +3,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { IpvmClient } from '../../../src/client/index.js'
+import { collectRun, IpvmClient } from '../../../src/client/index.js'
 import { CLI_ENTRY, runCli, type CliResult } from '../../utils/cli.js'
 import { startBareNode, startTestNode, tempDir, type TestNode } from '../../utils/node.js'
 import { waitUntil } from '../../utils/wait.js'
+import { buildTestComponent } from '../../utils/wasm.js'
+import { addResource, chain } from '../../utils/workflows.js'
 
 /**
  * The mistakes a newcomer makes, each answered with: the documented exit code, exactly one
@@ -138,8 +140,11 @@ describe('ipvm: one-line errors', { timeout: 180_000 }, () => {
   it('EPIPE: a reader that goes away (ipvm status | head -1) ends the command quietly', async () => {
     const t: TestNode = await startTestNode()
     cleanups.push(t.close)
+    // a few runs, so that the table has lines to write
+    await collectRun(await t.client.runWorkflow(chain(await addResource(t.httpUrl, await buildTestComponent()), 3, 1)), 30_000)
+    const port = new URL(t.url).port
     const result = await new Promise<{ code: number | null, stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI_ENTRY, 'workflow', join(EXAMPLES, 'fan-out.json')], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(process.execPath, [CLI_ENTRY, 'status', '--port', port], { stdio: ['ignore', 'pipe', 'pipe'] })
       // the read end is closed before the command writes: its writes fail with EPIPE
       child.stdout.destroy()
       let stderr = ''
