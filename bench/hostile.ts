@@ -198,7 +198,8 @@ export async function endless (url: string, address: string, rsc: string, timeMs
     const task = { cause: null, meta: { time: timeMs }, prf: [], run: { input: { args: [], func: 'spin' }, nnc: '', op: 'wasm/run', rsc } }
     // a distinct workflow each time (a field outside the instruction changes nothing), so it runs again
     const workflow = { tasks: [{ ...task, meta: { time: timeMs, round: `${address} ${i}` } }] }
-    const answer = await ask(ws, JSON.stringify(runRequest(i, [{ workflow }])))
+    // status notifications, to see the run end (Homestar's clients, the default, get receipts only)
+    const answer = await ask(ws, JSON.stringify(runRequest(i, [{ workflow }, { format: 'json', status: true }])))
     if (answer === null) break
     const sub = (JSON.parse(answer) as { result?: unknown }).result
     if (typeof sub !== 'string') {

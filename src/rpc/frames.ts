@@ -29,6 +29,13 @@ export interface FrameHandlerOptions {
  */
 const READ_WHEN_LIMITED_CHARS = 64 * 1024
 
+/**
+ * Tasks a request may carry per request token: a large workflow costs its client as many
+ * tokens more (in debt, down to minus `rpc.request_burst`), since computing its CIDs is the
+ * node's work; at the default rate one client submits at most ~4 000 tasks a second.
+ */
+const TASKS_PER_TOKEN = 20
+
 /** A message longer than this gives the event loop a turn between the steps that read it whole. */
 const YIELD_ABOVE_CHARS = 64 * 1024
 
@@ -98,8 +105,11 @@ export class FrameHandler {
         r.answer = notification ? null : refusal(r.id, rateLimitedError(rate))
         continue
       }
+      const counted = frame.tasks
       const refused = this.router.precheck(method, params, frame)
       if (refused !== undefined) r.answer = notification ? null : refusal(r.id, refused)
+      // every task is CIDs to compute: a request pays one token more per TASKS_PER_TOKEN tasks
+      else rate?.charge(Math.floor((frame.tasks - counted) / TASKS_PER_TOKEN))
     }
     if (large) await nextTurn()
     for (const r of requests) {

@@ -68,6 +68,18 @@ export class TokenBucket {
     return true
   }
 
+  /**
+   * Charges `tokens` more for a request already admitted whose work is larger than one
+   * request's (a workflow's tasks). The budget may go into debt, down to minus `burst`: the
+   * client's next requests wait until it is repaid, so one large request is served whole and
+   * a stream of them is slowed to the rate.
+   */
+  charge (tokens: number): void {
+    if (this.unlimited || tokens <= 0) return
+    this.refill()
+    this.tokens = Math.max(-this.burst, this.tokens - tokens)
+  }
+
   /** Milliseconds until the next token is available (0 when one is). */
   waitMs (): number {
     if (this.unlimited) return 0

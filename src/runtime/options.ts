@@ -17,7 +17,7 @@ export interface WasmRunnerOptions {
   /**
    * How long every busy worker's call must have run before a run with calls waiting and no
    * worker gets an extra one.
-   * @default 1000
+   * @default 250
    */
   reliefAfterMs?: number
   /**
@@ -79,7 +79,7 @@ export function wasmRunnerOptions (config: Pick<IpvmConfig, 'workflow'>, dataDir
 export const defaultWasmRunnerOptions: Required<Omit<WasmRunnerOptions, 'cacheDir'>> & { cacheDir?: string } = {
   workers: Math.max(1, availableParallelism()),
   maxExtraWorkers: 2 * Math.max(1, availableParallelism()),
-  reliefAfterMs: 1000,
+  reliefAfterMs: 250,
   extraIdleMs: 5000,
   defaultTimeoutMs: defaultConfig.workflow.default_timeout_ms,
   defaultMemoryBytes: defaultConfig.workflow.default_memory_bytes,

@@ -12,7 +12,7 @@ export interface WorkerPoolOptions {
   resourceLimits: ResourceLimits
   /** Workers beyond `size` that may be started for groups left without one (relief). @default 2 × size */
   maxExtraWorkers?: number
-  /** How long every busy worker's call must have run before a group left without a worker gets an extra one. @default 1000 */
+  /** How long every busy worker's call must have run before a group left without a worker gets an extra one. @default 250 */
   reliefAfterMs?: number
   /** How long an extra worker stays idle, ready for the next group left without one, before it stops. @default 5000 */
   extraIdleMs?: number

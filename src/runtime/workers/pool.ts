@@ -13,7 +13,7 @@ export { CallFailure, type PoolStats, type WorkerPoolOptions } from './pool-mode
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** Workers that die before becoming ready this many times in a row fail the queued calls. */
 const MAX_START_FAILURES = 5
-const DEFAULT_RELIEF_AFTER_MS = 1000
+const DEFAULT_RELIEF_AFTER_MS = 250
 const DEFAULT_EXTRA_IDLE_MS = 5000
 
 /**

@@ -96,6 +96,24 @@ describe('FrameHandler', () => {
     expect(JSON.parse((await frames.handle(large, { ...ctx, rate }))!)).toMatchObject({ id: 7 })
   })
 
+  it('a workflow pays one token more per 20 tasks, in debt if need be: served whole, then the client waits until it is repaid', async () => {
+    let now = 0
+    const rate = new TokenBucket({ ratePerSecond: 10, burst: 10 }, () => now)
+    const { frames, calls } = setup({ maxTasks: 400 })
+    const run = (id: number, n: number): string => `{"jsonrpc":"2.0","id":${id},"method":"run","params":[{"workflow":{"tasks":[${Array(n).fill('{"a":1}').join(',')}]}}]}`
+    // 300 tasks: 1 + 15 tokens of a budget of 10, so 6 in debt
+    expect(JSON.parse((await frames.handle(run(1, 300), { ...ctx, rate }))!)).toMatchObject({ id: 1, result: 300 })
+    expect(rate.waitMs()).toBe(700)
+    expect(JSON.parse((await frames.handle('{"jsonrpc":"2.0","id":2,"method":"echo"}', { ...ctx, rate }))!)).toMatchObject({ id: 2, error: { data: { code: 'RPC_RATE_LIMITED', retry_after_ms: 700 } } })
+    // the debt is never more than one burst (21 tokens charged, 10 owed at most)
+    now += 700
+    expect(JSON.parse((await frames.handle(run(3, 400), { ...ctx, rate }))!)).toMatchObject({ id: 3, result: 400 })
+    expect(rate.waitMs()).toBe(1100)
+    now += 1100
+    expect(JSON.parse((await frames.handle('{"jsonrpc":"2.0","id":4,"method":"echo"}', { ...ctx, rate }))!)).toMatchObject({ id: 4, result: null })
+    expect(calls).toEqual(['run 300', 'run 400', `echo {"jsonrpc":"2.0","id":4,"method":"echo"}`])
+  })
+
   it('the requests of a batch take turns with other messages: a request sent after a long batch is served before the batch ends', async () => {
     const { frames, calls } = setup()
     const batch = JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'work', params: [`batch ${i}`] })))
