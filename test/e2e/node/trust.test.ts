@@ -147,6 +147,36 @@ describe('a peer network no stranger can poison', () => {
     await waitUntil(() => victimEvents.some(e => e.receipt_conflict?.publisher === friend.peerId.toString()), 10_000, 'conflict reported')
   })
 
+  it('a stranger that vouches for three conflicting receipts is disconnected and refused from then on', async () => {
+    // three results the victim computed itself
+    const tasks = [7001, 7002, 7003].map(start => taskOf(rsc, start)[0])
+    for (const start of [7001, 7002, 7003]) {
+      const run = await collectRun(await victim.client.runWorkflow(JSON.stringify(chain(rsc, 1, start))), 30_000)
+      expect(run.receipts.map(r => r.receipt.out)).toEqual([['ok', start + 1]])
+    }
+    const liar = await rawPeer()
+    await connect(liar, victim)
+    const victimId = peerIdFromString(victim.node.peerId)
+    const conflictsBefore = await metricValue(victim, 'ipvm_receipt_conflicts_total')
+    // two lies: counted, and the liar is still connected
+    for (const task of tasks.slice(0, 2)) await gossip(liar, task, receiptFor(task, ['ok', 1]))
+    await waitUntil(async () => await metricValue(victim, 'ipvm_receipt_conflicts_total') === conflictsBefore + 2, 10_000, 'two conflicts counted')
+    expect(liar.getConnections(victimId).length).toBeGreaterThan(0)
+    // the third: the victim hangs up
+    await gossip(liar, tasks[2], receiptFor(tasks[2], ['ok', 1]))
+    await waitUntil(() => liar.getConnections(victimId).length === 0, 10_000, 'the liar disconnected')
+    expect(await metricValue(victim, 'ipvm_receipt_conflicts_total')).toBe(conflictsBefore + 3)
+    // and does not let it back in: the dial fails, or the connection is closed at once
+    await liar.dial(multiaddr(victim.node.multiaddrs[0])).catch(() => undefined)
+    await waitUntil(() => liar.getConnections(victimId).length === 0, 10_000, 'the liar refused again')
+    expect(Object.keys((await victim.client.node()).dynamic.connections)).not.toContain(liar.peerId.toString())
+    // its lies changed nothing
+    for (const [i, task] of tasks.entries()) {
+      const kept = await victim.client.request<{ receipt: { out: unknown } }>('receipt_get', [task.run.cid.toString()])
+      expect(kept.receipt.out).toEqual(['ok', 7002 + i])
+    }
+  })
+
   it('a trusted peer\'s honest receipt, in Homestar\'s gossip form, is replayed without running the task', async () => {
     const [task] = taskOf(rsc, 7070)
     const fromPeersBefore = await metricValue(victim, 'ipvm_receipts_from_peers_total')
