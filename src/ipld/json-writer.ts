@@ -1,4 +1,5 @@
 import { CID } from 'multiformats/cid'
+import { cidText } from './cid.js'
 import { base64Encode } from './encoding.js'
 import { IpldError, IpldErrorCode } from './errors.js'
 import { compareUtf8 } from './kinds.js'
@@ -34,7 +35,7 @@ function write (value: Ipld): string {
       if (value instanceof Uint8Array) return '{"/":{"bytes":"' + base64Encode(value) + '"}}'
       if (value instanceof Float) return formatFloat(value.value)
       const cid = CID.asCID(value)
-      if (cid !== null) return '{"/":"' + cid.toString() + '"}'
+      if (cid !== null) return '{"/":"' + cidText(cid) + '"}'
       return writeMap(value as IpldMap)
     }
     default:
