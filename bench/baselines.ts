@@ -16,14 +16,18 @@ export interface EchoBaseline {
 /**
  * Round trips of a health-sized JSON-RPC frame through a bare `ws` server on 127.0.0.1 that
  * echoes every frame: the ceiling of any request/response over one WebSocket here. The
- * client parses each reply, as the node's client does.
+ * client parses each reply, as the node's client does. The server runs in this process, or
+ * at `url` (a process of its own, `spawnEcho`, when the node runs in one too).
  */
-export async function wsEchoBaseline (sequential: number, concurrent: number, inFlight: number): Promise<EchoBaseline> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
-  await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject) })
-  server.on('connection', ws => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
-  const { port } = server.address() as { port: number }
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false })
+export async function wsEchoBaseline (sequential: number, concurrent: number, inFlight: number, url?: string): Promise<EchoBaseline> {
+  let server: WebSocketServer | undefined
+  if (url === undefined) {
+    const local = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+    server = local
+    await new Promise<void>((resolve, reject) => { local.once('listening', resolve); local.once('error', reject) })
+    local.on('connection', ws => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
+  }
+  const ws = new WebSocket(url ?? `ws://127.0.0.1:${(server?.address() as { port: number }).port}`, { perMessageDeflate: false })
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
   ;(ws as unknown as { _socket?: { setNoDelay?: (v: boolean) => void } })._socket?.setNoDelay?.(true)
   // the echo keeps frame order, so replies are matched first in, first out
@@ -45,7 +49,7 @@ export async function wsEchoBaseline (sequential: number, concurrent: number, in
     return { sequential: { perSec: seq.perSec, latency: seq.latency }, concurrent: { perSec: conc.perSec, latency: conc.latency } }
   } finally {
     ws.terminate()
-    await new Promise<void>(resolve => server.close(() => resolve()))
+    if (server !== undefined) await new Promise<void>(resolve => server.close(() => resolve()))
   }
 }
 

@@ -3,7 +3,7 @@ import { addResource } from '../test/utils/workflows.js'
 import type { BenchOptions } from './args.js'
 import { measureCalls, runPool, summarize, type LatencySummary } from './stats.js'
 import { addOneChain, runChecked, type BenchWorkflow, type RunCheck, StartValues } from './workflows.js'
-import { startLoad, taskAttemptTotals, type BenchNode, type Load, type StageRow } from './bench-node.js'
+import { startLoad, type BenchNode, type Load, type StageRow } from './bench-node.js'
 
 export interface RequestRate {
   perSec: number
@@ -19,7 +19,7 @@ export async function healthRate (bench: BenchNode, total: number, inFlight: num
   }
   await measureCalls(Math.min(500, total), inFlight, call)
   bench.breakdown?.take()
-  const load = startLoad()
+  const load = startLoad(bench.process?.cpuMs)
   const { perSec, latency } = await measureCalls(total, inFlight, call)
   const stages = bench.breakdown?.take()
   return { perSec, latency, load: load(), ...(stages !== undefined ? { stages } : {}) }
@@ -46,15 +46,15 @@ export interface WorkflowPhase {
 /** Runs the workflows, `inFlight` at a time, each checked (see `runChecked`). */
 export async function workflowPhase (bench: BenchNode, workflows: BenchWorkflow[], inFlight: number, replay: boolean): Promise<WorkflowPhase> {
   const checks: RunCheck[] = new Array(workflows.length)
-  const before = await taskAttemptTotals(bench.node)
+  const before = await bench.taskAttempts()
   bench.breakdown?.take()
-  const load = startLoad()
+  const load = startLoad(bench.process?.cpuMs)
   const wallMs = await runPool(workflows.length, inFlight, async i => {
     checks[i] = await runChecked(bench.client, workflows[i], replay)
   })
   const loadSeen = load()
   const stages = bench.breakdown?.take()
-  const after = await taskAttemptTotals(bench.node)
+  const after = await bench.taskAttempts()
   const tasks = workflows.reduce((s, w) => s + w.length, 0)
   const failed = checks.filter(c => !c.ok)
   const attempts = after.count - before.count
@@ -92,9 +92,8 @@ export type WorkflowCounts = Pick<BenchOptions, 'warmup' | 'oneTask' | 'chainLen
  * compiles it), then runs every workflow phase. Every workflow has its own start value, so
  * nothing is replayed except in the replay phases, which re-submit workflows already run.
  */
-export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, onPhase: (name: string) => void = () => {}): Promise<WorkflowResults> {
+export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, onPhase: (name: string) => void = () => {}, starts = new StartValues()): Promise<WorkflowResults & { rsc: string }> {
   const rsc = await addResource(bench.httpUrl, await buildTestComponent())
-  const starts = new StartValues()
   const make = (length: number, n: number): BenchWorkflow[] => Array.from({ length: n }, () => addOneChain(rsc, length, starts.take()))
 
   onPhase('warm-up')
@@ -120,7 +119,7 @@ export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, o
   onPhase('replays')
   const replayOneTask = await workflowPhase(bench, pick(oneTaskWfs, counts.replays), 1, true)
   const replayChain = await workflowPhase(bench, pick([...seqChains, ...concChains], counts.replays), 1, true)
-  return { warmupMs, oneTask, chainsSequential, chainsConcurrent, replayOneTask, replayChain }
+  return { warmupMs, oneTask, chainsSequential, chainsConcurrent, replayOneTask, replayChain, rsc }
 }
 
 /** `n` items spread evenly over `items` (all of them, cycling, when n exceeds the list). */
