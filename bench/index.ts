@@ -13,6 +13,7 @@ import { startBenchNode, startChildBenchNode, spawnToHealthy, startToHealthy } f
 import { fmt, formatReport, type BenchReport } from './report.js'
 import { scalingBench, type ScalingReport } from './scaling.js'
 import { spawnEcho } from './child.js'
+import { compareBench, COMPARE_USAGE, formatCompare, parseCompareArgs } from './compare.js'
 import { StartValues } from './workflows.js'
 import { formatNodesReport, nodesBench, NODES_USAGE, parseNodesArgs } from './nodes.js'
 import { ensureBuilt } from './cluster.js'
@@ -27,6 +28,7 @@ const ONE_CHAIN_TARGET = 100
 
 async function main (): Promise<number> {
   if (process.argv.slice(2).some(a => a === '--nodes' || a.startsWith('--nodes='))) return await nodesMain(process.argv.slice(2))
+  if (process.argv.slice(2).some(a => a === '--compare' || a.startsWith('--compare='))) return await compareMain(process.argv.slice(2))
   let opts: BenchOptions | 'help'
   try {
     opts = parseBenchArgs(process.argv.slice(2))
@@ -45,14 +47,6 @@ async function main (): Promise<number> {
   if (child) ensureBuilt()
   const rssOfBench = process.memoryUsage().rss
 
-  progress(`baselines: ws echo${child ? ' (a process of its own)' : ''}`)
-  const echo = child ? await spawnEcho() : undefined
-  let wsEcho: Awaited<ReturnType<typeof wsEchoBaseline>>
-  try {
-    wsEcho = await wsEchoBaseline(opts.echo, opts.echoConcurrent, opts.inFlight, echo?.url)
-  } finally {
-    await echo?.stop()
-  }
   progress('baselines: raw WebAssembly')
   const wasm = await wasmCallBaseline(opts.wasmCalls)
 
@@ -62,6 +56,7 @@ async function main (): Promise<number> {
   const rssAfterStart = rssNow()
   await new Promise(resolve => setTimeout(resolve, IDLE_SETTLE_MS))
   const rssIdle = rssNow()
+  let wsEcho: Awaited<ReturnType<typeof wsEchoBaseline>>
   let health: BenchReport['health']
   let workflows: Awaited<ReturnType<typeof workflowBench>>
   let scaling: ScalingReport
@@ -70,7 +65,14 @@ async function main (): Promise<number> {
   let rssEnd: number
   const rateLimit = bench.rateLimit
   try {
-    progress('health')
+    // the echo is measured right before health, so both see the same load on the machine
+    progress(`ws echo baseline${child ? ' (a process of its own)' : ''}, then health`)
+    const echo = child ? await spawnEcho() : undefined
+    try {
+      wsEcho = await wsEchoBaseline(opts.echo, opts.echoConcurrent, opts.inFlight, echo?.url)
+    } finally {
+      await echo?.stop()
+    }
     const seq = await healthRate(bench, opts.health, 1)
     const conc = await healthRate(bench, opts.healthConcurrent, opts.inFlight)
     health = {
@@ -142,6 +144,28 @@ async function main (): Promise<number> {
   }
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `\n${formatReport(report)}\n`)
   return failures === 0 ? 0 : 1
+}
+
+/** `--compare CMD …`: this node and another through the same phases (bench/compare.ts). */
+async function compareMain (argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseCompareArgs>
+  try {
+    parsed = parseCompareArgs(argv)
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${COMPARE_USAGE}\n`)
+    return 2
+  }
+  if (parsed === 'help') {
+    process.stdout.write(`${COMPARE_USAGE}\n`)
+    return 0
+  }
+  ensureBuilt()
+  const t0 = performance.now()
+  const loadStart = loadavg()[0]
+  const report = await compareBench(parsed.command, parsed.counts, what => { process.stderr.write(`[bench ${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}\n`) })
+  const environment = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? '?', date: new Date().toISOString(), loadAverage1m: { start: loadStart, end: loadavg()[0] } }
+  process.stdout.write(parsed.json ? `${JSON.stringify({ environment, ...report })}\n` : `\n${formatCompare(report)}\n\n${cpus().length} × ${environment.cpuModel}, load average ${fmt(loadStart)} → ${fmt(environment.loadAverage1m.end)}\n`)
+  return 0
 }
 
 /** `--nodes …`: the multi-node bench (bench/nodes.ts). */

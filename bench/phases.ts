@@ -1,6 +1,7 @@
 import { buildTestComponent } from '../test/utils/wasm.js'
 import { addResource } from '../test/utils/workflows.js'
 import type { BenchOptions } from './args.js'
+import { openRoundTrips } from './baselines.js'
 import { measureCalls, runPool, summarize, type LatencySummary } from './stats.js'
 import { addOneChain, runChecked, type BenchWorkflow, type RunCheck, StartValues } from './workflows.js'
 import { startLoad, type BenchNode, type Load, type StageRow } from './bench-node.js'
@@ -12,17 +13,24 @@ export interface RequestRate {
   stages?: StageRow[]
 }
 
+/** `health` requests over a WebSocket of their own, through the same thin client as the ws echo baseline. */
 export async function healthRate (bench: BenchNode, total: number, inFlight: number): Promise<RequestRate> {
+  const link = await openRoundTrips(bench.httpUrl.replace(/^http:/, 'ws:'))
+  let id = 0
   const call = async (): Promise<void> => {
-    const r = await bench.client.health()
-    if (r.healthy !== true) throw new Error('unhealthy')
+    const r = await link.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { result?: { healthy?: unknown } }
+    if (r.result?.healthy !== true) throw new Error(`unhealthy: ${JSON.stringify(r)}`)
   }
-  await measureCalls(Math.min(500, total), inFlight, call)
-  bench.breakdown?.take()
-  const load = startLoad(bench.process?.cpuMs)
-  const { perSec, latency } = await measureCalls(total, inFlight, call)
-  const stages = bench.breakdown?.take()
-  return { perSec, latency, load: load(), ...(stages !== undefined ? { stages } : {}) }
+  try {
+    await measureCalls(Math.min(2000, total), inFlight, call)
+    bench.breakdown?.take()
+    const load = startLoad(bench.process?.cpuMs)
+    const { perSec, latency } = await measureCalls(total, inFlight, call)
+    const stages = bench.breakdown?.take()
+    return { perSec, latency, load: load(), ...(stages !== undefined ? { stages } : {}) }
+  } finally {
+    link.close()
+  }
 }
 
 export interface WorkflowPhase {
