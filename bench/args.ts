@@ -14,12 +14,9 @@ export interface BenchOptions {
   scalingConcurrency: number[]
   /** Requests kept in flight in the concurrent phases. @default 32 */
   inFlight: number
-  /** ws echo round trips, sequential / in flight. */
-  echo: number
-  echoConcurrent: number
   /** Raw WebAssembly add_one calls. */
   wasmCalls: number
-  /** `health` requests, sequential / in flight. */
+  /** `health` requests, sequential / in flight (the ws echo takes as many, in turns with them). */
   health: number
   healthConcurrent: number
   /** Workflows run (and not measured) before the workflow phases. */
@@ -40,10 +37,8 @@ export interface BenchOptions {
 
 const FULL: Omit<BenchOptions, 'json' | 'quick' | 'breakdown' | 'inProcess' | 'scalingSizes' | 'scalingConcurrency'> = {
   inFlight: 32,
-  echo: 10_000,
-  echoConcurrent: 50_000,
   wasmCalls: 50_000_000,
-  health: 10_000,
+  health: 20_000,
   healthConcurrent: 50_000,
   warmup: 20,
   oneTask: 500,
@@ -56,10 +51,8 @@ const FULL: Omit<BenchOptions, 'json' | 'quick' | 'breakdown' | 'inProcess' | 's
 
 const QUICK: Omit<BenchOptions, 'json' | 'quick' | 'breakdown' | 'inProcess' | 'scalingSizes' | 'scalingConcurrency'> = {
   inFlight: 32,
-  echo: 2000,
-  echoConcurrent: 10_000,
   wasmCalls: 10_000_000,
-  health: 2000,
+  health: 5000,
   healthConcurrent: 10_000,
   warmup: 10,
   oneTask: 100,

@@ -44,6 +44,14 @@ export async function wsEchoBaseline (sequential: number, concurrent: number, in
   }
 }
 
+/** A bare `ws` echo server in this process on 127.0.0.1 (the in-process mode's baseline). */
+export async function startLocalEcho (): Promise<{ url: string, stop: () => Promise<void> }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+  await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject) })
+  server.on('connection', ws => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
+  return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, stop: async () => await new Promise<void>(resolve => server.close(() => resolve())) }
+}
+
 /**
  * The thinnest client of one WebSocket: sends a text frame, resolves with the next reply
  * parsed (replies are matched first in, first out: the echo and the node both answer a

@@ -7,8 +7,8 @@
 import '../src/polyfill.js'
 import { cpus, platform, arch, loadavg } from 'node:os'
 import { parseBenchArgs, USAGE, type BenchOptions } from './args.js'
-import { wasmCallBaseline, wsEchoBaseline } from './baselines.js'
-import { healthRate, workflowBench } from './phases.js'
+import { startLocalEcho, wasmCallBaseline, type EchoBaseline } from './baselines.js'
+import { healthAndEcho, workflowBench } from './phases.js'
 import { startBenchNode, startChildBenchNode, spawnToHealthy, startToHealthy } from './bench-node.js'
 import { fmt, formatReport, type BenchReport } from './report.js'
 import { scalingBench, type ScalingReport } from './scaling.js'
@@ -56,7 +56,7 @@ async function main (): Promise<number> {
   const rssAfterStart = rssNow()
   await new Promise(resolve => setTimeout(resolve, IDLE_SETTLE_MS))
   const rssIdle = rssNow()
-  let wsEcho: Awaited<ReturnType<typeof wsEchoBaseline>>
+  let wsEcho: EchoBaseline
   let health: BenchReport['health']
   let workflows: Awaited<ReturnType<typeof workflowBench>>
   let scaling: ScalingReport
@@ -65,19 +65,21 @@ async function main (): Promise<number> {
   let rssEnd: number
   const rateLimit = bench.rateLimit
   try {
-    // the echo is measured right before health, so both see the same load on the machine
-    progress(`ws echo baseline${child ? ' (a process of its own)' : ''}, then health`)
-    const echo = child ? await spawnEcho() : undefined
+    // the echo and health take turns in blocks, so both see the same load on the machine
+    progress(`health, in turns with the ws echo${child ? ' (a process of its own)' : ''}`)
+    const echo = child ? await spawnEcho() : await startLocalEcho()
+    let seq: Awaited<ReturnType<typeof healthAndEcho>>
+    let conc: typeof seq
     try {
-      wsEcho = await wsEchoBaseline(opts.echo, opts.echoConcurrent, opts.inFlight, echo?.url)
+      seq = await healthAndEcho(bench, echo.url, opts.health, 1)
+      conc = await healthAndEcho(bench, echo.url, opts.healthConcurrent, opts.inFlight)
     } finally {
-      await echo?.stop()
+      await echo.stop()
     }
-    const seq = await healthRate(bench, opts.health, 1)
-    const conc = await healthRate(bench, opts.healthConcurrent, opts.inFlight)
+    wsEcho = { sequential: seq.echo, concurrent: conc.echo }
     health = {
-      sequential: { ...seq, fractionOfEcho: seq.perSec / wsEcho.sequential.perSec },
-      concurrent: { ...conc, fractionOfEcho: conc.perSec / wsEcho.concurrent.perSec, inFlight: opts.inFlight }
+      sequential: { ...seq.health, fractionOfEcho: seq.health.perSec / seq.echo.perSec },
+      concurrent: { ...conc.health, fractionOfEcho: conc.health.perSec / conc.echo.perSec, inFlight: opts.inFlight }
     }
     const starts = new StartValues()
     workflows = await workflowBench(bench, opts, phase => progress(phase), starts)

@@ -1,7 +1,7 @@
 import { buildTestComponent } from '../test/utils/wasm.js'
 import { addResource } from '../test/utils/workflows.js'
 import type { BenchOptions } from './args.js'
-import { openRoundTrips } from './baselines.js'
+import { openRoundTrips, type RateResult } from './baselines.js'
 import { measureCalls, runPool, summarize, type LatencySummary } from './stats.js'
 import { addOneChain, runChecked, type BenchWorkflow, type RunCheck, StartValues } from './workflows.js'
 import { startLoad, type BenchNode, type Load, type StageRow } from './bench-node.js'
@@ -13,23 +13,64 @@ export interface RequestRate {
   stages?: StageRow[]
 }
 
-/** `health` requests over a WebSocket of their own, through the same thin client as the ws echo baseline. */
-export async function healthRate (bench: BenchNode, total: number, inFlight: number): Promise<RequestRate> {
-  const link = await openRoundTrips(bench.httpUrl.replace(/^http:/, 'ws:'))
+/** Blocks the echo and `health` take turns in, so both see the same load on the machine. */
+const BLOCKS = 10
+/**
+ * Requests each server gets before anything is measured: a fresh node answers its first few
+ * thousand requests 3-4 times slower, until V8 has optimized the request path.
+ */
+const WARM_UP = 10_000
+
+/**
+ * `health` requests over a WebSocket of their own, through the same thin client as the ws
+ * echo baseline at `echoUrl`, `inFlight` at a time: the two take turns in blocks (echo,
+ * health, echo, health…), and each rate is its requests over the sum of its blocks' wall time.
+ */
+export async function healthAndEcho (bench: BenchNode, echoUrl: string, total: number, inFlight: number): Promise<{ health: RequestRate, echo: RateResult }> {
+  const node = await openRoundTrips(bench.httpUrl.replace(/^http:/, 'ws:'))
+  const echo = await openRoundTrips(echoUrl)
   let id = 0
-  const call = async (): Promise<void> => {
-    const r = await link.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { result?: { healthy?: unknown } }
+  const health = async (): Promise<void> => {
+    const r = await node.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { result?: { healthy?: unknown } }
     if (r.result?.healthy !== true) throw new Error(`unhealthy: ${JSON.stringify(r)}`)
   }
+  const echoed = async (): Promise<void> => {
+    const r = await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { id?: unknown }
+    if (typeof r.id !== 'number') throw new Error('echo lost its id')
+  }
   try {
-    await measureCalls(Math.min(2000, total), inFlight, call)
+    await measureCalls(WARM_UP, inFlight, echoed)
+    await measureCalls(WARM_UP, inFlight, health)
+    const block = Math.max(1, Math.ceil(total / BLOCKS))
+    const samples = { health: [] as number[], echo: [] as number[] }
+    const wall = { health: 0, echo: 0 }
+    let nodeCpuMs = 0
+    let mainCpuMs = 0
+    let busy = 0
+    let cores = 0
     bench.breakdown?.take()
-    const load = startLoad(bench.process?.cpuMs)
-    const { perSec, latency } = await measureCalls(total, inFlight, call)
+    for (let done = 0; done < total; done += block) {
+      const n = Math.min(block, total - done)
+      const e = await measureCalls(n, inFlight, echoed)
+      const load = startLoad(bench.process?.cpuMs)
+      const h = await measureCalls(n, inFlight, health)
+      const l = load()
+      for (const [k, r] of [['echo', e], ['health', h]] as const) {
+        wall[k] += r.wallMs
+        samples[k].push(...r.samples)
+      }
+      nodeCpuMs += l.nodeCpuMs ?? 0
+      mainCpuMs += l.mainThreadCpuMs ?? 0
+      busy += l.mainThreadBusy * h.wallMs
+      cores += l.cpuCores * h.wallMs
+    }
     const stages = bench.breakdown?.take()
-    return { perSec, latency, load: load(), ...(stages !== undefined ? { stages } : {}) }
+    const rate = (k: 'health' | 'echo'): RateResult => ({ perSec: samples[k].length / (wall[k] / 1000), latency: summarize(samples[k]) })
+    const load: Load = { mainThreadBusy: busy / wall.health, cpuCores: cores / wall.health, mainThreadCpuMs: mainCpuMs, ...(bench.process !== undefined ? { nodeCpuMs } : {}) }
+    return { health: { ...rate('health'), load, ...(stages !== undefined ? { stages } : {}) }, echo: rate('echo') }
   } finally {
-    link.close()
+    node.close()
+    echo.close()
   }
 }
 
