@@ -34,7 +34,7 @@ export async function wsEchoBaseline (sequential: number, concurrent: number, in
     if (typeof reply.id !== 'number') throw new Error('echo lost its id')
   }
   try {
-    await measureCalls(Math.min(2000, sequential), 1, roundTrip)
+    await measureCalls(10_000, 1, roundTrip)
     const seq = await measureCalls(sequential, 1, roundTrip)
     const conc = await measureCalls(concurrent, inFlight, roundTrip)
     return { sequential: { perSec: seq.perSec, latency: seq.latency }, concurrent: { perSec: conc.perSec, latency: conc.latency } }

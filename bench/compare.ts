@@ -159,7 +159,7 @@ async function measureNode (node: Running, c: CompareCounts, tag: string, echoUr
     }
     progress(`${tag}: ws echo, then health`)
     const echo = await wsEchoBaseline(c.health, c.healthConcurrent, c.inFlight, echoUrl)
-    await measureCalls(Math.min(2000, c.health), 1, health)
+    await measureCalls(10_000, 1, health)
     const seq = await measureCalls(c.health, 1, health)
     const conc = await measureCalls(c.healthConcurrent, c.inFlight, health)
     let start = 1_000_000 + Math.floor(Math.random() * 1_000_000) * 100
