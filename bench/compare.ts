@@ -236,7 +236,7 @@ function otherSide (command: string, kubo: FakeKubo, rsc: string): Side {
       label: 'Homestar 0.3.0',
       start: async () => {
         const t0 = performance.now()
-        const hs = await HomestarProcess.start({ binary: binary.path, kuboPort: kubo.port, pubsub: false })
+        const hs = await HomestarProcess.start({ binary: binary.path, kuboPort: kubo.port })
         const spawnToHealthyMs = performance.now() - t0
         return { wsUrl: hs.wsUrl, probe: probe(hs.child.pid!), spawnToHealthyMs, rsc, stop: async () => await hs.stop() }
       }
