@@ -165,6 +165,7 @@ export class WebSocketTransport {
 
   /** Resumes the connections paused because frames across all of them were over the budget. */
   private resumeAll (): void {
+    if (this.pausedForTotal.size === 0) return
     for (const ws of this.pausedForTotal) ws.resume()
     this.pausedForTotal.clear()
   }
