@@ -19,7 +19,7 @@ import { formatNodesReport, nodesBench, NODES_USAGE, parseNodesArgs } from './no
 import { ensureBuilt } from './cluster.js'
 
 const REPLAY_P50_TARGET_MS = 5
-/** Homestar 0.3.0's sequential `health` rate in the issue's side-by-side run. */
+/** Homestar 0.3.0's sequential `health` rate in a side-by-side run on a loaded 2-core machine. */
 const HOMESTAR_HEALTH_PER_SEC = 4195
 /** How long the node sits idle after start before its RSS is read. */
 const IDLE_SETTLE_MS = 1000
