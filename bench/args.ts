@@ -75,7 +75,7 @@ export const USAGE = `usage: npm run bench -- [--quick] [--json] [--in-process] 
        npm run bench -- --compare CMD [--rounds N] [--json]   (bench/compare.ts: another node through the same phases)
        npm run bench -- --nodes N,M,…                         (bench/nodes.ts: several nodes in a mesh)
 
-  --quick   smaller counts (about 1 min) instead of the defaults (about 3-4 min)
+  --quick   smaller counts (about 30 s) instead of the defaults (about 1 min)
   --json    print one JSON object instead of the table (npm run -s keeps npm's banner off stdout)
   --in-process  run the node in the bench's process (IpvmNode) instead of \`ipvm start\` in a
             process of its own (dist/, built first when src/ is newer)
