@@ -16,36 +16,60 @@ export interface EchoBaseline {
 /**
  * Round trips of a health-sized JSON-RPC frame through a bare `ws` server on 127.0.0.1 that
  * echoes every frame: the ceiling of any request/response over one WebSocket here. The
- * client parses each reply, as the node's client does.
+ * client parses each reply, as the node's client does. The server runs in this process, or
+ * at `url` (a process of its own, `spawnEcho`, when the node runs in one too).
  */
-export async function wsEchoBaseline (sequential: number, concurrent: number, inFlight: number): Promise<EchoBaseline> {
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
-  await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject) })
-  server.on('connection', ws => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
-  const { port } = server.address() as { port: number }
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false })
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
-  ;(ws as unknown as { _socket?: { setNoDelay?: (v: boolean) => void } })._socket?.setNoDelay?.(true)
-  // the echo keeps frame order, so replies are matched first in, first out
-  const waiting: Array<() => void> = []
-  ws.on('message', data => {
-    const reply = JSON.parse(frameText(data)) as { id?: unknown }
-    if (typeof reply.id !== 'number') throw new Error('echo lost its id')
-    waiting.shift()?.()
-  })
+export async function wsEchoBaseline (sequential: number, concurrent: number, inFlight: number, url?: string): Promise<EchoBaseline> {
+  let server: WebSocketServer | undefined
+  if (url === undefined) {
+    const local = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+    server = local
+    await new Promise<void>((resolve, reject) => { local.once('listening', resolve); local.once('error', reject) })
+    local.on('connection', ws => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
+  }
+  const link = await openRoundTrips(url ?? `ws://127.0.0.1:${(server?.address() as { port: number }).port}`)
   let id = 0
-  const roundTrip = async (): Promise<void> => await new Promise<void>(resolve => {
-    waiting.push(resolve)
-    ws.send(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`)
-  })
+  const roundTrip = async (): Promise<void> => {
+    const reply = await link.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { id?: unknown }
+    if (typeof reply.id !== 'number') throw new Error('echo lost its id')
+  }
   try {
-    await measureCalls(Math.min(500, sequential), 1, roundTrip)
+    await measureCalls(10_000, 1, roundTrip)
     const seq = await measureCalls(sequential, 1, roundTrip)
     const conc = await measureCalls(concurrent, inFlight, roundTrip)
     return { sequential: { perSec: seq.perSec, latency: seq.latency }, concurrent: { perSec: conc.perSec, latency: conc.latency } }
   } finally {
-    ws.terminate()
-    await new Promise<void>(resolve => server.close(() => resolve()))
+    link.close()
+    if (server !== undefined) await new Promise<void>(resolve => server.close(() => resolve()))
+  }
+}
+
+/** A bare `ws` echo server in this process on 127.0.0.1 (the in-process mode's baseline). */
+export async function startLocalEcho (): Promise<{ url: string, stop: () => Promise<void> }> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
+  await new Promise<void>((resolve, reject) => { server.once('listening', resolve); server.once('error', reject) })
+  server.on('connection', ws => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })))
+  return { url: `ws://127.0.0.1:${(server.address() as { port: number }).port}`, stop: async () => await new Promise<void>(resolve => server.close(() => resolve())) }
+}
+
+/**
+ * The thinnest client of one WebSocket: sends a text frame, resolves with the next reply
+ * parsed (replies are matched first in, first out: the echo and the node both answer a
+ * connection's frames in order). The ws echo baseline and the node's `health` go through it,
+ * so the two differ only by the server.
+ */
+export async function openRoundTrips (url: string): Promise<{ roundTrip: (text: string) => Promise<unknown>, close: () => void }> {
+  const ws = new WebSocket(url, { perMessageDeflate: false })
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+  ;(ws as unknown as { _socket?: { setNoDelay?: (v: boolean) => void } })._socket?.setNoDelay?.(true)
+  const waiting: Array<(reply: unknown) => void> = []
+  ws.on('message', data => { waiting.shift()?.(JSON.parse(frameText(data))) })
+  return {
+    roundTrip: async text => await new Promise<unknown>(resolve => {
+      waiting.push(resolve)
+      ws.send(text)
+    }),
+    close: () => ws.terminate()
   }
 }
 

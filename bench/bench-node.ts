@@ -6,6 +6,7 @@ import { silentLogger } from '../src/util/logger.js'
 import { tempDir, testConfig } from '../test/utils/node.js'
 import { median } from './stats.js'
 import { Breakdown, instrumentNodes } from './breakdown.js'
+import { scrapeTaskAttempts, spawnIpvm, type NodeProcess } from './child.js'
 
 export type StageRow = ReturnType<Breakdown['take']>[number]
 
@@ -21,6 +22,8 @@ export interface Load {
    * time it barely changes when other processes compete for the CPU.
    */
   mainThreadCpuMs?: number
+  /** CPU time of the node's process (every thread), in ms, when it runs in a process of its own. */
+  nodeCpuMs?: number
 }
 
 const CLOCK_TICKS_PER_SECOND = 100
@@ -37,27 +40,37 @@ function mainThreadCpuMs (): number | undefined {
   }
 }
 
-export function startLoad (): () => Load {
+/** Starts measuring this process's load (and the node's CPU, given `nodeCpuMs`); the result ends it. */
+export function startLoad (nodeCpuMs?: () => number): () => Load {
   const elu0 = performance.eventLoopUtilization()
   const cpu0 = process.cpuUsage()
   const main0 = mainThreadCpuMs()
+  const node0 = nodeCpuMs?.()
   const t0 = performance.now()
   return () => {
     const cpu = process.cpuUsage(cpu0)
     const main1 = mainThreadCpuMs()
+    const node1 = nodeCpuMs?.()
     return {
       mainThreadBusy: performance.eventLoopUtilization(elu0).utilization,
       cpuCores: (cpu.user + cpu.system) / 1000 / (performance.now() - t0),
-      ...(main0 !== undefined && main1 !== undefined ? { mainThreadCpuMs: main1 - main0 } : {})
+      ...(main0 !== undefined && main1 !== undefined ? { mainThreadCpuMs: main1 - main0 } : {}),
+      ...(node0 !== undefined && node1 !== undefined ? { nodeCpuMs: node1 - node0 } : {})
     }
   }
 }
 
-/** A node in this process on 127.0.0.1 (free ports, temp data dir, loopback-only network, no mDNS). */
+/**
+ * The node under measure on 127.0.0.1 (free ports, temp data dir, loopback-only network, no
+ * mDNS): in this process (`node` is set), or `ipvm start` in a process of its own (`process`).
+ */
 export interface BenchNode {
-  node: IpvmNode
+  node?: IpvmNode
+  process?: NodeProcess
   client: IpvmClient
   httpUrl: string
+  /** Node-side `ipvm_task_duration_seconds` totals. */
+  taskAttempts: () => Promise<{ count: number, sumSeconds: number }>
   close: () => Promise<void>
   /** Set when the node's stages are timed (`--breakdown`). */
   breakdown?: Breakdown
@@ -113,6 +126,7 @@ export async function startBenchNode (opts: { breakdown?: boolean } = {}): Promi
       node: started,
       client,
       rateLimit,
+      taskAttempts: async () => await taskAttemptTotals(started),
       ...(breakdown !== undefined ? { breakdown } : {}),
       httpUrl: started.rpcUrl.replace(/^ws:/, 'http:'),
       close: async () => {
@@ -126,6 +140,40 @@ export async function startBenchNode (opts: { breakdown?: boolean } = {}): Promi
     tmp.remove()
     throw err
   }
+}
+
+/** `ipvm start` in a process of its own (see bench/child.ts), with a client connected. */
+export async function startChildBenchNode (): Promise<BenchNode> {
+  const child = await spawnIpvm()
+  try {
+    const client = await IpvmClient.connect(child.wsUrl)
+    const metricsUrl = child.metricsUrl
+    return {
+      process: child,
+      client,
+      rateLimit: 'off by config',
+      httpUrl: child.httpUrl,
+      taskAttempts: async () => metricsUrl === undefined ? { count: 0, sumSeconds: 0 } : await scrapeTaskAttempts(metricsUrl),
+      close: async () => {
+        await client.close()
+        await child.stop()
+      }
+    }
+  } catch (err) {
+    await child.stop()
+    throw err
+  }
+}
+
+/** Spawn `ipvm start` → first healthy answer, `times` times, each on a fresh data folder. */
+export async function spawnToHealthy (times: number): Promise<{ samplesMs: number[], medianMs: number }> {
+  const samplesMs: number[] = []
+  for (let i = 0; i < times; i++) {
+    const child = await spawnIpvm()
+    samplesMs.push(child.spawnToHealthyMs)
+    await child.stop()
+  }
+  return { samplesMs, medianMs: median(samplesMs) }
 }
 
 /** Create a node → first successful `health` over a new WebSocket, `times` times (each on a fresh data dir). */

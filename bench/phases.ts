@@ -1,9 +1,10 @@
 import { buildTestComponent } from '../test/utils/wasm.js'
 import { addResource } from '../test/utils/workflows.js'
 import type { BenchOptions } from './args.js'
+import { openRoundTrips, type RateResult } from './baselines.js'
 import { measureCalls, runPool, summarize, type LatencySummary } from './stats.js'
 import { addOneChain, runChecked, type BenchWorkflow, type RunCheck, StartValues } from './workflows.js'
-import { startLoad, taskAttemptTotals, type BenchNode, type Load, type StageRow } from './bench-node.js'
+import { startLoad, type BenchNode, type Load, type StageRow } from './bench-node.js'
 
 export interface RequestRate {
   perSec: number
@@ -12,17 +13,65 @@ export interface RequestRate {
   stages?: StageRow[]
 }
 
-export async function healthRate (bench: BenchNode, total: number, inFlight: number): Promise<RequestRate> {
-  const call = async (): Promise<void> => {
-    const r = await bench.client.health()
-    if (r.healthy !== true) throw new Error('unhealthy')
+/** Blocks the echo and `health` take turns in, so both see the same load on the machine. */
+const BLOCKS = 10
+/**
+ * Requests each server gets before anything is measured: a fresh node answers its first few
+ * thousand requests 3-4 times slower, until V8 has optimized the request path.
+ */
+const WARM_UP = 10_000
+
+/**
+ * `health` requests over a WebSocket of their own, through the same thin client as the ws
+ * echo baseline at `echoUrl`, `inFlight` at a time: the two take turns in blocks (echo,
+ * health, echo, health…), and each rate is its requests over the sum of its blocks' wall time.
+ */
+export async function healthAndEcho (bench: BenchNode, echoUrl: string, total: number, inFlight: number): Promise<{ health: RequestRate, echo: RateResult }> {
+  const node = await openRoundTrips(bench.httpUrl.replace(/^http:/, 'ws:'))
+  const echo = await openRoundTrips(echoUrl)
+  let id = 0
+  const health = async (): Promise<void> => {
+    const r = await node.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { result?: { healthy?: unknown } }
+    if (r.result?.healthy !== true) throw new Error(`unhealthy: ${JSON.stringify(r)}`)
   }
-  await measureCalls(Math.min(500, total), inFlight, call)
-  bench.breakdown?.take()
-  const load = startLoad()
-  const { perSec, latency } = await measureCalls(total, inFlight, call)
-  const stages = bench.breakdown?.take()
-  return { perSec, latency, load: load(), ...(stages !== undefined ? { stages } : {}) }
+  const echoed = async (): Promise<void> => {
+    const r = await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { id?: unknown }
+    if (typeof r.id !== 'number') throw new Error('echo lost its id')
+  }
+  try {
+    await measureCalls(WARM_UP, inFlight, echoed)
+    await measureCalls(WARM_UP, inFlight, health)
+    const block = Math.max(1, Math.ceil(total / BLOCKS))
+    const samples = { health: [] as number[], echo: [] as number[] }
+    const wall = { health: 0, echo: 0 }
+    let nodeCpuMs = 0
+    let mainCpuMs = 0
+    let busy = 0
+    let cores = 0
+    bench.breakdown?.take()
+    for (let done = 0; done < total; done += block) {
+      const n = Math.min(block, total - done)
+      const e = await measureCalls(n, inFlight, echoed)
+      const load = startLoad(bench.process?.cpuMs)
+      const h = await measureCalls(n, inFlight, health)
+      const l = load()
+      for (const [k, r] of [['echo', e], ['health', h]] as const) {
+        wall[k] += r.wallMs
+        samples[k].push(...r.samples)
+      }
+      nodeCpuMs += l.nodeCpuMs ?? 0
+      mainCpuMs += l.mainThreadCpuMs ?? 0
+      busy += l.mainThreadBusy * h.wallMs
+      cores += l.cpuCores * h.wallMs
+    }
+    const stages = bench.breakdown?.take()
+    const rate = (k: 'health' | 'echo'): RateResult => ({ perSec: samples[k].length / (wall[k] / 1000), latency: summarize(samples[k]) })
+    const load: Load = { mainThreadBusy: busy / wall.health, cpuCores: cores / wall.health, mainThreadCpuMs: mainCpuMs, ...(bench.process !== undefined ? { nodeCpuMs } : {}) }
+    return { health: { ...rate('health'), load, ...(stages !== undefined ? { stages } : {}) }, echo: rate('echo') }
+  } finally {
+    node.close()
+    echo.close()
+  }
 }
 
 export interface WorkflowPhase {
@@ -46,15 +95,15 @@ export interface WorkflowPhase {
 /** Runs the workflows, `inFlight` at a time, each checked (see `runChecked`). */
 export async function workflowPhase (bench: BenchNode, workflows: BenchWorkflow[], inFlight: number, replay: boolean): Promise<WorkflowPhase> {
   const checks: RunCheck[] = new Array(workflows.length)
-  const before = await taskAttemptTotals(bench.node)
+  const before = await bench.taskAttempts()
   bench.breakdown?.take()
-  const load = startLoad()
+  const load = startLoad(bench.process?.cpuMs)
   const wallMs = await runPool(workflows.length, inFlight, async i => {
     checks[i] = await runChecked(bench.client, workflows[i], replay)
   })
   const loadSeen = load()
   const stages = bench.breakdown?.take()
-  const after = await taskAttemptTotals(bench.node)
+  const after = await bench.taskAttempts()
   const tasks = workflows.reduce((s, w) => s + w.length, 0)
   const failed = checks.filter(c => !c.ok)
   const attempts = after.count - before.count
@@ -92,9 +141,8 @@ export type WorkflowCounts = Pick<BenchOptions, 'warmup' | 'oneTask' | 'chainLen
  * compiles it), then runs every workflow phase. Every workflow has its own start value, so
  * nothing is replayed except in the replay phases, which re-submit workflows already run.
  */
-export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, onPhase: (name: string) => void = () => {}): Promise<WorkflowResults> {
+export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, onPhase: (name: string) => void = () => {}, starts = new StartValues()): Promise<WorkflowResults & { rsc: string }> {
   const rsc = await addResource(bench.httpUrl, await buildTestComponent())
-  const starts = new StartValues()
   const make = (length: number, n: number): BenchWorkflow[] => Array.from({ length: n }, () => addOneChain(rsc, length, starts.take()))
 
   onPhase('warm-up')
@@ -120,7 +168,7 @@ export async function workflowBench (bench: BenchNode, counts: WorkflowCounts, o
   onPhase('replays')
   const replayOneTask = await workflowPhase(bench, pick(oneTaskWfs, counts.replays), 1, true)
   const replayChain = await workflowPhase(bench, pick([...seqChains, ...concChains], counts.replays), 1, true)
-  return { warmupMs, oneTask, chainsSequential, chainsConcurrent, replayOneTask, replayChain }
+  return { warmupMs, oneTask, chainsSequential, chainsConcurrent, replayOneTask, replayChain, rsc }
 }
 
 /** `n` items spread evenly over `items` (all of them, cycling, when n exceeds the list). */

@@ -1,11 +1,15 @@
+import type { BenchOptions } from './args.js'
 import type { EchoBaseline } from './baselines.js'
 import type { RequestRate, WorkflowPhase, WorkflowResults } from './phases.js'
 import type { Load, StageRow } from './bench-node.js'
 import type { LatencySummary } from './stats.js'
+import type { ScalingReport } from './scaling.js'
 
 export interface BenchReport {
   environment: { node: string, platform: string, cpus: number, cpuModel: string, date: string, loadAverage1m: { start: number, end: number } }
-  options: Record<string, number | boolean>
+  /** Where the node ran: `ipvm start` as a process of its own, or in the bench's process. */
+  mode: 'child process' | 'in-process'
+  options: Omit<BenchOptions, 'json'>
   /** The node's per-connection request rate limit, switched off for the bench. */
   rateLimit: string
   baselines: { wsEcho: EchoBaseline, wasm: { perSec: number, nsPerCall: number } }
@@ -14,8 +18,9 @@ export interface BenchReport {
     concurrent: RequestRate & { fractionOfEcho: number, inFlight: number }
   }
   workflows: WorkflowResults & { addOneTaskFractionOfWasm: { oneChain: number, concurrentChains: number } }
+  scaling: ScalingReport
   startToHealthy: { samplesMs: number[], medianMs: number }
-  rss: { startBytes: number, endBytes: number, maxBytes: number, note: string }
+  rss: { afterStartBytes: number, idleBytes: number, afterRunsBytes: number, peakDuringRunsBytes: number, endBytes: number, note: string }
   targets: Array<{ name: string, target: string, value: number, met: boolean }>
   failures: number
   totalMs: number
@@ -62,7 +67,7 @@ function table (header: string[], rows: string[][]): string {
 
 const lat = (l: LatencySummary): string[] => [fmt(l.p50Ms), fmt(l.p99Ms), fmt(l.maxMs)]
 const load = (l: Load, units: number, scale = 1): string[] => [`${Math.round(l.mainThreadBusy * 100)} %`, fmt(l.cpuCores),
-  l.mainThreadCpuMs !== undefined ? fmt((l.mainThreadCpuMs * scale) / units) : '–']
+  l.mainThreadCpuMs !== undefined ? fmt((l.mainThreadCpuMs * scale) / units) : '–', l.nodeCpuMs !== undefined ? fmt((l.nodeCpuMs * scale) / units) : '–']
 const mb = (bytes: number): string => `${fmt(bytes / 1024 / 1024)} MB`
 
 function phaseRow (name: string, p: WorkflowPhase, homestar: string): string[] {
@@ -78,20 +83,38 @@ function stagesTable (name: string, wallMs: number, units: number, unitName: str
     table(['stage', 'calls', 'mean ms', `ms per ${unitName.replace(/s$/, '')}`, 'of wall'], rows), '']
 }
 
+function scalingLines (s: ScalingReport): string[] {
+  const out: string[] = []
+  if (s.sizes.length > 0) {
+    out.push('Scaling with workflow size: one fan-out of N independent add_one tasks, submitted alone (wall = submit -> final status)')
+    out.push(table(['tasks', 'wall ms', 'wall ms/task', 'CPU ms/task', 'peak RSS', ''], s.sizes.map(x =>
+      [String(x.tasks), fmt(x.wallMs), fmt(x.wallMsPerTask), fmt(x.cpuMsPerTask), `${mb(x.peakRssBytes)}${x.peakExact ? '' : ' (sampled)'}`, x.ok ? '' : `FAILED: ${x.problem ?? '?'}`])))
+  }
+  if (s.concurrency.length > 0) {
+    out.push('Scaling with workflows in flight: 10-task chains')
+    out.push(table(['in flight', 'workflows', 'tasks/s', 'wall ms/task', 'CPU ms/task', 'failed'], s.concurrency.map(x =>
+      [String(x.concurrent), String(x.workflows), fmt(x.tasksPerSec), fmt(x.wallMsPerTask), fmt(x.cpuMsPerTask), String(x.failures)])))
+  }
+  if (out.length > 0) out.push('CPU = the node process, every thread (in-process: the whole bench process); peak RSS = the node process\'s high-water mark during that run.', '')
+  return out
+}
+
 export function formatReport (r: BenchReport): string {
   const { baselines: b, health: h, workflows: w, options: o } = r
   const out: string[] = []
   const env = r.environment
   out.push(`ipvm-node benchmark: Node ${env.node}, ${env.platform}, ${env.cpus} cores (${env.cpuModel}), ${env.date}`)
   out.push(`1-minute load average ${fmt(env.loadAverage1m.start)} at start, ${fmt(env.loadAverage1m.end)} at the end${env.loadAverage1m.start > env.cpus * 0.75 || env.loadAverage1m.end > env.cpus * 0.75 ? ': OTHER PROCESSES COMPETE FOR THE CPU, figures are low and noisy (compare with the ws echo baseline)' : ''}`)
-  out.push('The node runs in this process on 127.0.0.1 (port 0, temp data dir, loopback network, no mDNS); the client talks to it over one WebSocket.')
+  out.push(r.mode === 'child process'
+    ? 'The node runs as `node dist/cli/main.js start` in a process of its own on 127.0.0.1 (port 0, temp data dir, loopback network, no mDNS); the client talks to it over one WebSocket. The ws echo server runs in a process of its own too.'
+    : 'The node runs in this process on 127.0.0.1 (port 0, temp data dir, loopback network, no mDNS); the client talks to it over one WebSocket.')
   out.push(`Per-connection request rate limit: ${r.rateLimit === 'none' ? 'none in this node' : `switched ${r.rateLimit}`}.`)
   out.push(`Counts: ${Object.entries(o).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`)
   out.push('')
   out.push('Requests (latency in ms)')
-  out.push(table(['measure', 'n', 'per s', 'p50', 'p99', 'max', 'of ws echo', 'main busy', 'cores', 'main CPU µs/req', 'Homestar 0.3.0'], [
-    ['ws echo (bare ws server), sequential', String(b.wsEcho.sequential.latency.n), fmt(b.wsEcho.sequential.perSec), ...lat(b.wsEcho.sequential.latency), '100 %', '', '', '', ''],
-    [`ws echo (bare ws server), ${h.concurrent.inFlight} in flight`, String(b.wsEcho.concurrent.latency.n), fmt(b.wsEcho.concurrent.perSec), ...lat(b.wsEcho.concurrent.latency), '100 %', '', '', '', ''],
+  out.push(table(['measure', 'n', 'per s', 'p50', 'p99', 'max', 'of ws echo', 'main busy', 'cores', 'main CPU µs/req', 'node CPU µs/req', 'Homestar 0.3.0'], [
+    ['ws echo (bare ws server), sequential', String(b.wsEcho.sequential.latency.n), fmt(b.wsEcho.sequential.perSec), ...lat(b.wsEcho.sequential.latency), '100 %', '', '', '', '', ''],
+    [`ws echo (bare ws server), ${h.concurrent.inFlight} in flight`, String(b.wsEcho.concurrent.latency.n), fmt(b.wsEcho.concurrent.perSec), ...lat(b.wsEcho.concurrent.latency), '100 %', '', '', '', '', ''],
     ['health, sequential', String(h.sequential.latency.n), fmt(h.sequential.perSec), ...lat(h.sequential.latency), pct(h.sequential.fractionOfEcho), ...load(h.sequential.load, h.sequential.latency.n, 1000),
       `${range(HOMESTAR.healthSequentialPerSec)}/s, p50 ${range(HOMESTAR.healthSequentialP50Ms)}, p99 ${range(HOMESTAR.healthSequentialP99Ms)}`],
     [`health, ${h.concurrent.inFlight} in flight`, String(h.concurrent.latency.n), fmt(h.concurrent.perSec), ...lat(h.concurrent.latency), pct(h.concurrent.fractionOfEcho), ...load(h.concurrent.load, h.concurrent.latency.n, 1000),
@@ -100,7 +123,7 @@ export function formatReport (r: BenchReport): string {
   out.push(`raw WebAssembly add_one (core module, main thread): ${fmt(b.wasm.perSec)} calls/s (${fmt(b.wasm.nsPerCall)} ns/call)`)
   out.push('')
   out.push(`Workflows of add_one (test component via POST /add), e2e = submit -> final status, ms; warm-up ${fmt(w.warmupMs)} ms`)
-  out.push(table(['phase', 'wfs', 'tasks/s', 'e2e p50', 'p99', 'max', 'failed', 'lost', 'task attempt ms', 'main busy', 'cores', 'main CPU ms/task', 'Homestar 0.3.0'], [
+  out.push(table(['phase', 'wfs', 'tasks/s', 'e2e p50', 'p99', 'max', 'failed', 'lost', 'task attempt ms', 'main busy', 'cores', 'main CPU ms/task', 'node CPU ms/task', 'Homestar 0.3.0'], [
     phaseRow('1-task, sequential', w.oneTask, `${range(HOMESTAR.oneTaskTasksPerSec)} tasks/s, p50 ${range(HOMESTAR.oneTaskE2eP50Ms)}`),
     phaseRow(`${o.chainLength}-task chain, one at a time`, w.chainsSequential, `${range(HOMESTAR.chainSequentialTasksPerSec)} tasks/s, p50 ${range(HOMESTAR.chainSequentialE2eP50Ms)}`),
     phaseRow(`${o.chainLength}-task chains, ${w.chainsConcurrent.inFlight} at a time`, w.chainsConcurrent, `${range(HOMESTAR.chainConcurrentTasksPerSec)} tasks/s (5 at a time), p50 ${range(HOMESTAR.chainConcurrentE2eP50Ms)}`),
@@ -109,12 +132,17 @@ export function formatReport (r: BenchReport): string {
   ]))
   out.push('failed = workflows not completed as expected (wrong output, unexpected replay or not, error, timeout); lost = receipts not delivered;')
   out.push('task attempt = node-side mean of ipvm_task_duration_seconds (slot wait + resource fetch + Wasm call in a worker);')
-  out.push('main busy = event-loop utilization of the main thread (node + client); cores = process CPU time / wall time, all threads;')
-  out.push('main CPU = CPU time of the main thread (node + client, not the Wasm workers) per request or task: its inverse bounds the rate.')
+  out.push(`main busy = event-loop utilization of the bench's main thread${r.mode === 'in-process' ? ' (node + client)' : ' (client)'}; cores = the bench process's CPU time / wall time, all threads;`)
+  out.push(`main CPU = CPU time of the bench's main thread${r.mode === 'in-process' ? ' (node + client, not the Wasm workers)' : ' (client)'} per request or task; node CPU = CPU time of the node's process, every thread (child process only).`)
   out.push(`add_one task rate as a fraction of raw WebAssembly calls: one chain ${pct(w.addOneTaskFractionOfWasm.oneChain)}, ${w.chainsConcurrent.inFlight} chains ${pct(w.addOneTaskFractionOfWasm.concurrentChains)}`)
   out.push('')
-  out.push(`Start -> healthy (new IpvmNode -> first health answer over a new WebSocket): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: ${HOMESTAR.startToHealthyMs} ms`)
-  out.push(`RSS: ${mb(r.rss.startBytes)} at start -> ${mb(r.rss.endBytes)} at the end (peak ${mb(r.rss.maxBytes)}); ${r.rss.note}. Homestar 0.3.0: ${HOMESTAR.rss}`)
+  out.push(...scalingLines(r.scaling))
+  out.push(r.mode === 'child process'
+    ? `Spawn -> healthy (spawn of ipvm start -> first health answer over a new WebSocket, fresh data folder): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: 120–670 ms`
+    : `Start -> healthy (new IpvmNode -> first health answer over a new WebSocket): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: ${HOMESTAR.startToHealthyMs} ms`)
+  const m = r.rss
+  out.push(`RSS: ${mb(m.afterStartBytes)} when healthy, ${mb(m.idleBytes)} idle after start, ${mb(m.afterRunsBytes)} after the runs (peak ${mb(m.peakDuringRunsBytes)}), ${mb(m.endBytes)} after the scaling report;`)
+  out.push(`  ${m.note}. Homestar 0.3.0: ${HOMESTAR.rss}`)
   out.push('')
   const stageLines = [
     ...stagesTable('health, sequential', h.sequential.latency.n / h.sequential.perSec * 1000, h.sequential.latency.n, 'requests', h.sequential.stages),

@@ -45,12 +45,12 @@ export async function runPool (total: number, inFlight: number, job: (i: number)
 }
 
 /** Times `total` calls of `call`, `inFlight` at a time: throughput and per-call latency. */
-export async function measureCalls (total: number, inFlight: number, call: () => Promise<void>): Promise<{ perSec: number, latency: LatencySummary, wallMs: number }> {
+export async function measureCalls (total: number, inFlight: number, call: () => Promise<void>): Promise<{ perSec: number, latency: LatencySummary, wallMs: number, samples: number[] }> {
   const samples = new Array<number>(total)
   const wallMs = await runPool(total, inFlight, async i => {
     const t0 = performance.now()
     await call()
     samples[i] = performance.now() - t0
   })
-  return { perSec: total / (wallMs / 1000), latency: summarize(samples), wallMs }
+  return { perSec: total / (wallMs / 1000), latency: summarize(samples), wallMs, samples }
 }

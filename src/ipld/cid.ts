@@ -59,6 +59,19 @@ export function cidOf (value: Ipld): CID {
   return cidOfBytes(encode(value))
 }
 
+/**
+ * `cid.toString()`, kept compact: multiformats' base32 encoder builds the text a character at
+ * a time, which V8 keeps as a tree of 59 pieces (about 1.7 kB instead of 60 bytes), and the
+ * CID caches that tree for its life. Reading the text as a number makes V8 flatten it in
+ * place, for the CID's cache and every holder of the string. For strings held as long as a
+ * run (task ids, map keys): a 10 000-task workflow holds 17 MB less.
+ */
+export function cidText (cid: CID): string {
+  const text = cid.toString()
+  void Number(text)
+  return text
+}
+
 /** Multibase decoders by prefix (every base that multiformats knows, as Rust's multibase crate). */
 const DECODERS = new Map<string, { decode: (text: string) => Uint8Array }>()
 for (const codec of Object.values(bases)) DECODERS.set(codec.prefix, codec.decoder)

@@ -8,7 +8,7 @@ export { parseJson, type ParseJsonOptions } from './json.js'
 export { toDagJson, formatFloat } from './json-writer.js'
 export { encode, decode } from './codec.js'
 export {
-  CID, cidOf, cidOfBytes, cidFromBytes, parseCid, tryParseCid, isHomestarCid, sha3256, DAG_CBOR_CODE, SHA3_256_CODE
+  CID, cidOf, cidOfBytes, cidFromBytes, cidText, parseCid, tryParseCid, isHomestarCid, sha3256, DAG_CBOR_CODE, SHA3_256_CODE
 } from './cid.js'
 export { asLink, cidIn, isIpldMap, kindOf, field, compareUtf8, ipldEquals, type IpldKind } from './kinds.js'
 export { base64Encode, base64Decode, base32HexEncode, base32HexDecode } from './encoding.js'

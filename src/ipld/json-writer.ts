@@ -1,3 +1,4 @@
+import { cidText } from './cid.js'
 import { cidIn } from './kinds.js'
 import { base64Encode } from './encoding.js'
 import { IpldError, IpldErrorCode } from './errors.js'
@@ -34,7 +35,7 @@ function write (value: Ipld): string {
       if (value instanceof Uint8Array) return '{"/":{"bytes":"' + base64Encode(value) + '"}}'
       if (value instanceof Float) return formatFloat(value.value)
       const cid = cidIn(value)
-      if (cid !== null) return '{"/":"' + cid.toString() + '"}'
+      if (cid !== null) return '{"/":"' + cidText(cid) + '"}'
       return writeMap(value as IpldMap)
     }
     default:

@@ -1,7 +1,7 @@
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
-import { decode, encode, encodeReceipt, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
+import { cidText, decode, encode, encodeReceipt, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
 import { errorMessage } from '../util/errors.js'
 import { shuffled } from '../util/shuffle.js'
 import { LruMap } from '../util/lru.js'
@@ -123,7 +123,7 @@ export class ReceiptNetwork {
   /** Weighs a receipt from peers under the trust policy; remembers the ones stored. */
   async take (receipt: DecodedReceipt, vouchers: Voucher[]): Promise<IntakeVerdict> {
     const verdict = await this.intake.take(receipt, vouchers)
-    if (verdict === 'stored' || verdict === 'known') this.recent.set(receipt.cid.toString(), { cid: receipt.cid, instruction: receipt.instruction })
+    if (verdict === 'stored' || verdict === 'known') this.recent.set(cidText(receipt.cid), { cid: receipt.cid, instruction: receipt.instruction })
     return verdict
   }
 
@@ -137,7 +137,7 @@ export class ReceiptNetwork {
     const out = encode([receipt.out[0], receipt.out[1]])
     if (displaced !== undefined) await this.intake.displaced(instruction, cid, out, displaced)
     this.intake.settle(instruction, cid, out)
-    this.recent.set(cid.toString(), { cid, instruction })
+    this.recent.set(cidText(cid), { cid, instruction })
     const parts = this.parts
     if (parts === undefined || parts.node.getPeers().length === 0) return
     const { gossipBytes } = receiptWireForms(receipt, instruction)

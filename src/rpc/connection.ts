@@ -61,6 +61,12 @@ export interface ConnectionOptions {
   maxSubscriptions?: number
   /** Told the size of each message written (the memory budget across connections). */
   onSent?: (bytes: number) => void
+  /**
+   * The connection's socket: held corked from the first message written in a turn of the
+   * event loop to the end of that turn, so the responses and notifications of one turn leave
+   * in one write instead of one each (the same bytes, in the same order).
+   */
+  socket?: { cork: () => void, uncork: () => void }
 }
 
 /**
@@ -129,6 +135,11 @@ export class Connection {
   private readonly logger: Logger
   private readonly pending: Subscription[] = []
   private readonly onDrop: (reason: string) => void
+  private corked = false
+  private readonly uncork = (): void => {
+    this.corked = false
+    this.opts.socket?.uncork()
+  }
 
   constructor (id: number, ws: WebSocket, opts: ConnectionOptions, logger: Logger, onDrop: (reason: string) => void) {
     this.id = id
@@ -175,6 +186,7 @@ export class Connection {
 
   send (text: string): void {
     if (!this.writable()) return
+    this.cork()
     this.ws.send(text)
     this.opts.onSent?.(text.length)
   }
@@ -189,6 +201,7 @@ export class Connection {
       // one message in three fragments: the large middle one is the same buffer for every subscriber
       if (!this.writable()) return
       const body = sub.format === 'bytes' ? byteArrayOf(payload) : utf8Of(payload)
+      this.cork()
       this.ws.send(head, { binary: false, fin: false })
       this.ws.send(body, { binary: false, fin: false })
       this.ws.send('}}', { binary: false, fin: true })
@@ -198,6 +211,15 @@ export class Connection {
     const text = 'dagJson' in payload ? payload.dagJson : JSON.stringify(payload.json)
     const result = sub.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
     this.send(`${head}${result}}}`)
+  }
+
+  /** Corks the socket until the current turn's callbacks and promise jobs have run. */
+  private cork (): void {
+    const socket = this.opts.socket
+    if (this.corked || socket === undefined) return
+    this.corked = true
+    socket.cork()
+    process.nextTick(this.uncork)
   }
 
   /** Whether a message may be written: open, and not too far behind (a client that is, is disconnected). */

@@ -9,6 +9,18 @@ import { nextTurn } from './turns.js'
 
 type Response = JSONRPCResponse
 
+/** A request of a message after the checks that come before parsing it. */
+interface Checked {
+  item: JsonSpan
+  /** The id's text as the client wrote it (a string or a number). */
+  id?: string
+  /** Set when the request was refused unparsed: its answer, or null when none is owed. */
+  answer?: Response | null
+  message?: unknown
+}
+
+const REQUEST_MEMBERS = ['id', 'method', 'params'] as const
+
 /** Where a message came from. */
 export interface FrameContext {
   transport: 'ws' | 'http'
@@ -93,24 +105,11 @@ export class FrameHandler {
       return JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.BATCH_TOO_LARGE, `batch of ${items.length} requests exceeds the limit of ${maxBatch}`, { limit: maxBatch, length: items.length })))
     }
 
-    const requests: Array<{ item: JsonSpan, id?: string, answer?: Response | null, message?: unknown }> = []
     const frame = { tasks: 0, chars: text.length }
-    for (const item of items) {
-      // one pass over the request for the members the checks read
-      const [idSpan, method, params] = item.kind === 'object' ? item.members(['id', 'method', 'params']) : []
-      const r: typeof requests[number] = { item, ...(idSpan?.kind === 'string' || idSpan?.kind === 'number' ? { id: idSpan.raw } : {}) }
-      requests.push(r)
-      const notification = item.kind === 'object' && idSpan === undefined
-      if (rate !== undefined && !rate.take()) {
-        r.answer = notification ? null : refusal(r.id, rateLimitedError(rate))
-        continue
-      }
-      const counted = frame.tasks
-      const refused = this.router.precheck(method, params, frame)
-      if (refused !== undefined) r.answer = notification ? null : refusal(r.id, refused)
-      // every task is CIDs to compute: a request pays one token more per TASKS_PER_TOKEN tasks
-      else rate?.charge(Math.floor((frame.tasks - counted) / TASKS_PER_TOKEN))
-    }
+    if (!batch) return await this.single(items[0], frame, ctx, large)
+
+    const requests: Checked[] = []
+    for (const item of items) requests.push(this.check(item, frame, rate))
     if (large) await nextTurn()
     for (const r of requests) {
       if (r.answer !== undefined) continue
@@ -135,7 +134,45 @@ export class FrameHandler {
     const out: string[] = []
     responses.forEach((response, i) => { if (response !== null) out.push(serialize(response, requests[i].id)) })
     if (out.length === 0) return null
-    return batch ? `[${out.join(',')}]` : out[0]
+    return `[${out.join(',')}]`
+  }
+
+  /** A message that is one request (not a batch): the steps of `handle` without the batch's lists. */
+  private async single (item: JsonSpan, frame: { tasks: number, chars: number }, ctx: FrameContext, large: boolean): Promise<string | null> {
+    const r = this.check(item, frame, ctx.rate)
+    if (r.answer !== undefined) return r.answer === null ? null : serialize(r.answer, r.id)
+    if (large) await nextTurn()
+    let message: unknown
+    try {
+      message = JSON.parse(item.raw)
+    } catch (err) {
+      return parseError(err)
+    }
+    if (large) await nextTurn()
+    const response = await this.route(message, { transport: ctx.transport, connection: ctx.connection, raw: item.raw })
+    return response === null ? null : serialize(response, r.id)
+  }
+
+  /**
+   * The checks of one request before it is parsed: a token of the client's budget, then the
+   * method's shallow checks. `answer` is set when the request is refused (null for a
+   * notification, which gets no answer).
+   */
+  private check (item: JsonSpan, frame: { tasks: number, chars: number }, rate: TokenBucket | undefined): Checked {
+    // one pass over the request for the members the checks read
+    const [idSpan, method, params] = item.kind === 'object' ? item.members(REQUEST_MEMBERS) : []
+    const r: Checked = { item, ...(idSpan?.kind === 'string' || idSpan?.kind === 'number' ? { id: idSpan.raw } : {}) }
+    const notification = item.kind === 'object' && idSpan === undefined
+    if (rate !== undefined && !rate.take()) {
+      r.answer = notification ? null : refusal(r.id, rateLimitedError(rate))
+      return r
+    }
+    const counted = frame.tasks
+    const refused = this.router.precheck(method, params, frame)
+    if (refused !== undefined) r.answer = notification ? null : refusal(r.id, refused)
+    // every task is CIDs to compute: a request pays one token more per TASKS_PER_TOKEN tasks
+    else rate?.charge(Math.floor((frame.tasks - counted) / TASKS_PER_TOKEN))
+    return r
   }
 
   private async route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {

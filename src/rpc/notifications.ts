@@ -14,8 +14,22 @@ export interface ExecutorNaming {
   self: string
 }
 
-/** Notifications already written, by event and run name: every subscriber of a run shares one. */
+/**
+ * Large notifications already written, by event and run name: every subscriber of a run
+ * shares one, also a subscriber that attaches later and is sent the run's events again. Kept
+ * as long as the event (the run's history).
+ */
 const written = new WeakMap<RunEvent, Map<string, Payload>>()
+
+/** A notification's DAG-JSON longer than this is kept with its event (see `written`). */
+const KEEP_ABOVE_CHARS = 64 * 1024
+
+/**
+ * The small notifications of the last event: a run hands an event to all its subscribers one
+ * after the other, so they share this one; a late subscriber has them written again, which
+ * costs less than keeping every small notification of a long run for as long as the run.
+ */
+let last: { event: RunEvent, byName: Map<string, Payload> } | undefined
 
 /**
  * What a subscriber asks of a subscription (schemas/subscription_options.json). A subscriber
@@ -56,17 +70,18 @@ export function runExecution (options: SubscriptionOptions): RunExecution | unde
  */
 export function runNotification (run: RunIdentity, event: RunEvent, options: SubscriptionOptions = {}, naming?: ExecutorNaming): Payload | undefined {
   if (event.type !== 'receipt' && options.status !== true) return undefined
-  let byName = written.get(event)
-  if (byName === undefined) {
-    byName = new Map()
+  const kept = written.get(event)?.get(run.name) ?? (last?.event === event ? last.byName.get(run.name) : undefined)
+  if (kept !== undefined) return kept
+  const payload: Payload = event.type === 'receipt'
+    ? { dagJson: receiptNotificationJson({ name: run.name, replayed: event.replayed, workflowCid: run.cid, receipt: event.receipt, receiptCid: event.cid, ...executorOf(event, naming) }) }
+    : { json: statusNotification(run, event) }
+  if ('dagJson' in payload && payload.dagJson.length > KEEP_ABOVE_CHARS) {
+    const byName = written.get(event) ?? new Map<string, Payload>()
     written.set(event, byName)
-  }
-  let payload = byName.get(run.name)
-  if (payload === undefined) {
-    payload = event.type === 'receipt'
-      ? { dagJson: receiptNotificationJson({ name: run.name, replayed: event.replayed, workflowCid: run.cid, receipt: event.receipt, receiptCid: event.cid, ...executorOf(event, naming) }) }
-      : { json: statusNotification(run, event) }
     byName.set(run.name, payload)
+  } else {
+    if (last?.event !== event) last = { event, byName: new Map() }
+    last.byName.set(run.name, payload)
   }
   return payload
 }

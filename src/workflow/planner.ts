@@ -1,4 +1,4 @@
-import { parseCid, type Workflow } from '../ipld/index.js'
+import { cidText, parseCid, type Workflow } from '../ipld/index.js'
 import type { ResumeState } from './contracts.js'
 import { buildDag } from './dag.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
@@ -25,7 +25,7 @@ export interface PlannedRun {
  */
 export async function planRun (c: ReceiptLookupComponents, opts: PrepareOptions, workflow: Workflow, name: string, init: RunInit): Promise<PlannedRun> {
   const tasks = prepareTasks(workflow, opts)
-  const dag = buildDag(tasks.map(p => ({ id: p.instructionString, awaits: p.args.flatMap(a => a.kind === 'await' ? [a.cid.toString()] : []) })))
+  const dag = buildDag(tasks.map(p => ({ id: p.instructionString, awaits: p.args.flatMap(a => a.kind === 'await' ? [cidText(a.cid)] : []) })))
   const run = new RunState(workflow, name, dag, init)
   const outputs = new Map<string, Outcome>()
   const found = await lookupReceipts(c, dag.external.map(ext => parseCid(ext)), run.signal)

@@ -1,4 +1,4 @@
-import { parseWasmRunInput, WASM_RUN_OP, type Workflow } from '../ipld/index.js'
+import { cidText, parseWasmRunInput, WASM_RUN_OP, type Workflow } from '../ipld/index.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { parseSleepInput, SLEEP_OP } from './sleep.js'
 import { metaNumber, type PreparedTask } from './task.js'
@@ -26,7 +26,7 @@ export function prepareTasks (workflow: Workflow, opts: PrepareOptions): Prepare
       index,
       task,
       instruction: task.run.cid,
-      instructionString: task.run.cid.toString(),
+      instructionString: cidText(task.run.cid),
       op: task.run.op,
       rsc: task.run.rsc,
       timeoutMs: Math.min(metaNumber(task.meta, 'time') ?? opts.defaultTimeoutMs, opts.maxTimeoutMs),

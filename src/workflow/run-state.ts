@@ -1,6 +1,6 @@
 import { setMaxListeners } from 'node:events'
 import type { CID } from 'multiformats/cid'
-import type { Receipt, Workflow } from '../ipld/index.js'
+import { cidText, type Receipt, type Workflow } from '../ipld/index.js'
 import { abortReason } from '../util/errors.js'
 import { FINAL_STATUSES, type RunError, type RunExecution, type RunEvent, type RunInit, type RunListener, type RunStatus, type StatusChange, type StatusEvent, type TaskActivity, type TaskCounts, type TaskState } from './run-model.js'
 import type { Dag } from './dag.js'
@@ -57,7 +57,7 @@ export class RunState {
   constructor (workflow: Workflow, name: string, dag: Dag, init: RunInit = {}) {
     this.workflow = workflow
     this.cid = workflow.cid
-    this.cidString = workflow.cid.toString()
+    this.cidString = cidText(workflow.cid)
     this.name = name
     this.dag = dag
     this._status = init.status ?? 'pending'

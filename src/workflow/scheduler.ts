@@ -26,6 +26,15 @@ export interface SchedulerContext {
 }
 
 /**
+ * Wasm tasks of one run started at once (waiting for a slot, fetching, executing, storing);
+ * more ready ones wait, not yet started, until one of them ends. Each started task holds its
+ * pending calls and what it read, so a fan-out of 10 000 tasks started at once held 10 000 of
+ * them; the shared slots (`workflow.concurrency`) bound what executes anyway. Sleeps do not
+ * count: they may wait for days.
+ */
+const MAX_STARTED_TASKS = 256
+
+/**
  * Executes one run: replays the tasks that already have a receipt, then runs the others as
  * soon as what they await is done (independent tasks in parallel, bounded by the shared
  * slots), retries failures with backoff, stores each receipt before announcing it, keeps
@@ -44,6 +53,9 @@ export class RunScheduler {
   private readonly skipped = new Set<string>()
   private readonly queue: number[] = []
   private draining = false
+  /** Wasm tasks started and not ended, and ready ones waiting for one of them to end. */
+  private started = 0
+  private readonly ready: number[] = []
   private resolveIdle: () => void = () => {}
   /** Wake times of the sleeps that were in progress when the node stopped; each is used once. */
   private readonly resumedSleeps = new Map<string, number>()
@@ -112,15 +124,33 @@ export class RunScheduler {
       this.settle(i)
       return
     }
-    run.taskStarted(i, p.sleep !== undefined ? 'sleep' : 'wasm')
-    const work = p.sleep !== undefined ? this.runSleep(p) : this.runWasm(p)
-    work.then(() => this.settle(i), err => {
+    const wasm = p.sleep === undefined
+    if (wasm) {
+      if (this.started >= MAX_STARTED_TASKS) {
+        this.ready.push(i)
+        return
+      }
+      this.started++
+    }
+    run.taskStarted(i, wasm ? 'wasm' : 'sleep')
+    const work = wasm ? this.runWasm(p) : this.runSleep(p)
+    const ended = (): void => {
+      this.settle(i)
+      if (wasm) this.startReady()
+    }
+    work.then(ended, err => {
       // the receipt could not be stored: the task did not complete
       this.ctx.components.logger.error({ err, workflow: run.cidString, task: i }, 'storing a receipt failed')
       run.taskFailed(i, { code: (err as { code?: string }).code ?? 'WORKFLOW_STORE_FAILED', message: `task ${i}: ${errorMessage(err)}` })
       this.outputs.set(p.instructionString, { ok: false, value: null })
-      this.settle(i)
+      ended()
     })
+  }
+
+  /** A started Wasm task ended: ready ones take its place (through the queue, so a cancelled run unwinds in a loop). */
+  private startReady (): void {
+    this.started--
+    while (this.started + this.queue.length < MAX_STARTED_TASKS && this.ready.length > 0) this.enqueue(this.ready.shift()!)
   }
 
   private settle (i: number): void {

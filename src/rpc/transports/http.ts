@@ -49,7 +49,8 @@ export class HttpTransport {
       return
     }
     for (const [name, value] of Object.entries(access.cors)) res.setHeader(name, value)
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    // JSON-RPC posts go to `/`, which needs no parsing
+    const path = req.url === '/' ? '/' : new URL(req.url ?? '/', 'http://localhost').pathname
     const rate = this.components.budgets.forAddress(req.socket.remoteAddress)
     const upload = req.method === 'POST' ? this.components.uploads?.[path] : undefined
     if ((req.method === 'GET' || upload !== undefined) && !rate.take()) {

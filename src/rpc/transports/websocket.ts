@@ -101,6 +101,7 @@ export class WebSocketTransport {
       defaultFormat: this.opts.notificationFormat,
       maxBufferedBytes: this.opts.maxBufferedBytes,
       maxSubscriptions: this.opts.maxSubscriptionsPerConnection,
+      socket: req.socket,
       ...(outgoing !== undefined ? { onSent: (bytes: number) => outgoing.charge(bytes) } : {})
     }, logger, reason => metrics?.droppedClients.inc({ reason }))
     const rate = this.components.budgets.forAddress(req.socket.remoteAddress)
@@ -108,15 +109,33 @@ export class WebSocketTransport {
     logger.debug({ connection: conn.id }, 'websocket connected')
     // frames are handled one after another so responses keep the order of requests; a client
     // that sends faster than that is not read from until the backlog is worked off
-    let queue = Promise.resolve()
+    const backlog: Array<{ data: RawData, isBinary: boolean, size: number }> = []
     let backlogBytes = 0
-    let backlogFrames = 0
-    const overBacklog = (share: number): boolean => backlogBytes > this.opts.maxFrameBytes * share || backlogFrames > MAX_BACKLOG_FRAMES * share
+    let working = false
+    const overBacklog = (share: number): boolean => backlogBytes > this.opts.maxFrameBytes * share || backlog.length > MAX_BACKLOG_FRAMES * share
     const totalLimit = this.opts.maxTotalBufferedBytes
+    // one loop per burst of frames (not a chain of promises per frame)
+    const work = async (): Promise<void> => {
+      working = true
+      while (backlog.length > 0) {
+        const frame = backlog[0]
+        try {
+          await this.onFrame(conn, rate, frame.data, frame.isBinary)
+        } catch (err) {
+          logger.warn({ err }, 'websocket frame failed')
+        }
+        backlog.shift()
+        backlogBytes -= frame.size
+        this.backlogTotal -= frame.size
+        if (this.backlogTotal <= totalLimit / 2) this.resumeAll()
+        if (ws.isPaused && !this.pausedForTotal.has(ws) && !overBacklog(0.5)) ws.resume()
+      }
+      working = false
+    }
     ws.on('message', (data: RawData, isBinary: boolean) => {
       const size = rawLength(data)
+      backlog.push({ data, isBinary, size })
       backlogBytes += size
-      backlogFrames++
       this.backlogTotal += size
       if (!ws.isPaused) {
         if (overBacklog(1)) {
@@ -126,15 +145,7 @@ export class WebSocketTransport {
           this.pausedForTotal.add(ws)
         }
       }
-      queue = queue.then(async () => await this.onFrame(conn, rate, data, isBinary))
-        .catch(err => logger.warn({ err }, 'websocket frame failed'))
-        .finally(() => {
-          backlogBytes -= size
-          backlogFrames--
-          this.backlogTotal -= size
-          if (this.backlogTotal <= totalLimit / 2) this.resumeAll()
-          if (ws.isPaused && !this.pausedForTotal.has(ws) && !overBacklog(0.5)) ws.resume()
-        })
+      if (!working) void work()
     })
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
@@ -154,6 +165,7 @@ export class WebSocketTransport {
 
   /** Resumes the connections paused because frames across all of them were over the budget. */
   private resumeAll (): void {
+    if (this.pausedForTotal.size === 0) return
     for (const ws of this.pausedForTotal) ws.resume()
     this.pausedForTotal.clear()
   }

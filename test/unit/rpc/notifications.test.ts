@@ -29,6 +29,26 @@ describe('run notifications', () => {
 })
 
 describe('Connection', () => {
+  it('corks its socket from the first message of a turn to the end of the turn: the turn\'s messages leave in one write, in order', async () => {
+    const { conn, sent } = connection()
+    const calls: string[] = []
+    const socket = { cork: () => calls.push('cork'), uncork: () => calls.push(`uncork after ${sent.length}`) }
+    const corked = new Connection(2, (conn as unknown as { ws: WebSocket }).ws, { defaultFormat: 'json', maxBufferedBytes: 1 << 20, socket }, silentLogger(), () => {})
+    corked.send('a')
+    corked.send('b')
+    const sub = corked.subscribe('m')
+    corked.flushPending()
+    sub.notify({ json: 1 })
+    expect(calls).toEqual(['cork'])
+    await new Promise(resolve => process.nextTick(resolve))
+    expect(calls).toEqual(['cork', 'uncork after 3'])
+    expect(sent.map(String)).toEqual(['a', 'b', `{"jsonrpc":"2.0","method":"m","params":{"subscription":"${sub.id}","result":1}}`])
+    corked.send('c')
+    expect(calls).toEqual(['cork', 'uncork after 3', 'cork'])
+    await new Promise(resolve => process.nextTick(resolve))
+    expect(calls).toEqual(['cork', 'uncork after 3', 'cork', 'uncork after 4'])
+  })
+
   it('frames each subscription\'s notifications in its own format; the connection\'s default when it gave none', () => {
     const { conn, sent } = connection()
     const payload: Payload = { dagJson: '{"a":1.0}' }
@@ -64,6 +84,24 @@ describe('runNotification sharing', () => {
     expect(runNotification({ cid, name: 'b' }, event, { status: true })).not.toBe(a)
     expect(runNotification({ cid, name: 'a' }, { ...event }, { status: true })).not.toBe(a)
     expect(a).toEqual({ json: { workflow_status: { workflow: { '/': cid.toString() }, name: 'a', status: 'running', final: false, tasks: event.tasks, retries: 0, timestamp: 1 } } })
+  })
+
+  it('keeps a small notification only while its event is the last one; a large one as long as its event', () => {
+    const small = runNotification(run, receiptEvent)
+    expect(runNotification(run, receiptEvent)).toBe(small)
+    const other = wasmReceipt(WORKFLOW, 'add_one', 3)
+    const otherEvent: ReceiptEvent = { type: 'receipt', index: 1, cid: receiptCid(other), receipt: other, replayed: false }
+    runNotification(run, otherEvent)
+    // written again for a subscriber that comes later (the same text), not kept for the run's life
+    const again = runNotification(run, receiptEvent)
+    expect(again).not.toBe(small)
+    expect(again).toEqual(small)
+
+    const large = wasmReceipt(WORKFLOW, 'echo', 'x'.repeat(100_000))
+    const largeEvent: ReceiptEvent = { type: 'receipt', index: 2, cid: receiptCid(large), receipt: large, replayed: false }
+    const kept = runNotification(run, largeEvent)
+    runNotification(run, otherEvent)
+    expect(runNotification(run, largeEvent)).toBe(kept)
   })
 
   it('sends a large result in fragments around one encoding shared by the subscribers of each format', () => {

@@ -147,6 +147,31 @@ describe('workflow engine, in memory', () => {
     await expect(engine.cancel(run.cid)).rejects.toMatchObject({ code: 'WORKFLOW_STATE' })
   })
 
+  it('starts at most 256 Wasm tasks of a run at once; the others start as those end, and a cancel ends them unstarted', async () => {
+    const h = await start({ concurrency: 1000 })
+    const fan = Array.from({ length: 300 }, (_, i) => wasmTask('block', [i]))
+    const run = await h.engine.submit(workflowOf(fan))
+    const done = eventsOf(run)
+    await waitUntil(() => h.runner.blocked === 256, 5000)
+    // more turns of the event loop start nothing more while the 256 are in progress
+    for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
+    expect(h.runner.calls.length).toBe(256)
+    h.runner.release()
+    await waitUntil(() => h.runner.blocked === 44, 5000)
+    expect(h.runner.calls.length).toBe(300)
+    h.runner.release()
+    const events = await done
+    expect(finalStatus(events)).toMatchObject({ status: 'completed', tasks: { executed: 300 } })
+    expect(new Set(h.runner.calls.map(c => c.args[0])).size).toBe(300)
+
+    const cancelled = await h.engine.submit(workflowOf(Array.from({ length: 300 }, (_, i) => wasmTask('block', [i + 1000]))))
+    const ended = eventsOf(cancelled)
+    await waitUntil(() => h.runner.blocked === 256, 5000)
+    await h.engine.cancel(cancelled.cid)
+    expect(finalStatus(await ended)).toMatchObject({ status: 'cancelled' })
+    expect(h.runner.calls.length).toBe(300 + 256)
+  })
+
   it('a durable sleep passes its value on; the run is sleeping meanwhile', async () => {
     const h = await start()
     const nap = sleepTask({ duration_ms: 20, value: 41 })
