@@ -1,4 +1,4 @@
-import { JSONRPCErrorException, createJSONRPCErrorResponse, type JSONRPCResponse } from 'json-rpc-2.0'
+import { JSONRPCServer, JSONRPCErrorException, createJSONRPCErrorResponse, type JSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0'
 import type { Logger } from '../util/logger.js'
 import type { RpcMetrics } from '../metrics/index.js'
 import { defaultConfig, type IpvmConfig } from '../config/index.js'
@@ -61,36 +61,57 @@ export interface RouterComponents {
 
 type Response = JSONRPCResponse
 
-/** A registered method with the label sets of its metrics, made once. */
-interface Registered {
-  def: AnyMethod
-  ok: { method: string, outcome: 'ok' }
-  error: { method: string, outcome: 'error' }
-  labels: { method: string }
-}
-
 /**
  * Dispatches parsed JSON-RPC messages to the registered methods: checks the envelope,
  * validates params against `api.json`, runs the handler, maps errors to JSON-RPC codes.
- * Transport-agnostic: the WebSocket and HTTP transports hand it parsed messages. Every
- * request takes the same steps in one async call: there is no middleware chain to go
- * through, since this is the only place requests are dispatched.
+ * Transport-agnostic: the WebSocket and HTTP transports hand it parsed messages.
  */
 export class Router {
-  private readonly methods = new Map<string, Registered>()
+  // errors are logged by the mapper below, at the level they deserve
+  private readonly server = new JSONRPCServer<RequestContext>({ errorListener: () => {} })
+  private readonly methods = new Map<string, AnyMethod>()
   private readonly opts: RouterOptions
   private readonly components: RouterComponents
 
   constructor (opts: Partial<RouterOptions>, components: RouterComponents) {
     this.opts = withDefaults(defaultRouterOptions, opts)
     this.components = components
+    this.server.mapErrorToJSONRPCErrorResponse = (id, error) => {
+      const e = error instanceof JSONRPCErrorException ? { code: error.code, message: error.message, data: error.data as unknown } : toJsonRpcError(error)
+      if (e.code === JsonRpcCode.INTERNAL_ERROR) components.logger.warn({ err: error }, 'rpc method failed')
+      return createJSONRPCErrorResponse(id, e.code, e.message, e.data)
+    }
+    this.server.applyMiddleware(async (next, request, ctx) => await this.validate(next, request, ctx))
   }
 
   register (def: AnyMethod): void {
     if (this.components.openrpc.method(def.name) === undefined) {
       throw new RpcError(RpcErrorCode.INTERNAL, `method ${def.name} is not described in api.json`)
     }
-    this.methods.set(def.name, { def, ok: { method: def.name, outcome: 'ok' }, error: { method: def.name, outcome: 'error' }, labels: { method: def.name } })
+    this.methods.set(def.name, def)
+    this.server.addMethod(def.name, async (params, ctx) => {
+      const started = performance.now()
+      try {
+        // the middleware checked the params against the method's schema: they are its `P`
+        const result = await def.handler(params as never, ctx)
+        if (this.opts.validateResults) {
+          const issues = this.components.openrpc.validateResult(def.name, result)
+          if (issues.length > 0) throw new RpcError(RpcErrorCode.INVALID_RESULT, `result of ${def.name} does not match api.json`, { issues })
+        }
+        this.observe(def.name, 'ok', started)
+        return result
+      } catch (err) {
+        this.observe(def.name, 'error', started)
+        throw err
+      }
+    })
+  }
+
+  private observe (method: string, outcome: 'ok' | 'error', started: number): void {
+    const metrics = this.components.metrics
+    if (metrics === undefined) return
+    metrics.requests.inc({ method, outcome })
+    metrics.durationSeconds.observe({ method }, (performance.now() - started) / 1000)
   }
 
   registeredMethods (): string[] {
@@ -113,7 +134,7 @@ export class Router {
     const limit = this.opts.maxTasks
     if (params === undefined || method === undefined || frame.chars < 3 * limit) return undefined
     const name = method.string(256)
-    const count = name === undefined ? undefined : this.methods.get(name)?.def.countTasks
+    const count = name === undefined ? undefined : this.methods.get(name)?.countTasks
     const tasks = count?.(params)
     if (tasks === undefined) return undefined
     if (tasks > limit) {
@@ -150,55 +171,27 @@ export class Router {
       const id = isObject(message) && isId(message.id) ? message.id : null
       return invalidRequest(id, problem)
     }
-    const request = message as { method: string, id?: string | number | null, params?: unknown }
-    const id = request.id
-    const entry = this.methods.get(request.method)
-    if (entry === undefined) {
-      if (id === undefined) return null
+    return await this.server.receive(message as JSONRPCRequest, ctx)
+  }
+
+  private async validate (next: (r: JSONRPCRequest, ctx: RequestContext) => PromiseLike<Response | null>, request: JSONRPCRequest, ctx: RequestContext): Promise<Response | null> {
+    const def = this.methods.get(request.method)
+    if (def === undefined) {
+      if (request.id === undefined) return null
       const name = request.method.length > 100 ? `${JSON.stringify(request.method.slice(0, 100))}…` : JSON.stringify(request.method)
-      return errorResponse(id, new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `no method ${name}; rpc.discover lists them`))
+      return errorResponse(request.id, new RpcError(RpcErrorCode.METHOD_NOT_FOUND, `no method ${name}; rpc.discover lists them`))
     }
-    const { def } = entry
     if (def.subscription === true && ctx.connection === undefined) {
-      return id === undefined ? null : errorResponse(id, new RpcError(RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET, `${def.name} needs a WebSocket connection`))
+      return request.id === undefined ? null : errorResponse(request.id, new RpcError(RpcErrorCode.SUBSCRIPTION_NEEDS_WEBSOCKET, `${def.name} needs a WebSocket connection`))
     }
-    let params: unknown
-    try {
-      const raw = def.normalizeParams !== undefined ? def.normalizeParams(request.params) : request.params
-      const checked = this.components.openrpc.validateParams(def.name, raw, (ctx.raw?.length ?? 0) <= EXPLAIN_MAX_CHARS)
-      if (!checked.ok) return id === undefined ? null : errorResponse(id, invalidParams(def.name, checked.issues))
-      params = checked.value
-    } catch (err) {
-      return id === undefined ? null : this.failure(id, err)
+    const params: unknown = request.params
+    const raw = def.normalizeParams !== undefined ? def.normalizeParams(params) : params
+    const checked = this.components.openrpc.validateParams(def.name, raw, (ctx.raw?.length ?? 0) <= EXPLAIN_MAX_CHARS)
+    if (!checked.ok) {
+      if (request.id === undefined) return null
+      return errorResponse(request.id, invalidParams(def.name, checked.issues))
     }
-    const started = performance.now()
-    try {
-      // the params were checked against the method's schema: they are its `P`
-      const result = await def.handler(params as never, { transport: ctx.transport, connection: ctx.connection, raw: ctx.raw, id, method: def.name })
-      if (this.opts.validateResults) {
-        const issues = this.components.openrpc.validateResult(def.name, result)
-        if (issues.length > 0) throw new RpcError(RpcErrorCode.INVALID_RESULT, `result of ${def.name} does not match api.json`, { issues })
-      }
-      this.observe(entry, true, started)
-      return id === undefined ? null : { jsonrpc: '2.0', id, result: result ?? null }
-    } catch (err) {
-      this.observe(entry, false, started)
-      return id === undefined ? null : this.failure(id, err)
-    }
-  }
-
-  /** The error response for a failed request; internal errors are logged, the others are the client's. */
-  private failure (id: string | number | null, error: unknown): Response {
-    const e = error instanceof JSONRPCErrorException ? { code: error.code, message: error.message, data: error.data as unknown } : toJsonRpcError(error)
-    if (e.code === JsonRpcCode.INTERNAL_ERROR) this.components.logger.warn({ err: error }, 'rpc method failed')
-    return createJSONRPCErrorResponse(id, e.code, e.message, e.data)
-  }
-
-  private observe (entry: Registered, ok: boolean, started: number): void {
-    const metrics = this.components.metrics
-    if (metrics === undefined) return
-    metrics.requests.inc(ok ? entry.ok : entry.error)
-    metrics.durationSeconds.observe(entry.labels, (performance.now() - started) / 1000)
+    return await next({ ...request, params: checked.value }, { ...ctx, id: request.id, method: request.method })
   }
 }
 
