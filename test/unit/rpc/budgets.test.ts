@@ -70,6 +70,16 @@ describe('OutgoingBudget', () => {
 
 describe('OpenRpc.validateParams', () => {
   const openrpc = new OpenRpc()
+
+  it('compiles each validator on first use, and every method of api.json has ones that compile and check', () => {
+    // validators are compiled lazily (not at start): a schema that cannot compile must still be caught here
+    for (const name of openrpc.methodNames()) {
+      const method = openrpc.method(name)!
+      expect(() => openrpc.validateParams(name, [])).not.toThrow()
+      if (method.params.length > 0) expect(openrpc.validateParams(name, method.params.map(() => ({ '\u0000': 1 }))).ok).toBe(false)
+      if (method.result !== undefined) expect(openrpc.validateResult(name, Symbol('not JSON')).length).toBeGreaterThan(0)
+    }
+  })
   const bad = { workflow: { tasks: Array.from({ length: 5000 }, () => ({})) } }
 
   it('lists every error, without repeats and at most MAX_ISSUES, when asked to explain', () => {
