@@ -21,6 +21,8 @@ export interface RpcServices {
   /** Resolves when the store answers a read; rejects with the reason otherwise. */
   checkHealth(): Promise<void>
   nodeInfo(): NodeInfo
+  /** Parts of the node still starting after JSON-RPC answers (`network`); none once all are up. */
+  startingParts?(): string[]
   /** The metrics in the JSON form of `schemas/metrics.json`, optionally only names starting with `prefix`. */
   metricsJson(prefix?: string): Promise<unknown>
   workflows: WorkflowService
