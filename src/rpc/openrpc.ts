@@ -150,7 +150,9 @@ function cut (text: string): string {
 }
 
 function createAjv (schemas: Record<string, JsonObject>, allErrors: boolean): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors })
+  // the schemas are not checked against JSON Schema's meta-schema at every start (compiling
+  // it took ~70 ms): test/unit/rpc/budgets.test.ts checks them
+  const ajv = new Ajv({ strict: false, allErrors, validateSchema: false })
   const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => void
   addFormats(ajv)
   for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(schema, `${name}.json`)
