@@ -5,7 +5,8 @@ import { StoreErrorCode } from '../store/index.js'
 import { RuntimeErrorCode } from '../runtime/index.js'
 import { ResourceErrorCode } from '../resources/index.js'
 import { ConfigErrorCode } from '../config/index.js'
-import { NetworkErrorCode } from '../network/index.js'
+// a type only: the network (libp2p) is loaded after JSON-RPC answers, so its codes are written out below
+import type { NetworkErrorCode } from '../network/index.js'
 import { MetricsErrorCode } from '../metrics/index.js'
 
 /** JSON-RPC 2.0 error codes this node answers with. Only this file maps error codes to numbers. */
@@ -166,18 +167,18 @@ const JSON_RPC_NUMBER = {
   [ConfigErrorCode.FILE]: INTERNAL_ERROR,
   [ConfigErrorCode.KEYPAIR]: INTERNAL_ERROR,
 
-  [NetworkErrorCode.NOT_STARTED]: INTERNAL_ERROR,
-  [NetworkErrorCode.INVALID_MULTIADDR]: INVALID_PARAMS,
-  [NetworkErrorCode.INVALID_OPTION]: INVALID_PARAMS,
-  [NetworkErrorCode.START_FAILED]: INTERNAL_ERROR,
-  [NetworkErrorCode.BLOCK_NOT_FOUND]: NOT_FOUND,
-  [NetworkErrorCode.BLOCK_TIMEOUT]: INTERNAL_ERROR,
-  [NetworkErrorCode.NO_PEERS]: INTERNAL_ERROR,
-  [NetworkErrorCode.ABORTED]: INTERNAL_ERROR,
-  [NetworkErrorCode.UNSUPPORTED_HASH]: INTERNAL_ERROR,
-  [NetworkErrorCode.INVALID_MESSAGE]: INVALID_PARAMS,
-  [NetworkErrorCode.RECORD_TOO_LARGE]: LIMIT_EXCEEDED,
-  [NetworkErrorCode.BAD_SIGNATURE]: INVALID_PARAMS,
+  NETWORK_NOT_STARTED: INTERNAL_ERROR,
+  NETWORK_INVALID_MULTIADDR: INVALID_PARAMS,
+  NETWORK_INVALID_OPTION: INVALID_PARAMS,
+  NETWORK_START_FAILED: INTERNAL_ERROR,
+  NETWORK_BLOCK_NOT_FOUND: NOT_FOUND,
+  NETWORK_BLOCK_TIMEOUT: INTERNAL_ERROR,
+  NETWORK_NO_PEERS: INTERNAL_ERROR,
+  NETWORK_ABORTED: INTERNAL_ERROR,
+  NETWORK_UNSUPPORTED_HASH: INTERNAL_ERROR,
+  NETWORK_INVALID_MESSAGE: INVALID_PARAMS,
+  NETWORK_RECORD_TOO_LARGE: LIMIT_EXCEEDED,
+  NETWORK_BAD_SIGNATURE: INVALID_PARAMS,
 
   [MetricsErrorCode.LISTEN_FAILED]: INTERNAL_ERROR,
   [MetricsErrorCode.NOT_STARTED]: INTERNAL_ERROR,
