@@ -191,7 +191,8 @@ export class IpvmClient {
     return await this.subscribe<NetworkEventNotification>('subscribe_network_events', [{ format: 'json' }], 'unsubscribe_network_events')
   }
 
-  async health (): Promise<{ healthy: boolean }> {
+  /** `starting` lists the parts of the node still starting (`network`), only while there are some. */
+  async health (): Promise<{ healthy: boolean, starting?: string[] }> {
     return await this.request('health')
   }
 

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { randomBytes } from 'node:crypto'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { ConfigError, ConfigErrorCode } from './errors.js'
 
@@ -23,7 +23,7 @@ export interface KeypairOptions {
  */
 export async function loadOrCreateKeypair (opts: KeypairOptions): Promise<PrivateKey> {
   if (opts.seed !== undefined && opts.seed !== '') {
-    return await generateKeyPairFromSeed('Ed25519', decodeSeed(Buffer.from(opts.seed, 'base64'), 'node.key_seed'))
+    return ed25519FromSeed(decodeSeed(Buffer.from(opts.seed, 'base64'), 'node.key_seed'))
   }
   let text: string | undefined
   try {
@@ -42,9 +42,21 @@ export async function loadOrCreateKeypair (opts: KeypairOptions): Promise<Privat
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return await loadOrCreateKeypair(opts)
       throw new ConfigError(ConfigErrorCode.KEYPAIR, `cannot write key file ${opts.keyFile}: ${(err as Error).message}`, { file: opts.keyFile }, { cause: err })
     }
-    return await generateKeyPairFromSeed('Ed25519', seed)
+    return ed25519FromSeed(seed)
   }
-  return await generateKeyPairFromSeed('Ed25519', parseKeyFile(text, opts.keyFile))
+  return ed25519FromSeed(parseKeyFile(text, opts.keyFile))
+}
+
+/**
+ * The Ed25519 key of a 32-byte seed, its public half derived by node:crypto (OpenSSL): the
+ * same key as libp2p's `generateKeyPairFromSeed`, without the ~200 ms that its pure-JS
+ * curve code spends building tables on first use, at every start.
+ */
+export function ed25519FromSeed (seed: Uint8Array): PrivateKey {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  const { x } = createPublicKey(key).export({ format: 'jwk' })
+  if (x === undefined) throw new ConfigError(ConfigErrorCode.KEYPAIR, 'cannot derive the Ed25519 public key')
+  return privateKeyFromRaw(Buffer.concat([seed, Buffer.from(x, 'base64url')]))
 }
 
 export function toPem (seed: Uint8Array): string {

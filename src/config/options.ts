@@ -126,6 +126,8 @@ export interface IpvmConfig {
     max_timeout_ms: number
     /** Wasm memory cap when `meta.memory` is absent. @default 268435456 (256 MiB) */
     default_memory_bytes: number
+    /** How long an idle Wasm worker thread is kept for the next task before it stops; workers start when tasks come. @default 10000 */
+    worker_idle_ms: number
     /** Most tasks in one workflow. @default 10000 */
     max_tasks: number
     /** Workflow runs executing at once (a sleeping or paused run gives its place back); more wait in a queue. @default 64 */
@@ -203,7 +205,7 @@ export const defaultConfig: IpvmConfig = {
     max_dht_record_bytes: 64 * 1024 * 1024,
     receipt_sync_interval_ms: 10_000
   },
-  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, max_timeout_ms: 600_000, default_memory_bytes: 256 * 1024 * 1024, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3, placement: 'local' },
+  workflow: { concurrency: 32, retries: 3, retry_initial_delay_ms: 500, retry_max_delay_ms: 60_000, default_timeout_ms: 100_000, max_timeout_ms: 600_000, default_memory_bytes: 256 * 1024 * 1024, worker_idle_ms: 10_000, max_tasks: 10_000, max_runs: 64, max_queued_runs: 1024, max_restarts: 3, placement: 'local' },
   compute: { accept: 'trusted', max_in_flight_per_peer: 16, max_queued_remote: 64, verify: 'none', dispatch_timeout_ms: 30_000 },
   resources: { kubo_api: '', gateway: '', allow_file_roots: [], allow_http_hosts: [] }
 }

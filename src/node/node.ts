@@ -10,13 +10,14 @@ import { Store, importFile } from '../store/index.js'
 import { WasmRunner, defaultWasmRunnerOptions, wasmRunnerOptions } from '../runtime/index.js'
 import { ResourceResolver, resourceResolverOptions } from '../resources/index.js'
 import { WorkflowEngine, workflowEngineOptions } from '../workflow/index.js'
-import { Network, PeerReceiptService, homestarReceiptExchange, networkOptions } from '../network/index.js'
-import { Compute, computeOptions, type ExecutorFaults } from '../compute/index.js'
+import type { Network } from '../network/index.js'
+import type { Compute, ExecutorFaults } from '../compute/index.js'
 import { OpenRpc, Router, RpcServer, computeInfoJson, createMethods, isLoopbackHost, methodRoutes, routerOptions, rpcServerOptions, uploadRoutes, type NodeInfo, type RpcServices } from '../rpc/index.js'
 import { MetricsServer, createMetrics, createMetricsRegistry, metricsServerOptions, metricsToJson, type Metrics, type Registry } from '../metrics/index.js'
 import { dashboardRoutes, dashboardUploads } from '../dashboard/index.js'
 import { NodeError, NodeErrorCode } from './errors.js'
 import { removePortsFile, writePortsFile } from './ports-file.js'
+import { LateNetwork } from './late-network.js'
 
 export interface NodeInit {
   config: IpvmConfig
@@ -24,16 +25,26 @@ export interface NodeInit {
   logger?: Logger
   /** Check every RPC result against api.json (tests). @default false */
   validateResults?: boolean
+  /**
+   * The network is loaded and started once this settles, after JSON-RPC answers (tests hold
+   * it to see the node while its network is starting). @default settled
+   */
+  networkGate?: Promise<void>
   /** For tests only: faults injected into the executor that runs peers' tasks (a dishonest node). */
   testFaults?: ExecutorFaults
 }
+
+/** Parts of a node that start after JSON-RPC answers; `health` lists those still starting. */
+export type StartingPart = 'network'
 
 type Status = 'created' | 'starting' | 'started' | 'stopping' | 'stopped'
 
 /**
  * The node: builds every subsystem from the settings, starts them in dependency order
- * (store, Wasm runner, network, resources, workflows, JSON-RPC, metrics) and stops them in
- * reverse. It only wires: what each part does lives in its subsystem. `stop()` is idempotent.
+ * (store, Wasm runner, resources, workflows, JSON-RPC, metrics, then the network: libp2p is
+ * loaded only once JSON-RPC answers, and `health` says it is starting until it is up) and
+ * stops them in reverse. It only wires: what each part does lives in its subsystem.
+ * `start()` resolves once every part is up; `stop()` is idempotent.
  */
 export class IpvmNode {
   readonly config: IpvmConfig
@@ -44,6 +55,8 @@ export class IpvmNode {
   private readonly started: Startable[] = []
   private readonly dataDir: string
   private readonly validateResults: boolean
+  private readonly networkGate: Promise<void>
+  private readonly starting = new Set<StartingPart>()
   private readonly testFaults?: ExecutorFaults
   private peerIdString = ''
   private network?: Network
@@ -57,6 +70,7 @@ export class IpvmNode {
     this.logger = init.logger ?? createLogger({ level: init.config.node.log_level, format: init.config.node.log_format })
     this.dataDir = resolve(init.config.node.data_dir)
     this.validateResults = init.validateResults ?? false
+    this.networkGate = init.networkGate ?? Promise.resolve()
     if (init.testFaults !== undefined) this.testFaults = init.testFaults
     this.registry = createMetricsRegistry()
     this.metrics = createMetrics(this.registry, { maxLabelValues: init.config.metrics.max_label_values })
@@ -70,6 +84,8 @@ export class IpvmNode {
   /** libp2p addresses with /p2p/<id>, to give other nodes as --peer. */
   get multiaddrs (): string[] { return this.network?.started === true ? this.network.multiaddrs() : [] }
   get portsFile (): string { return join(this.dataDir, 'ports.json') }
+  /** Parts still starting (JSON-RPC answers before the network is up). */
+  get startingParts (): StartingPart[] { return [...this.starting] }
 
   async start (): Promise<void> {
     if (this.status !== 'created') throw new NodeError(NodeErrorCode.STATE, `cannot start a node that is ${this.status}`)
@@ -122,37 +138,9 @@ export class IpvmNode {
     const store = await this.startOne(new Store({ dataDir }, { logger: log('store'), metrics: metrics.store }))
     const runner = await this.startOne(new WasmRunner(wasmRunnerOptions(config, dataDir), { logger: log('runtime') }))
 
-    let network: Network | undefined
-    if (config.network.enable) {
-      network = await this.startOne(new Network(networkOptions(config.network, `ipvm-node/${packageVersion}`), {
-        privateKey,
-        logger: log('network'),
-        blocks: store.blocks,
-        receipts: homestarReceiptExchange(),
-        receiptStore: store.receipts,
-        metrics
-      }))
-      this.network = network
-    }
-    const resources = new ResourceResolver(resourceResolverOptions(config.resources), { store, logger: log('resources'), sources: network !== undefined ? [network.blockSource()] : [] })
-    let compute: Compute | undefined
-    if (network !== undefined) {
-      const wasmOptions = wasmRunnerOptions(config, dataDir)
-      compute = await this.startOne(new Compute(computeOptions(config.compute), {
-        network,
-        runner,
-        resources,
-        resultTypes: runner,
-        privateKey,
-        limits: { defaultTimeoutMs: config.workflow.default_timeout_ms, maxTimeoutMs: config.workflow.max_timeout_ms, defaultMemoryBytes: config.workflow.default_memory_bytes, maxMemoryBytes: wasmOptions.maxMemoryBytes ?? defaultWasmRunnerOptions.maxMemoryBytes },
-        schemes: ['ipfs', ...(config.resources.allow_http_hosts.length > 0 ? ['http', 'https'] : [])],
-        localQueued: () => runner.poolStats().queued,
-        logger: log('compute'),
-        metrics,
-        ...(this.testFaults !== undefined ? { faults: this.testFaults } : {})
-      }))
-      this.compute = compute
-    }
+    const late = config.network.enable ? new LateNetwork() : undefined
+    if (late !== undefined) this.starting.add('network')
+    const resources = new ResourceResolver(resourceResolverOptions(config.resources), { store, logger: log('resources') })
     const engine = await this.startOne(new WorkflowEngine(workflowEngineOptions(config.workflow), {
       store,
       runner,
@@ -160,8 +148,7 @@ export class IpvmNode {
       resultTypes: runner,
       logger: log('workflow'),
       metrics,
-      ...(network !== undefined ? { peers: new PeerReceiptService({ network, logger: log('network') }) } : {}),
-      ...(compute !== undefined ? { dispatcher: compute.dispatcher } : {})
+      ...(late !== undefined ? { peers: late.peerReceipts(), dispatcher: late.dispatcher() } : {})
     }))
 
     const openrpc = new OpenRpc()
@@ -170,10 +157,11 @@ export class IpvmNode {
       openrpc,
       checkHealth: async () => { await store.checkHealth() },
       nodeInfo: () => this.nodeInfo(),
+      startingParts: () => this.startingParts,
       peerId: () => this.peerId,
       metricsJson: async prefix => await metricsToJson(this.registry, prefix !== undefined ? { prefix } : {}),
       workflows: engine,
-      networkEvents: listener => network?.subscribe(listener) ?? (() => {}),
+      networkEvents: listener => late?.subscribe(listener) ?? (() => {}),
       addFile: async body => await importFile(store.blocks, body)
     }
     for (const method of createMethods(services, { maxJsonDepth: config.rpc.max_json_depth, maxTasks: config.workflow.max_tasks })) router.register(method)
@@ -190,6 +178,45 @@ export class IpvmNode {
     }
     if (config.metrics.enable) {
       this.metricsServer = await this.startOne(new MetricsServer(metricsServerOptions(config.metrics), { registry: this.registry, logger: log('metrics') }))
+    }
+
+    if (late !== undefined) {
+      await this.networkGate
+      const { Network, PeerReceiptService, homestarReceiptExchange, networkOptions } = await import('../network/index.js')
+      if (this.status !== 'starting') throw new NodeError(NodeErrorCode.STATE, 'the node was stopped while starting')
+      const network = new Network(networkOptions(config.network, `ipvm-node/${packageVersion}`), {
+        privateKey,
+        logger: log('network'),
+        blocks: store.blocks,
+        receipts: homestarReceiptExchange(),
+        receiptStore: store.receipts,
+        metrics
+      })
+      await network.start()
+      // stopped after the workflows and JSON-RPC, as though it had started before them
+      this.started.splice(this.started.indexOf(engine), 0, network)
+      this.network = network
+      resources.addSource(network.blockSource())
+      const { Compute, computeOptions } = await import('../compute/index.js')
+      const wasmOptions = wasmRunnerOptions(config, dataDir)
+      const compute = new Compute(computeOptions(config.compute), {
+        network,
+        runner,
+        resources,
+        resultTypes: runner,
+        privateKey,
+        limits: { defaultTimeoutMs: config.workflow.default_timeout_ms, maxTimeoutMs: config.workflow.max_timeout_ms, defaultMemoryBytes: config.workflow.default_memory_bytes, maxMemoryBytes: wasmOptions.maxMemoryBytes ?? defaultWasmRunnerOptions.maxMemoryBytes },
+        schemes: ['ipfs', ...(config.resources.allow_http_hosts.length > 0 ? ['http', 'https'] : [])],
+        localQueued: () => runner.poolStats().queued,
+        logger: log('compute'),
+        metrics,
+        ...(this.testFaults !== undefined ? { faults: this.testFaults } : {})
+      })
+      await compute.start()
+      this.started.splice(this.started.indexOf(engine), 0, compute)
+      this.compute = compute
+      late.bind(network, new PeerReceiptService({ network, logger: log('network') }), compute.dispatcher)
+      this.starting.delete('network')
     }
 
     writePortsFile(this.portsFile, {

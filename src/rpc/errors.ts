@@ -5,9 +5,11 @@ import { StoreErrorCode } from '../store/index.js'
 import { RuntimeErrorCode } from '../runtime/index.js'
 import { ResourceErrorCode } from '../resources/index.js'
 import { ConfigErrorCode } from '../config/index.js'
-import { NetworkErrorCode } from '../network/index.js'
+// types only: the network (libp2p) and distributed execution are loaded after JSON-RPC
+// answers, so their codes are written out below (the table's type checks them all the same)
+import type { NetworkErrorCode } from '../network/index.js'
 import { MetricsErrorCode } from '../metrics/index.js'
-import { ComputeErrorCode } from '../compute/index.js'
+import type { ComputeErrorCode } from '../compute/index.js'
 
 /** JSON-RPC 2.0 error codes this node answers with. Only this file maps error codes to numbers. */
 export const JsonRpcCode = {
@@ -167,32 +169,32 @@ const JSON_RPC_NUMBER = {
   [ConfigErrorCode.FILE]: INTERNAL_ERROR,
   [ConfigErrorCode.KEYPAIR]: INTERNAL_ERROR,
 
-  [NetworkErrorCode.NOT_STARTED]: INTERNAL_ERROR,
-  [NetworkErrorCode.INVALID_MULTIADDR]: INVALID_PARAMS,
-  [NetworkErrorCode.INVALID_OPTION]: INVALID_PARAMS,
-  [NetworkErrorCode.START_FAILED]: INTERNAL_ERROR,
-  [NetworkErrorCode.BLOCK_NOT_FOUND]: NOT_FOUND,
-  [NetworkErrorCode.BLOCK_TIMEOUT]: INTERNAL_ERROR,
-  [NetworkErrorCode.NO_PEERS]: INTERNAL_ERROR,
-  [NetworkErrorCode.ABORTED]: INTERNAL_ERROR,
-  [NetworkErrorCode.UNSUPPORTED_HASH]: INTERNAL_ERROR,
-  [NetworkErrorCode.INVALID_MESSAGE]: INVALID_PARAMS,
-  [NetworkErrorCode.RECORD_TOO_LARGE]: LIMIT_EXCEEDED,
-  [NetworkErrorCode.BAD_SIGNATURE]: INVALID_PARAMS,
-  [NetworkErrorCode.PEER_NOT_TRUSTED]: INTERNAL_ERROR,
+  NETWORK_NOT_STARTED: INTERNAL_ERROR,
+  NETWORK_INVALID_MULTIADDR: INVALID_PARAMS,
+  NETWORK_INVALID_OPTION: INVALID_PARAMS,
+  NETWORK_START_FAILED: INTERNAL_ERROR,
+  NETWORK_BLOCK_NOT_FOUND: NOT_FOUND,
+  NETWORK_BLOCK_TIMEOUT: INTERNAL_ERROR,
+  NETWORK_NO_PEERS: INTERNAL_ERROR,
+  NETWORK_ABORTED: INTERNAL_ERROR,
+  NETWORK_UNSUPPORTED_HASH: INTERNAL_ERROR,
+  NETWORK_INVALID_MESSAGE: INVALID_PARAMS,
+  NETWORK_RECORD_TOO_LARGE: LIMIT_EXCEEDED,
+  NETWORK_BAD_SIGNATURE: INVALID_PARAMS,
+  NETWORK_PEER_NOT_TRUSTED: INTERNAL_ERROR,
 
   [MetricsErrorCode.LISTEN_FAILED]: INTERNAL_ERROR,
   [MetricsErrorCode.NOT_STARTED]: INTERNAL_ERROR,
   [MetricsErrorCode.DUPLICATE_METRIC]: INTERNAL_ERROR,
   [MetricsErrorCode.UNKNOWN_TYPE]: INTERNAL_ERROR,
 
-  [ComputeErrorCode.INVALID_OPTION]: INVALID_PARAMS,
-  [ComputeErrorCode.BUSY]: LIMIT_EXCEEDED,
-  [ComputeErrorCode.INVALID_TASK]: INVALID_PARAMS,
-  [ComputeErrorCode.INVALID_RESULT]: INTERNAL_ERROR,
-  [ComputeErrorCode.TIMEOUT]: INTERNAL_ERROR,
-  [ComputeErrorCode.REMOTE_FAILED]: INTERNAL_ERROR,
-  [ComputeErrorCode.WITHDRAWN]: INTERNAL_ERROR,
+  COMPUTE_INVALID_OPTION: INVALID_PARAMS,
+  COMPUTE_BUSY: LIMIT_EXCEEDED,
+  COMPUTE_INVALID_TASK: INVALID_PARAMS,
+  COMPUTE_INVALID_RESULT: INTERNAL_ERROR,
+  COMPUTE_TIMEOUT: INTERNAL_ERROR,
+  COMPUTE_REMOTE_FAILED: INTERNAL_ERROR,
+  COMPUTE_WITHDRAWN: INTERNAL_ERROR,
 
 
 } satisfies Record<AllErrorCodes, number>

@@ -20,8 +20,8 @@ const MAX_ISSUE_TEXT = 200
 
 interface ParamValidator {
   descriptor: ContentDescriptor
-  /** Stops at the first error: linear in the value, whatever is wrong with it. */
-  validate: ValidateFunction
+  /** Stops at the first error: linear in the value, whatever is wrong with it; compiled on the method's first call. */
+  validate: () => ValidateFunction
   /** Collects every error, to list them; only run on small values (see `validateParams`), compiled when first needed. */
   explain: () => ValidateFunction
 }
@@ -31,7 +31,8 @@ const SCHEMA_REF = /^\.\/schemas\/([\w.-]+)\.json(#.*)?$/
 /**
  * The API contract: `api.json` (which refers to `./schemas/*.json`) and the schemas.
  * - `document` is self-contained (schemas inlined under `components.schemas`): what `rpc.discover` returns;
- * - `validateParams` / `validateResult` check a method's input and output with ajv validators compiled once.
+ * - `validateParams` / `validateResult` check a method's input and output with ajv validators,
+ *   each compiled on its first use (compiling them all took ~340 ms of every start).
  *
  * Params are checked by a validator that stops at the first error, which is linear in the
  * value. ajv's `allErrors` mode is not: on the workflow schema it took 0.6 s for 100 000
@@ -45,7 +46,7 @@ export class OpenRpc {
   readonly ajv: Ajv
   private readonly ajvFirst: Ajv
   private readonly params = new Map<string, ParamValidator[]>()
-  private readonly results = new Map<string, ValidateFunction>()
+  private readonly results = new Map<string, () => ValidateFunction>()
 
   constructor (source: OpenRpcDocument = readPackageJson<OpenRpcDocument>('api.json'), schemas: Record<string, JsonObject> = readSchemas()) {
     this.source = source
@@ -56,10 +57,15 @@ export class OpenRpc {
     for (const method of source.methods) {
       this.params.set(method.name, method.params.map(descriptor => {
         const schema = ajvRefs(descriptor.schema) as JsonObject
+        let validate: ValidateFunction | undefined
         let explain: ValidateFunction | undefined
-        return { descriptor, validate: this.ajvFirst.compile(schema), explain: () => (explain ??= this.ajv.compile(schema)) }
+        return { descriptor, validate: () => (validate ??= this.ajvFirst.compile(schema)), explain: () => (explain ??= this.ajv.compile(schema)) }
       }))
-      if (method.result !== undefined) this.results.set(method.name, this.ajv.compile(ajvRefs(method.result.schema) as JsonObject))
+      if (method.result !== undefined) {
+        const schema = ajvRefs(method.result.schema) as JsonObject
+        let validate: ValidateFunction | undefined
+        this.results.set(method.name, () => (validate ??= this.ajv.compile(schema)))
+      }
     }
   }
 
@@ -94,12 +100,13 @@ export class OpenRpc {
     } else {
       issues.push({ path: '', message: 'params must be an array or an object' })
     }
-    for (const { descriptor, validate, explain: every } of descriptors) {
+    for (const { descriptor, validate: first, explain: every } of descriptors) {
       const value = byName[descriptor.name]
       if (value === undefined) {
         if (descriptor.required === true) issues.push({ path: `/${descriptor.name}`, message: `missing required param "${descriptor.name}"` })
         continue
       }
+      const validate = first()
       if (validate(value)) continue
       const all = explain ? every() : undefined
       const errors = all !== undefined && !all(value) ? all.errors : validate.errors
@@ -109,7 +116,7 @@ export class OpenRpc {
   }
 
   validateResult (name: string, result: unknown): ValidationIssue[] {
-    const validate = this.results.get(name)
+    const validate = this.results.get(name)?.()
     if (validate === undefined || validate(result)) return []
     return toIssues(validate.errors, '')
   }
@@ -143,7 +150,9 @@ function cut (text: string): string {
 }
 
 function createAjv (schemas: Record<string, JsonObject>, allErrors: boolean): Ajv {
-  const ajv = new Ajv({ strict: false, allErrors })
+  // the schemas are not checked against JSON Schema's meta-schema at every start (compiling
+  // it took ~70 ms): test/unit/rpc/budgets.test.ts checks them
+  const ajv = new Ajv({ strict: false, allErrors, validateSchema: false })
   const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => void
   addFormats(ajv)
   for (const [name, schema] of Object.entries(schemas)) ajv.addSchema(schema, `${name}.json`)

@@ -26,6 +26,8 @@ export interface RpcServices {
   nodeInfo(): NodeInfo
   /** This node's peer id (receipt notifications name it as the executor of what ran here). */
   peerId(): string
+  /** Parts of the node still starting after JSON-RPC answers (`network`); none once all are up. */
+  startingParts?(): string[]
   /** The metrics in the JSON form of `schemas/metrics.json`, optionally only names starting with `prefix`. */
   metricsJson(prefix?: string): Promise<unknown>
   workflows: WorkflowService

@@ -4,10 +4,17 @@ import { defaultConfig, type IpvmConfig } from '../config/index.js'
 
 export interface WasmRunnerOptions {
   /**
-   * Worker threads running Wasm calls; calls beyond that wait in a queue.
+   * Worker threads running Wasm calls at once, each started when a call waits for it; calls
+   * beyond that wait in a queue.
    * @default os.availableParallelism()
    */
   workers?: number
+  /**
+   * How long an idle worker thread stays, ready for the next call, before it stops (and
+   * gives back its memory); the next call starts a fresh one.
+   * @default 10_000 (`workflow.worker_idle_ms`)
+   */
+  workerIdleMs?: number
   /**
    * Workers that may be started beyond `workers` for runs left without one while every
    * worker is busy with long calls (`reliefAfterMs`); each stops once idle.
@@ -72,12 +79,14 @@ export function wasmRunnerOptions (config: Pick<IpvmConfig, 'workflow'>, dataDir
   return {
     defaultTimeoutMs: config.workflow.default_timeout_ms,
     defaultMemoryBytes: config.workflow.default_memory_bytes,
+    workerIdleMs: config.workflow.worker_idle_ms,
     ...(dataDir !== undefined ? { cacheDir: join(dataDir, 'cache', 'wasm') } : {})
   }
 }
 
 export const defaultWasmRunnerOptions: Required<Omit<WasmRunnerOptions, 'cacheDir'>> & { cacheDir?: string } = {
   workers: Math.max(1, availableParallelism()),
+  workerIdleMs: defaultConfig.workflow.worker_idle_ms,
   maxExtraWorkers: 2 * Math.max(1, availableParallelism()),
   reliefAfterMs: 250,
   extraIdleMs: 5000,

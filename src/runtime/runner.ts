@@ -71,6 +71,7 @@ export class WasmRunner implements Startable {
       maxExtraWorkers: this.options.maxExtraWorkers,
       reliefAfterMs: this.options.reliefAfterMs,
       extraIdleMs: this.options.extraIdleMs,
+      idleMs: this.options.workerIdleMs,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb >> 3)) }
     }, { logger: this.logger })
     this.preparer = new Preparer({

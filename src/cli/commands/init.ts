@@ -92,6 +92,7 @@ retry_max_delay_ms = ${d.workflow.retry_max_delay_ms}
 default_timeout_ms = ${d.workflow.default_timeout_ms}
 max_timeout_ms = ${d.workflow.max_timeout_ms}   # ceiling on any task's timeout (meta.time): a task asking for more gets this
 default_memory_bytes = ${d.workflow.default_memory_bytes}
+worker_idle_ms = ${d.workflow.worker_idle_ms}   # an idle Wasm worker thread stops after this; the next task starts one
 max_tasks = ${d.workflow.max_tasks}
 max_runs = ${d.workflow.max_runs}   # runs executing at once (sleeping and paused runs do not count)
 max_queued_runs = ${d.workflow.max_queued_runs}   # runs waiting beyond max_runs; more are refused

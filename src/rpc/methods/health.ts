@@ -1,13 +1,17 @@
 import type { MethodDefinition } from '../router.js'
 import type { RpcServices } from '../services.js'
 
-/** `{"healthy": true}` when the store answers; an error saying why otherwise. */
-export function healthMethod (services: Pick<RpcServices, 'checkHealth'>): MethodDefinition<Record<string, never>, { healthy: true }> {
+/**
+ * `{"healthy": true}` when the store answers (Homestar's answer), with `starting: [part, …]`
+ * while parts of the node are still starting; an error saying why otherwise.
+ */
+export function healthMethod (services: Pick<RpcServices, 'checkHealth' | 'startingParts'>): MethodDefinition<Record<string, never>, { healthy: true, starting?: string[] }> {
   return {
     name: 'health',
     handler: async () => {
       await services.checkHealth()
-      return { healthy: true }
+      const starting = services.startingParts?.() ?? []
+      return starting.length > 0 ? { healthy: true, starting } : { healthy: true }
     }
   }
 }

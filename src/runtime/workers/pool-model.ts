@@ -7,8 +7,10 @@ import type { CallOutcome, CallRequest } from './protocol.js'
 /** The worker pool's options, its calls and its workers. */
 
 export interface WorkerPoolOptions {
-  /** Workers always running. */
+  /** Workers running calls at once (besides extra ones); each starts when a call waits for it. */
   size: number
+  /** How long a worker stays idle, ready for the next call, before it stops. @default 10_000 */
+  idleMs?: number
   resourceLimits: ResourceLimits
   /** Workers beyond `size` that may be started for groups left without one (relief). @default 2 × size */
   maxExtraWorkers?: number
@@ -67,7 +69,7 @@ export interface Slot {
   job?: Job
   keys: Set<string>
   lastError?: Error
-  /** Stops an idle extra worker. */
+  /** Stops an idle worker. */
   idleTimer?: NodeJS.Timeout
 }
 

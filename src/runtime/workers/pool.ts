@@ -15,11 +15,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 const MAX_START_FAILURES = 5
 const DEFAULT_RELIEF_AFTER_MS = 250
 const DEFAULT_EXTRA_IDLE_MS = 5000
+const DEFAULT_IDLE_MS = 10_000
 
 /**
- * A set of worker threads running Wasm calls, one call per worker at a time. A call that
- * times out or is aborted terminates its worker, which is replaced at once; a worker that
- * dies is replaced too. The main thread only posts messages and never runs guest code.
+ * A set of worker threads running Wasm calls, one call per worker at a time. Workers start
+ * when calls wait for one (at most `size`, besides the extra ones below) and stop once idle
+ * for `idleMs`: an idle node holds none. A call that times out or is aborted terminates its
+ * worker; a worker that dies is let go too, and calls still waiting get fresh ones (after a
+ * back-off when workers die before they are ready). The main thread only posts messages and
+ * never runs guest code.
  *
  * Calls belong to groups (the workflow runs), and the workers are shared between groups:
  * the queue is served a group at a time in turn; with more than one worker, a group holds
@@ -41,27 +45,32 @@ export class WorkerPool {
   private nextId = 1
   private nextWorkerId = 0
   private startFailures = 0
+  /** No base worker is started before then (performance.now()), after workers died before being ready. */
+  private backoffUntil = 0
+  private backoffTimer?: NodeJS.Timeout
   private reliefTimer?: NodeJS.Timeout
   private readonly maxExtra: number
   private readonly reliefAfterMs: number
   private readonly extraIdleMs: number
+  private readonly idleMs: number
 
   constructor (private readonly options: WorkerPoolOptions, private readonly components: { logger: Logger }) {
     this.maxExtra = options.maxExtraWorkers ?? 2 * options.size
     this.reliefAfterMs = options.reliefAfterMs ?? DEFAULT_RELIEF_AFTER_MS
     this.extraIdleMs = options.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS
+    this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS
   }
 
+  /** Takes calls from now on; workers start when calls come. */
   start (): void {
-    if (this.running) return
     this.running = true
-    this.slots = Array.from({ length: this.options.size }, () => this.spawn(false))
   }
 
   async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
     clearTimeout(this.reliefTimer)
+    clearTimeout(this.backoffTimer)
     const stopped = new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is stopping')
     for (const job of this.queue.drain()) this.settle(job, new CallFailure(stopped, []))
     for (const slot of this.slots) {
@@ -151,15 +160,16 @@ export class WorkerPool {
       const failed = new RuntimeError(RuntimeErrorCode.WORKER_CRASHED, `Wasm workers cannot start: ${reason}`, { reason })
       for (const queued of this.queue.drain()) this.settle(queued, new CallFailure(failed, []))
     }
-    if (slot.extra) {
-      // relief is planned again from what is queued
-      this.remove(slot)
-      this.pump()
-      return
+    this.remove(slot)
+    if (!slot.extra && this.startFailures > 0) {
+      const delayMs = Math.min(100 * 2 ** this.startFailures, 10_000)
+      this.backoffUntil = performance.now() + delayMs
+      clearTimeout(this.backoffTimer)
+      this.backoffTimer = setTimeout(() => this.pump(), delayMs)
+      if (this.queue.size === 0) this.backoffTimer.unref()
     }
-    const delayMs = this.startFailures === 0 ? 0 : Math.min(100 * 2 ** this.startFailures, 10_000)
-    const respawn = setTimeout(() => { if (this.running) this.replace(slot) }, delayMs)
-    if (this.queue.size === 0) respawn.unref()
+    // waiting calls get a fresh worker, and relief is planned again from what is queued
+    this.pump()
   }
 
   /** Terminates the worker running `job` (timeout or abort) and puts a fresh one in its place. */
@@ -169,12 +179,8 @@ export class WorkerPool {
     slot.retired = true
     void slot.worker.terminate()
     if (!this.running) return
-    if (slot.extra) {
-      this.remove(slot)
-      this.pump()
-    } else {
-      this.replace(slot)
-    }
+    this.remove(slot)
+    this.pump()
   }
 
   private abort (job: Job): void {
@@ -187,7 +193,10 @@ export class WorkerPool {
     }
   }
 
-  /** Hands queued calls to idle workers, groups in turn, within each group's share; then lets idle extra workers go and plans relief. */
+  /**
+   * Hands queued calls to idle workers, groups in turn, within each group's share; starts
+   * workers for calls still waiting; lets idle workers go after a while; and plans relief.
+   */
   private pump (): void {
     if (!this.running) return
     while (this.queue.size > 0) {
@@ -202,16 +211,25 @@ export class WorkerPool {
       if (extra === undefined || starved === undefined) break
       this.dispatch(extra, starved)
     }
+    this.grow()
     for (const slot of this.slots) {
-      if (slot.extra && slot.ready && !slot.retired && slot.job === undefined && slot.idleTimer === undefined) {
+      if (slot.ready && !slot.retired && slot.job === undefined && slot.idleTimer === undefined) {
         slot.idleTimer = setTimeout(() => {
           slot.idleTimer = undefined
           if (slot.job === undefined && !slot.retired) this.retire(slot)
-        }, this.extraIdleMs)
+        }, slot.extra ? this.extraIdleMs : this.idleMs)
         slot.idleTimer.unref()
       }
     }
     this.planRelief()
+  }
+
+  /** Starts base workers for the calls waiting beyond those already starting, up to `size`. */
+  private grow (): void {
+    if (this.queue.size === 0 || performance.now() < this.backoffUntil) return
+    const base = this.slots.filter(s => !s.extra && !s.retired)
+    let starting = base.filter(s => !s.ready).length
+    for (let n = base.length; n < this.options.size && starting < this.queue.size; n++, starting++) this.slots.push(this.spawn(false))
   }
 
   private idle (extra: boolean): Slot | undefined {
@@ -276,8 +294,9 @@ export class WorkerPool {
     this.components.logger.debug({ worker: slot.id, group: job.group }, 'a run holds several Wasm workers while another has none: one of its calls is stopped and queued again')
     slot.retired = true
     void slot.worker.terminate()
-    if (slot.extra) this.remove(slot)
-    else this.replace(slot)
+    this.remove(slot)
+    // the preempted call waits at the head of its group: a base worker is started for it
+    this.grow()
   }
 
   private dispatch (slot: Slot, job: Job): void {
@@ -309,13 +328,7 @@ export class WorkerPool {
     else this.held.set(job.group, n)
   }
 
-  /** A fresh base worker in place of `slot`. */
-  private replace (slot: Slot): void {
-    const i = this.slots.indexOf(slot)
-    if (i >= 0) this.slots[i] = this.spawn(false)
-  }
-
-  /** Lets an idle extra worker go. */
+  /** Lets an idle worker go. */
   private retire (slot: Slot): void {
     clearTimeout(slot.idleTimer)
     slot.retired = true

@@ -43,6 +43,31 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     return { calls, controller }
   }
 
+  it('starts workers only when calls wait for them, at most `workers`, and lets each go once idle for workerIdleMs', async () => {
+    const r = new WasmRunner({ workers: 2, workerIdleMs: 300 }, { logger: silentLogger() })
+    runners.push(r)
+    await r.start()
+    // an idle runner holds no thread
+    expect(r.poolStats()).toMatchObject({ workers: 0, busy: 0 })
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
+    expect(r.poolStats().workers).toBe(1)
+    // three calls that never end: two workers start, the third call waits
+    const log: Settled[] = []
+    const a = spin(r, 'A', 3, log)
+    await waitUntil(() => r.poolStats().busy === 2, 10_000, 'both workers busy')
+    expect(r.poolStats()).toMatchObject({ workers: 2, extra: 0, queued: 1 })
+    a.controller.abort()
+    await Promise.all(a.calls)
+    // aborted calls stop their workers; a worker started meanwhile for the queued call goes once idle
+    await waitUntil(() => r.poolStats().workers === 0, 10_000, 'workers gone after the aborts')
+    expect(log.map(l => l.code)).toEqual(['RUNTIME_CANCELLED', 'RUNTIME_CANCELLED', 'RUNTIME_CANCELLED'])
+    // an idle worker stops after workerIdleMs; the next call starts a fresh one
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [41] })).output).toBe(42)
+    expect(r.poolStats().workers).toBe(1)
+    await waitUntil(() => r.poolStats().workers === 0, 10_000, 'the idle worker stops')
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [2] })).output).toBe(3)
+  })
+
   it('two groups whose calls never end cannot keep a third group\'s call from running', async () => {
     const r = await runner(2)
     const log: Settled[] = []

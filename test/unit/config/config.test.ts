@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { type ConfigError, configFromEnv, defaultConfig, loadConfig, loadOrCreateKeypair } from '../../../src/config/index.js'
 import { tempDir } from '../../utils/node.js'
 
@@ -103,6 +104,19 @@ describe('keypair', () => {
     const fromSeed = await loadOrCreateKeypair({ keyFile: join(t.dir, 'unused'), seed: seed.toString('base64') })
     expect(fromFile.equals(fromSeed)).toBe(true)
     expect(fromFile.type).toBe('Ed25519')
+  })
+
+  it('the key of a seed is the one libp2p derives (its public half, its signatures, its peer id)', async () => {
+    for (const fill of [0, 7, 255]) {
+      const seed = Buffer.alloc(32, fill)
+      seed[0] = 1
+      const ours = await loadOrCreateKeypair({ keyFile: '/nonexistent', seed: seed.toString('base64') })
+      const libp2ps = await generateKeyPairFromSeed('Ed25519', seed)
+      expect(ours.equals(libp2ps)).toBe(true)
+      expect(ours.publicKey.equals(libp2ps.publicKey)).toBe(true)
+      const message = Buffer.from('a receipt')
+      expect(await libp2ps.publicKey.verify(message, await ours.sign(message))).toBe(true)
+    }
   })
 
   it('a key file of the wrong size is an error', async () => {

@@ -1,7 +1,12 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
+import { Ajv } from 'ajv'
+import addFormatsModule from 'ajv-formats'
 import { ClientBudgets, OutgoingBudget, OpenRpc, clientKey } from '../../../src/rpc/index.js'
 import { MAX_ISSUES } from '../../../src/rpc/openrpc.js'
+
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => void
 
 describe('clientKey', () => {
   it('an IPv4 address (mapped or not) is a client; an IPv6 address stands for its /64', () => {
@@ -70,6 +75,26 @@ describe('OutgoingBudget', () => {
 
 describe('OpenRpc.validateParams', () => {
   const openrpc = new OpenRpc()
+
+  it('every schema is valid JSON Schema (the node does not check them against the meta-schema when it starts)', () => {
+    const strict = new Ajv({ strict: false })
+    addFormats(strict)
+    const dir = new URL('../../../schemas/', import.meta.url)
+    for (const file of readdirSync(dir).filter(f => f.endsWith('.json'))) {
+      expect(strict.validateSchema(JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as object), `${file}: ${JSON.stringify(strict.errors)}`).toBe(true)
+    }
+    expect(strict.validateSchema({ type: 'objekt' })).toBe(false)
+  })
+
+  it('compiles each validator on first use, and every method of api.json has ones that compile and check', () => {
+    // validators are compiled lazily (not at start): a schema that cannot compile must still be caught here
+    for (const name of openrpc.methodNames()) {
+      const method = openrpc.method(name)!
+      expect(() => openrpc.validateParams(name, [])).not.toThrow()
+      if (method.params.length > 0) expect(openrpc.validateParams(name, method.params.map(() => ({ '\u0000': 1 }))).ok).toBe(false)
+      if (method.result !== undefined) expect(openrpc.validateResult(name, Symbol('not JSON')).length).toBeGreaterThan(0)
+    }
+  })
   const bad = { workflow: { tasks: Array.from({ length: 5000 }, () => ({})) } }
 
   it('lists every error, without repeats and at most MAX_ISSUES, when asked to explain', () => {
