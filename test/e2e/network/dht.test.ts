@@ -10,6 +10,12 @@ async function connected (node: TestNode, ...peers: TestNode[]): Promise<void> {
   await waitUntil(() => peers.every((p) => p.network.peerId in node.network.connections()), 5000, 'connections')
 }
 
+/** Peers in a node's Kademlia routing table (kad-dht adds a connected peer only once it has checked it). */
+function routingTableSize (node: TestNode): number {
+  const libp2p = (node.network as unknown as { node?: { services: { dht: { routingTable: { size: number } } } } }).node
+  return libp2p?.services.dht.routingTable.size ?? 0
+}
+
 describe('network: receipt records in the DHT', () => {
   it('keys records by the instruction CID bytes under /ipvm/receipt/', async () => {
     const { instruction } = await makeReceipt(1)
@@ -29,6 +35,8 @@ describe('network: receipt records in the DHT', () => {
     // sees both as subscribers, it can name C to A.
     await waitForGossipPeers([b], 2)
     await waitForGossipPeers([a, c])
+    // A finds C through B's routing table: wait until B has taken both in (under load it takes a while)
+    await waitUntil(() => routingTableSize(b) >= 2 && routingTableSize(a) >= 1, 10_000, 'routing tables')
 
     const receipt = await makeReceipt(5)
     const result = await a.network.publishReceipt({ cid: receipt.cid, ran: receipt.ran, instruction: receipt.instruction, dhtBytes: receipt.dhtBytes })
