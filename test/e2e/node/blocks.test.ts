@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectRun } from '../../../src/client/index.js'
 import { closeBlockPeers, startHolder } from '../../utils/blocks.js'
@@ -8,26 +6,9 @@ import { startTestNode, type TestNode } from '../../utils/node.js'
 import { waitUntil } from '../../utils/wait.js'
 import { buildTestComponent } from '../../utils/wasm.js'
 import { addResource, chain, task } from '../../utils/workflows.js'
+import { heldBytes } from '../../utils/held-memory.js'
 
 const MB = 1_000_000
-
-/** A full garbage collection (the flag is set at run time, so the test runner needs no option). */
-function collectGarbage (): void {
-  setFlagsFromString('--expose-gc')
-  ;(runInNewContext('gc') as () => void)()
-}
-
-/** JavaScript objects and buffers this process holds after full collections (the least of three readings). */
-async function heldBytes (): Promise<number> {
-  let least = Infinity
-  for (let i = 0; i < 3; i++) {
-    collectGarbage()
-    const m = process.memoryUsage()
-    least = Math.min(least, m.heapUsed + m.external)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  return least
-}
 
 describe('a file only a peer holds', () => {
   let a: TestNode

@@ -1,5 +1,3 @@
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cidOf, encodeGossipReceipt, encodeReceiptCapsule, toStoredReceipt, wasmReceipt } from '../../../src/ipld/index.js'
@@ -10,29 +8,9 @@ import { startTestNode, type TestNode } from '../../utils/node.js'
 import { rawPeer, stopRawPeers } from '../../utils/raw-peer.js'
 import { waitUntil } from '../../utils/wait.js'
 import { metricValue } from '../../utils/metrics.js'
+import { heldBytes } from '../../utils/held-memory.js'
 
 const MIB = 1024 * 1024
-
-/** A full garbage collection (the flag is set at run time, so the test runner needs no option). */
-function collectGarbage (): void {
-  setFlagsFromString('--expose-gc')
-  ;(runInNewContext('gc') as () => void)()
-}
-
-/**
- * The memory this process holds for JavaScript objects and buffers, after full collections:
- * the least of three readings, as buffers still held by sockets are released between them.
- */
-async function heldBytes (): Promise<number> {
-  let least = Infinity
-  for (let i = 0; i < 3; i++) {
-    collectGarbage()
-    const m = process.memoryUsage()
-    least = Math.min(least, m.heapUsed + m.external)
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  return least
-}
 
 /** A receipt for a made-up instruction `n` whose output is `size` bytes of text. */
 function madeUp (n: number, size: number): { instruction: ReturnType<typeof cidOf>, receipt: ReturnType<typeof wasmReceipt> } {
