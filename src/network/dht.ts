@@ -153,13 +153,18 @@ export class ReceiptDht {
     const known = (await this.routingTableClosest(key, count + 1)).filter(p => p.toString() !== this.deps.selfId)
     if (known.length >= enough) return known.slice(0, count)
     const found = new Map(known.map(p => [p.toString(), p]))
+    // peers a responder named as closer: a lookup's final set leaves out those it could not
+    // query in time (a busy machine), but they are peers to try all the same, after the others
+    const named = new Map<string, PeerId>()
     try {
       for await (const event of this.deps.dht.getClosestPeers(key, { signal })) {
         if (event.name === 'FINAL_PEER' && event.peer.id.toString() !== this.deps.selfId) found.set(event.peer.id.toString(), event.peer.id)
+        if (event.name === 'PEER_RESPONSE') for (const peer of event.closer) named.set(peer.id.toString(), peer.id)
       }
     } catch (err) {
       this.deps.logger.debug({ err: errorMessage(err) }, 'closest-peers lookup ended early')
     }
+    for (const [id, peer] of named) if (id !== this.deps.selfId && !found.has(id)) found.set(id, peer)
     return [...found.values()]
   }
 
