@@ -37,6 +37,13 @@ export function workflowCid (workflow: object | string): string {
   return parseWorkflow(parseJson(typeof workflow === 'string' ? workflow : JSON.stringify(workflow))).cid.toString()
 }
 
+/** Homestar's add-one-part-one fixture with its resource pointed at `rsc` (its one task is add-one's first). */
+export function addOnePartOneFixture (rsc: string): string {
+  const text = readFileSync(new URL('test-workflow-add-one-part-one.json', FIXTURES), 'utf8')
+  const [, original] = /"rsc": "(ipfs:\/\/\w+)"/.exec(text)!
+  return text.replaceAll(original, rsc)
+}
+
 /**
  * Homestar's `test-workflow-add-one.json` as text, with its resource pointed at `rsc` and the
  * await recomputed for the new first task; numbers (the 2^64 fuel float) keep their form.

@@ -15,7 +15,7 @@ import { browserSuite, HAVE_CHROMIUM, openBrowser, watchConsole } from '../../ut
 import { runStatus, sleepTask, waitForStatus } from '../../utils/control.js'
 import { startTestNode, tempDir, type TestNode } from '../../utils/node.js'
 import { buildTestComponent } from '../../utils/wasm.js'
-import { addResource, task, workflowCid } from '../../utils/workflows.js'
+import { addOneFixture, addOnePartOneFixture, addResource, task, workflowCid } from '../../utils/workflows.js'
 
 const WAIT_MS = 20_000
 /** Host names Chromium resolves to 127.0.0.1 (--host-resolver-rules): a foreign site, and one that rebinds to the node. */
@@ -165,6 +165,54 @@ describe.skipIf(!HAVE_CHROMIUM)(browserSuite('the official client in headless Ch
     const stored = await t.client.request<Array<{ receipt_cid: { '/': string }, receipt: { ran: { '/': string } } }>>('workflow_receipts', [cid])
     expect(stored.map(r => `${r.receipt_cid['/']} ${r.receipt.ran['/']}`).sort()).toEqual(shown.map(s => `${s.receiptCid!} ${s.ran!}`).sort())
     expect(await page.locator('#status').textContent()).toBe('running')
+    expect(await page.locator('#problems li').allTextContents()).toEqual([])
+    expect(console.filter(l => l.startsWith('error') || l.startsWith('exception'))).toEqual([])
+    await page.close()
+  })
+
+  it('the page\'s client runs Homestar\'s fixture workflows, gets every receipt with the node\'s CIDs, and streams network events', async () => {
+    const { page, console } = await newPage()
+    const query = new URLSearchParams({ rpc: t.url, rsc, name: 'fixtures-page', start: '300' })
+    await page.goto(`http://localhost:${pagePort}/?${query.toString()}`)
+    await expect.poll(async () => await page.locator('#status').textContent(), { timeout: WAIT_MS }).toBe('running')
+    type Shown = { out: unknown, receiptCid: string, replayed: boolean, workflow: string, name: string }
+    // as Homestar's own tests do: part one, then the whole, whose first task is then a replay
+    const fixtures = { partOne: JSON.parse(addOnePartOneFixture(rsc)) as unknown, whole: JSON.parse(addOneFixture(rsc)) as unknown, waitMs: WAIT_MS }
+    const runs = await page.evaluate(async ({ partOne, whole, waitMs }) => {
+      const hs = (window as unknown as { homestar: { runWorkflow: (w: unknown, cb: (n: any) => void) => Promise<{ error?: { message: string } }> } }).homestar
+      const run = async (workflow: unknown, count: number): Promise<Shown[]> => await new Promise((resolve, reject) => {
+        const got: Shown[] = []
+        setTimeout(() => reject(new Error(`${got.length} of ${count} receipts`)), waitMs)
+        void hs.runWorkflow(workflow, n => {
+          got.push({ out: n.receipt.out, receiptCid: n.receipt_cid.toString(), replayed: n.metadata.replayed, workflow: n.metadata.workflow.toString(), name: n.metadata.name })
+          if (got.length === count) resolve(got)
+        }).then(answer => { if (answer.error !== undefined) reject(new Error(answer.error.message)) })
+      })
+      return { first: await run({ name: 'part-one-page', workflow: partOne }, 1), second: await run({ name: 'add-one-page', workflow: whole }, 2) }
+    }, fixtures)
+    const cidWhole = workflowCid(addOneFixture(rsc))
+    expect(runs.first).toMatchObject([{ out: ['ok', 2], name: 'part-one-page', workflow: workflowCid(addOnePartOneFixture(rsc)) }])
+    expect(runs.second).toMatchObject([
+      { out: ['ok', 2], name: 'add-one-page', replayed: true, workflow: cidWhole, receiptCid: runs.first[0].receiptCid },
+      { out: ['ok', 3], name: 'add-one-page', replayed: false, workflow: cidWhole }
+    ])
+    const stored = await t.client.request<Array<{ receipt_cid: { '/': string } }>>('workflow_receipts', [cidWhole])
+    expect(stored.map(r => r.receipt_cid['/'])).toEqual(runs.second.map(r => r.receiptCid))
+
+    // network events, in the page: a second node connecting shows as connection_established
+    const subscribed = await page.evaluate(async () => {
+      const w = window as unknown as { homestar: { networkEvents: (cb: (e: unknown) => void) => Promise<{ error?: unknown }> }, events: unknown[] }
+      w.events = []
+      return (await w.homestar.networkEvents(e => w.events.push(e))).error === undefined
+    })
+    expect(subscribed).toBe(true)
+    const other = await startTestNode({ config: { network: { peers: [t.node.multiaddrs[0]] } } })
+    try {
+      const seen = async (): Promise<unknown[]> => await page.evaluate(() => (window as unknown as { events: unknown[] }).events)
+      await expect.poll(async () => (await seen()).some(e => (e as { connection_established?: { peer_id?: string } }).connection_established?.peer_id === other.node.peerId), { timeout: WAIT_MS }).toBe(true)
+    } finally {
+      await other.close()
+    }
     expect(await page.locator('#problems li').allTextContents()).toEqual([])
     expect(console.filter(l => l.startsWith('error') || l.startsWith('exception'))).toEqual([])
     await page.close()

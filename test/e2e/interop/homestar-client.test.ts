@@ -1,20 +1,13 @@
-import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addOne, appendString, joinStrings } from '@fission-codes/homestar/workflow'
 import { collectRun } from '../../../src/client/index.js'
 import { startTestNode, type TestNode } from '../../utils/node.js'
 import { buildTestComponent } from '../../utils/wasm.js'
-import { addOneFixture, addResource, FIXTURES, workflowCid } from '../../utils/workflows.js'
+import { addOneFixture, addOnePartOneFixture, addResource, workflowCid } from '../../utils/workflows.js'
 import { waitUntil } from '../../utils/wait.js'
 import { buildWorkflow, OfficialClient, type OfficialReceipt, type OfficialWorkflow } from './official-client.js'
 
 const WAIT_MS = 20_000
-
-/** Homestar's add-one-part-one fixture with its resource pointed at `rsc` (its one task is add-one's first). */
-function partOneFixture (rsc: string): string {
-  const [, original] = /"rsc": "(ipfs:\/\/\w+)"/.exec(readFileSync(new URL('test-workflow-add-one-part-one.json', FIXTURES), 'utf8'))!
-  return readFileSync(new URL('test-workflow-add-one-part-one.json', FIXTURES), 'utf8').replaceAll(original, rsc)
-}
 
 /** What a receipt notification says, with its links as strings. */
 function summary (n: OfficialReceipt): { out: unknown, receiptCid: string, ran: string, name: string, replayed: boolean, workflow: string } {
@@ -39,12 +32,12 @@ describe('@fission-codes/homestar 2.4.0 in Node, against a node with the default
 
   it('runs Homestar\'s fixture workflows and gets every receipt, with the CIDs the node stored', async () => {
     // as Homestar's own tests do: part one, then the whole, whose first task is then a replay
-    const partOne = JSON.parse(partOneFixture(rsc)) as OfficialWorkflow['workflow']
+    const partOne = JSON.parse(addOnePartOneFixture(rsc)) as OfficialWorkflow['workflow']
     const first = await client.run({ name: 'part-one', workflow: partOne }, 1, WAIT_MS)
     const whole = JSON.parse(addOneFixture(rsc)) as OfficialWorkflow['workflow']
     const second = await client.run({ name: 'add-one', workflow: whole }, 2, WAIT_MS)
 
-    const cidOne = workflowCid(partOneFixture(rsc))
+    const cidOne = workflowCid(addOnePartOneFixture(rsc))
     const cidWhole = workflowCid(addOneFixture(rsc))
     expect(first.map(summary)).toMatchObject([{ out: ['ok', 2], name: 'part-one', replayed: false, workflow: cidOne }])
     expect(second.map(summary)).toMatchObject([
