@@ -112,6 +112,8 @@ describe('a peer network no stranger can poison', () => {
     const [task] = taskOf(rsc, 5151)
     const [other] = taskOf(rsc, 1)
     const invalidBefore = await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total')
+    const unboundBefore = await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'ran_mismatch' })
+    const impostorBefore = await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'issuer_mismatch' })
     const fromPeersBefore = await metricValue(victim, 'ipvm_receipts_from_peers_total')
     // the trusted peer vouches for a receipt of another task, filed under this task's instruction
     await gossip(friend, task, receiptFor(task, ['ok', 1], { ran: other.ran }))
@@ -119,32 +121,38 @@ describe('a peer network no stranger can poison', () => {
     // and one that claims to be issued by the node behind
     const [third] = taskOf(rsc, 5252)
     await gossip(friend, third, receiptFor(third, ['ok', 2], { iss: didKeyOf(behind.node.peerId) }))
-    await waitUntil(async () => await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'issuer_mismatch' }) > 0, 10_000, 'impostor refused')
+    await waitUntil(async () => await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'issuer_mismatch' }) > impostorBefore, 10_000, 'impostor refused')
 
     const onVictim = await collectRun(await victim.client.runWorkflow(JSON.stringify(chain(rsc, 1, 5151))), 30_000)
     expect(onVictim.receipts.map(r => [r.receipt.out, r.metadata.replayed])).toEqual([[['ok', 5152], false]])
-    expect(await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'ran_mismatch' })).toBeGreaterThan(0)
+    expect(await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'ran_mismatch' })).toBeGreaterThan(unboundBefore)
     expect(await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total')).toBeGreaterThan(invalidBefore)
     // the node behind replays the victim's true receipt, never the forged one
     const onBehind = await collectRun(await behind.client.runWorkflow(JSON.stringify(chain(rsc, 1, 5151))), 30_000)
     expect(onBehind.receipts.map(r => r.receipt.out)).toEqual([['ok', 5152]])
     const onThird = await collectRun(await victim.client.runWorkflow(JSON.stringify(chain(rsc, 1, 5252))), 30_000)
     expect(onThird.receipts.map(r => [r.receipt.out, r.metadata.replayed])).toEqual([[['ok', 5253], false]])
+    const thirdBehind = await collectRun(await behind.client.runWorkflow(JSON.stringify(chain(rsc, 1, 5252))), 30_000)
+    expect(thirdBehind.receipts.map(r => r.receipt.out)).toEqual([['ok', 5253]])
   })
 
   it('(c) a result of the wrong type from a trusted peer does not feed a dependent task', async () => {
     const [first] = taskOf(rsc, 6060, 2)
     const fromPeersBefore = await metricValue(victim, 'ipvm_receipts_from_peers_total')
     const conflictsBefore = await metricValue(victim, 'ipvm_receipt_conflicts_total')
+    const wrongTypeBefore = await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'result_type' })
     // add_one returns an s32; the trusted peer says it returned a string
     await gossip(friend, first, receiptFor(first, ['ok', '6061']))
     await waitUntil(async () => await metricValue(victim, 'ipvm_receipts_from_peers_total') > fromPeersBefore, 10_000, 'the trusted peer\'s receipt kept')
     const run = await collectRun(await victim.client.runWorkflow(JSON.stringify(chain(rsc, 2, 6060))), 30_000)
     expect(run.receipts.map(r => [r.receipt.out, r.metadata.replayed])).toEqual([[['ok', 6061], false], [['ok', 6062], false]])
-    expect(await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'result_type' })).toBeGreaterThan(0)
+    expect(await metricValue(victim, 'ipvm_receipts_invalid_from_peers_total', { reason: 'result_type' })).toBeGreaterThan(wrongTypeBefore)
     // the node's own result took the place of the peer's: a conflict of the peer that vouched for it
     await waitUntil(async () => await metricValue(victim, 'ipvm_receipt_conflicts_total') > conflictsBefore, 10_000, 'conflict counted')
     await waitUntil(() => victimEvents.some(e => e.receipt_conflict?.publisher === friend.peerId.toString()), 10_000, 'conflict reported')
+    // the node behind, which trusts the victim, gets the true values too
+    const behindRun = await collectRun(await behind.client.runWorkflow(JSON.stringify(chain(rsc, 2, 6060))), 30_000)
+    expect(behindRun.receipts.map(r => r.receipt.out)).toEqual([['ok', 6061], ['ok', 6062]])
   })
 
   it('a stranger that vouches for three conflicting receipts is disconnected and refused from then on', async () => {
