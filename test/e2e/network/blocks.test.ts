@@ -1,10 +1,5 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import * as dagCbor from '@ipld/dag-cbor'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import * as Digest from 'multiformats/hashes/digest'
@@ -15,16 +10,15 @@ import { BITSWAP_PROTOCOLS, NetworkErrorCode } from '../../../src/network/index.
 import { ResourceErrorCode } from '../../../src/resources/index.js'
 import type { Store } from '../../../src/store/index.js'
 import { closeBlockPeers, fileStore, startFetcher, startHolder } from '../../utils/blocks.js'
+import { barePeer, stopRawPeers } from '../../utils/raw-peer.js'
 import { readLengthPrefixed, writeAndClose } from '../../../src/network/wire/framing.js'
 import { cidPrefix } from '../../../src/network/bitswap/hashing.js'
 import { decodeMessage, emptyMessage, encodeMessage, WantType, type BitswapMessage } from '../../../src/network/bitswap/message.js'
 import { sha3, startNode, stopAll, waitUntil, type TestNode } from './helpers.js'
 
-const hostile: Libp2p[] = []
-
 afterEach(async () => {
   await stopAll()
-  await Promise.all(hostile.splice(0).map(async (n) => { await n.stop() }))
+  await stopRawPeers()
   await closeBlockPeers()
 })
 
@@ -40,15 +34,7 @@ async function connect (from: TestNode, to: TestNode): Promise<void> {
 /** A peer that answers every bitswap want with the right CID prefix and the wrong bytes. */
 async function lyingPeer (): Promise<{ node: Libp2p, replies: () => number }> {
   let replies = 0
-  const node = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  hostile.push(node)
+  const node = await barePeer()
   await node.handle(BITSWAP_PROTOCOLS, async (stream, connection) => {
     for await (const bytes of readLengthPrefixed(stream, 1 << 22)) {
       const request = decodeMessage(bytes)
@@ -185,15 +171,7 @@ describe('network: block exchange (bitswap)', () => {
 /** A bare bitswap peer that serves blocks from `store` and records every message it receives. */
 async function recordingHolder (store: Store): Promise<{ node: Libp2p, messages: BitswapMessage[] }> {
   const messages: BitswapMessage[] = []
-  const node = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
-  hostile.push(node)
+  const node = await barePeer()
   await node.handle(BITSWAP_PROTOCOLS, async (stream, connection) => {
     for await (const bytes of readLengthPrefixed(stream, 1 << 22)) {
       const request = decodeMessage(bytes)

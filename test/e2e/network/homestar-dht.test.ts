@@ -1,16 +1,12 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { identify } from '@libp2p/identify'
 import { Record as KadRecord } from '@libp2p/kad-dht'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
 import { equals } from 'multiformats/bytes'
 import { afterEach, describe, expect, it } from 'vitest'
 import { KAD_PROTOCOL } from '../../../src/network/index.js'
 import { lengthPrefixed, readLengthPrefixed } from '../../../src/network/wire/framing.js'
 import { ProtoWriter, readFields, WireType } from '../../../src/network/wire/protobuf.js'
 import { eventsOf, makeReceipt, startNode, stopAll, waitUntil, type TestReceipt } from './helpers.js'
+import { barePeer, stopRawPeers } from '../../utils/raw-peer.js'
 
 const PUT_VALUE = 0
 const GET_VALUE = 1
@@ -24,15 +20,7 @@ const GET_VALUE = 1
 async function homestarLikePeer (records: TestReceipt[]): Promise<{ node: Libp2p, asked: Uint8Array[], put: Array<{ key: Uint8Array, value: Uint8Array }> }> {
   const asked: Uint8Array[] = []
   const put: Array<{ key: Uint8Array, value: Uint8Array }> = []
-  const node = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    nodeInfo: { name: 'homestar-runtime', version: '0.3.0', userAgent: 'homestar-runtime/0.3.0' },
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify() }
-  })
+  const node = await barePeer({ name: 'homestar-runtime', version: '0.3.0', userAgent: 'homestar-runtime/0.3.0' })
   await node.handle(KAD_PROTOCOL, (stream) => {
     void (async () => {
       for await (const request of readLengthPrefixed(stream, 64 * 1024)) {
@@ -64,17 +52,15 @@ async function homestarLikePeer (records: TestReceipt[]): Promise<{ node: Libp2p
   return { node, asked, put }
 }
 
-const peers: Libp2p[] = []
 afterEach(async () => {
   await stopAll()
-  await Promise.all(peers.splice(0).map(async (p) => { await p.stop() }))
+  await stopRawPeers()
 })
 
 describe('network: receipt records a Homestar peer holds under the bare instruction CID', () => {
   it('are found with a direct GET_VALUE, announced as got_receipt_dht from that peer, and counted', async () => {
     const receipt = await makeReceipt(31)
     const homestar = await homestarLikePeer([receipt])
-    peers.push(homestar.node)
     const node = await startNode({ trust: 'any', peers: [homestar.node.getMultiaddrs()[0].toString()] })
     // the peer counts as Homestar once identify has told its agent: poll until the lookup asks it
     const found = await waitUntil(async () => await node.network.findReceipt(receipt.instruction, { timeoutMs: 2000 }) ?? false, 10_000, 'the record from the Homestar peer')
@@ -90,7 +76,6 @@ describe('network: receipt records a Homestar peer holds under the bare instruct
   it('vouch for nobody under network.trust = "trusted", even from a trusted peer: asked, not taken, not announced', async () => {
     const receipt = await makeReceipt(32)
     const homestar = await homestarLikePeer([receipt])
-    peers.push(homestar.node)
     // a peer named in `peers` is trusted; its unsigned record still says nothing about who computed it
     const node = await startNode({ trust: 'trusted', peers: [homestar.node.getMultiaddrs()[0].toString()] })
     await waitUntil(async () => {
@@ -104,7 +89,6 @@ describe('network: receipt records a Homestar peer holds under the bare instruct
   it('are what this node puts on a Homestar peer for a receipt it computed: Homestar\'s capsule, unsigned, under the bare instruction CID', async () => {
     const receipt = await makeReceipt(33)
     const homestar = await homestarLikePeer([])
-    peers.push(homestar.node)
     const node = await startNode({ peers: [homestar.node.getMultiaddrs()[0].toString()] })
     const computed = { ran: receipt.ran, out: ['ok', 34] as ['ok', number], meta: { op: 'add_one' }, iss: null, prf: [] }
     // the peer counts as Homestar once identify has told its agent
