@@ -33,6 +33,16 @@ export function resolveConfig (flags: ConfigFlags, extra: PartialConfig = {}): I
   return loadConfig({ ...(file !== undefined ? { file } : {}), env: process.env, flags: fromFlags })
 }
 
+/** Whether a process with this pid exists (one of another user counts: signalling it is refused, not unknown). */
+export function processAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
 export function readPortsFile (dataDir: string): PortsFile | undefined {
   const file = join(resolve(dataDir), 'ports.json')
   if (!existsSync(file)) return undefined

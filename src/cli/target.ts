@@ -3,7 +3,7 @@ import type { IpvmNode } from '../node/index.js'
 import { isIpvmError } from '../util/errors.js'
 import { createLogger } from '../util/logger.js'
 import { CliError, CliErrorCode, ExitCode } from './errors.js'
-import { clientUrl, readPortsFile, resolveConfig, type ClientFlags } from './shared.js'
+import { clientUrl, processAlive, readPortsFile, resolveConfig, type ClientFlags } from './shared.js'
 
 /** The node a command talks to: a running one, or one this process started on the data folder. */
 export interface Target {
@@ -21,15 +21,6 @@ const PROBE_TIMEOUT_MS = 2000
 /** How long probes are repeated while the process named by ports.json is alive. */
 const BUSY_NODE_WAIT_MS = 15_000
 
-function alive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /**
  * Which node `ipvm run` uses:
  * 1. `--port` (or `--host`) given: that node, and only that one;
@@ -45,10 +36,10 @@ export async function findOrStartNode (flags: TargetFlags): Promise<Target> {
   if (ports !== undefined) {
     const url = clientUrl({ ...flags, port: String(ports.rpc.port), host: connectHost(ports.rpc.host) })
     // a node whose process lives gets longer to answer (a loaded machine) than a stale ports.json
-    const deadline = Date.now() + (alive(ports.pid) ? BUSY_NODE_WAIT_MS : 0)
+    const deadline = Date.now() + (processAlive(ports.pid) ? BUSY_NODE_WAIT_MS : 0)
     do {
       if (await answers(url)) return { url, ...(token !== undefined ? { token } : {}) }
-    } while (Date.now() < deadline && alive(ports.pid))
+    } while (Date.now() < deadline && processAlive(ports.pid))
   }
   return await startEmbedded(flags)
 }
