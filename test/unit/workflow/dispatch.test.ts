@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { isIpldMap, type Ipld } from '../../../src/ipld/index.js'
-import type { DispatchedResult, DispatchHooks, ReadyTask, RunEvent, RunState, TaskDispatcher } from '../../../src/workflow/index.js'
-import { awaitOk, chainOf, harness, wasmTask, workflowOf, type Harness } from './harness.js'
+import type { DispatchedResult, DispatchHooks, ReadyTask, RunEvent, TaskDispatcher } from '../../../src/workflow/index.js'
+import { awaitOk, chainOf, harness, runEvents, wasmTask, workflowOf, type Harness } from './harness.js'
 import { waitUntil } from '../../utils/wait.js'
 
 const PEER = '12D3KooWPeerThatRanIt'
@@ -40,23 +40,16 @@ async function start (dispatcher: FakeDispatcher, placement: 'local' | 'spread' 
   return h
 }
 
-async function eventsOf (run: RunState): Promise<RunEvent[]> {
-  const events: RunEvent[] = []
-  run.attach(e => events.push(e))
-  await run.done()
-  return events
-}
-
 const receipts = (events: RunEvent[]): Array<{ out: Ipld, executor?: string }> => events.flatMap(e => e.type === 'receipt' ? [{ out: e.receipt.out, ...(e.executor !== undefined ? { executor: e.executor } : {}) }] : [])
 
 describe('tasks placed on peers', () => {
   it('with workflow.placement local, nothing goes to the dispatcher; a run asks otherwise with its own placement', async () => {
     const d = new FakeDispatcher()
     const h = await start(d)
-    await eventsOf(await h.engine.submit(workflowOf(chainOf(2, 1))))
+    await runEvents(await h.engine.submit(workflowOf(chainOf(2, 1))))
     expect(d.calls).toHaveLength(0)
     expect(h.runner.count('add_one')).toBe(2)
-    const events = await eventsOf(await h.engine.submit(workflowOf(chainOf(2, 10)), { execution: { placement: 'spread', verify: 'sample:0.5' } }))
+    const events = await runEvents(await h.engine.submit(workflowOf(chainOf(2, 10)), { execution: { placement: 'spread', verify: 'sample:0.5' } }))
     expect(receipts(events)).toEqual([{ out: ['ok', 11], executor: PEER }, { out: ['ok', 12], executor: PEER }])
     expect(d.calls.map(c => [c.placement, c.verify])).toEqual([['spread', 'sample:0.5'], ['spread', 'sample:0.5']])
     // the second task was sent with the output of the first, which it awaits
@@ -71,7 +64,7 @@ describe('tasks placed on peers', () => {
     const chosen = wasmTask('add_one', [300], '', { placement: 'local' })
     const wf = workflowOf([pinned, free, chosen])
     const byOption = { [wf.tasks[2].run.cid.toString()]: 'remote-first' as const }
-    const events = await eventsOf(await h.engine.submit(wf, { execution: { tasks: byOption } }))
+    const events = await runEvents(await h.engine.submit(wf, { execution: { tasks: byOption } }))
     expect(receipts(events).map(r => r.out)).toEqual(expect.arrayContaining([['ok', 101], ['ok', 201], ['ok', 301]]))
     expect(d.calls.map(c => [c.instruction.toString(), c.placement]).sort()).toEqual([
       [wf.tasks[1].run.cid.toString(), 'spread'], [wf.tasks[2].run.cid.toString(), 'remote-first']
@@ -83,10 +76,10 @@ describe('tasks placed on peers', () => {
     const d = new FakeDispatcher()
     const h = await start(d, 'remote-first')
     const wf = workflowOf([wasmTask('add_one', [7])])
-    await eventsOf(await h.engine.submit(wf))
+    await runEvents(await h.engine.submit(wf))
     const stored = await h.store.receipts.getByInstruction(wf.tasks[0].run.cid)
     expect(stored?.provenance).toEqual({ local: false, vouchers: [{ peer: PEER, via: 'dispatch', signed: true }] })
-    const again = await eventsOf(await h.engine.submit(workflowOf([wasmTask('add_one', [7]), wasmTask('add_one', [8])])))
+    const again = await runEvents(await h.engine.submit(workflowOf([wasmTask('add_one', [7]), wasmTask('add_one', [8])])))
     const replay = again.find(e => e.type === 'receipt' && e.replayed)
     expect(replay).toMatchObject({ executor: PEER, receipt: { out: ['ok', 8] } })
   })
@@ -95,7 +88,7 @@ describe('tasks placed on peers', () => {
     const d = new FakeDispatcher()
     d.mode = 'fault'
     const h = await start(d, 'spread')
-    const events = await eventsOf(await h.engine.submit(workflowOf(chainOf(3, 1))))
+    const events = await runEvents(await h.engine.submit(workflowOf(chainOf(3, 1))))
     expect(receipts(events)).toEqual([{ out: ['ok', 2] }, { out: ['ok', 3] }, { out: ['ok', 4] }])
     expect(events.at(-1)).toMatchObject({ type: 'status', status: 'completed', retries: 3, tasks: { executed: 3 } })
   })
@@ -122,7 +115,7 @@ describe('tasks placed on peers', () => {
     d.mode = 'remote'
     const engine = await h.crash()
     const resumed = engine.activeRun(run.cid)!
-    const events = await eventsOf(resumed)
+    const events = await runEvents(resumed)
     expect(events.at(-1)).toMatchObject({ type: 'status', status: 'completed', tasks: { executed: 2 } })
     expect(receipts(events).map(r => r.out)).toEqual([['ok', 41], ['ok', 42]])
     // the first task went out twice: before the crash and after it

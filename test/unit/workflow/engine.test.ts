@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { MAX_RUN_NAME_BYTES, type RunEvent, type RunState } from '../../../src/workflow/index.js'
+import { MAX_RUN_NAME_BYTES, type RunEvent} from '../../../src/workflow/index.js'
 import { cutRunName } from '../../../src/workflow/run-name.js'
 import { encodeReceipt, receiptCid } from '../../../src/ipld/index.js'
-import { awaitOk, captureLogs, chainOf, harness, sleepTask, wasmTask, workflowOf, type Harness } from './harness.js'
+import { awaitOk, captureLogs, chainOf, harness, runEvents, sleepTask, wasmTask, workflowOf, type Harness } from './harness.js'
 import { waitUntil } from '../../utils/wait.js'
 
 const open: Harness[] = []
@@ -14,14 +14,6 @@ async function start (...args: Parameters<typeof harness>): Promise<Harness> {
   const h = await harness(...args)
   open.push(h)
   return h
-}
-
-/** Every event of a run until it ends. */
-async function eventsOf (run: RunState): Promise<RunEvent[]> {
-  const events: RunEvent[] = []
-  run.attach(e => events.push(e))
-  await run.done()
-  return events
 }
 
 function outputs (events: RunEvent[]): unknown[] {
@@ -38,7 +30,7 @@ describe('workflow engine, in memory', () => {
   it('runs a chain in dependency order, stores every receipt and the final status', async () => {
     const h = await start()
     const run = await h.engine.submit(workflowOf(chainOf(3, 1)), { name: 'chain' })
-    const events = await eventsOf(run)
+    const events = await runEvents(run)
     expect(outputs(events)).toEqual([['ok', 2], ['ok', 3], ['ok', 4]])
     expect(finalStatus(events)).toMatchObject({ status: 'completed', tasks: { total: 3, executed: 3, replayed: 0, failed: 0, skipped: 0 } })
     expect(h.runner.calls.map(c => c.args)).toEqual([[1], [2], [3]])
@@ -52,7 +44,7 @@ describe('workflow engine, in memory', () => {
     const h = await start({ retries: 3, retryInitialDelayMs: 10, retryMaxDelayMs: 1000 }, logger)
     h.runner.flakyFailures = 3
     const run = await h.engine.submit(workflowOf([wasmTask('flaky', [])]))
-    const events = await eventsOf(run)
+    const events = await runEvents(run)
     expect(outputs(events)).toEqual([['ok', 'steady']])
     expect(finalStatus(events)).toMatchObject({ status: 'completed', retries: 3 })
     expect(h.runner.count('flaky')).toBe(4)
@@ -73,7 +65,7 @@ describe('workflow engine, in memory', () => {
     h.runner.flakyFailures = 10
     const first = wasmTask('flaky', [])
     const run = await h.engine.submit(workflowOf([first, wasmTask('add_one', [awaitOk(first)])]))
-    const events = await eventsOf(run)
+    const events = await runEvents(run)
     expect(outputs(events)).toEqual([['error', { code: 'TEST_TIMEOUT', message: 'too slow this time', attempts: 3 }]])
     expect(finalStatus(events)).toMatchObject({ status: 'failed', retries: 2, tasks: { failed: 1, skipped: 1, executed: 0 }, error: { code: 'TEST_TIMEOUT' } })
     expect(h.runner.count('add_one')).toBe(0)
@@ -82,7 +74,7 @@ describe('workflow engine, in memory', () => {
   it('does not retry an error that cannot succeed on another attempt', async () => {
     const h = await start({ retries: 3 })
     const run = await h.engine.submit(workflowOf([wasmTask('fail', [])]))
-    const events = await eventsOf(run)
+    const events = await runEvents(run)
     expect(outputs(events)).toEqual([['error', { code: 'TEST_BAD_ARGUMENT', message: 'it cannot work', attempts: 1 }]])
     expect(h.runner.count('fail')).toBe(1)
     expect(finalStatus(events).retries).toBe(0)
@@ -91,9 +83,9 @@ describe('workflow engine, in memory', () => {
   it('replays a finished workflow from its receipts without running a task', async () => {
     const h = await start()
     const wf = workflowOf(chainOf(3, 10))
-    const first = await eventsOf(await h.engine.submit(wf))
+    const first = await runEvents(await h.engine.submit(wf))
     const calls = h.runner.calls.length
-    const again = await eventsOf(await h.engine.submit(wf, { name: 'again' }))
+    const again = await runEvents(await h.engine.submit(wf, { name: 'again' }))
     expect(h.runner.calls.length).toBe(calls)
     expect(again.filter(e => e.type === 'receipt').map(e => e.type === 'receipt' && e.replayed)).toEqual([true, true, true])
     expect(outputs(again)).toEqual(outputs(first))
@@ -104,7 +96,7 @@ describe('workflow engine, in memory', () => {
     const h = await start()
     const gate = wasmTask('block', [5])
     const run = await h.engine.submit(workflowOf([gate, wasmTask('add_one', [awaitOk(gate)])]))
-    const done = eventsOf(run)
+    const done = runEvents(run)
     await waitUntil(() => h.runner.blocked === 1, 5000)
     await h.engine.pause(run.cid)
     expect((await h.engine.status(run.cid)).status).toBe('paused')
@@ -133,7 +125,7 @@ describe('workflow engine, in memory', () => {
     const h = await start()
     const gate = wasmTask('block', [1])
     const run = await h.engine.submit(workflowOf([gate, wasmTask('add_one', [awaitOk(gate)])]))
-    const done = eventsOf(run)
+    const done = runEvents(run)
     await waitUntil(() => h.runner.blocked === 1, 5000)
     const info = await h.engine.cancel(run.cid)
     expect(info.status).toBe('cancelled')
@@ -151,7 +143,7 @@ describe('workflow engine, in memory', () => {
     const h = await start({ concurrency: 1000 })
     const fan = Array.from({ length: 300 }, (_, i) => wasmTask('block', [i]))
     const run = await h.engine.submit(workflowOf(fan))
-    const done = eventsOf(run)
+    const done = runEvents(run)
     await waitUntil(() => h.runner.blocked === 256, 5000)
     // more turns of the event loop start nothing more while the 256 are in progress
     for (let i = 0; i < 20; i++) await new Promise(resolve => setImmediate(resolve))
@@ -165,7 +157,7 @@ describe('workflow engine, in memory', () => {
     expect(new Set(h.runner.calls.map(c => c.args[0])).size).toBe(300)
 
     const cancelled = await h.engine.submit(workflowOf(Array.from({ length: 300 }, (_, i) => wasmTask('block', [i + 1000]))))
-    const ended = eventsOf(cancelled)
+    const ended = runEvents(cancelled)
     await waitUntil(() => h.runner.blocked === 256, 5000)
     await h.engine.cancel(cancelled.cid)
     expect(finalStatus(await ended)).toMatchObject({ status: 'cancelled' })
@@ -176,7 +168,7 @@ describe('workflow engine, in memory', () => {
     const h = await start()
     const nap = sleepTask({ duration_ms: 20, value: 41 })
     const run = await h.engine.submit(workflowOf([nap, wasmTask('add_one', [awaitOk(nap)])]))
-    const events = await eventsOf(run)
+    const events = await runEvents(run)
     expect(outputs(events)).toEqual([['ok', 41], ['ok', 42]])
     expect(events.flatMap(e => e.type === 'status' ? [e.status] : [])).toEqual(['sleeping', 'running', 'completed'])
   })
@@ -205,7 +197,7 @@ describe('workflow engine, in memory', () => {
     await h.store.workflows.update(run.cid, { sleeps: { [instruction]: Date.now() + 10 }, wakeAt: Date.now() + 10 })
     const engine = await h.restart()
     const resumed = engine.activeRun(run.cid)!
-    const events = await eventsOf(resumed)
+    const events = await runEvents(resumed)
     expect(finalStatus(events)).toMatchObject({ status: 'completed' })
     // a graceful stop is no crash
     expect(resumed.restarts).toBe(0)
@@ -253,7 +245,7 @@ describe('workflow engine, in memory', () => {
     const before = h.runner.count('add_one')
     const engine = await h.restart()
     const resumed = engine.activeRun(run.cid)!
-    const done = eventsOf(resumed)
+    const done = runEvents(resumed)
     await waitUntil(() => h.runner.blocked === 1, 5000)
     h.runner.release()
     const events = await done
@@ -281,7 +273,7 @@ describe('workflow engine, in memory', () => {
     await waitUntil(() => h.runner.blocked === 1, 5000)
     const same = await h.engine.submit(wf, { name: 'other' })
     expect(same).toBe(run)
-    const late = eventsOf(same)
+    const late = runEvents(same)
     h.runner.release()
     expect(outputs(await late)).toEqual([['ok', 2], ['ok', 3]])
   })
@@ -292,7 +284,7 @@ describe('workflow engine, in memory', () => {
     const next = wasmTask('add_one', [awaitOk(gate)])
     const wf = workflowOf([gate, next])
     const run = await h.engine.submit(wf)
-    const done = eventsOf(run)
+    const done = runEvents(run)
     await waitUntil(() => h.runner.blocked === 1, 5000)
     // what a trusted peer's gossip leaves in the store meanwhile
     const task = wf.tasks[1]
@@ -312,7 +304,7 @@ describe('workflow engine, in memory', () => {
     const other = workflowOf([wasmTask('add_one', [5])]).tasks[0]
     const wrong = { ran: other.ran, out: ['ok', 99] as ['ok', number], meta: { op: 'add_one' }, iss: null, prf: [] }
     await h.store.receipts.put({ cid: receiptCid(wrong), instruction: task.run.cid, bytes: encodeReceipt(wrong), source: { kind: 'peer', vouchers: [{ peer: 'p', via: 'pubsub', signed: false }] } })
-    const events = await eventsOf(await h.engine.submit(wf))
+    const events = await runEvents(await h.engine.submit(wf))
     expect(outputs(events)).toEqual([['ok', 5]])
     expect(h.runner.count('add_one')).toBe(1)
   })
@@ -326,7 +318,7 @@ describe('workflow engine, in memory', () => {
     await expect(h.engine.submit(wf, { name: 'x'.repeat(4 * 1024 * 1024) })).rejects.toMatchObject({ code: 'WORKFLOW_NAME_TOO_LONG' })
     await expect(h.engine.status(wf.cid)).rejects.toMatchObject({ code: 'WORKFLOW_NOT_FOUND' })
     const run = await h.engine.submit(wf, { name: longest })
-    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect(finalStatus(await runEvents(run))).toMatchObject({ status: 'completed' })
     expect((await h.engine.status(wf.cid)).name).toBe(longest)
   })
 
@@ -340,7 +332,7 @@ describe('workflow engine, in memory', () => {
     expect(run).toBeDefined()
     // '€' is three bytes: 341 of them fit in 1024 bytes, the 342nd would not
     expect(run.name).toBe('€'.repeat(341))
-    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect(finalStatus(await runEvents(run))).toMatchObject({ status: 'completed' })
     expect((await h.store.workflows.get(wf.cid))?.name).toBe(run.name)
     // a finished run stored with a long name is reported cut
     const other = workflowOf([wasmTask('add_one', [5])])
@@ -365,7 +357,7 @@ describe('workflow engine, in memory', () => {
       wasmTask('add_one', [2], '', { time: 5000 }),
       wasmTask('add_one', [3])
     ]))
-    expect(finalStatus(await eventsOf(run))).toMatchObject({ status: 'completed' })
+    expect(finalStatus(await runEvents(run))).toMatchObject({ status: 'completed' })
     expect(new Map(h.runner.calls.map(c => [c.args[0], c.timeoutMs]))).toEqual(new Map([[1, 60_000], [2, 5000], [3, 60_000]]))
     expect(lines.find(l => l.msg === 'tasks asked for a timeout above workflow.max_timeout_ms: they get the ceiling')).toMatchObject({ tasks: 1, max_timeout_ms: 60_000, level: 20 })
   })
@@ -376,7 +368,7 @@ describe('workflow engine, in memory', () => {
     const hog = await h.engine.submit(workflowOf([wasmTask('block', [1]), wasmTask('block', [2]), wasmTask('block', [3])]))
     await waitUntil(() => h.runner.blocked === 2, 5000)
     const other = await h.engine.submit(workflowOf([wasmTask('add_one', [41])]))
-    const events = await eventsOf(other)
+    const events = await runEvents(other)
     expect(outputs(events)).toEqual([['ok', 42]])
     // the hog's third task is still waiting for a place of its own run
     expect(h.runner.count('block')).toBe(2)
@@ -385,6 +377,6 @@ describe('workflow engine, in memory', () => {
     h.runner.release()
     await waitUntil(() => h.runner.blocked === 1, 5000)
     h.runner.release()
-    expect(finalStatus(await eventsOf(hog))).toMatchObject({ status: 'completed' })
+    expect(finalStatus(await runEvents(hog))).toMatchObject({ status: 'completed' })
   })
 })

@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import { parseJson, parseWorkflow, type Workflow } from '../../../src/ipld/index.js'
 import { IpvmError } from '../../../src/util/errors.js'
 import type { Store } from '../../../src/store/index.js'
-import { WorkflowEngine, type TaskRequest, type TaskRunner, type WorkflowEngineComponents, type WorkflowEngineOptions } from '../../../src/workflow/index.js'
+import { WorkflowEngine, type RunEvent, type RunState, type TaskRequest, type TaskRunner, type WorkflowEngineComponents, type WorkflowEngineOptions } from '../../../src/workflow/index.js'
 import type { Ipld } from '../../../src/ipld/value.js'
 import { memoryStore } from '../../utils/memory-store.js'
 
@@ -168,4 +168,12 @@ export async function harness (opts: Partial<WorkflowEngineOptions> = {}, logger
     }
   }
   return h
+}
+
+/** Every event of a run until it ends. */
+export async function runEvents (run: RunState): Promise<RunEvent[]> {
+  const events: RunEvent[] = []
+  run.attach(e => events.push(e))
+  await run.done()
+  return events
 }
