@@ -15,7 +15,8 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { IpvmClient } from '../src/client/index.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
-const CLI = join(ROOT, 'dist', 'cli', 'main.js')
+/** The `ipvm` command as `npm run build` bundles it (`ensureBuilt` keeps it current). */
+export const CLI = join(ROOT, 'dist', 'cli', 'main.js')
 const CLOCK_TICKS_PER_SECOND = 100
 
 export interface ClusterNode {
@@ -67,9 +68,12 @@ function toml (v: unknown): string {
   return JSON.stringify(v)
 }
 
-async function identity (): Promise<{ seed: string, id: string }> {
+/** A node's key seed (base64, for `node.key_seed`) and the peer id it gives. */
+export interface Identity { seed: string, peerId: string }
+
+export async function identity (): Promise<Identity> {
   const seed = randomBytes(32)
-  return { seed: seed.toString('base64'), id: peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString() }
+  return { seed: seed.toString('base64'), peerId: peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', seed)).toString() }
 }
 
 interface Started { child: ChildProcess, dir: string, ports: { rpc: { port: number }, metrics: { port: number } | null, listeners: string[] } }
@@ -127,7 +131,7 @@ export async function startCluster (count: number, settings: ClusterSettings = {
         listen: ['/ip4/127.0.0.1/tcp/0'],
         mdns: false,
         peers: listeners.slice(),
-        trusted_peers: ids.filter((_, j) => j !== i).map(x => x.id),
+        trusted_peers: ids.filter((_, j) => j !== i).map(x => x.peerId),
         ...settings.network
       }
       const config = [
@@ -139,11 +143,11 @@ export async function startCluster (count: number, settings: ClusterSettings = {
       ].join('\n') + '\n'
       const s = await startProcess(dir, config, children, settings.execArgv ?? [])
       const addr = s.ports.listeners.find(a => a.startsWith('/ip4/127.0.0.1/')) ?? s.ports.listeners[0]
-      listeners.push(addr.includes('/p2p/') ? addr : `${addr}/p2p/${ids[i].id}`)
+      listeners.push(addr.includes('/p2p/') ? addr : `${addr}/p2p/${ids[i].peerId}`)
       const pid = s.child.pid!
       nodes.push({
         index: i,
-        peerId: ids[i].id,
+        peerId: ids[i].peerId,
         pid,
         client: await IpvmClient.connect(`ws://127.0.0.1:${s.ports.rpc.port}`),
         httpUrl: `http://127.0.0.1:${s.ports.rpc.port}`,

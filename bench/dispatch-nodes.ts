@@ -1,38 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { existsSync, readFileSync } from 'node:fs'
 import { IpvmNode } from '../src/node/index.js'
 import { IpvmClient } from '../src/client/index.js'
 import { silentLogger } from '../src/util/logger.js'
 import { tempDir, testConfig } from '../test/utils/node.js'
 import { waitUntil } from '../test/utils/wait.js'
-
-const ROOT = fileURLToPath(new URL('../', import.meta.url))
-/** The CLI compiled from the sources, beside `src/` so that relative paths (schemas, api.json) resolve. */
-const BUILD = `${ROOT}.bench-build`
-
-export interface Identity { seed: string, peerId: string }
-
-export async function identity (): Promise<Identity> {
-  const bytes = randomBytes(32)
-  return { seed: bytes.toString('base64'), peerId: peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', bytes)).toString() }
-}
-
-/** Compiles `src/` to plain JavaScript once (esbuild): executors start without a TypeScript loader. */
-export async function buildCli (): Promise<string> {
-  rmSync(BUILD, { recursive: true, force: true })
-  const entryPoints = (readdirSync(`${ROOT}src`, { recursive: true }) as string[]).filter(f => f.endsWith('.ts') && !f.endsWith('.d.ts')).map(f => `${ROOT}src/${f}`)
-  await build({ entryPoints, outdir: BUILD, outbase: `${ROOT}src`, format: 'esm', platform: 'node', target: 'node20', bundle: false, logLevel: 'error' })
-  return `${BUILD}/cli/main.js`
-}
-
-export function removeCli (): void {
-  rmSync(BUILD, { recursive: true, force: true })
-}
+import { identity, type Identity } from './cluster.js'
 
 /** An executor: an `ipvm start` child process on 127.0.0.1 with its own data folder. */
 export interface Executor {

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util'
 import wabtInit from 'wabt'
 import { collectRun, isReceiptNotification } from '../src/client/index.js'
 import { addResource } from '../test/utils/workflows.js'
-import { buildCli, identity, removeCli, startExecutor, startRequester, type Executor, type Requester } from './dispatch-nodes.js'
+import { startExecutor, startRequester, type Executor, type Requester } from './dispatch-nodes.js'
+import { CLI, ensureBuilt, identity } from './cluster.js'
 import { percentile } from './stats.js'
 
 export interface DispatchBenchOptions {
@@ -139,15 +140,14 @@ export async function benchDispatch (opts: Partial<DispatchBenchOptions> = {}, p
   const o = { ...DEFAULT_DISPATCH_OPTIONS, ...opts }
   const wasm = await burnModule()
   const requesterIds = await Promise.all(o.nodes.map(async () => await identity()))
-  progress('building the executors\' CLI')
-  const cli = await buildCli()
+  ensureBuilt()
   const executors: Executor[] = []
   const rows: DispatchRow[] = []
   let single: Singles = { localTaskMs: Number.NaN, remoteTaskMs: Number.NaN, localAttemptMs: Number.NaN, remoteAttemptMs: Number.NaN, localCpuMs: Number.NaN, remoteCpuMs: Number.NaN }
   try {
     const most = Math.max(...o.nodes) - 1
     progress(`starting ${most} executors`)
-    for (let i = 0; i < most; i++) executors.push(await startExecutor(cli, requesterIds.map(id => id.peerId), o.cap))
+    for (let i = 0; i < most; i++) executors.push(await startExecutor(CLI, requesterIds.map(id => id.peerId), o.cap))
     // each executor prepares the Wasm once, before anything is measured
     for (const e of executors) {
       const rsc = await addResource(e.httpUrl, wasm)
@@ -197,7 +197,6 @@ export async function benchDispatch (opts: Partial<DispatchBenchOptions> = {}, p
     }
   } finally {
     for (const e of executors) await e.stop().catch(() => {})
-    removeCli()
   }
   return { machine: { cores: cpus().length, load: loadavg()[0] }, options: o, ...single, rows }
 }
