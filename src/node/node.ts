@@ -136,7 +136,8 @@ export class IpvmNode {
     metrics.node.info.set({ version: packageVersion, peer_id: this.peerIdString }, 1)
 
     const store = await this.startOne(new Store({ dataDir }, { logger: log('store'), metrics: metrics.store }))
-    const runner = await this.startOne(new WasmRunner(wasmRunnerOptions(config, dataDir), { logger: log('runtime') }))
+    const wasmOptions = wasmRunnerOptions(config, dataDir)
+    const runner = await this.startOne(new WasmRunner(wasmOptions, { logger: log('runtime') }))
 
     const late = config.network.enable ? new LateNetwork() : undefined
     if (late !== undefined) this.starting.add('network')
@@ -198,7 +199,6 @@ export class IpvmNode {
       this.network = network
       resources.addSource(network.blockSource())
       const { Compute, computeOptions } = await import('../compute/index.js')
-      const wasmOptions = wasmRunnerOptions(config, dataDir)
       const compute = new Compute(computeOptions(config.compute), {
         network,
         runner,
