@@ -169,6 +169,16 @@ export class ReceiptDht {
   }
 
   /**
+   * Up to `count` peers of the routing table closest to the instruction's record key, no
+   * message sent: the peers a lookup asks first. A run groups its keys by these peers to ask
+   * each once for all of them.
+   */
+  async closestKnown (instruction: CID, count: number = LOOKUP_WIDTH): Promise<PeerId[]> {
+    const known = await this.routingTableClosest(receiptRecordKey(instruction), count + 1)
+    return known.filter(p => p.toString() !== this.deps.selfId).slice(0, count)
+  }
+
+  /**
    * The peers of the routing table closest to `key`, without a message sent or a peer-store
    * read (kad-dht's getClosestPeersOffline reads every peer's record from the peer store: a
    * millisecond per key that a receipt put or lookup would pay).

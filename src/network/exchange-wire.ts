@@ -9,8 +9,11 @@ import { NetworkError, NetworkErrorCode } from './errors.js'
  *   (a run asks its peers for all its tasks at once);
  * - `{have: [receipt CID…]}`: the receipts the peer stored recently that are not in the list
  *   (anti-entropy: what gossip lost comes back).
- * The answer is `{receipts: [{instruction, receipt, sig?}]}`, `receipt` in its hashed form and
- * `sig` the executing node's signature (see attestation.ts) when the answering node made it.
+ * The answer is `{receipts: [{instruction, receipt, sig?, record?}]}`, `receipt` in its hashed
+ * form and `sig` the executing node's signature (see attestation.ts) when the answering node
+ * made it, or the record's signature; `record: true` marks a DHT record a peer put on the
+ * answering node (to `want`, a node answers what a DHT lookup on it would find too), which the
+ * answering node holds but does not vouch for.
  */
 export const RECEIPT_EXCHANGE_PROTOCOL = '/ipvm/receipts/1.0.0'
 
@@ -30,6 +33,8 @@ export interface ExchangedReceipt {
   cid: CID
   receipt: Receipt
   signature?: CapsuleSignature
+  /** A DHT record a peer put on the answering node: it holds it, but does not vouch for it. */
+  record?: true
 }
 
 function invalid (message: string): NetworkError {
@@ -62,7 +67,8 @@ export function encodeResponse (receipts: ExchangedReceipt[]): Uint8Array {
     receipts: receipts.map(r => ({
       instruction: r.instruction,
       receipt: receiptIpld(r.receipt),
-      ...(r.signature !== undefined ? { sig: { iss: r.signature.iss, sig: r.signature.sig } } : {})
+      ...(r.signature !== undefined ? { sig: { iss: r.signature.iss, sig: r.signature.sig } } : {}),
+      ...(r.record === true ? { record: true } : {})
     }))
   })
 }
@@ -72,7 +78,7 @@ export function decodeResponse (bytes: Uint8Array): ExchangedReceipt[] {
   const value = decode(bytes)
   if (!isIpldMap(value) || !Array.isArray(value.receipts)) throw invalid('an answer is {receipts}')
   return value.receipts.map(entry => {
-    if (!isIpldMap(entry)) throw invalid('an answered receipt is {instruction, receipt, sig?}')
+    if (!isIpldMap(entry)) throw invalid('an answered receipt is {instruction, receipt, sig?, record?}')
     const instruction = cidIn(entry.instruction)
     if (instruction === null) throw invalid('instruction must be a link')
     const receipt = receiptFromIpld(isIpldMap(entry.receipt) ? entry.receipt : {}, 'receipt')
@@ -82,6 +88,7 @@ export function decodeResponse (bytes: Uint8Array): ExchangedReceipt[] {
       if (!isIpldMap(sig) || typeof sig.iss !== 'string' || !(sig.sig instanceof Uint8Array) || sig.iss.length > 128 || sig.sig.length > 128) throw invalid('sig must be {iss, sig}')
       signature = { iss: sig.iss, sig: sig.sig }
     }
-    return { instruction, cid: receiptCid(receipt), receipt, ...(signature !== undefined ? { signature } : {}) }
+    if (entry.record !== undefined && entry.record !== true) throw invalid('record must be true when present')
+    return { instruction, cid: receiptCid(receipt), receipt, ...(signature !== undefined ? { signature } : {}), ...(entry.record === true ? { record: true as const } : {}) }
   })
 }

@@ -1,14 +1,30 @@
 import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
+import { decode, encode } from '../ipld/index.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
+import { NetworkError, NetworkErrorCode } from './errors.js'
 import type { NetworkEvents } from './events.js'
 import type { IntakeVerdict } from './intake.js'
 import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange, Voucher } from './types.js'
 
 /** Gossipsub topic of receipts (an IdentTopic in Homestar: the hash is the raw string). */
 export const RECEIPTS_TOPIC = 'receipts'
+/**
+ * Gossipsub topic of receipt batches between ipvm nodes: one message carries the receipts a
+ * node made within `BATCH_LINGER_MS` of each other, as a DAG-CBOR list of `receipts` topic
+ * messages. A message costs every node on its way the same (decrypting, checking the
+ * publisher's signature, forwarding) whatever it carries, so a busy node's receipts cost peers
+ * a message per batch, not per receipt. Homestar's `receipts` topic takes one receipt a
+ * message: receipts go there too while a peer subscribed to it does not take batches.
+ */
+export const RECEIPT_BATCH_TOPIC = '/ipvm/receipts/batch/1'
+/** How long a receipt waits for others to go out with it. */
+const BATCH_LINGER_MS = 50
+/** Receipts in one batch, and its bytes, at most (a batch goes out when either is reached). */
+export const MAX_BATCH_RECEIPTS = 64
+export const MAX_BATCH_BYTES = 1024 * 1024
 /** Longest wait for outbound gossip streams to subscribers before publishing anyway. */
 const STREAM_WAIT_MS = 1000
 /** How often subscribers are checked for an outbound stream, and how long one may lack it. */
@@ -23,8 +39,8 @@ export interface ReceiptGossipDeps {
   metrics?: NetworkMetricGroups
   /** Counts and logs a receipt that failed validation. */
   onInvalid: (err: unknown, context: Record<string, unknown>) => void
-  /** Weighs a valid receipt under the trust policy (stores it when it is vouched for enough). */
-  intake: (receipt: DecodedReceipt, vouchers: Voucher[]) => Promise<IntakeVerdict>
+  /** Weighs valid receipts the same peers vouch for under the trust policy (stores those vouched for enough); verdicts in order. */
+  intake: (receipts: DecodedReceipt[], vouchers: Voucher[]) => Promise<IntakeVerdict[]>
   /** Messages being weighed at once; beyond it new ones are dropped (ignored, not forwarded). */
   maxPending: number
   /** A subscriber this node has been unable to send to for a while (its connection is reset). */
@@ -52,7 +68,11 @@ const VERDICT: Record<IntakeVerdict, TopicValidatorResult> = {
  * accepted and forwarded.
  */
 export class ReceiptGossip {
-  private readonly decoded = new WeakMap<Message, DecodedReceipt>()
+  private readonly decoded = new WeakMap<Message, DecodedReceipt[]>()
+  /** Receipts waiting to go out in the next batch, and their bytes. */
+  private queued: Array<{ bytes: Uint8Array, sent: (ok: boolean) => void }> = []
+  private queuedBytes = 0
+  private lingering?: NodeJS.Timeout
   private pending = 0
   /** When the last receipt came in, and went out (ms since the epoch). */
   private lastReceived?: number
@@ -66,9 +86,11 @@ export class ReceiptGossip {
 
   start (): void {
     const { pubsub } = this.deps
-    pubsub.topicValidators.set(RECEIPTS_TOPIC, (peer, message) => this.validate(peer, message))
+    pubsub.topicValidators.set(RECEIPTS_TOPIC, async (peer, message) => await this.validate(peer, message, false))
+    pubsub.topicValidators.set(RECEIPT_BATCH_TOPIC, async (peer, message) => await this.validate(peer, message, true))
     pubsub.addEventListener('gossipsub:message', this.onMessage)
     pubsub.subscribe(RECEIPTS_TOPIC)
+    pubsub.subscribe(RECEIPT_BATCH_TOPIC)
     this.timer = setInterval(() => { this.checkStreams() }, STREAM_CHECK_MS)
     this.timer.unref()
   }
@@ -105,14 +127,23 @@ export class ReceiptGossip {
 
   stop (): void {
     clearInterval(this.timer)
+    this.flush(false)
     const { pubsub } = this.deps
     pubsub.removeEventListener('gossipsub:message', this.onMessage)
     pubsub.topicValidators.delete(RECEIPTS_TOPIC)
+    pubsub.topicValidators.delete(RECEIPT_BATCH_TOPIC)
   }
 
-  /** Peers subscribed to the topic. */
+  /** Peers subscribed to receipts (either topic). */
   subscribers (): string[] {
-    return this.deps.pubsub.getSubscribers(RECEIPTS_TOPIC).map((peer) => peer.toString())
+    return [...new Set([...this.subscriberIds(RECEIPTS_TOPIC), ...this.subscriberIds(RECEIPT_BATCH_TOPIC)])]
+  }
+
+  /** Peer ids subscribed to a topic (gossipsub's own map when it has one: getSubscribers parses every id again). */
+  private subscriberIds (topic: string): string[] {
+    const topics = (this.deps.pubsub as unknown as { topics?: Map<string, Set<string>> }).topics
+    const ids = topics instanceof Map ? topics.get(topic) : undefined
+    return ids !== undefined ? [...ids] : this.deps.pubsub.getSubscribers(topic).map((peer) => peer.toString())
   }
 
   /** Peers in this node's mesh for the topic: those it forwards every message to at once. */
@@ -123,44 +154,84 @@ export class ReceiptGossip {
   }
 
   /**
-   * Publishes a gossip message. Without subscribers it does nothing (as Homestar, which needs a
-   * mesh peer); a failure is logged, never thrown. Emits `published_receipt_pubsub` when at least
-   * one peer was sent the message.
+   * Publishes a receipt (`bytes`: its `receipts` topic message): in the next batch to the
+   * peers that take batches, and alone on `receipts` when a subscriber there does not. Without
+   * subscribers it does nothing (as Homestar, which needs a mesh peer); a failure is logged,
+   * never thrown. Emits `published_receipt_pubsub` when at least one peer was sent it.
    */
   async publish (receipt: { cid: CID, ran: CID }, bytes: Uint8Array): Promise<boolean> {
-    const { pubsub, events, logger, metrics } = this.deps
+    const { events, logger, metrics } = this.deps
     const cid = receipt.cid.toString()
-    if (pubsub.getSubscribers(RECEIPTS_TOPIC).length === 0) {
+    const batching = new Set(this.subscriberIds(RECEIPT_BATCH_TOPIC))
+    const single = this.subscriberIds(RECEIPTS_TOPIC).some(peer => !batching.has(peer))
+    if (batching.size === 0 && !single) {
       logger.debug({ cid }, 'no peer subscribed to receipts; gossip skipped')
       return false
     }
-    await this.waitForStreams()
-    let recipients: number
-    try {
-      recipients = (await pubsub.publish(RECEIPTS_TOPIC, bytes)).recipients.length
-    } catch (err) {
-      logger.debug({ cid, err: errorMessage(err) }, 'receipt gossip not published')
-      return false
-    }
-    if (recipients === 0) {
+    const [alone, batched] = await Promise.all([
+      single ? this.send(RECEIPTS_TOPIC, bytes, cid) : false,
+      batching.size > 0 ? this.enqueue(bytes) : false
+    ])
+    if (!alone && !batched) {
       logger.debug({ cid }, 'receipt gossip reached no peer')
       return false
     }
-    metrics?.network.gossipMessages.inc({ direction: 'out' })
+    if (alone) metrics?.network.gossipMessages.inc({ direction: 'out' })
     this.lastPublished = Date.now()
     events.emit('published_receipt_pubsub', { cid, ran: receipt.ran.toString() })
     return true
+  }
+
+  /** Queues a receipt for the next batch; whether the batch reached a peer. */
+  private async enqueue (bytes: Uint8Array): Promise<boolean> {
+    return await new Promise<boolean>(resolve => {
+      this.queued.push({ bytes, sent: resolve })
+      this.queuedBytes += bytes.byteLength
+      if (this.queued.length >= MAX_BATCH_RECEIPTS || this.queuedBytes >= MAX_BATCH_BYTES) {
+        this.flush(true)
+      } else if (this.lingering === undefined) {
+        this.lingering = setTimeout(() => { this.flush(true) }, BATCH_LINGER_MS)
+      }
+    })
+  }
+
+  /** Sends the queued receipts as one batch (or, when stopping, tells their publishers they did not go). */
+  private flush (send: boolean): void {
+    clearTimeout(this.lingering)
+    this.lingering = undefined
+    const batch = this.queued
+    this.queued = []
+    this.queuedBytes = 0
+    if (batch.length === 0) return
+    if (!send) {
+      for (const q of batch) q.sent(false)
+      return
+    }
+    void this.send(RECEIPT_BATCH_TOPIC, encode(batch.map(q => q.bytes)), `${batch.length} receipts`).then(ok => {
+      if (ok) this.deps.metrics?.network.gossipMessages.inc({ direction: 'out' })
+      for (const q of batch) q.sent(ok)
+    })
+  }
+
+  /** One gossip message on a topic; whether it reached a peer. */
+  private async send (topic: string, data: Uint8Array, what: string): Promise<boolean> {
+    await this.waitForStreams(topic)
+    try {
+      return (await this.deps.pubsub.publish(topic, data)).recipients.length > 0
+    } catch (err) {
+      this.deps.logger.debug({ topic, what, err: errorMessage(err) }, 'receipt gossip not published')
+      return false
+    }
   }
 
   /**
    * A peer's subscription can arrive before our own outbound gossip stream to it is open, and
    * gossipsub silently skips peers without one. Wait (briefly) until every subscriber has one.
    */
-  private async waitForStreams (): Promise<void> {
+  private async waitForStreams (topic: string): Promise<void> {
     const deadline = Date.now() + STREAM_WAIT_MS
     while (Date.now() < deadline) {
-      const subscribers = this.deps.pubsub.getSubscribers(RECEIPTS_TOPIC)
-      if (subscribers.every((peer) => this.canSendTo(peer.toString()))) return
+      if (this.subscriberIds(topic).every((peer) => this.canSendTo(peer))) return
       await new Promise((resolve) => setTimeout(resolve, 5))
     }
   }
@@ -171,43 +242,64 @@ export class ReceiptGossip {
     return streams instanceof Map ? streams.has(peerId) : true
   }
 
-  private async validate (peer: PeerId, message: Message): Promise<TopicValidatorResult> {
-    const { exchange, intake, onInvalid, metrics, logger, maxPending } = this.deps
-    let receipt: DecodedReceipt
+  /**
+   * A message's receipts (one, or a batch), decoded and weighed. Anything that does not
+   * decode rejects the whole message (its publisher signed it); so does a conflicting
+   * receipt. It is accepted (and forwarded) when every receipt was admitted, ignored otherwise.
+   */
+  private async validate (peer: PeerId, message: Message, batch: boolean): Promise<TopicValidatorResult> {
+    const { intake, onInvalid, metrics, logger, maxPending } = this.deps
+    let receipts: DecodedReceipt[]
     try {
-      receipt = exchange.decodeGossip(message.data)
+      receipts = batch ? this.decodeBatch(message.data) : [this.deps.exchange.decodeGossip(message.data)]
     } catch (err) {
       onInvalid(err, { via: 'pubsub', peer: peer.toString(), bytes: message.data.length })
       return TopicValidatorResult.Reject
     }
-    // the topic is StrictSign: an unsigned message does not get here, but make sure
+    // the topics are StrictSign: an unsigned message does not get here, but make sure
     if (message.type !== 'signed') return TopicValidatorResult.Reject
     if (this.pending >= maxPending) {
       metrics?.network.peerInputDropped.inc({ kind: 'gossip_backlog' })
       return TopicValidatorResult.Ignore
     }
-    this.pending++
+    this.pending += receipts.length
     try {
-      const verdict = await intake(receipt, [{ peer: message.from.toString(), via: 'pubsub', signed: false }])
-      if (verdict === 'stored' || verdict === 'known') this.decoded.set(message, receipt)
-      return VERDICT[verdict]
+      const vouchers: Voucher[] = [{ peer: message.from.toString(), via: 'pubsub', signed: false }]
+      const verdicts = await intake(receipts, vouchers)
+      const admitted = receipts.filter((_, n) => verdicts[n] === 'stored' || verdicts[n] === 'known')
+      if (admitted.length > 0) this.decoded.set(message, admitted)
+      const results = verdicts.map(v => VERDICT[v])
+      if (results.includes(TopicValidatorResult.Reject)) return TopicValidatorResult.Reject
+      return results.every(r => r === TopicValidatorResult.Accept) ? TopicValidatorResult.Accept : TopicValidatorResult.Ignore
     } catch (err) {
-      logger.warn({ cid: receipt.cid.toString(), peer: peer.toString(), err: errorMessage(err) }, 'could not weigh a gossiped receipt')
+      logger.warn({ peer: peer.toString(), receipts: receipts.map(r => r.cid.toString()), err: errorMessage(err) }, 'could not weigh a gossiped receipt')
       return TopicValidatorResult.Ignore
     } finally {
-      this.pending--
+      this.pending -= receipts.length
     }
   }
 
+  /** A batch message: a DAG-CBOR list of 1 to `MAX_BATCH_RECEIPTS` `receipts` topic messages, each decoded. */
+  private decodeBatch (data: Uint8Array): DecodedReceipt[] {
+    if (data.byteLength > MAX_BATCH_BYTES + MAX_BATCH_RECEIPTS * 16) throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, `a receipt batch of ${data.byteLength} bytes, more than ${MAX_BATCH_BYTES}`)
+    const items = decode(data)
+    if (!Array.isArray(items) || items.length === 0 || items.length > MAX_BATCH_RECEIPTS || !items.every(i => i instanceof Uint8Array)) {
+      throw new NetworkError(NetworkErrorCode.INVALID_MESSAGE, `a receipt batch must be a list of 1 to ${MAX_BATCH_RECEIPTS} byte strings`)
+    }
+    return (items as Uint8Array[]).map(bytes => this.deps.exchange.decodeGossip(bytes))
+  }
+
   private deliver ({ propagationSource, msg }: GossipsubMessage): void {
-    if (msg.topic !== RECEIPTS_TOPIC) return
-    const receipt = this.decoded.get(msg)
-    // Only validated messages reach here; the validator always records what it accepted.
-    if (receipt === undefined) return
+    if (msg.topic !== RECEIPTS_TOPIC && msg.topic !== RECEIPT_BATCH_TOPIC) return
+    const receipts = this.decoded.get(msg)
+    // Only validated messages reach here; the validator records what it admitted.
+    if (receipts === undefined) return
     this.decoded.delete(msg)
     const { events, metrics } = this.deps
     metrics?.network.gossipMessages.inc({ direction: 'in' })
     this.lastReceived = Date.now()
-    events.emit('received_receipt_pubsub', { cid: receipt.cid.toString(), publisher: propagationSource.toString(), ran: receipt.ran.toString() })
+    for (const receipt of receipts) {
+      events.emit('received_receipt_pubsub', { cid: receipt.cid.toString(), publisher: propagationSource.toString(), ran: receipt.ran.toString() })
+    }
   }
 }

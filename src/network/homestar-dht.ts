@@ -51,8 +51,12 @@ export class HomestarDht {
   async peers (): Promise<PeerId[]> {
     const { libp2p } = this.deps
     const out: PeerId[] = []
-    for (const peer of libp2p.getPeers()) {
+    const seen = new Set<string>()
+    // connections, not getPeers(): that parses every peer id again from its string
+    for (const { remotePeer: peer } of libp2p.getConnections()) {
       const id = peer.toString()
+      if (seen.has(id)) continue
+      seen.add(id)
       let homestar = this.known.get(id)
       if (homestar === undefined) {
         homestar = await isHomestar(libp2p, peer)

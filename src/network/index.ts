@@ -11,7 +11,7 @@ export {
 } from './events.js'
 export type { FoundReceipt } from './dht.js'
 export { receiptRecordKey, instructionFromRecordKey } from './dht.js'
-export { RECEIPTS_TOPIC } from './gossip.js'
+export { RECEIPTS_TOPIC, RECEIPT_BATCH_TOPIC, MAX_BATCH_RECEIPTS } from './gossip.js'
 export { KAD_PROTOCOL } from './libp2p.js'
 export { BITSWAP_PROTOCOLS } from './bitswap/bitswap.js'
 export { homestarMessageId } from './message-id.js'

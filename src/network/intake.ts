@@ -61,36 +61,81 @@ export class ReceiptIntake {
 
   /** Weighs one receipt vouched for by `vouchers` (peers that published or signed it). */
   async take (receipt: DecodedReceipt, vouchers: Voucher[]): Promise<IntakeVerdict> {
+    return (await this.takeMany([receipt], vouchers))[0]
+  }
+
+  /**
+   * Weighs receipts vouched for by the same peers (one, or a gossip batch): one read of the
+   * store for all of them and one write for those it keeps. Verdicts in input order. Of two
+   * receipts for one instruction, the second is weighed once the first is settled.
+   */
+  async takeMany (receipts: DecodedReceipt[], vouchers: Voucher[]): Promise<IntakeVerdict[]> {
+    const verdicts: Array<IntakeVerdict | undefined> = receipts.map(r => this.precheck(r, vouchers))
+    const instructions = new Set<string>()
+    const now: number[] = []
+    const later: number[] = []
+    verdicts.forEach((v, n) => {
+      if (v !== undefined) return
+      const instruction = receipts[n].instruction.toString()
+      if (instructions.has(instruction)) later.push(n)
+      else now.push(n)
+      instructions.add(instruction)
+    })
+    const existing = now.length === 0 ? [] : await this.c.store.getManyByInstruction(now.map(n => receipts[n].instruction))
+    const puts: Array<{ n: number, admit: boolean, vouchers: Voucher[] }> = []
+    now.forEach((n, k) => {
+      const receipt = receipts[n]
+      const found = existing[k]
+      if (found !== undefined) {
+        if (found.cid.equals(receipt.cid)) {
+          puts.push({ n, admit: false, vouchers })
+          verdicts[n] = 'known'
+        } else if (!equalBytes(outOf(found.bytes), receipt.out)) {
+          this.conflict(receipt, found.cid, vouchers)
+          verdicts[n] = 'conflict'
+        } else {
+          verdicts[n] = 'known'
+        }
+        return
+      }
+      const id = receipt.cid.toString()
+      const all = mergeVouchers(this.candidates.get(id)?.vouchers ?? [], vouchers)
+      if (this.c.trust.satisfiedBy(all.map(v => v.peer))) {
+        this.forget(id)
+        puts.push({ n, admit: true, vouchers: all })
+        verdicts[n] = 'stored'
+        return
+      }
+      this.remember(receipt, all)
+      verdicts[n] = 'candidate'
+    })
+    if (puts.length > 0) {
+      const results = await this.c.store.putMany(puts.map(({ n, vouchers }) => {
+        const { cid, instruction, bytes } = receipts[n]
+        return { cid, instruction, bytes, source: { kind: 'peer' as const, vouchers } }
+      }))
+      puts.forEach(({ n, admit }, k) => {
+        if (!admit) return
+        if (results[k].stored) this.c.metrics?.receipts.fromPeers.inc()
+        // candidates for the same instruction that disagree with what is now admitted
+        this.settle(receipts[n].instruction, receipts[n].cid, receipts[n].out)
+      })
+    }
+    if (later.length > 0) {
+      const rest = await this.takeMany(later.map(n => receipts[n]), vouchers)
+      later.forEach((n, k) => { verdicts[n] = rest[k] })
+    }
+    return verdicts as IntakeVerdict[]
+  }
+
+  /** The verdict on a receipt that needs no look at the store, if it has one. */
+  private precheck (receipt: DecodedReceipt, vouchers: Voucher[]): IntakeVerdict | undefined {
     if (!receipt.ok) return 'ignored'
     if (receipt.issuer !== null && !vouchers.some(v => v.peer === receipt.issuer)) {
       this.c.metrics?.receipts.invalidFromPeers.inc({ reason: 'issuer_mismatch' })
       return 'invalid'
     }
-    const id = receipt.cid.toString()
-    const existing = await this.c.store.getByInstruction(receipt.instruction)
-    if (existing !== undefined) {
-      if (existing.cid.equals(receipt.cid)) {
-        await this.c.store.put({ cid: receipt.cid, instruction: receipt.instruction, bytes: receipt.bytes, source: { kind: 'peer', vouchers } })
-        return 'known'
-      }
-      if (!equalBytes(outOf(existing.bytes), receipt.out)) {
-        this.conflict(receipt, existing.cid, vouchers)
-        return 'conflict'
-      }
-      return 'known'
-    }
-    const pending = this.candidates.get(id)
-    const all = mergeVouchers(pending?.vouchers ?? [], vouchers)
-    if (this.c.trust.satisfiedBy(all.map(v => v.peer))) {
-      this.forget(id)
-      const { stored } = await this.c.store.put({ cid: receipt.cid, instruction: receipt.instruction, bytes: receipt.bytes, source: { kind: 'peer', vouchers: all } })
-      if (stored) this.c.metrics?.receipts.fromPeers.inc()
-      // candidates for the same instruction that disagree with what is now admitted
-      this.settle(receipt.instruction, receipt.cid, receipt.out)
-      return 'stored'
-    }
-    this.remember(receipt, all)
-    return 'candidate'
+    return undefined
   }
 
   /**

@@ -21,6 +21,8 @@ import { HOMESTAR_PROTOCOL_VERSION } from './homestar-dht.js'
 export const KAD_PROTOCOL = '/ipfs/kad/1.0.0'
 /** Largest gossip message, as Homestar's `pubsub.max_transmit_size`. */
 export const MAX_GOSSIP_BYTES = 10 * 1024 * 1024
+/** Gossip messages from this size on are announced to mesh peers with IDONTWANT when they arrive. */
+const IDONTWANT_MIN_BYTES = 64 * 1024
 
 export interface NodeServices {
   identify: Identify
@@ -64,6 +66,11 @@ export async function createNetworkNode (options: NetworkOptions, parts: Network
       msgIdToStrFn: messageIdToString,
       maxInboundDataLength: MAX_GOSSIP_BYTES,
       allowPublishToZeroTopicPeers: false,
+      // to the mesh only (gossip reaches the rest): a message costs its publisher D sends, not one a subscriber
+      floodPublish: false,
+      // receipts and their batches are small: telling every mesh peer "don't send it" costs as
+      // much as the copy it saves
+      idontwantMinDataSize: IDONTWANT_MIN_BYTES,
       emitSelf: false
     }),
     dht: kadDHT({

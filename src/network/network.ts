@@ -137,7 +137,7 @@ export class Network implements Startable {
         logger: this.log,
         metrics,
         onInvalid: (err, context) => { this.onInvalid(err, context) },
-        intake: async (receipt, vouchers) => await this.receiptNetwork.take(receipt, vouchers),
+        intake: async (receipts, vouchers) => await this.receiptNetwork.takeMany(receipts, vouchers),
         maxPending: this.options.maxPendingGossip,
         onMute: (peer) => { void node.hangUp(peerIdFromString(peer)).catch(() => {}) }
       })

@@ -1,31 +1,28 @@
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
-import { cidText, decode, encode, encodeReceipt, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
+import { cidText, decode, encode, encodeReceiptCapsule, parseReceipt, receiptCid, type Receipt } from '../ipld/index.js'
 import { errorMessage } from '../util/errors.js'
-import { shuffled } from '../util/shuffle.js'
 import { LruMap } from '../util/lru.js'
 import type { Logger } from '../util/logger.js'
 import { Semaphore } from '../util/semaphore.js'
 import { signReceipt, verifyReceiptSignature } from './attestation.js'
 import { instructionFromRecordKey, type FoundReceipt, type ReceiptDht } from './dht.js'
 import type { NetworkEvents } from './events.js'
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, MAX_HAVE, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_WANT, RECEIPT_EXCHANGE_PROTOCOL, type ExchangedReceipt, type ExchangeRequest } from './exchange-wire.js'
+import { MAX_WANT } from './exchange-wire.js'
 import type { ReceiptGossip } from './gossip.js'
 import { HomestarDht, instructionOfKey } from './homestar-dht.js'
 import { receiptWireForms } from './homestar-receipts.js'
 import { ReceiptIntake, type IntakeVerdict } from './intake.js'
 import { KAD_PROTOCOL, type NetworkNode } from './libp2p.js'
 import type { NetworkOptions } from './options.js'
+import { ReceiptExchangePeers } from './receipt-exchange.js'
 import { BoundedRecordStore } from './record-store.js'
 import { TrustPolicy } from './trust.js'
 import type { DecodedReceipt, NetworkComponents, Voucher } from './types.js'
-import { lengthPrefixed, readLengthPrefixed } from './wire/framing.js'
 
 /** Receipts remembered as recently stored, for anti-entropy. */
 const RECENT_RECEIPTS = 2048
-/** Receipts one sync answer carries at most. */
-const MAX_SYNC_RECEIPTS = 256
 /** Peers asked for a run's receipts (trusted first, at random): a few, so a run's cost does not grow with the peers;
  * gossip gives every peer the same receipts, and DHT lookups reach the peers closest to each key. */
 const MAX_ASKED_PEERS = 4
@@ -34,6 +31,12 @@ const MAX_DHT_LOOKUPS = 8
 /** DHT puts of announced receipts in flight, and waiting (the oldest dropped beyond it). */
 const PUT_CONCURRENCY = 2
 const MAX_QUEUED_PUTS = 1024
+
+function chunks<T> (items: T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
+  return out
+}
 
 export interface ReceiptNetworkParts {
   node: NetworkNode
@@ -60,23 +63,7 @@ export class ReceiptNetwork {
   private readonly puts = new Semaphore(PUT_CONCURRENCY)
   private readonly log: Logger
   private parts?: ReceiptNetworkParts & { homestar: HomestarDht }
-  private timer?: NodeJS.Timeout
-  /** Connected peers that said (identify) they speak the receipt exchange, by peer id. */
-  private readonly exchangers = new Map<string, PeerId>()
-  private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
-    const { peerId, protocols } = event.detail
-    if (!protocols.includes(RECEIPT_EXCHANGE_PROTOCOL)) {
-      this.exchangers.delete(peerId.toString())
-      return
-    }
-    this.exchangers.set(peerId.toString(), peerId)
-    if (this.syncsWith(peerId.toString())) void this.syncWith(peerId)
-  }
-
-  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
-    this.exchangers.delete(event.detail.toString())
-  }
-
+  private readonly exchange: ReceiptExchangePeers
   constructor (private readonly options: NetworkOptions, private readonly c: NetworkComponents & { events: NetworkEvents, peerId: string }) {
     this.log = c.logger
     this.trust = new TrustPolicy({ mode: options.trust, trustedPeers: options.trustedPeers, quorum: options.receiptQuorumAgree })
@@ -90,6 +77,16 @@ export class ReceiptNetwork {
       onConflict: (peer) => { this.penalise(peer) }
     })
     c.metrics?.receipts.candidates.setCollector(() => this.intake.candidateCount)
+    this.exchange = new ReceiptExchangePeers({ syncIntervalMs: options.receiptSyncIntervalMs, timeoutMs: options.dhtPutTimeoutMs }, {
+      privateKey: c.privateKey,
+      store: c.receiptStore,
+      codec: c.receipts,
+      records: this.records,
+      trust: this.trust,
+      recent: this.recent,
+      take: async (receipt, vouchers) => await this.take(receipt, vouchers),
+      logger: this.log
+    })
   }
 
   isDenied (peer: string): boolean {
@@ -99,32 +96,29 @@ export class ReceiptNetwork {
   async attach (parts: ReceiptNetworkParts): Promise<void> {
     const homestar = new HomestarDht({ libp2p: parts.node, protocol: KAD_PROTOCOL, exchange: this.c.receipts, events: this.c.events, logger: this.log, ...(this.c.metrics !== undefined ? { metrics: this.c.metrics } : {}) })
     this.parts = { ...parts, homestar }
-    await parts.node.handle(RECEIPT_EXCHANGE_PROTOCOL, (stream, connection) => { void this.serve(stream, connection) }, { maxInboundStreams: 16, maxOutboundStreams: 16 })
-    parts.node.addEventListener('peer:identify', this.onIdentify)
-    parts.node.addEventListener('peer:disconnect', this.onDisconnect)
-    if (this.options.receiptSyncIntervalMs > 0) {
-      this.timer = setInterval(() => { void this.syncRound() }, this.options.receiptSyncIntervalMs)
-      this.timer.unref()
-    }
+    await this.exchange.attach(parts.node, parts.signal)
   }
 
   async detach (): Promise<void> {
-    clearInterval(this.timer)
     const parts = this.parts
     this.parts = undefined
     if (parts === undefined) return
     parts.homestar.close()
-    parts.node.removeEventListener('peer:identify', this.onIdentify)
-    parts.node.removeEventListener('peer:disconnect', this.onDisconnect)
-    this.exchangers.clear()
-    await parts.node.unhandle(RECEIPT_EXCHANGE_PROTOCOL).catch(() => {})
+    await this.exchange.detach()
   }
 
   /** Weighs a receipt from peers under the trust policy; remembers the ones stored. */
   async take (receipt: DecodedReceipt, vouchers: Voucher[]): Promise<IntakeVerdict> {
-    const verdict = await this.intake.take(receipt, vouchers)
-    if (verdict === 'stored' || verdict === 'known') this.recent.set(cidText(receipt.cid), { cid: receipt.cid, instruction: receipt.instruction })
-    return verdict
+    return (await this.takeMany([receipt], vouchers))[0]
+  }
+
+  /** `take` for receipts the same peers vouch for (a gossip batch), with one read and one write of the store. */
+  async takeMany (receipts: DecodedReceipt[], vouchers: Voucher[]): Promise<IntakeVerdict[]> {
+    const verdicts = await this.intake.takeMany(receipts, vouchers)
+    receipts.forEach((receipt, n) => {
+      if (verdicts[n] === 'stored' || verdicts[n] === 'known') this.recent.set(cidText(receipt.cid), { cid: receipt.cid, instruction: receipt.instruction })
+    })
+    return verdicts
   }
 
   /**
@@ -139,7 +133,7 @@ export class ReceiptNetwork {
     this.intake.settle(instruction, cid, out)
     this.recent.set(cidText(cid), { cid, instruction })
     const parts = this.parts
-    if (parts === undefined || parts.node.getPeers().length === 0) return
+    if (parts === undefined || parts.node.getConnections().length === 0) return
     const { gossipBytes } = receiptWireForms(receipt, instruction)
     const dhtBytes = async (): Promise<Uint8Array> => encodeReceiptCapsule(receipt, await signReceipt(this.c.privateKey, cid, instruction))
     // the peers gossip reaches store the receipt and answer DHT lookups for it from their
@@ -184,28 +178,59 @@ export class ReceiptNetwork {
   async findMany (instructions: CID[], signal?: AbortSignal): Promise<boolean[]> {
     const parts = this.parts
     const found = instructions.map(() => false)
-    if (parts === undefined || instructions.length === 0 || parts.node.getPeers().length === 0) return found
+    if (parts === undefined || instructions.length === 0 || parts.node.getConnections().length === 0) return found
     const index = new Map(instructions.map((cid, n) => [cid.toString(), n]))
     const bounded = AbortSignal.any([AbortSignal.timeout(this.options.dhtTimeoutMs), parts.signal, ...(signal !== undefined ? [signal] : [])])
     const wanted = instructions.slice(0, MAX_WANT)
     // peers that answered for all the instructions: the DHT lookups below do not ask them again
     const asked = new Set<string>()
-    await Promise.all(this.exchangePeers().slice(0, MAX_ASKED_PEERS).map(async peer => {
-      const answer = await this.request(peer, { want: wanted }, bounded)
+    await Promise.all(this.exchange.peers().slice(0, MAX_ASKED_PEERS).map(async peer => {
+      const answer = await this.exchange.request(peer, { want: wanted }, bounded)
       if (answer === undefined) return
       if (wanted.length === instructions.length) asked.add(peer.toString())
       for (const r of answer) {
         const n = index.get(r.instruction.toString())
-        if (n !== undefined && await this.takeExchanged(r, peer.toString())) found[n] = true
+        if (n !== undefined && await this.exchange.takeExchanged(r, peer.toString())) found[n] = true
       }
     }))
     const lookups = new Semaphore(MAX_DHT_LOOKUPS)
+    // The peers closest to a key hold its DHT record if anyone does. Those that speak the
+    // exchange are asked once each, for every key they are close to (they answer from their
+    // store and from the records peers put on them), so a run's lookups cost a message per
+    // peer, not per task; the DHT then asks only the others (Homestar peers), or walks.
+    const askedFor = instructions.map(() => asked)
+    const byPeer = new Map<string, { peer: PeerId, wants: number[] }>()
+    for (const [n, instruction] of instructions.entries()) {
+      if (found[n]) continue
+      for (const peer of await parts.dht.closestKnown(instruction)) {
+        const id = peer.toString()
+        if (asked.has(id) || !this.exchange.speaks(id)) continue
+        const group = byPeer.get(id) ?? { peer, wants: [] }
+        group.wants.push(n)
+        byPeer.set(id, group)
+      }
+    }
+    await Promise.all([...byPeer.values()].flatMap(({ peer, wants }) => chunks(wants, MAX_WANT).map(async part => {
+      const release = await lookups.acquire(signal).catch(() => undefined)
+      if (release === undefined) return
+      try {
+        const answer = await this.exchange.request(peer, { want: part.map(n => instructions[n]) }, bounded)
+        if (answer === undefined) return
+        for (const n of part) askedFor[n] = new Set([...askedFor[n], peer.toString()])
+        for (const r of answer) {
+          const n = index.get(r.instruction.toString())
+          if (n !== undefined && await this.exchange.takeExchanged(r, peer.toString())) found[n] = true
+        }
+      } finally {
+        release()
+      }
+    })))
     await Promise.all(instructions.map(async (instruction, n) => {
       if (found[n]) return
       const release = await lookups.acquire(signal).catch(() => undefined)
       if (release === undefined) return
       try {
-        found[n] = await this.find(instruction, { asked, ...(signal !== undefined ? { signal } : {}) }) !== null
+        found[n] = await this.find(instruction, { asked: askedFor[n], ...(signal !== undefined ? { signal } : {}) }) !== null
       } finally {
         release()
       }
@@ -219,7 +244,7 @@ export class ReceiptNetwork {
    */
   async find (instruction: CID, options: { timeoutMs?: number, signal?: AbortSignal, asked?: ReadonlySet<string> } = {}): Promise<FoundReceipt | null> {
     const parts = this.parts
-    if (parts === undefined || parts.node.getPeers().length === 0 || options.signal?.aborted === true) return null
+    if (parts === undefined || parts.node.getConnections().length === 0 || options.signal?.aborted === true) return null
     const timeoutMs = options.timeoutMs ?? this.options.dhtTimeoutMs
     const accept = async (found: FoundReceipt): Promise<boolean> => {
       try {
@@ -274,127 +299,4 @@ export class ReceiptNetwork {
     void this.parts?.node.hangUp(peerIdFromString(peer)).catch(() => {})
   }
 
-  // ---- the receipt exchange ----
-
-  /** Whether receipts from this peer are worth exchanging: what it sends is only kept if it is trusted. */
-  private syncsWith (peer: string): boolean {
-    return this.trust.mode !== 'none' && this.trust.isTrusted(peer)
-  }
-
-  /** Connected peers that speak the exchange, trusted ones first, in a random order otherwise (so asking a few spreads the load). */
-  private exchangePeers (): PeerId[] {
-    return shuffled(this.exchangers.values()).sort((a, b) => Number(this.trust.isTrusted(b.toString())) - Number(this.trust.isTrusted(a.toString())))
-  }
-
-  /** Anti-entropy: one random trusted peer is told which receipts this node stored recently and sends back the ones it lacks. */
-  private async syncRound (): Promise<void> {
-    const peers = this.exchangePeers().filter(p => this.syncsWith(p.toString()))
-    const peer = peers[Math.floor(Math.random() * peers.length)]
-    if (peer !== undefined) await this.syncWith(peer)
-  }
-
-  private async syncWith (peer: PeerId): Promise<void> {
-    const parts = this.parts
-    if (parts === undefined) return
-    const have = [...this.recent.values()].slice(-MAX_HAVE).map(r => r.cid)
-    const received = await this.request(peer, { have }, AbortSignal.any([AbortSignal.timeout(this.options.dhtPutTimeoutMs), parts.signal]))
-    let admitted = 0
-    for (const r of received ?? []) if (await this.takeExchanged(r, peer.toString())) admitted++
-    if (admitted > 0) this.log.debug({ peer: peer.toString(), admitted }, 'receipts brought back by the exchange with a peer')
-  }
-
-  /** Asks a peer; what it answers, or undefined when it does not. */
-  private async request (peer: PeerId, request: ExchangeRequest, signal: AbortSignal): Promise<ExchangedReceipt[] | undefined> {
-    const node = this.parts?.node
-    if (node === undefined) return undefined
-    try {
-      const stream = await node.dialProtocol(peer, RECEIPT_EXCHANGE_PROTOCOL, { signal })
-      try {
-        if (!stream.send(lengthPrefixed(encodeRequest(request)))) await stream.onDrain({ signal })
-        for await (const message of readLengthPrefixed(stream, MAX_RESPONSE_BYTES)) {
-          await stream.close({ signal }).catch(() => {})
-          return decodeResponse(message)
-        }
-        return undefined
-      } catch (err) {
-        stream.abort(err instanceof Error ? err : new Error(String(err)))
-        throw err
-      }
-    } catch (err) {
-      this.log.debug({ peer: peer.toString(), err: errorMessage(err) }, 'receipt exchange with a peer failed')
-      return undefined
-    }
-  }
-
-  /** A receipt a peer answered with: vouched for by that peer (an authenticated connection), and by its signer when signed. */
-  private async takeExchanged (r: ExchangedReceipt, from: string): Promise<boolean> {
-    const vouchers: Voucher[] = [{ peer: from, via: 'exchange', signed: false }]
-    if (r.signature !== undefined) {
-      const signer = await verifyReceiptSignature(r.signature, r.cid, r.instruction)
-      if (signer !== undefined) vouchers.push({ peer: signer, via: 'exchange', signed: true })
-    }
-    const decoded: DecodedReceipt = {
-      cid: r.cid,
-      ran: r.receipt.ran,
-      instruction: r.instruction,
-      bytes: encodeReceipt(r.receipt),
-      ok: r.receipt.out[0] === 'ok',
-      out: encode([r.receipt.out[0], r.receipt.out[1]]),
-      issuer: r.receipt.iss,
-      record: r.receipt
-    }
-    try {
-      const verdict = await this.take(decoded, vouchers)
-      return verdict === 'stored' || verdict === 'known'
-    } catch (err) {
-      this.log.debug({ cid: r.cid.toString(), err: errorMessage(err) }, 'could not weigh an exchanged receipt')
-      return false
-    }
-  }
-
-  /** Answers one request: the receipts this node would reuse for the instructions wanted, or its recent ones the peer lacks. */
-  private async serve (stream: Stream, connection: Connection): Promise<void> {
-    try {
-      let answer: ExchangedReceipt[] = []
-      for await (const message of readLengthPrefixed(stream, MAX_REQUEST_BYTES)) {
-        const request = decodeRequest(message)
-        answer = 'want' in request ? await this.wanted(request.want) : await this.missing(request.have)
-        break
-      }
-      if (!stream.send(lengthPrefixed(encodeResponse(answer)))) await stream.onDrain()
-      await stream.close().catch(() => {})
-    } catch (err) {
-      this.log.debug({ peer: connection.remotePeer.toString(), err: errorMessage(err) }, 'receipt exchange request failed')
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-    }
-  }
-
-  private async wanted (instructions: CID[]): Promise<ExchangedReceipt[]> {
-    const found = await this.c.receiptStore.getManyByInstruction(instructions)
-    return await this.answer(found.flatMap((f, n) => f === undefined ? [] : [{ instruction: instructions[n], cid: f.cid, bytes: f.bytes, own: f.provenance === undefined || f.provenance.local }]))
-  }
-
-  private async missing (have: CID[]): Promise<ExchangedReceipt[]> {
-    const held = new Set(have.map(c => c.toString()))
-    const lacking = [...this.recent.values()].filter(r => !held.has(r.cid.toString())).slice(-MAX_SYNC_RECEIPTS)
-    const [bytes, provenances] = await Promise.all([this.c.receiptStore.getMany(lacking.map(r => r.cid)), this.c.receiptStore.provenanceOf(lacking.map(r => r.cid))])
-    return await this.answer(lacking.flatMap(({ cid, instruction }, n) => {
-      const b = bytes[n]
-      const p = provenances[n]
-      return b === undefined ? [] : [{ instruction, cid, bytes: b, own: p === undefined || p.local }]
-    }))
-  }
-
-  /** The answer's receipts, signed where this node made them, within the answer's byte budget. */
-  private async answer (items: Array<{ instruction: CID, cid: CID, bytes: Uint8Array, own: boolean }>): Promise<ExchangedReceipt[]> {
-    const out: ExchangedReceipt[] = []
-    let size = 0
-    for (const item of items) {
-      size += item.bytes.byteLength + 256
-      if (size > MAX_RESPONSE_BYTES) break
-      const receipt = parseReceipt(decode(item.bytes))
-      out.push({ instruction: item.instruction, cid: item.cid, receipt, ...(item.own ? { signature: await signReceipt(this.c.privateKey, item.cid, item.instruction) } : {}) })
-    }
-    return out
-  }
 }

@@ -38,6 +38,8 @@ export interface PeerReceiptStore {
   getMany(cids: CID[]): Promise<Array<Uint8Array | undefined>>
   /** Stores a receipt (idempotent; the vouchers are added to its provenance). */
   put(r: { cid: CID, instruction: CID, bytes: Uint8Array, source: StoredReceiptSource }): Promise<{ stored: boolean }>
+  /** `put` for several receipts in one write, results in input order. */
+  putMany(rs: Array<{ cid: CID, instruction: CID, bytes: Uint8Array, source: StoredReceiptSource }>): Promise<Array<{ stored: boolean }>>
   /** A stored receipt's bytes. */
   get(cid: CID): Promise<Uint8Array | undefined>
   /** Who stands behind each receipt. */

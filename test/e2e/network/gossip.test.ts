@@ -1,9 +1,9 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import * as dagCbor from '@ipld/dag-cbor'
 import { afterEach, describe, expect, it } from 'vitest'
-import { RECEIPTS_TOPIC } from '../../../src/network/index.js'
+import { MAX_BATCH_RECEIPTS, RECEIPT_BATCH_TOPIC, RECEIPTS_TOPIC } from '../../../src/network/index.js'
 import { rawPeer, stopRawPeers } from '../../utils/raw-peer.js'
-import { eventsOf, fieldsSorted, makeReceipt, schemaErrors, startNode, stopAll, waitForGossipMesh, waitForGossipPeers, waitUntil, type TestNode } from './helpers.js'
+import { eventsOf, fieldsSorted, makeReceipt, schemaErrors, startNode, stopAll, waitForGossipMesh, waitForGossipPeers, waitUntil, type TestNode, type TestReceipt } from './helpers.js'
 
 afterEach(async () => {
   await stopAll()
@@ -115,5 +115,57 @@ describe('network: connections and gossip', () => {
     expect(b.metrics.invalidTotal()).toBe(0)
     expect(eventsOf(a, 'received_receipt_pubsub')).toEqual([expect.objectContaining({ cid: good.cid.toString(), publisher: hostile.peerId.toString() })])
     expectValidEvents(a, b)
+  })
+  it('sends receipts made together to ipvm peers in one batch, and each alone to a peer that takes only Homestar\'s topic', async () => {
+    const a = await startNode()
+    const b = await startNode({ peers: [a.network.multiaddrs()[0]] })
+    // a peer of Homestar's kind (the `receipts` topic only), and one that listens on the batch topic
+    const homestarLike = await rawPeer()
+    const listener = await rawPeer()
+    listener.services.pubsub.unsubscribe(RECEIPTS_TOPIC)
+    listener.services.pubsub.subscribe(RECEIPT_BATCH_TOPIC)
+    const alone: Uint8Array[] = []
+    const batches: Uint8Array[] = []
+    homestarLike.services.pubsub.addEventListener('message', (e) => { if (e.detail.topic === RECEIPTS_TOPIC) alone.push(e.detail.data) })
+    listener.services.pubsub.addEventListener('message', (e) => { if (e.detail.topic === RECEIPT_BATCH_TOPIC) batches.push(e.detail.data) })
+    await homestarLike.dial(multiaddr(a.network.multiaddrs()[0]))
+    await listener.dial(multiaddr(a.network.multiaddrs()[0]))
+    await waitForGossipPeers([a], 3)
+    await waitForGossipMesh([a], 1)
+
+    const receipts: TestReceipt[] = await Promise.all([5, 6, 7].map(async v => await makeReceipt(v)))
+    const results = await Promise.all(receipts.map(async r => await a.network.publishReceipt({ cid: r.cid, ran: r.ran, instruction: r.instruction, gossipBytes: r.gossipBytes })))
+    expect(results.map(r => r.gossiped)).toEqual([true, true, true])
+    for (const r of receipts) await b.exchange.waitFor((x) => x.cid.equals(r.cid))
+    expect(b.exchange.received.map(r => r.vouchers)).toEqual(receipts.map(() => [{ peer: a.network.peerId, via: 'pubsub', signed: false }]))
+    await waitUntil(() => batches.length >= 1 && alone.length >= 3, 5000, 'the batch and the single messages')
+    // one message for the three on the batch topic: the list of their `receipts` topic messages
+    expect(batches.map(m => dagCbor.decode(m))).toEqual([receipts.map(r => new Uint8Array(r.gossipBytes))])
+    expect(alone.map(m => Buffer.from(m).toString('hex')).sort()).toEqual(receipts.map(r => Buffer.from(r.gossipBytes).toString('hex')).sort())
+    expect(eventsOf(a, 'published_receipt_pubsub').map(e => e.cid)).toEqual(receipts.map(r => r.cid.toString()))
+    expectValidEvents(a, b)
+  })
+
+  it('rejects a malformed batch whole, and takes a well-formed one', async () => {
+    const a = await startNode()
+    const hostile = await rawPeer()
+    hostile.services.pubsub.subscribe(RECEIPT_BATCH_TOPIC)
+    await hostile.dial(multiaddr(a.network.multiaddrs()[0]))
+    await waitUntil(() => hostile.services.pubsub.getSubscribers(RECEIPT_BATCH_TOPIC).length > 0, 10_000, 'hostile peer sees A subscribed to batches')
+
+    const [good, other] = await Promise.all([makeReceipt(8), makeReceipt(9)])
+    // not a list; a list with something other than bytes; one too many; a list holding a broken receipt
+    await hostile.services.pubsub.publish(RECEIPT_BATCH_TOPIC, dagCbor.encode({ receipts: [good.gossipBytes] }))
+    await hostile.services.pubsub.publish(RECEIPT_BATCH_TOPIC, dagCbor.encode([good.gossipBytes, 'x']))
+    await hostile.services.pubsub.publish(RECEIPT_BATCH_TOPIC, dagCbor.encode(Array.from({ length: MAX_BATCH_RECEIPTS + 1 }, () => good.gossipBytes)))
+    await hostile.services.pubsub.publish(RECEIPT_BATCH_TOPIC, dagCbor.encode([good.gossipBytes, new Uint8Array([0xde, 0xad])]))
+    await waitUntil(() => a.metrics.invalidTotal() === 4, 5000, 'four invalid batches counted on A')
+    expect(a.exchange.received).toEqual([])
+
+    await hostile.services.pubsub.publish(RECEIPT_BATCH_TOPIC, dagCbor.encode([good.gossipBytes, other.gossipBytes]))
+    await a.exchange.waitFor((r) => r.cid.equals(other.cid))
+    expect(a.exchange.received.map(r => r.cid.toString())).toEqual([good.cid.toString(), other.cid.toString()])
+    expect(eventsOf(a, 'received_receipt_pubsub').map(e => e.cid)).toEqual([good.cid.toString(), other.cid.toString()])
+    expectValidEvents(a)
   })
 })

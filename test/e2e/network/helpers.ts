@@ -122,6 +122,12 @@ export class TestExchange implements ReceiptExchange, PeerReceiptStore {
     return Promise.resolve({ stored: true })
   }
 
+  async putMany (rs: Array<{ cid: CID, instruction: CID, bytes: Uint8Array, source: ReceiptSource }>): Promise<Array<{ stored: boolean }>> {
+    const out: Array<{ stored: boolean }> = []
+    for (const r of rs) out.push(await this.put(r))
+    return out
+  }
+
   async getManyByInstruction (instructions: CID[]): Promise<Array<{ cid: CID, bytes: Uint8Array } | undefined>> {
     return await Promise.all(instructions.map(async i => await this.getByInstruction(i)))
   }

@@ -63,6 +63,26 @@ describe('receipt intake', () => {
     expect(intake.candidateCount).toBe(0)
   })
 
+
+  it('weighs a batch in order: stored, known and candidate apart, and a second receipt for an instruction after the first', async () => {
+    const friend = await peerId()
+    const { intake, store, penalised } = await setup('trusted', [friend])
+    const known = receiptFor(10, 11)
+    await store.receipts.put({ cid: receiptCid(known.receipt), instruction: known.instruction, bytes: encodeReceipt(known.receipt) })
+    const fresh = receiptFor(12, 13)
+    const rival = receiptFor(12, 99) // the same instruction as `fresh`, another result
+    const failed = { ...receiptFor(14, 0), receipt: { ...receiptFor(14, 0).receipt, out: ['error', 'no'] as Receipt['out'] } }
+    const verdicts = await intake.takeMany([decoded(fresh), decoded(known), decoded(rival), decoded(failed)], gossip(friend))
+    expect(verdicts).toEqual(['stored', 'known', 'conflict', 'ignored'])
+    expect((await store.receipts.getByInstruction(fresh.instruction))?.cid.equals(receiptCid(fresh.receipt))).toBe(true)
+    expect(penalised).toEqual([friend])
+    // a stranger's batch is kept apart whole
+    const stranger = await peerId()
+    const [a, b] = [receiptFor(15, 16), receiptFor(17, 18)]
+    expect(await intake.takeMany([decoded(a), decoded(b)], gossip(stranger))).toEqual(['candidate', 'candidate'])
+    expect(intake.candidateCount).toBe(2)
+  })
+
   it('needs receipt_quorum_agree distinct trusted peers', async () => {
     const [a, b] = [await peerId(), await peerId()]
     const { intake, store } = await setup('trusted', [a, b], { quorum: 2 })
