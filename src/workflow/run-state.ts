@@ -6,12 +6,13 @@ import { FINAL_STATUSES, type RunError, type RunExecution, type RunEvent, type R
 import type { Dag } from './dag.js'
 import { WorkflowErrorCode } from './errors.js'
 import type { RunSlot } from './run-slot.js'
+import { RunHistory } from './run-history.js'
 
 /**
  * One run of a workflow in memory and the only writer of its state: status, the state of
  * each task, counts, retries, error, what is in flight, pauses and sleeps. Everything else
  * reads it and changes it through the named transitions below. It keeps the history of its
- * events, so a listener attaching late gets every event from the start.
+ * events (compactly: `RunHistory`), so a listener attaching late gets every event from the start.
  */
 export class RunState {
   readonly workflow: Workflow
@@ -48,7 +49,7 @@ export class RunState {
   private unpauseWaiters: Array<() => void> = []
   /** Status writes to the store, chained so they land (and are announced) in order. */
   private writes: Promise<void> = Promise.resolve()
-  private readonly history: RunEvent[] = []
+  private readonly history = new RunHistory()
   private readonly listeners = new Set<RunListener>()
   private readonly finished: Promise<void>
   private resolveFinished!: () => void
@@ -146,7 +147,7 @@ export class RunState {
 
   /** Delivers the history so far, then every later event, until the returned function is called. */
   attach (listener: RunListener): () => void {
-    for (const e of this.history) listener(e)
+    for (const e of this.history.events()) listener(e)
     if (this.ended) return () => {}
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }

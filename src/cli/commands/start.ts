@@ -1,5 +1,6 @@
 import { Command } from 'commander'
 import { createServer } from 'node:net'
+import { setFlagsFromString } from 'node:v8'
 import type { PartialConfig } from '../../config/index.js'
 import { usageError } from '../errors.js'
 import { collect, resolveConfig, withConfigOptions } from '../shared.js'
@@ -29,6 +30,7 @@ export function startCommand (): Command {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
     .option('--log-format <format>', 'json, pretty, or auto (pretty when stderr is a terminal; the default)')
     .action(async (flags: StartFlags) => {
+      limitHeapGrowth()
       const config = resolveConfig(flags, startFlagsToConfig(flags))
       // a taken port is reported at once, before anything starts
       await assertPortFree(config.rpc.host, config.rpc.port, '--rpc-port')
@@ -55,6 +57,21 @@ export function startCommand (): Command {
       process.once('SIGTERM', () => shutdown('SIGTERM'))
       await node.start()
     })
+}
+
+/**
+ * How far V8 lets the main heap grow past what the last full GC kept, in percent. By default
+ * it lets it grow to up to 4 times that on a machine with memory to spare, which on a long run
+ * of tasks is mostly garbage promoted before it died: a 10 000-task fan-out peaked at 330–500
+ * MiB RSS with ~60 MiB live. At 50% the heap is collected more often (a few more full GCs of
+ * that size per run, each ~10 ms). Not settable in NODE_OPTIONS; a `node
+ * --heap-growing-percent=N` on the command line wins.
+ */
+export const HEAP_GROWING_PERCENT = 50
+
+function limitHeapGrowth (): void {
+  if (process.execArgv.some(a => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
 }
 
 /** Throws EADDRINUSE (or EACCES) when `host:port` cannot be listened on; port 0 always can. */
