@@ -18,7 +18,7 @@ import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange } from './typ
  */
 export const RECEIPT_KEY_NAMESPACE = 'ipvm'
 /** Close peers asked directly for a record before the DHT is walked. */
-const LOOKUP_WIDTH = 3
+const LOOKUP_WIDTH = 2
 const RECEIPT_KEY_PREFIX = new TextEncoder().encode(`/${RECEIPT_KEY_NAMESPACE}/receipt/`)
 
 /** DHT key of the receipt record for an instruction: `/ipvm/receipt/` ‖ instruction CID bytes. */

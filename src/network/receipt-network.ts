@@ -25,7 +25,7 @@ import type { DecodedReceipt, NetworkComponents, Voucher } from './types.js'
 const RECENT_RECEIPTS = 2048
 /** Peers asked for a run's receipts (trusted first, at random): a few, so a run's cost does not grow with the peers;
  * gossip gives every peer the same receipts, and DHT lookups reach the peers closest to each key. */
-const MAX_ASKED_PEERS = 4
+const MAX_ASKED_PEERS = 2
 /** DHT lookups at once. */
 const MAX_DHT_LOOKUPS = 8
 /** DHT puts of announced receipts in flight, and waiting (the oldest dropped beyond it). */
