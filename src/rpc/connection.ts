@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto'
 import type { WebSocket } from 'ws'
 import type { Logger } from '../util/logger.js'
 import { LruMap } from '../util/lru.js'
+import { byteArrayJson } from './byte-array.js'
 import { RpcError, RpcErrorCode } from './errors.js'
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
@@ -11,27 +12,29 @@ const SHARED_ABOVE_CHARS = 64 * 1024
 
 /**
  * The UTF-8 bytes of the large payloads sent last, and their `bytes` form, encoded once for
- * every connection that sends them (kept while recent: at most 64 MiB of each).
+ * every connection that sends them (kept while recent: at most 64 MiB of each). Keyed by the
+ * text, not the payload object: the runs of one workflow that many clients replay send the
+ * same notifications.
  */
-const encoded = new LruMap<Payload, Buffer>(64 * 1024 * 1024, { weigh: bytes => bytes.byteLength })
+const encoded = new LruMap<string, Buffer>(64 * 1024 * 1024, { weigh: bytes => bytes.byteLength })
 
-const encodedAsBytes = new LruMap<Payload, Buffer>(64 * 1024 * 1024, { weigh: bytes => bytes.byteLength })
+const encodedAsBytes = new LruMap<string, Buffer>(64 * 1024 * 1024, { weigh: bytes => bytes.byteLength })
 
 function utf8Of (payload: { dagJson: string }): Buffer {
-  let bytes = encoded.get(payload)
+  let bytes = encoded.get(payload.dagJson)
   if (bytes === undefined) {
     bytes = Buffer.from(payload.dagJson, 'utf8')
-    encoded.set(payload, bytes)
+    encoded.set(payload.dagJson, bytes)
   }
   return bytes
 }
 
-/** The `bytes` form (a JSON array of the UTF-8 byte values), made once per payload. */
+/** The `bytes` form (a JSON array of the UTF-8 byte values), made once per text. */
 function byteArrayOf (payload: { dagJson: string }): Buffer {
-  let text = encodedAsBytes.get(payload)
+  let text = encodedAsBytes.get(payload.dagJson)
   if (text === undefined) {
-    text = Buffer.from(JSON.stringify(Array.from(utf8Of(payload))), 'utf8')
-    encodedAsBytes.set(payload, text)
+    text = byteArrayJson(utf8Of(payload))
+    encodedAsBytes.set(payload.dagJson, text)
   }
   return text
 }
@@ -209,7 +212,7 @@ export class Connection {
       return
     }
     const text = 'dagJson' in payload ? payload.dagJson : JSON.stringify(payload.json)
-    const result = sub.format === 'bytes' ? JSON.stringify(Array.from(Buffer.from(text, 'utf8'))) : text
+    const result = sub.format === 'bytes' ? byteArrayJson(Buffer.from(text, 'utf8')).toString('latin1') : text
     this.send(`${head}${result}}}`)
   }
 
