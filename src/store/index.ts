@@ -13,7 +13,7 @@ export {
 } from './workflow-store.js'
 export {
   WORKFLOW_STATUSES,
-  type WorkflowRun, type NewWorkflowRun, type WorkflowRunPatch, type WorkflowStatus, type RunError
+  type WorkflowRun, type WrittenRun, type NewWorkflowRun, type WorkflowRunPatch, type WorkflowStatus, type RunError
 } from './workflow-record.js'
 export {
   importFile, catFile, catStream, UNIXFS_CHUNK_SIZE_BYTES, UNIXFS_MAX_CHILDREN,

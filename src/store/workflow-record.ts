@@ -85,6 +85,9 @@ export interface WorkflowRunPatch {
 /** The stored fields (everything but the CID, which is the key, and progress, which is counted). */
 export type RunRecord = Omit<WorkflowRun, 'cid' | 'progress'>
 
+/** A run as `put` and `update` wrote it: without its progress (a count of the receipt index, left to the reads that want it). */
+export type WrittenRun = Omit<WorkflowRun, 'progress'>
+
 const RECORD_VERSION = 1
 
 export function encodeRecord (r: RunRecord): Uint8Array {

@@ -8,7 +8,7 @@ import { KeyedMutex } from './keyed-mutex.js'
 import type { BatchOp, LevelController } from './level.js'
 import {
   applyPatch, decodeRecord, encodeRecord, validateRecord, WorkflowStatusByte,
-  type NewWorkflowRun, type RunRecord, type WorkflowRun, type WorkflowRunPatch, type WorkflowStatus
+  type NewWorkflowRun, type RunRecord, type WorkflowRun, type WorkflowRunPatch, type WorkflowStatus, type WrittenRun
 } from './workflow-record.js'
 
 export interface WorkflowStoreComponents {
@@ -60,9 +60,10 @@ export class WorkflowStore {
 
   /**
    * Creates or replaces a run record. With `body`, the workflow's DAG-CBOR bytes are
-   * stored in the same atomic write (checked against the workflow CID).
+   * stored in the same atomic write (checked against the workflow CID). Returns the record
+   * written, without its progress (`get` counts it).
    */
-  async put (run: NewWorkflowRun, options: { body?: Uint8Array } = {}): Promise<WorkflowRun> {
+  async put (run: NewWorkflowRun, options: { body?: Uint8Array } = {}): Promise<WrittenRun> {
     const cid = asCid(run.cid, 'workflow cid')
     const now = this.now()
     const record = validateRecord({
@@ -81,7 +82,7 @@ export class WorkflowStore {
     return await this.locks.run(cid.toString(), async () => {
       const previous = await this.read(cid)
       await this.write(cid, previous, record, bodyOps, false)
-      return await this.withProgress(cid, record)
+      return { cid, ...record }
     })
   }
 
@@ -94,9 +95,10 @@ export class WorkflowStore {
    * Atomic read-modify-write, serialized per workflow: `patch` may be a function of the
    * current run. Throws `STORE_NOT_FOUND` when there is no run. With `sync`, the write is
    * on disk (survives a power cut) when the promise resolves; without, it survives a crash
-   * of the process, and the next synced write makes it durable too.
+   * of the process, and the next synced write makes it durable too. Returns the record
+   * written, without its progress (a run's every status change would count its receipts).
    */
-  async update (cid: CID, patch: WorkflowRunPatch | ((current: WorkflowRun) => WorkflowRunPatch), options: { sync?: boolean } = {}): Promise<WorkflowRun> {
+  async update (cid: CID, patch: WorkflowRunPatch | ((current: WorkflowRun) => WorkflowRunPatch), options: { sync?: boolean } = {}): Promise<WrittenRun> {
     cid = asCid(cid, 'workflow cid')
     return await this.locks.run(cid.toString(), async () => {
       const previous = await this.read(cid)
@@ -106,7 +108,7 @@ export class WorkflowStore {
       const p = typeof patch === 'function' ? patch(await this.withProgress(cid, previous)) : patch
       const next = validateRecord(applyPatch(previous, p, this.now()))
       await this.write(cid, previous, next, [], options.sync ?? false)
-      return await this.withProgress(cid, next)
+      return { cid, ...next }
     })
   }
 

@@ -22,7 +22,9 @@ describe('WorkflowStore', () => {
       cid, name: 'first', status: 'pending', numTasks: 4, progress: 0,
       createdAt: clock, updatedAt: clock, retries: 0, restarts: 0
     }
-    expect(created).toEqual(expected)
+    // what was written, and what a read gives: the same, with the receipts counted
+    const { progress: _, ...written } = expected
+    expect(created).toEqual(written)
     expect(await store.workflows.get(cid)).toEqual(expected)
     await store.stop()
     await store.start()
@@ -49,7 +51,7 @@ describe('WorkflowStore', () => {
     expect(cleared.sleeps).toBeUndefined()
     expect(cleared.error).toBeUndefined()
     expect(cleared.restarts).toBe(1)
-    expect(await store.workflows.get(cid)).toEqual(cleared)
+    expect(await store.workflows.get(cid)).toEqual({ ...cleared, progress: 0 })
   })
 
   it('sets and clears the clean-stop mark, which keeps the status it is written with', async () => {
