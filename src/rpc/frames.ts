@@ -71,6 +71,13 @@ const YIELD_ABOVE_CHARS = 64 * 1024
  * A request that reads its params losslessly (`subscribe_run_workflow`) finds the text of
  * that request alone in `RequestContext.raw`, so a message is parsed once, whatever it holds.
  */
+/** What the checks of one message count as they go: its tasks and size, and the refusal for the rate once one was made. */
+interface FrameTally {
+  tasks: number
+  chars: number
+  limited?: RpcError
+}
+
 export class FrameHandler {
   private readonly router: Router
   private readonly opts: FrameHandlerOptions
@@ -105,7 +112,7 @@ export class FrameHandler {
       return JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.BATCH_TOO_LARGE, `batch of ${items.length} requests exceeds the limit of ${maxBatch}`, { limit: maxBatch, length: items.length })))
     }
 
-    const frame = { tasks: 0, chars: text.length }
+    const frame: FrameTally = { tasks: 0, chars: text.length }
     if (!batch) return await this.single(items[0], frame, ctx, large)
 
     const requests: Checked[] = []
@@ -138,7 +145,7 @@ export class FrameHandler {
   }
 
   /** A message that is one request (not a batch): the steps of `handle` without the batch's lists. */
-  private async single (item: JsonSpan, frame: { tasks: number, chars: number }, ctx: FrameContext, large: boolean): Promise<string | null> {
+  private async single (item: JsonSpan, frame: FrameTally, ctx: FrameContext, large: boolean): Promise<string | null> {
     const r = this.check(item, frame, ctx.rate)
     if (r.answer !== undefined) return r.answer === null ? null : serialize(r.answer, r.id)
     if (large) await nextTurn()
@@ -158,13 +165,15 @@ export class FrameHandler {
    * method's shallow checks. `answer` is set when the request is refused (null for a
    * notification, which gets no answer).
    */
-  private check (item: JsonSpan, frame: { tasks: number, chars: number }, rate: TokenBucket | undefined): Checked {
+  private check (item: JsonSpan, frame: FrameTally, rate: TokenBucket | undefined): Checked {
     // one pass over the request for the members the checks read
     const [idSpan, method, params] = item.kind === 'object' ? item.members(REQUEST_MEMBERS) : []
     const r: Checked = { item, ...(idSpan?.kind === 'string' || idSpan?.kind === 'number' ? { id: idSpan.raw } : {}) }
     const notification = item.kind === 'object' && idSpan === undefined
     if (rate !== undefined && !rate.take()) {
-      r.answer = notification ? null : refusal(r.id, rateLimitedError(rate))
+      // one error for every request of the message refused for the rate (an error object captures a stack)
+      frame.limited ??= rateLimitedError(rate)
+      r.answer = notification ? null : refusal(r.id, frame.limited)
       return r
     }
     const counted = frame.tasks

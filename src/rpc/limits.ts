@@ -59,11 +59,17 @@ export class TokenBucket {
     return this.rate <= 0
   }
 
+  /** Requests refused so far for want of a token (never reset). */
+  refusals = 0
+
   /** Takes a token; false when there is none left. */
   take (): boolean {
     if (this.unlimited) return true
     this.refill()
-    if (this.tokens < 1) return false
+    if (this.tokens < 1) {
+      this.refusals++
+      return false
+    }
     this.tokens -= 1
     return true
   }
@@ -78,6 +84,13 @@ export class TokenBucket {
     if (this.unlimited || tokens <= 0) return
     this.refill()
     this.tokens = Math.max(-this.burst, this.tokens - tokens)
+  }
+
+  /** Milliseconds until the bucket is full again (0 when it is). */
+  fullMs (): number {
+    if (this.unlimited) return 0
+    this.refill()
+    return Math.ceil((this.burst - this.tokens) * 1000 / this.rate)
   }
 
   /** Milliseconds until the next token is available (0 when one is). */

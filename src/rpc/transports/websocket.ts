@@ -26,6 +26,8 @@ export interface WebSocketTransportComponents {
 
 /** Frames read ahead of the one being handled before a connection stops being read. */
 const MAX_BACKLOG_FRAMES = 256
+/** Longest a client with no request token left goes unread before its next frame is taken (and refused if it still has none). */
+const MAX_LIMITED_WAIT_MS = 1000
 
 /**
  * JSON-RPC over WebSocket: takes upgrades the access policy allows (up to
@@ -112,6 +114,7 @@ export class WebSocketTransport {
     const backlog: Array<{ data: RawData, isBinary: boolean, size: number }> = []
     let backlogBytes = 0
     let working = false
+    let refusalsSeen = rate.refusals
     const overBacklog = (share: number): boolean => backlogBytes > this.opts.maxFrameBytes * share || backlog.length > MAX_BACKLOG_FRAMES * share
     const totalLimit = this.opts.maxTotalBufferedBytes
     // one loop per burst of frames (not a chain of promises per frame)
@@ -128,6 +131,17 @@ export class WebSocketTransport {
         backlogBytes -= frame.size
         this.backlogTotal -= frame.size
         if (this.backlogTotal <= totalLimit / 2) this.resumeAll()
+        // a client with no request token left is not read from until one is back, and one
+        // that was refused until its budget is full again (a second at most): what it sends
+        // past its budget waits in its own buffers instead of costing the node a read, a scan
+        // and a refusal per request
+        const refused = rate.refusals > refusalsSeen
+        refusalsSeen = rate.refusals
+        const wait = refused ? rate.fullMs() : rate.waitMs()
+        if (wait > 0 && ws.readyState === ws.OPEN) {
+          if (!ws.isPaused) ws.pause()
+          await new Promise(resolve => setTimeout(resolve, Math.min(wait, MAX_LIMITED_WAIT_MS)))
+        }
         if (ws.isPaused && !this.pausedForTotal.has(ws) && !overBacklog(0.5)) ws.resume()
       }
       working = false
