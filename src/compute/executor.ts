@@ -94,7 +94,7 @@ export class Executor implements ComputeService {
       ctl.started()
       let output = await runTask(this.c, p, sentOutputs(request.awaited), ctl.signal, `peer:${peer}`)
       output = this.c.faults?.output?.(output, p.func) ?? output
-      const receipt: Receipt = { ran: p.task.ran, out: ['ok', output], meta: { op: p.func }, iss: null, prf: [] }
+      const receipt: Receipt = { ran: p.ran, out: ['ok', output], meta: { op: p.func }, iss: null, prf: [] }
       const signature = await signDispatchedReceipt(this.c.privateKey, receiptCid(receipt), p.instruction, inputsDigest(request.awaited))
       this.c.metrics?.served.inc({ outcome: 'ok' })
       return { receipt, signature }

@@ -72,7 +72,8 @@ export const PLACEMENTS: readonly Placement[] = ['local', 'spread', 'remote-firs
 
 /** One attempt of a ready Wasm task, as the scheduler hands it to a dispatcher: what a peer needs to run it. */
 export interface ReadyTask {
-  task: Task
+  /** The task as a peer is sent it. */
+  task: Pick<Task, 'ipld' | 'ran'>
   instruction: CID
   func: string
   rsc: string

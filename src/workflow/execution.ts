@@ -24,7 +24,7 @@ export function metaPlacement (meta: Ipld): Placement | undefined {
  * task's `meta.placement` hint, else the run's placement, else the node's.
  */
 export function placementOf (p: PreparedTask, run: RunState, fallback: Placement): Placement {
-  return run.execution.tasks?.[p.instructionString] ?? metaPlacement(p.task.meta) ?? run.execution.placement ?? fallback
+  return run.execution.tasks?.[p.instructionString] ?? metaPlacement(p.ipld.meta ?? null) ?? run.execution.placement ?? fallback
 }
 
 /** The task as a dispatcher takes it: with the outputs of the instructions it awaits. */
@@ -37,7 +37,7 @@ export function readyTaskOf (p: PreparedTask, outputs: Map<string, Outcome>, pla
     if (outcome !== undefined) awaited.set(key, { instruction: arg.cid, ok: outcome.ok, value: outcome.value })
   }
   return {
-    task: p.task,
+    task: { ipld: p.ipld, ran: p.ran },
     instruction: p.instruction,
     func: p.func,
     rsc: p.rsc,
@@ -72,7 +72,7 @@ export function readSentTask (taskIpld: IpldMap, expected: { instruction: CID, r
   const workflow = parseWorkflow({ tasks: [taskIpld] })
   const [p] = prepareTasks(workflow, opts)
   if (p.op !== WASM_RUN_OP) throw new WorkflowError(WorkflowErrorCode.INVALID, `only ${WASM_RUN_OP} tasks run for peers, not ${p.op}`)
-  if (!p.instruction.equals(expected.instruction) || !p.task.ran.equals(expected.ran)) {
+  if (!p.instruction.equals(expected.instruction) || !p.ran.equals(expected.ran)) {
     throw new WorkflowError(WorkflowErrorCode.INVALID, 'the task does not hash to the instruction and invocation CIDs it was sent with')
   }
   return p

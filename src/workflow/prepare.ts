@@ -1,4 +1,4 @@
-import { cidText, parseWasmRunInput, WASM_RUN_OP, type Workflow } from '../ipld/index.js'
+import { cidFromBytes, cidText, parseWasmRunInput, WASM_RUN_OP, type CID, type IpldMap, type WasmArg, type Workflow } from '../ipld/index.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { parseSleepInput, SLEEP_OP } from './sleep.js'
 import { metaNumber, type PreparedTask } from './task.js'
@@ -21,25 +21,89 @@ export const SUPPORTED_OPS: readonly string[] = [WASM_RUN_OP, SLEEP_OP]
  * input errors of each (`IPLD_INVALID_INPUT`, `WORKFLOW_INVALID_SLEEP_INPUT`).
  */
 export function prepareTasks (workflow: Workflow, opts: PrepareOptions): PreparedTask[] {
+  const cids = new CidPack(workflow.tasks.flatMap(t => [t.run.cid.bytes, t.ran.bytes]))
+  // tasks name the same Wasm and function: one string each, not one a task
+  const strings = new Map<string, string>()
+  const shared = (s: string): string => { const kept = strings.get(s); if (kept !== undefined) return kept; strings.set(s, s); return s }
   return workflow.tasks.map((task, index) => {
-    const base = {
-      index,
-      task,
-      instruction: task.run.cid,
+    const fields = {
       instructionString: cidText(task.run.cid),
-      op: task.run.op,
-      rsc: task.run.rsc,
+      ipld: task.ipld,
+      op: shared(task.run.op),
+      rsc: shared(task.run.rsc),
       timeoutMs: Math.min(metaNumber(task.meta, 'time') ?? opts.defaultTimeoutMs, opts.maxTimeoutMs),
       memoryBytes: metaNumber(task.meta, 'memory') ?? opts.defaultMemoryBytes
     }
     if (task.run.op === SLEEP_OP) {
       const { value, ...when } = parseSleepInput(task.run.input, index)
-      return { ...base, func: SLEEP_OP, args: value === undefined ? [] : [value], sleep: when }
+      return new PackedTask(cids, index, { ...fields, func: SLEEP_OP, args: value === undefined ? [] : [value], sleep: when })
     }
     if (task.run.op !== WASM_RUN_OP) {
       throw new WorkflowError(WorkflowErrorCode.UNSUPPORTED_OP, `task ${index}: operation "${task.run.op}" is not supported (this node runs ${SUPPORTED_OPS.join(' and ')})`, { task: index, op: task.run.op })
     }
     const input = parseWasmRunInput(task.run)
-    return { ...base, func: input.func, args: input.args }
+    return new PackedTask(cids, index, { ...fields, func: shared(input.func), args: input.args })
   })
+}
+
+/** The CIDs of a run's tasks, their bytes one after another in one buffer. */
+class CidPack {
+  private readonly bytes: Uint8Array
+  private readonly ends: Uint32Array
+
+  constructor (cids: Uint8Array[]) {
+    this.ends = new Uint32Array(cids.length)
+    let end = 0
+    cids.forEach((c, n) => { end += c.length; this.ends[n] = end })
+    this.bytes = new Uint8Array(end)
+    cids.forEach((c, n) => this.bytes.set(c, this.ends[n] - c.length))
+  }
+
+  /** The `n`th CID, on a copy of its bytes (so that whatever keeps it does not keep the pack). */
+  cid (n: number): CID {
+    return cidFromBytes(this.bytes.slice(n === 0 ? 0 : this.ends[n - 1], this.ends[n]))
+  }
+}
+
+interface TaskFields {
+  instructionString: string
+  ipld: IpldMap
+  op: string
+  func: string
+  args: WasmArg[]
+  rsc: string
+  timeoutMs: number
+  memoryBytes: number
+  sleep?: { durationMs?: number, until?: number }
+}
+
+class PackedTask implements PreparedTask {
+  readonly index: number
+  readonly instructionString: string
+  readonly ipld: IpldMap
+  readonly op: string
+  readonly func: string
+  readonly args: WasmArg[]
+  readonly rsc: string
+  readonly timeoutMs: number
+  readonly memoryBytes: number
+  readonly sleep?: { durationMs?: number, until?: number }
+  private readonly cids: CidPack
+
+  constructor (cids: CidPack, index: number, fields: TaskFields) {
+    this.cids = cids
+    this.index = index
+    this.instructionString = fields.instructionString
+    this.ipld = fields.ipld
+    this.op = fields.op
+    this.func = fields.func
+    this.args = fields.args
+    this.rsc = fields.rsc
+    this.timeoutMs = fields.timeoutMs
+    this.memoryBytes = fields.memoryBytes
+    if (fields.sleep !== undefined) this.sleep = fields.sleep
+  }
+
+  get instruction (): CID { return this.cids.cid(2 * this.index) }
+  get ran (): CID { return this.cids.cid(2 * this.index + 1) }
 }

@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { decode, parseWorkflow, type Workflow } from '../ipld/index.js'
+import { decode, parseWorkflow } from '../ipld/index.js'
 import type { ListWorkflowsOptions, WorkflowRun } from '../store/index.js'
 import type { WorkflowStoreView } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
@@ -48,11 +48,9 @@ export async function getReceipt (store: WorkflowStoreView, cid: CID): Promise<R
  */
 export async function runReceipts (store: WorkflowStoreView, cid: CID, run?: RunState): Promise<ReceiptInfo[]> {
   if (run === undefined && await store.workflows.get(cid) === undefined) throw notFound(cid)
-  let workflow: Workflow | undefined = run?.workflow
-  if (workflow === undefined) {
-    const body = await store.workflows.getBody(cid)
-    workflow = body === undefined ? undefined : parseWorkflow(decode(body))
-  }
+  // a run in progress keeps no parsed workflow either: its tasks' CIDs are read from the body
+  const body = await store.workflows.getBody(cid)
+  const workflow = body === undefined ? undefined : parseWorkflow(decode(body))
   const instructionOf = new Map((workflow?.tasks ?? []).map(t => [t.ran.toString(), t.run.cid]))
   const filed = await store.receipts.listForWorkflow(cid)
   const [stored, provenances] = await Promise.all([store.receipts.getMany(filed), store.receipts.provenanceOf(filed)])

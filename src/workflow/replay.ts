@@ -23,7 +23,7 @@ export async function replayReceipts (c: ReplayComponents, run: RunState, tasks:
   // one batched read of the store for every task; then, at once, peers for the ones it lacks
   // (a lookup that goes to the network waits on peers, not on the others)
   const ok = await lookupReceipts(c, run.dag.order.map(i => tasks[i].instruction), signal,
-    run.dag.order.map(i => ({ ran: tasks[i].task.ran, rsc: tasks[i].rsc, func: tasks[i].func })))
+    run.dag.order.map(i => ({ ran: tasks[i].ran, rsc: tasks[i].rsc, func: tasks[i].func })))
   const lookups = await Promise.all(run.dag.order.map(async (i, k) => ok[k] ??
     (filed === undefined ? undefined : await previousErrorReceipt(store, tasks[i].instruction, filed))))
   const found: Array<[number, FoundReceipt]> = []

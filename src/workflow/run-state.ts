@@ -15,7 +15,6 @@ import { RunHistory } from './run-history.js'
  * events (compactly: `RunHistory`), so a listener attaching late gets every event from the start.
  */
 export class RunState {
-  readonly workflow: Workflow
   readonly cid: CID
   readonly cidString: string
   readonly name: string
@@ -56,7 +55,6 @@ export class RunState {
   private ended = false
 
   constructor (workflow: Workflow, name: string, dag: Dag, init: RunInit = {}) {
-    this.workflow = workflow
     this.cid = workflow.cid
     this.cidString = cidText(workflow.cid)
     this.name = name
@@ -101,7 +99,7 @@ export class RunState {
   /** The wake time of each sleeping task, by instruction CID. */
   sleepTimes (): Record<string, number> {
     const out: Record<string, number> = {}
-    for (const [index, at] of [...this.sleepers].sort((a, b) => a[0] - b[0])) out[this.workflow.tasks[index].run.cid.toString()] = at
+    for (const [index, at] of [...this.sleepers].sort((a, b) => a[0] - b[0])) out[this.dag.nodes[index].id] = at
     return out
   }
 

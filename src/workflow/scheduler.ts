@@ -209,12 +209,12 @@ export class RunScheduler {
       const failure: RunError = { code, message: `task ${p.index} (${p.func}) failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${errorMessage(cause)}` }
       metrics?.tasks.failed.inc({ op: p.func })
       logger.debug({ workflow: run.cidString, task: p.index, code, attempts }, 'task failed')
-      const receipt: Receipt = { ran: p.task.ran, out: ['error', { code, message: errorMessage(cause), attempts }], meta: { op: p.func }, iss: null, prf: [] }
+      const receipt: Receipt = { ran: p.ran, out: ['error', { code, message: errorMessage(cause), attempts }], meta: { op: p.func }, iss: null, prf: [] }
       run.taskFailed(p.index, failure, await this.storeReceipt(p, receipt))
       return
     }
     metrics?.tasks.executed.inc({ op: p.func })
-    const receipt: Receipt = { ran: p.task.ran, out: ['ok', result.output], meta: { op: p.func }, iss: null, prf: [] }
+    const receipt: Receipt = { ran: p.ran, out: ['ok', result.output], meta: { op: p.func }, iss: null, prf: [] }
     // a result only peers computed is theirs: they vouch for it (their signatures were checked)
     const source: ReceiptSource = result.computedHere ? { kind: 'local' } : { kind: 'peer', vouchers: result.vouchers.map(peer => ({ peer, via: 'dispatch', signed: true })) }
     const stored = await this.storeReceipt(p, receipt, source)
@@ -269,7 +269,7 @@ export class RunScheduler {
   private async arrived (p: PreparedTask): Promise<FoundReceipt | undefined> {
     const { store, metrics, resources, resultTypes } = this.ctx.components
     const local = { store, resources, ...(metrics !== undefined ? { metrics } : {}), ...(resultTypes !== undefined ? { resultTypes } : {}) }
-    const [found] = await lookupReceipts(local, [p.instruction], this.run.signal, [{ ran: p.task.ran, rsc: p.rsc, func: p.func }])
+    const [found] = await lookupReceipts(local, [p.instruction], this.run.signal, [{ ran: p.ran, rsc: p.rsc, func: p.func }])
     return found !== undefined && found.outcome.ok ? found : undefined
   }
 
@@ -304,7 +304,7 @@ export class RunScheduler {
     }
     const value = p.args[0] === undefined ? null : p.args[0].kind === 'literal' ? p.args[0].value : resolveArgs(p.args, this.outputs, new Map())[0]!
     this.ctx.components.metrics?.tasks.executed.inc({ op: p.func })
-    const receipt: Receipt = { ran: p.task.ran, out: ['ok', value], meta: { op: SLEEP_OP }, iss: null, prf: [] }
+    const receipt: Receipt = { ran: p.ran, out: ['ok', value], meta: { op: SLEEP_OP }, iss: null, prf: [] }
     const stored = await this.storeReceipt(p, receipt)
     run.taskSucceeded(p.index, stored.cid, receipt)
   }

@@ -25,7 +25,8 @@ class FakeDispatcher implements TaskDispatcher {
       hooks.onFault(PEER, new Error('the peer went away'))
       return { output: await hooks.runLocal(), vouchers: [], computedHere: true }
     }
-    const input = isIpldMap(task.task.run.input) && Array.isArray(task.task.run.input.args) ? task.task.run.input.args[0] : null
+    const run = task.task.ipld.run
+    const input = isIpldMap(run) && isIpldMap(run.input) && Array.isArray(run.input.args) ? run.input.args[0] : null
     const value = task.awaited.length > 0 ? task.awaited[0].value : input
     return { output: (value as number) + 1, executor: PEER, vouchers: [PEER], computedHere: false }
   }

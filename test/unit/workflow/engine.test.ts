@@ -193,7 +193,7 @@ describe('workflow engine, in memory', () => {
     await waitUntil(async () => (await h.engine.status(run.cid)).sleeps !== undefined, 5000)
     await h.engine.stop()
     // as if the hour had almost passed while the node was down
-    const instruction = run.workflow.tasks[0].run.cid.toString()
+    const instruction = run.dag.nodes[0].id
     await h.store.workflows.update(run.cid, { sleeps: { [instruction]: Date.now() + 10 }, wakeAt: Date.now() + 10 })
     const engine = await h.restart()
     const resumed = engine.activeRun(run.cid)!
