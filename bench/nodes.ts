@@ -4,7 +4,8 @@
  * on 127.0.0.1 in a full mesh, every node trusting every other:
  *
  * 1. idle: every node's CPU over a quiet stretch (the cost of being in the network at all);
- * 2. cost: the first node runs `chains` add_one chains one after the other; its CPU per task
+ * 2. cost: after a warm-up (10 chains from the first node, not measured: every node's code
+ *    gets optimized), the first node runs `chains` add_one chains one after the other; its CPU per task
  *    and the chain latency, and every other node's CPU per receipt it received (less its idle
  *    rate over the same time);
  * 3. loss: every node submits `meshChains` chains at once; then how many of all the receipts
@@ -37,8 +38,10 @@ export interface NodesOptions {
 
 /** Time given to gossip after the last chain before the other nodes' CPU is read. */
 const SETTLE_MS = 1500
+/** Chains the first node runs before anything is measured. */
+const WARM_UP_CHAINS = 10
 
-export const NODES_DEFAULTS: Omit<NodesOptions, 'sizes'> = { chains: 10, chainLength: 10, meshChains: 3, idleMs: 5000, repairMs: 60_000, syncIntervalMs: 10_000 }
+export const NODES_DEFAULTS: Omit<NodesOptions, 'sizes'> = { chains: 30, chainLength: 10, meshChains: 3, idleMs: 5000, repairMs: 60_000, syncIntervalMs: 10_000 }
 
 export interface SizeResult {
   nodes: number
@@ -82,8 +85,12 @@ async function measureSize (n: number, opts: Omit<NodesOptions, 'sizes'>, starts
     const { nodes } = cluster
     const wasm = await buildTestComponent()
     const rsc = (await Promise.all(nodes.map(async x => await addResource(x.httpUrl, wasm))))[0]
-    // warm-up: the first call compiles the component on each node
+    // warm-up: the first call compiles the component on each node; then a few chains from the
+    // first node, so that every node has handled receipts and peers' requests before it is
+    // measured (a fresh process runs its code unoptimized: the first hundred receipts cost it
+    // several times what the next ones do)
     await Promise.all(nodes.map(async x => await runChecked(x.client, addOneChain(rsc, 1, starts.take()), false)))
+    for (let i = 0; i < WARM_UP_CHAINS; i++) await runChecked(nodes[0].client, addOneChain(rsc, opts.chainLength, starts.take()), false)
 
     progress(`${n} nodes: idle ${opts.idleMs} ms`)
     const idle0 = cpuOf(nodes)
@@ -206,7 +213,7 @@ function f (v: number, digits = 2): string {
 export function formatNodesReport (r: NodesReport): string {
   const o = r.options
   const lines = [
-    `Peer network: ${o.chains} chains of ${o.chainLength} add_one on the first node, then ${o.meshChains} chains on every node at once; full mesh on 127.0.0.1, everyone trusts everyone`,
+    `Peer network: ${WARM_UP_CHAINS} chains to warm up, then ${o.chains} chains of ${o.chainLength} add_one on the first node, then ${o.meshChains} chains on every node at once; full mesh on 127.0.0.1, everyone trusts everyone`,
     '',
     '| nodes | idle CPU/node | chain p50 / p99 | origin CPU/task | others\' CPU/received receipt (median / max) | received by others | mesh receipts | missing at end | missing after repair (time) | max RSS |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'

@@ -13,15 +13,18 @@ import type { DecodedReceipt, NetworkMetricGroups, ReceiptExchange, Voucher } fr
 export const RECEIPTS_TOPIC = 'receipts'
 /**
  * Gossipsub topic of receipt batches between ipvm nodes: one message carries the receipts a
- * node made within `BATCH_LINGER_MS` of each other, as a DAG-CBOR list of `receipts` topic
+ * node makes in a burst (none more than `BATCH_GAP_MS` after the one before, the first at most
+ * `BATCH_MAX_WAIT_MS` before the batch goes), as a DAG-CBOR list of `receipts` topic
  * messages. A message costs every node on its way the same (decrypting, checking the
  * publisher's signature, forwarding) whatever it carries, so a busy node's receipts cost peers
  * a message per batch, not per receipt. Homestar's `receipts` topic takes one receipt a
  * message: receipts go there too while a peer subscribed to it does not take batches.
  */
 export const RECEIPT_BATCH_TOPIC = '/ipvm/receipts/batch/1'
-/** How long a receipt waits for others to go out with it. */
-const BATCH_LINGER_MS = 50
+/** A batch goes out when no receipt joined it for this long (the tasks of a chain come a few ms apart)… */
+const BATCH_GAP_MS = 30
+/** …or when its first receipt has waited this long. */
+const BATCH_MAX_WAIT_MS = 250
 /** Receipts in one batch, and its bytes, at most (a batch goes out when either is reached). */
 export const MAX_BATCH_RECEIPTS = 64
 export const MAX_BATCH_BYTES = 1024 * 1024
@@ -73,6 +76,8 @@ export class ReceiptGossip {
   private queued: Array<{ bytes: Uint8Array, sent: (ok: boolean) => void }> = []
   private queuedBytes = 0
   private lingering?: NodeJS.Timeout
+  /** When the first receipt of the batch being gathered was queued. */
+  private batchStarted = 0
   private pending = 0
   /** When the last receipt came in, and went out (ms since the epoch). */
   private lastReceived?: number
@@ -189,9 +194,12 @@ export class ReceiptGossip {
       this.queuedBytes += bytes.byteLength
       if (this.queued.length >= MAX_BATCH_RECEIPTS || this.queuedBytes >= MAX_BATCH_BYTES) {
         this.flush(true)
-      } else if (this.lingering === undefined) {
-        this.lingering = setTimeout(() => { this.flush(true) }, BATCH_LINGER_MS)
+        return
       }
+      const now = performance.now()
+      if (this.queued.length === 1) this.batchStarted = now
+      clearTimeout(this.lingering)
+      this.lingering = setTimeout(() => { this.flush(true) }, Math.max(0, Math.min(BATCH_GAP_MS, this.batchStarted + BATCH_MAX_WAIT_MS - now)))
     })
   }
 

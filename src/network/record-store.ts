@@ -62,8 +62,11 @@ export class BoundedRecordStore extends MemoryDatastore {
 
   /** The value of a record a peer put on this node, by its DHT key (not asking the source). */
   async localRecord (recordKey: Uint8Array): Promise<Uint8Array | undefined> {
+    const name = `${RECORD_PREFIX}${base32.baseEncode(recordKey)}`
+    // most keys asked for are not here: no read (a miss is a thrown error, stack and all)
+    if (!this.records.has(name)) return undefined
     try {
-      return Record.deserialize(await super.get(new Key(`${RECORD_PREFIX}${base32.baseEncode(recordKey)}`))).value
+      return Record.deserialize(await super.get(new Key(name))).value
     } catch {
       return undefined
     }
