@@ -25,6 +25,11 @@ export interface LabeledCounter<L extends LabelValues> {
   inc(labels: L, value?: number): void
 }
 
+/** A labelled metric whose series a caller that uses one often can bind once (its labels bounded once). */
+export interface Children<L extends LabelValues, T> {
+  child(labels: L): T
+}
+
 export interface Gauge {
   set(value: number): void
   inc(value?: number): void
@@ -175,10 +180,16 @@ export class MetricCreator {
     return { inc: (value) => { c.inc(value) } }
   }
 
-  labeledCounter<L extends LabelValues> (config: MetricConfig<L>): LabeledCounter<L> {
+  labeledCounter<L extends LabelValues> (config: MetricConfig<L>): LabeledCounter<L> & Children<L, Counter> {
     const c = new PromCounter<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, registers: [this.registry] })
     const bound = new LabelBound(this.maxLabelValues)
-    return { inc: (labels, value) => { c.inc(bound.apply(labels), value) } }
+    return {
+      inc: (labels, value) => { c.inc(bound.apply(labels), value) },
+      child: (labels) => {
+        const series = c.labels(bound.apply(labels))
+        return { inc: (value) => { series.inc(value) } }
+      }
+    }
   }
 
   gauge (config: Unlabeled<MetricConfig<LabelValues>>): Gauge {
@@ -247,12 +258,16 @@ export class MetricCreator {
     }
   }
 
-  labeledHistogram<L extends LabelValues> (config: HistogramConfig<L>): LabeledHistogram<L> {
+  labeledHistogram<L extends LabelValues> (config: HistogramConfig<L>): LabeledHistogram<L> & Children<L, Pick<Histogram, 'observe'>> {
     const h = new PromHistogram<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, buckets: [...config.buckets], registers: [this.registry] })
     const bound = new LabelBound(this.maxLabelValues)
     return {
       observe: (labels, value) => { h.observe(bound.apply(labels), value) },
-      startTimer: (labels) => h.startTimer(bound.apply(labels))
+      startTimer: (labels) => h.startTimer(bound.apply(labels)),
+      child: (labels) => {
+        const series = h.labels(bound.apply(labels))
+        return { observe: (value) => { series.observe(value) } }
+      }
     }
   }
 

@@ -111,13 +111,28 @@ export class JsonSpan {
 
   /** Several members in one pass: the value of each key of `keys`, in that order. */
   members (keys: readonly string[]): Array<JsonSpan | undefined> {
-    const found: Array<JsonSpan | undefined> = keys.map(() => undefined)
-    const longest = Math.max(0, ...keys.map(k => k.length)) * 6 + 2
-    const ok = this.eachMember((k, value) => {
-      if (k.length > longest) return
-      keys.forEach((key, i) => { if (keyEquals(this.text, k, key)) found[i] = value })
-    })
-    return ok ? found : keys.map(() => undefined)
+    const found = new Array<JsonSpan | undefined>(keys.length).fill(undefined)
+    let longest = 0
+    for (const key of keys) longest = Math.max(longest, key.length)
+    const { text, end } = this
+    const ok = this.eachMemberStart((key, start) => {
+      const after = skipValue(text, start, end)
+      if (after <= start) return after
+      // the key's characters between its quotes, decoded only when it has escapes
+      const from = key.start + 1
+      const chars = key.end - 1 - from
+      let escaped = false
+      for (let i = from; i < key.end - 1 && !escaped; i++) escaped = text.charCodeAt(i) === BACKSLASH
+      // an escape takes at most 6 characters (`\uXXXX`) for one
+      const name = escaped ? key.string(longest * 6) : undefined
+      if (escaped && name === undefined) return after
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]
+        if (escaped ? name === k : chars === k.length && text.startsWith(k, from)) found[i] = new JsonSpan(text, start, after)
+      }
+      return after
+    }) >= 0
+    return ok ? found : found.fill(undefined)
   }
 
   /** The `index`th element of an array. */
@@ -166,15 +181,6 @@ export class JsonSpan {
     } catch {
       return undefined
     }
-  }
-
-  /** Calls `fn` with each member's key span and value; false when this is not an object or cannot be followed. */
-  private eachMember (fn: (key: JsonSpan, value: JsonSpan) => void): boolean {
-    return this.eachMemberStart((key, start) => {
-      const after = skipValue(this.text, start, this.end)
-      if (after > start) fn(key, new JsonSpan(this.text, start, after))
-      return after
-    }) >= 0
   }
 
   /** Calls `fn` with each element until it returns false; false when this is not an array or cannot be followed. */
