@@ -52,6 +52,14 @@ describe('bounded labels on every labelled metric', () => {
     const of = (name: string): number | undefined => (histogram.values as Array<{ metricName?: string, labels: Record<string, unknown>, value: number }>).find(v => v.metricName === name && v.labels.method === 'health')?.value
     expect(of('ipvm_rpc_request_duration_seconds_count')).toBe(2)
     expect(of('ipvm_rpc_request_duration_seconds_sum')).toBe(2)
+    // more observations than the child holds between reads: none is lost, each in its bucket
+    for (let i = 0; i < 1000; i++) seconds.observe(i % 2 === 0 ? 0.0001 : 100)
+    const after = await registry.getSingleMetric('ipvm_rpc_request_duration_seconds')!.get()
+    const series = (after.values as Array<{ metricName?: string, labels: Record<string, unknown>, value: number }>).filter(v => v.labels.method === 'health')
+    expect(series.find(v => v.metricName === 'ipvm_rpc_request_duration_seconds_count')?.value).toBe(1002)
+    expect(series.find(v => v.metricName === 'ipvm_rpc_request_duration_seconds_sum')?.value).toBeCloseTo(2 + 500 * 0.0001 + 500 * 100, 6)
+    const smallest = series.filter(v => v.metricName === 'ipvm_rpc_request_duration_seconds_bucket').sort((a, b) => Number(a.labels.le) - Number(b.labels.le))[0]
+    expect(smallest.value).toBe(500)
   })
 
   it('collector samples whose labels become "other" are added up', async () => {
