@@ -181,6 +181,7 @@ export class Connection {
 
   /** The response to the requests of the last frame has been sent: start delivering. */
   flushPending (): void {
+    if (this.pending.length === 0) return
     for (const sub of this.pending.splice(0)) sub.activate()
   }
 

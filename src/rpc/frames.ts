@@ -179,13 +179,11 @@ export class FrameHandler {
   }
 
   private async route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {
-    try {
-      return await this.router.handleOne(message, ctx)
-    } catch (err) {
-      // the router answers every request itself; this is the last line of defence
+    // the router answers every request itself; this is the last line of defence
+    return await this.router.handleOne(message, ctx).catch((err: unknown) => {
       this.logger.warn({ err }, 'routing a message failed')
       return errorResponse(null, err)
-    }
+    })
   }
 
   /** A message the scan could not follow: `JSON.parse` says what is wrong with it. */
