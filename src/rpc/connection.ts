@@ -6,6 +6,9 @@ import { RpcError, RpcErrorCode } from './errors.js'
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
+/** A whole message, as text. */
+const SEND_TEXT = { binary: false } as const
+
 /** A notification result longer than this is sent as fragments around one shared UTF-8 copy. */
 const SHARED_ABOVE_CHARS = 64 * 1024
 
@@ -188,7 +191,8 @@ export class Connection {
   send (text: string): void {
     if (!this.writable()) return
     this.cork()
-    this.ws.send(text)
+    // as bytes: the socket then writes buffers only, without copying the text into a block of its own
+    this.ws.send(Buffer.from(text, 'utf8'), SEND_TEXT)
     this.opts.onSent?.(text.length)
   }
 
