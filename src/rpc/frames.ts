@@ -178,9 +178,9 @@ export class FrameHandler {
     return r
   }
 
-  private async route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {
+  private route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {
     // the router answers every request itself; this is the last line of defence
-    return await this.router.handleOne(message, ctx).catch((err: unknown) => {
+    return this.router.handleOne(message, ctx).catch((err: unknown) => {
       this.logger.warn({ err }, 'routing a message failed')
       return errorResponse(null, err)
     })
