@@ -24,7 +24,7 @@ export {
   type GossipDirection,
   type DhtOutcome
 } from './metrics.js'
-export type { Counter, LabeledCounter, Gauge, LabeledGauge, GaugeSample, Histogram, LabeledHistogram, Collector, LabelValues, MetricCreatorOptions } from './typed.js'
+export type { Children, Counter, LabeledCounter, Gauge, LabeledGauge, GaugeSample, Histogram, LabeledHistogram, Collector, LabelValues, MetricCreatorOptions } from './typed.js'
 export { LabelBound, OTHER_LABEL_VALUE, MAX_LABEL_VALUE_LENGTH, DEFAULT_MAX_LABEL_VALUES } from './typed.js'
 export { MetricsServer, METRICS_PATH, type MetricsServerComponents } from './server.js'
 export {

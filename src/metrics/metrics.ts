@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client'
-import { MetricCreator, type Counter, type Gauge, type LabeledCounter, type LabeledGauge, type LabeledHistogram, type MetricCreatorOptions } from './typed.js'
+import { MetricCreator, type Children, type Counter, type Gauge, type Histogram, type LabeledCounter, type LabeledGauge, type LabeledHistogram, type MetricCreatorOptions } from './typed.js'
 
 /**
  * Buckets of `ipvm_task_duration_seconds`: a pure Wasm call takes about a millisecond, a
@@ -57,9 +57,9 @@ export interface ReceiptMetrics {
 
 export interface RpcMetrics {
   /** `ipvm_rpc_requests_total{method,outcome}` */
-  requests: LabeledCounter<{ method: string, outcome: RpcOutcome }>
+  requests: LabeledCounter<{ method: string, outcome: RpcOutcome }> & Children<{ method: string, outcome: RpcOutcome }, Counter>
   /** `ipvm_rpc_request_duration_seconds{method}` */
-  durationSeconds: LabeledHistogram<{ method: string }>
+  durationSeconds: LabeledHistogram<{ method: string }> & Children<{ method: string }, Pick<Histogram, 'observe'>>
   /** `ipvm_rpc_connections` */
   connections: Gauge
   /** `ipvm_rpc_subscriptions{kind}` */

@@ -25,6 +25,15 @@ export interface LabeledCounter<L extends LabelValues> {
   inc(labels: L, value?: number): void
 }
 
+/**
+ * A labelled metric whose series a caller that uses one often can bind once: its labels are
+ * bounded once, and what it counts is added to the metric when the metric is read (a scrape,
+ * the `metrics` RPC), so counting costs next to nothing on a hot path.
+ */
+export interface Children<L extends LabelValues, T> {
+  child(labels: L): T
+}
+
 export interface Gauge {
   set(value: number): void
   inc(value?: number): void
@@ -93,6 +102,9 @@ export interface MetricCreatorOptions {
 }
 
 export const DEFAULT_MAX_LABEL_VALUES = 64
+
+/** Observations a bound histogram series (`child`) holds before adding them to the metric. */
+const CHILD_BUFFER = 256
 
 /**
  * The bounded label sets of one metric: per label name, the first `maxValues` distinct
@@ -175,10 +187,29 @@ export class MetricCreator {
     return { inc: (value) => { c.inc(value) } }
   }
 
-  labeledCounter<L extends LabelValues> (config: MetricConfig<L>): LabeledCounter<L> {
-    const c = new PromCounter<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, registers: [this.registry] })
+  labeledCounter<L extends LabelValues> (config: MetricConfig<L>): LabeledCounter<L> & Children<L, Counter> {
+    const flushes: Array<() => void> = []
+    const c = new PromCounter<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, registers: [this.registry], collect () { for (const flush of flushes) flush() } })
     const bound = new LabelBound(this.maxLabelValues)
-    return { inc: (labels, value) => { c.inc(bound.apply(labels), value) } }
+    return {
+      inc: (labels, value) => { c.inc(bound.apply(labels), value) },
+      child: (labels) => {
+        // counted here and added to the series when the metric is read
+        const series = c.labels(bound.apply(labels))
+        let pending = 0
+        flushes.push(() => {
+          if (pending === 0) return
+          series.inc(pending)
+          pending = 0
+        })
+        return {
+          inc: (value = 1) => {
+            if (value < 0) throw new TypeError('a counter only goes up')
+            pending += value
+          }
+        }
+      }
+    }
   }
 
   gauge (config: Unlabeled<MetricConfig<LabelValues>>): Gauge {
@@ -247,12 +278,30 @@ export class MetricCreator {
     }
   }
 
-  labeledHistogram<L extends LabelValues> (config: HistogramConfig<L>): LabeledHistogram<L> {
-    const h = new PromHistogram<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, buckets: [...config.buckets], registers: [this.registry] })
+  labeledHistogram<L extends LabelValues> (config: HistogramConfig<L>): LabeledHistogram<L> & Children<L, Pick<Histogram, 'observe'>> {
+    const flushes: Array<() => void> = []
+    const h = new PromHistogram<keyof L & string>({ name: this.free(config.name), help: config.help, labelNames: config.labelNames, buckets: [...config.buckets], registers: [this.registry], collect () { for (const flush of flushes) flush() } })
     const bound = new LabelBound(this.maxLabelValues)
     return {
       observe: (labels, value) => { h.observe(bound.apply(labels), value) },
-      startTimer: (labels) => h.startTimer(bound.apply(labels))
+      startTimer: (labels) => h.startTimer(bound.apply(labels)),
+      child: (labels) => {
+        // observations wait in a small buffer, added to the series when it is full or the metric is read
+        const series = h.labels(bound.apply(labels))
+        const pending = new Float64Array(CHILD_BUFFER)
+        let count = 0
+        const flush = (): void => {
+          for (let i = 0; i < count; i++) series.observe(pending[i])
+          count = 0
+        }
+        flushes.push(flush)
+        return {
+          observe: (value) => {
+            pending[count++] = value
+            if (count === CHILD_BUFFER) flush()
+          }
+        }
+      }
     }
   }
 

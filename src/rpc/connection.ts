@@ -7,6 +7,9 @@ import { RpcError, RpcErrorCode } from './errors.js'
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
+/** A whole message, as text. */
+const SEND_TEXT = { binary: false } as const
+
 /** A notification result longer than this is sent as fragments around one shared UTF-8 copy. */
 const SHARED_ABOVE_CHARS = 64 * 1024
 
@@ -184,13 +187,15 @@ export class Connection {
 
   /** The response to the requests of the last frame has been sent: start delivering. */
   flushPending (): void {
+    if (this.pending.length === 0) return
     for (const sub of this.pending.splice(0)) sub.activate()
   }
 
   send (text: string): void {
     if (!this.writable()) return
     this.cork()
-    this.ws.send(text)
+    // as bytes: the socket then writes buffers only, without copying the text into a block of its own
+    this.ws.send(Buffer.from(text, 'utf8'), SEND_TEXT)
     this.opts.onSent?.(text.length)
   }
 

@@ -13,7 +13,7 @@ type Response = JSONRPCResponse
 interface Checked {
   item: JsonSpan
   /** The id's text as the client wrote it (a string or a number). */
-  id?: string
+  id: string | undefined
   /** Set when the request was refused unparsed: its answer, or null when none is owed. */
   answer?: Response | null
   message?: unknown
@@ -167,9 +167,12 @@ export class FrameHandler {
    */
   private check (item: JsonSpan, frame: FrameTally, rate: TokenBucket | undefined): Checked {
     // one pass over the request for the members the checks read
-    const [idSpan, method, params] = item.kind === 'object' ? item.members(REQUEST_MEMBERS) : []
-    const r: Checked = { item, ...(idSpan?.kind === 'string' || idSpan?.kind === 'number' ? { id: idSpan.raw } : {}) }
-    const notification = item.kind === 'object' && idSpan === undefined
+    const object = item.kind === 'object'
+    const members = object ? item.members(REQUEST_MEMBERS) : undefined
+    const idSpan = members?.[0]
+    const idKind = idSpan?.kind
+    const r: Checked = { item, id: idKind === 'string' || idKind === 'number' ? idSpan?.raw : undefined }
+    const notification = object && idSpan === undefined
     if (rate !== undefined && !rate.take()) {
       // one error for every request of the message refused for the rate (an error object captures a stack)
       frame.limited ??= rateLimitedError(rate)
@@ -177,21 +180,19 @@ export class FrameHandler {
       return r
     }
     const counted = frame.tasks
-    const refused = this.router.precheck(method, params, frame)
+    const refused = this.router.precheck(members?.[1], members?.[2], frame)
     if (refused !== undefined) r.answer = notification ? null : refusal(r.id, refused)
     // every task is CIDs to compute: a request pays one token more per TASKS_PER_TOKEN tasks
     else rate?.charge(Math.floor((frame.tasks - counted) / TASKS_PER_TOKEN))
     return r
   }
 
-  private async route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {
-    try {
-      return await this.router.handleOne(message, ctx)
-    } catch (err) {
-      // the router answers every request itself; this is the last line of defence
+  private route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {
+    // the router answers every request itself; this is the last line of defence
+    return this.router.handleOne(message, ctx).catch((err: unknown) => {
       this.logger.warn({ err }, 'routing a message failed')
       return errorResponse(null, err)
-    }
+    })
   }
 
   /** A message the scan could not follow: `JSON.parse` says what is wrong with it. */

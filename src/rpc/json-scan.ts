@@ -111,13 +111,19 @@ export class JsonSpan {
 
   /** Several members in one pass: the value of each key of `keys`, in that order. */
   members (keys: readonly string[]): Array<JsonSpan | undefined> {
-    const found: Array<JsonSpan | undefined> = keys.map(() => undefined)
-    const longest = Math.max(0, ...keys.map(k => k.length)) * 6 + 2
-    const ok = this.eachMember((k, value) => {
-      if (k.length > longest) return
-      keys.forEach((key, i) => { if (keyEquals(this.text, k, key)) found[i] = value })
-    })
-    return ok ? found : keys.map(() => undefined)
+    const found = new Array<JsonSpan | undefined>(keys.length).fill(undefined)
+    let longest = 0
+    for (const key of keys) longest = Math.max(longest, key.length)
+    const { text, end } = this
+    const ok = this.eachMemberStart((keyStart, keyEnd, start) => {
+      const after = skipValue(text, start, end)
+      if (after <= start) return after
+      for (let i = 0; i < keys.length; i++) {
+        if (keyEquals(text, keyStart, keyEnd, keys[i])) found[i] = new JsonSpan(text, start, after)
+      }
+      return after
+    }) >= 0
+    return ok ? found : found.fill(undefined)
   }
 
   /** The `index`th element of an array. */
@@ -168,15 +174,6 @@ export class JsonSpan {
     }
   }
 
-  /** Calls `fn` with each member's key span and value; false when this is not an object or cannot be followed. */
-  private eachMember (fn: (key: JsonSpan, value: JsonSpan) => void): boolean {
-    return this.eachMemberStart((key, start) => {
-      const after = skipValue(this.text, start, this.end)
-      if (after > start) fn(key, new JsonSpan(this.text, start, after))
-      return after
-    }) >= 0
-  }
-
   /** Calls `fn` with each element until it returns false; false when this is not an array or cannot be followed. */
   private eachElement (fn: (value: JsonSpan) => boolean): boolean {
     let stopped = false
@@ -190,23 +187,24 @@ export class JsonSpan {
   }
 
   /**
-   * Goes through an object's members: `fn` gets each key's span and where its value starts,
+   * Goes through an object's members: `fn` gets where each key's text (quotes included)
+   * starts and ends and where its value starts,
    * and returns where the value ends (-1: stop). Returns the position after the object, or -1.
    */
-  eachMemberStart (fn: (key: JsonSpan, valueStart: number) => number): number {
+  eachMemberStart (fn: (keyStart: number, keyEnd: number, valueStart: number) => number): number {
     const { text, end } = this
     if (this.kind !== 'object') return -1
     let pos = skipWs(text, this.start + 1, end)
     if (text.charCodeAt(pos) === CLOSE_BRACE) return pos + 1
     for (;;) {
       if (text.charCodeAt(pos) !== QUOTE) return -1
+      const keyStart = pos
       const keyEnd = skipString(text, pos, end)
       if (keyEnd < 0) return -1
-      const key = new JsonSpan(text, pos, keyEnd)
       pos = skipWs(text, keyEnd, end)
       if (text.charCodeAt(pos) !== COLON) return -1
       pos = skipWs(text, pos + 1, end)
-      const valueEnd = fn(key, pos)
+      const valueEnd = fn(keyStart, keyEnd, pos)
       if (valueEnd <= pos) return -1
       pos = skipWs(text, valueEnd, end)
       const c = text.charCodeAt(pos)
@@ -245,8 +243,8 @@ function walk (text: string, pos: number, end: number, paths: ReadonlyArray<Read
   const ending = live.filter(p => paths[p].length === depth)
   const going = live.filter(p => paths[p].length > depth)
   if (kind === 'object' && going.length > 0) {
-    return here.eachMemberStart((key, valueStart) => {
-      const next = going.filter(p => typeof paths[p][depth] === 'string' && keyEquals(text, key, paths[p][depth]))
+    return here.eachMemberStart((keyStart, keyEnd, valueStart) => {
+      const next = going.filter(p => typeof paths[p][depth] === 'string' && keyEquals(text, keyStart, keyEnd, paths[p][depth]))
       // a key seen again: what its earlier occurrence led to no longer counts
       for (const p of next) results[p] = undefined
       return next.length > 0 ? walk(text, valueStart, end, paths, next, depth + 1, results) : skipValue(text, valueStart, end)
@@ -300,12 +298,12 @@ function countElements (text: string, pos: number, end: number): { count: number
   return undefined
 }
 
-/** Whether a key's text reads as `key` (escapes decoded only when there are any). */
-function keyEquals (text: string, span: JsonSpan, key: string): boolean {
-  for (let i = span.start + 1; i < span.end - 1; i++) {
-    if (text.charCodeAt(i) === BACKSLASH) return span.string(key.length * 6) === key
+/** Whether a key's text (from its opening quote to after its closing one) reads as `key` (escapes decoded only when there are any). */
+function keyEquals (text: string, start: number, end: number, key: string): boolean {
+  for (let i = start + 1; i < end - 1; i++) {
+    if (text.charCodeAt(i) === BACKSLASH) return new JsonSpan(text, start, end).string(key.length * 6) === key
   }
-  return span.end - span.start - 2 === key.length && text.startsWith(key, span.start + 1)
+  return end - start - 2 === key.length && text.startsWith(key, start + 1)
 }
 
 /** What one pass over a message found: a request or a batch of them, by their spans. */

@@ -84,6 +84,8 @@ export class OpenRpc {
    */
   validateParams (name: string, params: unknown, explain = true): { ok: true, value: Record<string, unknown> } | { ok: false, issues: ValidationIssue[] } {
     const descriptors = this.params.get(name) ?? []
+    // no params, and none required: nothing to check (`health`, `node`...)
+    if ((params === undefined || params === null) && !descriptors.some(d => d.descriptor.required === true)) return { ok: true, value: {} }
     const issues: ValidationIssue[] = []
     const byName: Record<string, unknown> = {}
     if (params === undefined || params === null) {

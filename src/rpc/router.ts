@@ -1,4 +1,4 @@
-import { JSONRPCServer, JSONRPCErrorException, createJSONRPCErrorResponse, type JSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0'
+import { JSONRPCServer, JSONRPCErrorException, createJSONRPCErrorResponse, createJSONRPCSuccessResponse, type JSONRPCID, type JSONRPCRequest, type JSONRPCResponse } from 'json-rpc-2.0'
 import type { Logger } from '../util/logger.js'
 import type { RpcMetrics } from '../metrics/index.js'
 import { defaultConfig, type IpvmConfig } from '../config/index.js'
@@ -81,7 +81,6 @@ export class Router {
       if (e.code === JsonRpcCode.INTERNAL_ERROR) components.logger.warn({ err: error }, 'rpc method failed')
       return createJSONRPCErrorResponse(id, e.code, e.message, e.data)
     }
-    this.server.applyMiddleware(async (next, request, ctx) => await this.validate(next, request, ctx))
   }
 
   register (def: AnyMethod): void {
@@ -89,29 +88,42 @@ export class Router {
       throw new RpcError(RpcErrorCode.INTERNAL, `method ${def.name} is not described in api.json`)
     }
     this.methods.set(def.name, def)
-    this.server.addMethod(def.name, async (params, ctx) => {
-      const started = performance.now()
-      try {
-        // the middleware checked the params against the method's schema: they are its `P`
-        const result = await def.handler(params as never, ctx)
-        if (this.opts.validateResults) {
-          const issues = this.components.openrpc.validateResult(def.name, result)
-          if (issues.length > 0) throw new RpcError(RpcErrorCode.INVALID_RESULT, `result of ${def.name} does not match api.json`, { issues })
-        }
-        this.observe(def.name, 'ok', started)
-        return result
-      } catch (err) {
-        this.observe(def.name, 'error', started)
-        throw err
-      }
-    })
-  }
-
-  private observe (method: string, outcome: 'ok' | 'error', started: number): void {
+    // the method's series, bound once: a request only adds to them
     const metrics = this.components.metrics
-    if (metrics === undefined) return
-    metrics.requests.inc({ method, outcome })
-    metrics.durationSeconds.observe({ method }, (performance.now() - started) / 1000)
+    const series = metrics === undefined
+      ? undefined
+      : { ok: metrics.requests.child({ method: def.name, outcome: 'ok' }), error: metrics.requests.child({ method: def.name, outcome: 'error' }), seconds: metrics.durationSeconds.child({ method: def.name }) }
+    const observe = (outcome: 'ok' | 'error', started: number): void => {
+      if (series === undefined) return
+      series[outcome].inc()
+      series.seconds.observe((performance.now() - started) / 1000)
+    }
+    const failed = (err: unknown, started: number): never => {
+      observe('error', started)
+      throw err
+    }
+    const settle = (id: JSONRPCID | undefined, result: unknown, started: number): Response | null => {
+      if (this.opts.validateResults) {
+        const issues = this.components.openrpc.validateResult(def.name, result)
+        if (issues.length > 0) failed(new RpcError(RpcErrorCode.INVALID_RESULT, `result of ${def.name} does not match api.json`, { issues }), started)
+      }
+      observe('ok', started)
+      return id === undefined ? null : createJSONRPCSuccessResponse(id, result)
+    }
+    // `handleOne` checked the params against the method's schema: they are its `P`. What the
+    // handler throws or rejects with, the library maps (`mapErrorToJSONRPCErrorResponse`).
+    this.server.addMethodAdvanced(def.name, (request, ctx) => {
+      const started = performance.now()
+      let result: unknown
+      try {
+        result = def.handler(request.params as never, ctx)
+      } catch (err) {
+        return failed(err, started)
+      }
+      return isThenable(result)
+        ? result.then(value => settle(request.id, value, started), (err: unknown) => failed(err, started))
+        : Promise.resolve(settle(request.id, result, started))
+    })
   }
 
   registeredMethods (): string[] {
@@ -164,17 +176,28 @@ export class Router {
     return await this.handleOne(message, ctx)
   }
 
-  /** One parsed request; `ctx.raw` is its text, when it came from a client. */
+  /**
+   * One parsed request; `ctx.raw` is its text, when it came from a client. The envelope,
+   * the method and its params (against `api.json`) are checked before the request is handed
+   * to the JSON-RPC server, which runs the method and maps its errors.
+   */
   async handleOne (message: unknown, ctx: RequestContext): Promise<Response | null> {
     const problem = envelopeProblem(message)
     if (problem !== undefined) {
       const id = isObject(message) && isId(message.id) ? message.id : null
       return invalidRequest(id, problem)
     }
-    return await this.server.receive(message as JSONRPCRequest, ctx)
+    const request = message as JSONRPCRequest
+    const refused = this.refusal(request, ctx)
+    if (refused !== undefined) return refused
+    return await this.server.receive(request, { transport: ctx.transport, connection: ctx.connection, raw: ctx.raw, id: request.id, method: request.method })
   }
 
-  private async validate (next: (r: JSONRPCRequest, ctx: RequestContext) => PromiseLike<Response | null>, request: JSONRPCRequest, ctx: RequestContext): Promise<Response | null> {
+  /**
+   * Why a request is not run, as its answer (null for a notification, which gets none), or
+   * undefined when it is run: its params, checked, then replace what the client sent.
+   */
+  private refusal (request: JSONRPCRequest, ctx: RequestContext): Response | null | undefined {
     const def = this.methods.get(request.method)
     if (def === undefined) {
       if (request.id === undefined) return null
@@ -191,7 +214,8 @@ export class Router {
       if (request.id === undefined) return null
       return errorResponse(request.id, invalidParams(def.name, checked.issues))
     }
-    return await next({ ...request, params: checked.value }, { ...ctx, id: request.id, method: request.method })
+    request.params = checked.value
+    return undefined
   }
 }
 
@@ -208,6 +232,10 @@ function envelopeProblem (m: unknown): string | undefined {
   if ('params' in m && m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an array or an object'
   if ('result' in m || 'error' in m) return 'a request has no result or error member'
   return undefined
+}
+
+function isThenable (v: unknown): v is PromiseLike<unknown> {
+  return typeof (v as PromiseLike<unknown> | undefined)?.then === 'function'
 }
 
 function isObject (v: unknown): v is Record<string, unknown> {

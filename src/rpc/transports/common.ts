@@ -8,7 +8,7 @@ export type Dispatch = (text: string, ctx: FrameContext) => Promise<string | nul
 
 /** The one way a message becomes a response, whichever transport it came in on. */
 export function createDispatch (frames: FrameHandler): Dispatch {
-  return async (text, ctx) => await frames.handle(text, ctx)
+  return frames.handle.bind(frames)
 }
 
 /** The response text for a message refused before it was read (e.g. a binary frame). */

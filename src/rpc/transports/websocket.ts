@@ -6,7 +6,6 @@ import { Connection } from '../connection.js'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import { errorResponse } from '../router.js'
 import { refusalBody, type AccessPolicy } from '../access.js'
-import type { TokenBucket } from '../limits.js'
 import type { ClientBudgets } from '../clients.js'
 import type { OutgoingBudget } from '../buffers.js'
 import type { RpcMetrics } from '../../metrics/index.js'
@@ -123,7 +122,11 @@ export class WebSocketTransport {
       while (backlog.length > 0) {
         const frame = backlog[0]
         try {
-          await this.onFrame(conn, rate, frame.data, frame.isBinary)
+          const response = frame.isBinary
+            ? invalidRequest('binary frames are not accepted')
+            : await this.components.dispatch(rawToString(frame.data), { transport: 'ws', connection: conn, rate })
+          if (response !== null) conn.send(response)
+          conn.flushPending()
         } catch (err) {
           logger.warn({ err }, 'websocket frame failed')
         }
@@ -184,14 +187,6 @@ export class WebSocketTransport {
     this.pausedForTotal.clear()
   }
 
-  private async onFrame (conn: Connection, rate: TokenBucket, data: RawData, isBinary: boolean): Promise<void> {
-    const text = rawToString(data)
-    const response = isBinary
-      ? invalidRequest('binary frames are not accepted')
-      : await this.components.dispatch(text, { transport: 'ws', connection: conn, rate })
-    if (response !== null) conn.send(response)
-    conn.flushPending()
-  }
 }
 
 const REASONS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startTestNode, type TestNode } from '../../utils/node.js'
-import { RawSocket } from '../../utils/ws.js'
+import { frameText, RawSocket } from '../../utils/ws.js'
 
 describe('JSON-RPC protocol over WebSocket', () => {
   let t: TestNode
@@ -13,6 +13,20 @@ describe('JSON-RPC protocol over WebSocket', () => {
     s = await RawSocket.open(t.url)
     expect(await s.request({ jsonrpc: '2.0', id: 'abc', method: 'health' })).toEqual({ jsonrpc: '2.0', id: 'abc', result: { healthy: true } })
     expect(await s.request({ jsonrpc: '2.0', id: 7, method: 'health' })).toMatchObject({ id: 7, result: { healthy: true } })
+  })
+
+  it('answers in text frames, a request alone and each request of a burst (a browser reads them as strings)', async () => {
+    s = await RawSocket.open(t.url)
+    const frames: Array<{ binary: boolean, text: string }> = []
+    s.ws.on('message', (data, isBinary) => frames.push({ binary: isBinary, text: frameText(data) }))
+    expect(await s.request({ jsonrpc: '2.0', id: 1, method: 'health' })).toMatchObject({ result: { healthy: true } })
+    // several requests in one write: their answers leave corked together, still one text frame each
+    s.ws.send('{"jsonrpc":"2.0","id":2,"method":"health"}', { fin: true })
+    s.ws.send('{"jsonrpc":"2.0","id":3,"method":"no_such_method"}')
+    await s.next()
+    await s.next()
+    expect(frames.map(f => f.binary)).toEqual([false, false, false])
+    expect(frames.map(f => JSON.parse(f.text).id)).toEqual([1, 2, 3])
   })
 
   it('-32700 for text that is not JSON, with a data field saying why', async () => {

@@ -34,6 +34,34 @@ describe('bounded labels on every labelled metric', () => {
     expect((await registry.metrics()).length).toBeLessThan(20_000)
   })
 
+  it('a series bound once (child) adds to the same series as the labels given each time, bounded the same way', async () => {
+    const registry = createMetricsRegistry({ defaultMetrics: false })
+    const metrics = createMetrics(registry, { maxLabelValues: 1 })
+    const health = metrics.rpc.requests.child({ method: 'health', outcome: 'ok' })
+    health.inc()
+    metrics.rpc.requests.inc({ method: 'health', outcome: 'ok' }, 2)
+    health.inc(4)
+    expect(await seriesValue(registry, 'ipvm_rpc_requests_total', { method: 'health', outcome: 'ok' })).toBe(7)
+    // past the bound: the bound child counts under "other" too
+    metrics.rpc.requests.child({ method: 'node', outcome: 'ok' }).inc()
+    expect(await seriesValue(registry, 'ipvm_rpc_requests_total', { method: OTHER_LABEL_VALUE, outcome: 'ok' })).toBe(1)
+    const seconds = metrics.rpc.durationSeconds.child({ method: 'health' })
+    seconds.observe(0.5)
+    metrics.rpc.durationSeconds.observe({ method: 'health' }, 1.5)
+    const histogram = await registry.getSingleMetric('ipvm_rpc_request_duration_seconds')!.get()
+    const of = (name: string): number | undefined => (histogram.values as Array<{ metricName?: string, labels: Record<string, unknown>, value: number }>).find(v => v.metricName === name && v.labels.method === 'health')?.value
+    expect(of('ipvm_rpc_request_duration_seconds_count')).toBe(2)
+    expect(of('ipvm_rpc_request_duration_seconds_sum')).toBe(2)
+    // more observations than the child holds between reads: none is lost, each in its bucket
+    for (let i = 0; i < 1000; i++) seconds.observe(i % 2 === 0 ? 0.0001 : 100)
+    const after = await registry.getSingleMetric('ipvm_rpc_request_duration_seconds')!.get()
+    const series = (after.values as Array<{ metricName?: string, labels: Record<string, unknown>, value: number }>).filter(v => v.labels.method === 'health')
+    expect(series.find(v => v.metricName === 'ipvm_rpc_request_duration_seconds_count')?.value).toBe(1002)
+    expect(series.find(v => v.metricName === 'ipvm_rpc_request_duration_seconds_sum')?.value).toBeCloseTo(2 + 500 * 0.0001 + 500 * 100, 6)
+    const smallest = series.filter(v => v.metricName === 'ipvm_rpc_request_duration_seconds_bucket').sort((a, b) => Number(a.labels.le) - Number(b.labels.le))[0]
+    expect(smallest.value).toBe(500)
+  })
+
   it('collector samples whose labels become "other" are added up', async () => {
     const registry = createMetricsRegistry({ defaultMetrics: false })
     const metrics = createMetrics(registry, { maxLabelValues: 2 })

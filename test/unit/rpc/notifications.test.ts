@@ -58,7 +58,7 @@ describe('Connection', () => {
     conn.flushPending()
     for (const sub of [asDefault, asJson, asBytes]) sub.notify(payload)
     const bytes = JSON.stringify(Array.from(Buffer.from('{"a":1.0}')))
-    expect(sent).toEqual([
+    expect(sent.map(String)).toEqual([
       `{"jsonrpc":"2.0","method":"m","params":{"subscription":"${asDefault.id}","result":${bytes}}}`,
       `{"jsonrpc":"2.0","method":"m","params":{"subscription":"${asJson.id}","result":{"a":1.0}}}`,
       `{"jsonrpc":"2.0","method":"m","params":{"subscription":"${asBytes.id}","result":${bytes}}}`
@@ -71,7 +71,7 @@ describe('Connection', () => {
     sub.notify({ json: { first: true } })
     expect(sent).toEqual([])
     conn.flushPending()
-    expect(sent).toEqual([`{"jsonrpc":"2.0","method":"m","params":{"subscription":"${sub.id}","result":{"first":true}}}`])
+    expect(sent.map(String)).toEqual([`{"jsonrpc":"2.0","method":"m","params":{"subscription":"${sub.id}","result":{"first":true}}}`])
   })
 })
 
