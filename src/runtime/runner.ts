@@ -136,7 +136,7 @@ export class WasmRunner implements Startable {
 
   /** The worker pool's workers and calls at the moment (all zero when stopped). */
   poolStats (): PoolStats {
-    return this.pool?.stats() ?? { workers: 0, extra: 0, busy: 0, queued: 0, groups: {} }
+    return this.pool?.stats() ?? { workers: 0, extra: 0, busy: 0, queued: 0, lowPriority: 0, groups: {} }
   }
 
   /** The prepared artifact for `key`, preparing it on first use (least recently used evicted). */

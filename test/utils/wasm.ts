@@ -61,7 +61,7 @@ export async function buildHomestar030Component (): Promise<Uint8Array> {
   return homestar030
 }
 
-/** A plain core module exporting count, add_one, add_i64, to_f32, div, trap, spin, grow and fill. */
+/** A plain core module exporting count, add_one, add_i64, to_f32, div, trap, burn, spin, grow and fill. */
 export async function buildTestCoreModule (): Promise<Uint8Array> {
   core ??= watToBinary('test-core.wat')
   return core

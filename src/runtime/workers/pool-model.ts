@@ -37,6 +37,8 @@ export interface PoolStats {
   busy: number
   /** Calls waiting for a worker. */
   queued: number
+  /** Workers running a long call at the lowest priority. */
+  lowPriority: number
   /** Workers each group holds. */
   groups: Record<string, number>
 }
@@ -71,5 +73,11 @@ export interface Slot {
   lastError?: Error
   /** Stops an idle worker. */
   idleTimer?: NodeJS.Timeout
+  /** The worker's thread id, when known. */
+  tid?: number
+  /** Lowers the priority of a call that runs long. */
+  longCallTimer?: NodeJS.Timeout
+  /** The thread runs at the lowest priority (a long call). */
+  demoted?: boolean
 }
 

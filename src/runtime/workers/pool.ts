@@ -6,6 +6,7 @@ import type { CallOutcome, CallRequest, FromWorker, ToWorker } from './protocol.
 import { CallFailure, type Job, type PoolStats, type Slot, type WorkerPoolOptions } from './pool-model.js'
 import { spawnRuntimeWorker } from './worker-spawn.js'
 import { planRelief } from './relief.js'
+import { LONG_CALL_MS, LONG_CALL_NICENESS, setThreadNiceness, WASM_NICENESS } from './priority.js'
 
 export { CallFailure, type PoolStats, type WorkerPoolOptions } from './pool-model.js'
 
@@ -114,7 +115,7 @@ export class WorkerPool {
 
   stats (): PoolStats {
     const live = this.slots.filter(s => !s.retired)
-    return { workers: live.length, extra: live.filter(s => s.extra).length, busy: live.filter(s => s.job !== undefined).length, queued: this.queue.size, groups: Object.fromEntries(this.held) }
+    return { workers: live.length, extra: live.filter(s => s.extra).length, busy: live.filter(s => s.job !== undefined).length, queued: this.queue.size, lowPriority: live.filter(s => s.demoted === true).length, groups: Object.fromEntries(this.held) }
   }
 
   private spawn (extra: boolean): Slot {
@@ -130,6 +131,7 @@ export class WorkerPool {
   private onMessage (slot: Slot, message: FromWorker): void {
     if (message.type === 'ready') {
       slot.ready = true
+      if (message.tid !== undefined) slot.tid = message.tid
       this.startFailures = 0
       this.pump()
       if (slot.job === undefined) slot.worker.unref()
@@ -212,7 +214,12 @@ export class WorkerPool {
       this.dispatch(extra, starved)
     }
     this.grow()
-    for (const slot of this.slots) {
+    for (const slot of [...this.slots]) {
+      // a worker left at the lowest priority (raising it was refused) takes no more calls
+      if (slot.demoted === true && slot.job === undefined && !slot.retired) {
+        this.retire(slot)
+        continue
+      }
       if (slot.ready && !slot.retired && slot.job === undefined && slot.idleTimer === undefined) {
         slot.idleTimer = setTimeout(() => {
           slot.idleTimer = undefined
@@ -233,7 +240,7 @@ export class WorkerPool {
   }
 
   private idle (extra: boolean): Slot | undefined {
-    return this.slots.find(s => s.extra === extra && s.ready && !s.retired && s.job === undefined)
+    return this.slots.find(s => s.extra === extra && s.ready && !s.retired && s.job === undefined && s.demoted !== true)
   }
 
   private holding (group: string): number {
@@ -311,6 +318,12 @@ export class WorkerPool {
     slot.keys.add(key)
     slot.worker.ref()
     slot.worker.postMessage({ type: 'run', id: job.id, request: job.request, ...(artifact !== undefined ? { artifact } : {}) } satisfies ToWorker)
+    // a call still running after LONG_CALL_MS goes to the lowest priority: short calls on the
+    // other workers, and extra workers started for runs left without one, get the processor first
+    slot.longCallTimer = setTimeout(() => {
+      if (slot.job === job && setThreadNiceness(slot.tid, LONG_CALL_NICENESS)) slot.demoted = true
+    }, LONG_CALL_MS)
+    slot.longCallTimer.unref()
     job.timer = setTimeout(() => {
       if (slot.job === job) {
         this.kill(slot, job, new RuntimeError(RuntimeErrorCode.TIMEOUT, `the Wasm call ran longer than ${job.timeoutMs} ms`, { timeoutMs: job.timeoutMs }))
@@ -318,11 +331,14 @@ export class WorkerPool {
     }, Math.min(Math.max(job.timeoutMs, 0), MAX_TIMER_MS))
   }
 
-  /** The slot's call is over: its group holds one worker fewer. */
+  /** The slot's call is over: its group holds one worker fewer, and the worker's priority is restored. */
   private vacate (slot: Slot): void {
     const job = slot.job
     if (job === undefined) return
     slot.job = undefined
+    clearTimeout(slot.longCallTimer)
+    // where raising it again is refused, the worker goes once idle (the next starts at WASM_NICENESS)
+    if (slot.demoted === true && setThreadNiceness(slot.tid, WASM_NICENESS)) slot.demoted = false
     const n = this.holding(job.group) - 1
     if (n <= 0) this.held.delete(job.group)
     else this.held.set(job.group, n)

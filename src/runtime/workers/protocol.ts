@@ -30,7 +30,8 @@ export type ToWorker =
   | { type: 'forget', key: string }
 
 export type FromWorker =
-  | { type: 'ready' }
+  /** `tid`: the worker's thread id, where the OS gives one (its priority can then be changed). */
+  | { type: 'ready', tid?: number }
   | { type: 'done', id: number, outcome: CallOutcome }
   | { type: 'prepared', id: number, artifact: Artifact, warning?: string }
   | { type: 'failed', id: number, error: RuntimeErrorObject, logs?: WasmLog[] }

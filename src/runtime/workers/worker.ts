@@ -1,11 +1,11 @@
 import { readlinkSync } from 'node:fs'
-import { setPriority } from 'node:os'
 import { parentPort } from 'node:worker_threads'
 import type { Artifact } from '../artifacts/artifact.js'
 import { loadCachedArtifact, saveCachedArtifact } from '../artifacts/artifact-cache.js'
 import { RuntimeError, RuntimeErrorCode } from '../errors.js'
 import { Executor } from './execute.js'
 import { prepareWasm } from '../artifacts/prepare.js'
+import { setThreadNiceness, WASM_NICENESS } from './priority.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
 /**
@@ -16,24 +16,25 @@ import type { FromWorker, ToWorker } from './protocol.js'
 const port = parentPort
 if (port === null) throw new Error('worker.ts must run in a worker thread')
 
-/** How far below the node's other threads Wasm runs (a nice value: 0 the same, 19 the least). */
-const WASM_NICENESS = 10
-
 /**
  * Wasm runs at a lower CPU priority than the thread that answers clients: on a busy machine
  * a task that computes for minutes takes the processor time nobody else wants, and requests,
  * receipts and short tasks' bookkeeping go first. Linux gives each thread its own nice value
- * (`/proc/thread-self` names this one); elsewhere, or where it is refused, nothing changes.
+ * (`/proc/thread-self` names this one; the pool lowers it further during a long call);
+ * elsewhere, or where it is refused, nothing changes. Returns the thread id when it is known.
  */
-function lowerPriority (): void {
+function lowerPriority (): number | undefined {
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop())
-    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) setPriority(tid, WASM_NICENESS)
+    if (!Number.isInteger(tid) || tid <= 0 || tid === process.pid) return undefined
+    setThreadNiceness(tid, WASM_NICENESS)
+    return tid
   } catch {
-    // not Linux, or not allowed: Wasm shares the processor as an ordinary thread
+    // not Linux: Wasm shares the processor as an ordinary thread
+    return undefined
   }
 }
-lowerPriority()
+const tid = lowerPriority()
 
 const executor = new Executor()
 const post = (message: FromWorker): void => port.postMessage(message)
@@ -103,4 +104,4 @@ port.on('message', (message: ToWorker) => {
   }
 })
 
-post({ type: 'ready' })
+post({ type: 'ready', ...(tid !== undefined ? { tid } : {}) })

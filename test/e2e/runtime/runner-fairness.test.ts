@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { RuntimeErrorCode, WasmRunner, type RunResult } from '../../../src/runtime/index.js'
 import { silentLogger } from '../../../src/util/logger.js'
@@ -42,6 +43,27 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     })
     return { calls, controller }
   }
+
+  it('runs a call that has run long at the lowest priority (Linux), and its worker at the normal one again after', async (ctx) => {
+    if (process.platform !== 'linux') ctx.skip('thread priorities are Linux\'s (a thread id in /proc)')
+    const r = await runner(1)
+    const niceValues = (): number[] => readdirSync('/proc/self/task').flatMap(tid => {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+        return [Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16])]
+      } catch {
+        return [] // the thread ended meanwhile
+      }
+    })
+    const call = r.run({ key: KEY, wasm: core, func: 'burn', args: [1_500_000_000], timeoutMs: 600_000, group: 'long' })
+    await waitUntil(() => r.poolStats().lowPriority === 1, 20_000, 'the long call at the lowest priority')
+    expect(niceValues()).toContain(19)
+    expect((await call).output).toBe(1_500_000_000)
+    expect(r.poolStats()).toMatchObject({ busy: 0, lowPriority: 0 })
+    expect(niceValues()).not.toContain(19)
+    // a short call after it runs as before
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
+  })
 
   it('starts workers only when calls wait for them, at most `workers`, and lets each go once idle for workerIdleMs', async () => {
     const r = new WasmRunner({ workers: 2, workerIdleMs: 300 }, { logger: silentLogger() })
