@@ -18,12 +18,8 @@ export interface ReplayComponents extends ReceiptLookupComponents {
  */
 export async function replayReceipts (c: ReplayComponents, run: RunState, tasks: PreparedTask[], outputs: Map<string, Outcome>, resumed: boolean): Promise<void> {
   const { store, metrics } = c
-  const signal = run.signal
   const filed = resumed ? new Set((await store.receipts.listForWorkflow(run.cid)).map(x => x.toString())) : undefined
-  // one batched read of the store for every task; then, at once, peers for the ones it lacks
-  // (a lookup that goes to the network waits on peers, not on the others)
-  const ok = await lookupReceipts(c, run.dag.order.map(i => tasks[i].instruction), signal,
-    run.dag.order.map(i => ({ ran: tasks[i].ran, rsc: tasks[i].rsc, func: tasks[i].func })))
+  const ok = await lookupInOrder(c, run, tasks)
   const lookups = await Promise.all(run.dag.order.map(async (i, k) => ok[k] ??
     (filed === undefined ? undefined : await previousErrorReceipt(store, tasks[i].instruction, filed))))
   const found: Array<[number, FoundReceipt]> = []
@@ -41,6 +37,36 @@ export async function replayReceipts (c: ReplayComponents, run: RunState, tasks:
     metrics?.tasks.replayed.inc({ op: p.func })
     if (f.outcome.ok) c.peers?.replayed({ cid: f.cid, instruction: p.instruction, receipt: f.receipt })
   }
+}
+
+/**
+ * The receipt of every task (in `run.dag.order`) that has one: one batched read of the store
+ * for all; then peers, at once, for the tasks still lacking one whose awaited tasks have
+ * receipts (the roots of what is left), and for the others only when peers had one of those.
+ * Whoever ran a task had the receipts of the tasks it awaits, so a task whose awaited task
+ * nobody has a receipt for has none either: a new workflow asks its peers about its roots
+ * alone, and a workflow peers ran is found in two rounds.
+ */
+async function lookupInOrder (c: ReplayComponents, run: RunState, tasks: PreparedTask[]): Promise<Array<FoundReceipt | undefined>> {
+  const { order, nodes } = run.dag
+  const instructions = order.map(i => tasks[i].instruction)
+  const expected = order.map(i => ({ ran: tasks[i].ran, rsc: tasks[i].rsc, func: tasks[i].func }))
+  const { peers, ...local } = c
+  const found = await lookupReceipts(local, instructions, run.signal, expected)
+  if (peers === undefined) return found
+  const ask = async (ks: number[]): Promise<boolean> => {
+    if (ks.length === 0) return false
+    const got = await lookupReceipts(c, ks.map(k => instructions[k]), run.signal, ks.map(k => expected[k]))
+    ks.forEach((k, j) => { found[k] = got[j] })
+    return got.some(g => g !== undefined)
+  }
+  const held = new Set(order.filter((_, k) => found[k] !== undefined))
+  const roots = order.flatMap((i, k) => found[k] === undefined && nodes[i].deps.every(d => held.has(d)) ? [k] : [])
+  if (await ask(roots)) {
+    const asked = new Set(roots)
+    await ask(order.flatMap((_, k) => found[k] === undefined && !asked.has(k) ? [k] : []))
+  }
+  return found
 }
 
 function errorOf (receipt: Receipt, p: PreparedTask): RunError {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { MAX_RUN_NAME_BYTES, type RunEvent} from '../../../src/workflow/index.js'
 import { cutRunName } from '../../../src/workflow/run-name.js'
+import type { CID } from 'multiformats/cid'
 import { encodeReceipt, receiptCid } from '../../../src/ipld/index.js'
 import { awaitOk, captureLogs, chainOf, harness, runEvents, sleepTask, wasmTask, workflowOf, type Harness } from './harness.js'
 import { waitUntil } from '../../utils/wait.js'
@@ -90,6 +91,48 @@ describe('workflow engine, in memory', () => {
     expect(again.filter(e => e.type === 'receipt').map(e => e.type === 'receipt' && e.replayed)).toEqual([true, true, true])
     expect(outputs(again)).toEqual(outputs(first))
     expect(finalStatus(again)).toMatchObject({ status: 'completed', tasks: { replayed: 3, executed: 0 } })
+  })
+
+  it('asks peers about a new workflow\'s roots alone, and about the rest only when they had one of those', async () => {
+    // what peers hold: the receipts of a chain another node ran
+    const other = await start()
+    const wf = workflowOf(chainOf(3, 40))
+    await runEvents(await other.engine.submit(wf))
+    const held = new Map<string, { cid: CID, bytes: Uint8Array }>()
+    for (const task of wf.tasks) {
+      const r = await other.store.receipts.getByInstruction(task.run.cid)
+      if (r !== undefined) held.set(task.run.cid.toString(), { cid: r.cid, bytes: r.bytes })
+    }
+    expect(held.size).toBe(3)
+    const asked: string[][] = []
+    let peersHold = false
+    const h = await start({}, undefined, undefined, {
+      peers: {
+        findMany: async (instructions) => {
+          asked.push(instructions.map(i => i.toString()))
+          return await Promise.all(instructions.map(async i => {
+            const r = peersHold ? held.get(i.toString()) : undefined
+            if (r === undefined) return false
+            await h.store.receipts.put({ cid: r.cid, instruction: i, bytes: r.bytes, source: { kind: 'peer', vouchers: [{ peer: 'p', via: 'exchange', signed: false }] } })
+            return true
+          }))
+        },
+        publish: () => {},
+        replayed: () => {}
+      }
+    })
+    const [root, second, third] = [...held.keys()]
+    // a chain nobody ran: peers are asked about its first task only, and it runs
+    const fresh = workflowOf(chainOf(3, 50))
+    const runFresh = await runEvents(await h.engine.submit(fresh))
+    expect(finalStatus(runFresh)).toMatchObject({ status: 'completed', tasks: { executed: 3 } })
+    expect(asked.map(a => a.length)).toEqual([1])
+    // a chain peers ran: the root, then the rest; nothing runs
+    asked.length = 0
+    peersHold = true
+    const replay = await runEvents(await h.engine.submit(wf))
+    expect(asked).toEqual([[root], [second, third]])
+    expect(finalStatus(replay)).toMatchObject({ status: 'completed', tasks: { replayed: 3, executed: 0 } })
   })
 
   it('pause holds back the next task until resume; the stored status follows', async () => {
