@@ -65,17 +65,8 @@ class CidPack {
   }
 }
 
-interface TaskFields {
-  instructionString: string
-  ipld: IpldMap
-  op: string
-  func: string
-  args: WasmArg[]
-  rsc: string
-  timeoutMs: number
-  memoryBytes: number
-  sleep?: { durationMs?: number, until?: number }
-}
+/** What a prepared task holds besides its place and its two CIDs. */
+type TaskFields = Omit<PreparedTask, 'index' | 'instruction' | 'ran'>
 
 class PackedTask implements PreparedTask {
   readonly index: number
