@@ -3,6 +3,7 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { CID } from 'multiformats/cid'
 import type { CapsuleSignature } from '../ipld/index.js'
 import { concatBytes } from '../util/bytes.js'
+import type { Voucher } from './types.js'
 
 /**
  * A peer's signature over a receipt for an instruction: it says "this receipt answers this
@@ -80,4 +81,17 @@ export async function verifyDispatchedReceipt (signature: CapsuleSignature, rece
   } catch {
     return undefined
   }
+}
+
+/**
+ * Who vouches for a receipt record from the DHT, or one a peer answers with as a record it
+ * holds (`holder`): its signer, when it carries a signature that verifies; an unsigned one
+ * (Homestar writes them so), the holder, and only when any peer is trusted.
+ */
+export async function recordVouchers (record: { cid: CID, instruction: CID, signature?: CapsuleSignature }, holder: string, anyPeerTrusted: boolean): Promise<Voucher[]> {
+  if (record.signature !== undefined) {
+    const signer = await verifyReceiptSignature(record.signature, record.cid, record.instruction)
+    return signer === undefined ? [] : [{ peer: signer, via: 'dht', signed: true }]
+  }
+  return anyPeerTrusted ? [{ peer: holder, via: 'dht', signed: false }] : []
 }

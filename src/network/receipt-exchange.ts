@@ -5,7 +5,7 @@ import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { LruMap } from '../util/lru.js'
 import { shuffled } from '../util/shuffle.js'
-import { signReceipt, verifyReceiptSignature } from './attestation.js'
+import { recordVouchers, signReceipt, verifyReceiptSignature } from './attestation.js'
 import { receiptRecordKey } from './dht.js'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, MAX_HAVE, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RECEIPT_EXCHANGE_PROTOCOL, type ExchangedReceipt, type ExchangeRequest } from './exchange-wire.js'
 import type { IntakeVerdict } from './intake.js'
@@ -149,13 +149,10 @@ export class ReceiptExchangePeers {
    * would be: by its signer, or, unsigned, by the peer only when any peer is trusted.
    */
   async takeExchanged (r: ExchangedReceipt, from: string): Promise<boolean> {
-    const via = r.record === true ? 'dht' : 'exchange'
-    const vouchers: Voucher[] = r.record === true ? [] : [{ peer: from, via, signed: false }]
-    if (r.signature !== undefined) {
+    const vouchers: Voucher[] = r.record === true ? await recordVouchers(r, from, this.c.trust.mode === 'any') : [{ peer: from, via: 'exchange', signed: false }]
+    if (r.record !== true && r.signature !== undefined) {
       const signer = await verifyReceiptSignature(r.signature, r.cid, r.instruction)
-      if (signer !== undefined) vouchers.push({ peer: signer, via, signed: true })
-    } else if (r.record === true && this.c.trust.mode === 'any') {
-      vouchers.push({ peer: from, via, signed: false })
+      if (signer !== undefined) vouchers.push({ peer: signer, via: 'exchange', signed: true })
     }
     const decoded: DecodedReceipt = {
       cid: r.cid,

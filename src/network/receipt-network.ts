@@ -6,7 +6,7 @@ import { errorMessage } from '../util/errors.js'
 import { LruMap } from '../util/lru.js'
 import type { Logger } from '../util/logger.js'
 import { Semaphore } from '../util/semaphore.js'
-import { signReceipt, verifyReceiptSignature } from './attestation.js'
+import { recordVouchers, signReceipt } from './attestation.js'
 import { instructionFromRecordKey, type FoundReceipt, type ReceiptDht } from './dht.js'
 import type { NetworkEvents } from './events.js'
 import { MAX_WANT } from './exchange-wire.js'
@@ -181,17 +181,21 @@ export class ReceiptNetwork {
     if (parts === undefined || instructions.length === 0 || parts.node.getConnections().length === 0) return found
     const index = new Map(instructions.map((cid, n) => [cid.toString(), n]))
     const bounded = AbortSignal.any([AbortSignal.timeout(this.options.dhtTimeoutMs), parts.signal, ...(signal !== undefined ? [signal] : [])])
-    const wanted = instructions.slice(0, MAX_WANT)
-    // peers that answered for all the instructions: the DHT lookups below do not ask them again
-    const asked = new Set<string>()
-    await Promise.all(this.exchange.peers().slice(0, MAX_ASKED_PEERS).map(async peer => {
-      const answer = await this.exchange.request(peer, { want: wanted }, bounded)
-      if (answer === undefined) return
-      if (wanted.length === instructions.length) asked.add(peer.toString())
+    /** Asks a peer for the receipts of instructions `ns` and takes what it answers; whether it answered. */
+    const ask = async (peer: PeerId, ns: number[]): Promise<boolean> => {
+      const answer = await this.exchange.request(peer, { want: ns.map(n => instructions[n]) }, bounded)
+      if (answer === undefined) return false
       for (const r of answer) {
         const n = index.get(r.instruction.toString())
         if (n !== undefined && await this.exchange.takeExchanged(r, peer.toString())) found[n] = true
       }
+      return true
+    }
+    const wanted = instructions.slice(0, MAX_WANT).map((_, n) => n)
+    // peers that answered for all the instructions: the DHT lookups below do not ask them again
+    const asked = new Set<string>()
+    await Promise.all(this.exchange.peers().slice(0, MAX_ASKED_PEERS).map(async peer => {
+      if (await ask(peer, wanted) && wanted.length === instructions.length) asked.add(peer.toString())
     }))
     const lookups = new Semaphore(MAX_DHT_LOOKUPS)
     // The peers closest to a key hold its DHT record if anyone does. Those that speak the
@@ -214,13 +218,7 @@ export class ReceiptNetwork {
       const release = await lookups.acquire(signal).catch(() => undefined)
       if (release === undefined) return
       try {
-        const answer = await this.exchange.request(peer, { want: part.map(n => instructions[n]) }, bounded)
-        if (answer === undefined) return
-        for (const n of part) askedFor[n] = new Set([...askedFor[n], peer.toString()])
-        for (const r of answer) {
-          const n = index.get(r.instruction.toString())
-          if (n !== undefined && await this.exchange.takeExchanged(r, peer.toString())) found[n] = true
-        }
+        if (await ask(peer, part)) for (const n of part) askedFor[n] = new Set([...askedFor[n], peer.toString()])
       } finally {
         release()
       }
@@ -263,11 +261,7 @@ export class ReceiptNetwork {
 
   /** Who vouches for a record found in the DHT. */
   private async vouchersOf (found: FoundReceipt): Promise<Voucher[]> {
-    if (found.signature !== undefined) {
-      const signer = await verifyReceiptSignature(found.signature, found.cid, found.instruction)
-      return signer === undefined ? [] : [{ peer: signer, via: 'dht', signed: true }]
-    }
-    return this.trust.mode === 'any' ? [{ peer: found.publisher ?? this.c.peerId, via: 'dht', signed: false }] : []
+    return await recordVouchers(found, found.publisher ?? this.c.peerId, this.trust.mode === 'any')
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { WebSocketServer, type WebSocket, type RawData } from 'ws'
 import type { Logger } from '../../util/logger.js'
 import { Connection } from '../connection.js'
@@ -143,7 +144,7 @@ export class WebSocketTransport {
         const wait = refused ? rate.fullMs() : rate.waitMs()
         if (wait > 0 && ws.readyState === ws.OPEN) {
           if (!ws.isPaused) ws.pause()
-          await new Promise(resolve => setTimeout(resolve, Math.min(wait, MAX_LIMITED_WAIT_MS)))
+          await sleep(Math.min(wait, MAX_LIMITED_WAIT_MS))
         }
         if (ws.isPaused && !this.pausedForTotal.has(ws) && !overBacklog(0.5)) ws.resume()
       }
