@@ -1,11 +1,9 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { buildTestComponent } from '../../utils/wasm.js'
-import { startTestNode, type TestNode } from '../../utils/node.js'
+import { describe, expect, it } from 'vitest'
 import { httpOnce } from '../../utils/http.js'
 import { seriesValue } from '../../utils/read-series.js'
 import type { RawSocket } from '../../utils/ws.js'
-import { addResource, awaitOk, task } from '../../utils/workflows.js'
-import { Bystanders, EventLog, HOSTILE_ADDRESSES, hostileSocket, JSON_WITH_STATUS, runRequest, until } from './helpers.js'
+import { awaitOk, task } from '../../utils/workflows.js'
+import { EventLog, hostileNode, HOSTILE_ADDRESSES, hostileSocket, JSON_WITH_STATUS, runRequest, until } from './helpers.js'
 
 /**
  * Many requests, or many bytes, from a few clients: floods are refused past each client's
@@ -14,30 +12,16 @@ import { Bystanders, EventLog, HOSTILE_ADDRESSES, hostileSocket, JSON_WITH_STATU
  * rpc.max_total_buffered_bytes. A probe and a normal client are served throughout.
  */
 describe('floods', { timeout: 90_000 }, () => {
-  let t: TestNode
-  let rsc: string
-  let bystanders: Bystanders
-  const sockets: RawSocket[] = []
-
-  beforeAll(async () => {
-    // a small budget, so that the floods pass it however slowly a busy machine serves them
-    t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 }, rpc: { max_requests_per_second: 50, request_burst: 50 } } })
-    rsc = await addResource(t.httpUrl, await buildTestComponent())
-    bystanders = await Bystanders.connect(t.url, rsc)
-  }, 120_000)
-  afterEach(() => { for (const s of sockets.splice(0)) s.close() })
-  afterAll(async () => {
-    await bystanders.close()
-    await t.close()
-  })
+  // a small budget, so that the floods pass it however slowly a busy machine serves them
+  const h = hostileNode({ max_requests_per_second: 50, request_burst: 50 })
 
   it('four clients flooding batches and one opening a connection per request: refused past their budgets, answered with their ids; the probe and a 1-task run are served while it goes on', async () => {
     const log = new EventLog()
     const FRAMES = 20
     const methods = ['health', 'node', 'rpc.discover', 'unsubscribe_network_events']
     const floods = HOSTILE_ADDRESSES.slice(0, 4).map(async (address, c) => {
-      const s = await hostileSocket(t.url, address)
-      sockets.push(s)
+      const s = await hostileSocket(h.t.url, address)
+      h.sockets.push(s)
       // every frame at once: the node reads them as fast as it serves them
       for (let f = 0; f < FRAMES; f++) s.send(JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: `${f}.${i}`, method: methods[i % methods.length], ...(i % methods.length === 3 ? { params: ['x'] } : {}) }))))
       let ok = 0
@@ -57,14 +41,14 @@ describe('floods', { timeout: 90_000 }, () => {
     })
     // 400 requests at once, each on a connection of its own
     const http = Promise.all(Array.from({ length: 400 }, async (_, id) => {
-      const r = await httpOnce(`${t.httpUrl}/`, { body: JSON.stringify({ jsonrpc: '2.0', id, method: 'health' }), localAddress: HOSTILE_ADDRESSES[4] })
+      const r = await httpOnce(`${h.t.httpUrl}/`, { body: JSON.stringify({ jsonrpc: '2.0', id, method: 'health' }), localAddress: HOSTILE_ADDRESSES[4] })
       const body = JSON.parse(r.text) as { id: number, result?: unknown, error?: { data: { code: string } } }
       expect(body.id).toBe(id)
       return body.result !== undefined ? 'ok' : body.error!.data.code
     }))
     // once every flood is being answered, the bystanders ask
     await until(() => [0, 1, 2, 3].every(c => log.events.includes(`flood ${c} first`)), 'the floods to be answered')
-    await bystanders.serve(log, 1)
+    await h.bystanders.serve(log, 1)
     const results = await Promise.all(floods)
     const statuses = await http
     for (const r of results) {
@@ -83,31 +67,17 @@ describe('floods', { timeout: 90_000 }, () => {
 })
 
 describe('clients that do not read', { timeout: 90_000 }, () => {
-  let t: TestNode
-  let rsc: string
-  let bystanders: Bystanders
-  const sockets: RawSocket[] = []
-
-  beforeAll(async () => {
-    t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 }, rpc: { max_total_buffered_bytes: 16 * 1024 * 1024 } } })
-    rsc = await addResource(t.httpUrl, await buildTestComponent())
-    bystanders = await Bystanders.connect(t.url, rsc)
-  }, 120_000)
-  afterEach(() => { for (const s of sockets.splice(0)) s.close() })
-  afterAll(async () => {
-    await bystanders.close()
-    await t.close()
-  })
+  const h = hostileNode({ max_total_buffered_bytes: 16 * 1024 * 1024 })
 
   it('past rpc.max_total_buffered_bytes the client furthest behind is dropped (memory_budget), the others are kept and served', async () => {
     const log = new EventLog()
     // receipts of 64 KiB doubling to 4 MiB: about 8 MiB of notifications per subscription
-    const tasks = [task(rsc, 'append_string', ['y'.repeat(32 * 1024)])]
-    for (let i = 0; i < 7; i++) tasks.push(task(rsc, 'join_strings', [awaitOk(tasks[i]), awaitOk(tasks[i])]))
+    const tasks = [task(h.rsc, 'append_string', ['y'.repeat(32 * 1024)])]
+    for (let i = 0; i < 7; i++) tasks.push(task(h.rsc, 'join_strings', [awaitOk(tasks[i]), awaitOk(tasks[i])]))
     const workflow = { tasks }
-    const far = await hostileSocket(t.url, HOSTILE_ADDRESSES[0])
-    const near = await hostileSocket(t.url, HOSTILE_ADDRESSES[1])
-    sockets.push(far, near)
+    const far = await hostileSocket(h.t.url, HOSTILE_ADDRESSES[0])
+    const near = await hostileSocket(h.t.url, HOSTILE_ADDRESSES[1])
+    h.sockets.push(far, near)
     // subscribe (reading the answers), then stop reading: `far` holds four subscriptions, `near` one
     const subscribe = async (s: RawSocket, id: number): Promise<string> => {
       s.send(JSON.stringify(runRequest(id, [{ workflow }, JSON_WITH_STATUS])))
@@ -125,10 +95,10 @@ describe('clients that do not read', { timeout: 90_000 }, () => {
     tcp(far).pause()
     tcp(near).pause()
 
-    const dropped = async (reason: string): Promise<number> => await seriesValue(t.node.registry, 'ipvm_rpc_dropped_clients_total', { reason }) ?? 0
+    const dropped = async (reason: string): Promise<number> => await seriesValue(h.t.node.registry, 'ipvm_rpc_dropped_clients_total', { reason }) ?? 0
     await until(async () => await dropped('memory_budget') > 0, 'a client to be dropped', 30_000)
     log.push('dropped')
-    await bystanders.serve(log, 1)
+    await h.bystanders.serve(log, 1)
     expect(await dropped('memory_budget')).toBe(1)
     expect(await dropped('slow_client')).toBe(0)
     tcp(far).resume()

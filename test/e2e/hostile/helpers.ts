@@ -1,7 +1,9 @@
-import { expect } from 'vitest'
+import { afterAll, afterEach, beforeAll, expect } from 'vitest'
 import { IpvmClient, collectRun } from '../../../src/client/index.js'
+import { startTestNode, type TestNode } from '../../utils/node.js'
+import { buildTestComponent } from '../../utils/wasm.js'
 import { RawSocket } from '../../utils/ws.js'
-import { task } from '../../utils/workflows.js'
+import { addResource, task } from '../../utils/workflows.js'
 
 /** What a hostile client sends from: another loopback address, so the node sees another client. */
 export const HOSTILE_ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6', '127.0.0.7']
@@ -70,6 +72,36 @@ export class Bystanders {
     await this.probe.close()
     await this.normal.close()
   }
+}
+
+/** The node of a suite of hostile tests, set when its `beforeAll` has run. */
+export interface HostileNode {
+  t: TestNode
+  /** The test component, added to the node. */
+  rsc: string
+  bystanders: Bystanders
+  /** Raw sockets a test opened: closed after it. */
+  sockets: RawSocket[]
+}
+
+/**
+ * Registers the hooks of a suite of hostile tests: a node with these `rpc` settings (network
+ * off, no retries), the test component added, the bystanders connected; sockets closed after
+ * each test, everything after the suite.
+ */
+export function hostileNode (rpc: Record<string, unknown>): HostileNode {
+  const h = { sockets: [] as RawSocket[] } as HostileNode
+  beforeAll(async () => {
+    h.t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 }, rpc } })
+    h.rsc = await addResource(h.t.httpUrl, await buildTestComponent())
+    h.bystanders = await Bystanders.connect(h.t.url, h.rsc)
+  }, 120_000)
+  afterEach(() => { for (const s of h.sockets.splice(0)) s.close() })
+  afterAll(async () => {
+    await h.bystanders?.close()
+    await h.t?.close()
+  })
+  return h
 }
 
 /** A raw WebSocket from a hostile address that takes large answers. */

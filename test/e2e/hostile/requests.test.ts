@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encode } from '../../../src/ipld/index.js'
 import { buildTestComponent } from '../../utils/wasm.js'
 import { startTestNode, type TestNode } from '../../utils/node.js'
@@ -6,7 +6,7 @@ import { httpOnce } from '../../utils/http.js'
 import { seriesValue } from '../../utils/read-series.js'
 import { frameText, type RawSocket } from '../../utils/ws.js'
 import { addResource, awaitOk, task, workflowCid } from '../../utils/workflows.js'
-import { Bystanders, EventLog, HOSTILE_ADDRESSES, MISSING_RSC, hostileSocket, JSON_WITH_STATUS, runRequest, tinyTask, until } from './helpers.js'
+import { EventLog, hostileNode, HOSTILE_ADDRESSES, MISSING_RSC, hostileSocket, JSON_WITH_STATUS, runRequest, tinyTask, until } from './helpers.js'
 
 /**
  * One hostile request (or message) at a time, each refused or absorbed with a clear error,
@@ -14,39 +14,25 @@ import { Bystanders, EventLog, HOSTILE_ADDRESSES, MISSING_RSC, hostileSocket, JS
  * served. The node runs with default limits (8 MiB frames, 10 000 tasks, 64 levels).
  */
 describe('hostile requests', { timeout: 90_000 }, () => {
-  let t: TestNode
-  let rsc: string
-  let bystanders: Bystanders
   let start = 1000
-  const sockets: RawSocket[] = []
-
-  beforeAll(async () => {
-    // one client sends every bomb: the request budget, which charges a workflow by its tasks and
-    // has tests of its own, would refuse the bombs after the first before the checks under test see them
-    t = await startTestNode({ config: { network: { enable: false }, workflow: { retries: 0 }, rpc: { max_requests_per_second: 0 } } })
-    rsc = await addResource(t.httpUrl, await buildTestComponent())
-    bystanders = await Bystanders.connect(t.url, rsc)
-  }, 120_000)
-  afterEach(() => { for (const s of sockets.splice(0)) s.close() })
-  afterAll(async () => {
-    await bystanders.close()
-    await t.close()
-  })
+  // one client sends every bomb: the request budget, which charges a workflow by its tasks and
+  // has tests of its own, would refuse the bombs after the first before the checks under test see them
+  const h = hostileNode({ max_requests_per_second: 0 })
 
   async function hostile (address?: string): Promise<RawSocket> {
-    const s = await hostileSocket(t.url, address)
-    sockets.push(s)
+    const s = await hostileSocket(h.t.url, address)
+    h.sockets.push(s)
     return s
   }
 
-  const started = async (): Promise<number> => await seriesValue(t.node.registry, 'ipvm_workflows_started_total') ?? 0
+  const started = async (): Promise<number> => await seriesValue(h.t.node.registry, 'ipvm_workflows_started_total') ?? 0
 
   it('a workflow of 50 000 tasks (a 5 MB frame) is refused from its text, -32005 WORKFLOW_TOO_LARGE; nothing runs', async () => {
     const s = await hostile()
     const before = await started()
     const log = new EventLog()
     s.send(JSON.stringify(runRequest(1, [{ name: 'bomb', workflow: { tasks: Array.from({ length: 50_000 }, (_, i) => tinyTask(i)) } }])))
-    const [answer] = await Promise.all([s.next(30_000), bystanders.serve(log, start++)])
+    const [answer] = await Promise.all([s.next(30_000), h.bystanders.serve(log, start++)])
     expect(answer).toMatchObject({ id: 1, error: { code: -32005, data: { code: 'WORKFLOW_TOO_LARGE', limit: 10_000, tasks: 50_000 } } })
     expect(await started()).toBe(before + 1) // the normal client's run only
   })
@@ -56,7 +42,7 @@ describe('hostile requests', { timeout: 90_000 }, () => {
     const log = new EventLog()
     const bad = { run: { rsc: 'ipfs://x', op: 'wasm/run', input: { func: 'f', args: Array.from({ length: 30 }, () => ({ 'await/ok': 1 })) }, nnc: '' }, meta: {}, prf: [] }
     s.send(JSON.stringify(runRequest(2, [{ workflow: { tasks: Array.from({ length: 10_000 }, () => bad) } }])))
-    const [answer] = await Promise.all([s.next(30_000), bystanders.serve(log, start++)])
+    const [answer] = await Promise.all([s.next(30_000), h.bystanders.serve(log, start++)])
     expect(answer).toMatchObject({ id: 2, error: { code: -32602, data: { code: 'RPC_INVALID_PARAMS' } } })
     expect(answer.error.data.issues.length).toBeGreaterThan(0)
     expect(answer.error.data.issues.length).toBeLessThanOrEqual(100)
@@ -70,7 +56,7 @@ describe('hostile requests', { timeout: 90_000 }, () => {
     const workflow = { tasks: [task(MISSING_RSC, 'add_one', [1])] }
     const name = 'n'.repeat(4 * 1024 * 1024)
     s.send(JSON.stringify(runRequest(3, [{ name, workflow }])))
-    const [json] = await Promise.all([s.next(30_000), bystanders.serve(log, start++)])
+    const [json] = await Promise.all([s.next(30_000), h.bystanders.serve(log, start++)])
     expect(json).toMatchObject({ id: 3, error: { code: -32602, data: { issues: [{ path: '/run/name', message: 'must NOT have more than 256 characters' }] } } })
     // the bytes form, DAG-CBOR of {name, workflow} (1 MiB of name: 4 JSON characters a byte)
     const cbor = encode({ name: 'n'.repeat(1024 * 1024), workflow: { tasks: [{ run: { rsc: MISSING_RSC, op: 'wasm/run', input: { func: 'add_one', args: [1] }, nnc: '' }, meta: {}, prf: [], cause: null }] } })
@@ -89,7 +75,7 @@ describe('hostile requests', { timeout: 90_000 }, () => {
     bytes.fill(0x81, head.length, head.length + 3500)
     bytes[bytes.length - 1] = 0x01
     s.send(JSON.stringify(runRequest(5, [Array.from(bytes)])))
-    const [answer] = await Promise.all([s.next(10_000), bystanders.serve(log, start++)])
+    const [answer] = await Promise.all([s.next(10_000), h.bystanders.serve(log, start++)])
     expect(answer).toMatchObject({ id: 5, error: { code: -32600, data: { code: 'RPC_JSON_TOO_DEEP', limit: 64 } } })
   })
 
@@ -101,13 +87,13 @@ describe('hostile requests', { timeout: 90_000 }, () => {
     const requests = Array.from({ length: 100 }, (_, i) => runRequest(i, [{ name: `dup ${i}`, workflow: { tasks: Array.from({ length: 100 }, () => task(MISSING_RSC, 'add_one', [i], { pad: 'p'.repeat(400) })) } }]))
     const frame = JSON.stringify(requests)
     expect(frame.length).toBeGreaterThan(5_000_000)
-    const errors = async (): Promise<number> => await seriesValue(t.node.registry, 'ipvm_rpc_requests_total', { method: 'subscribe_run_workflow', outcome: 'error' }) ?? 0
+    const errors = async (): Promise<number> => await seriesValue(h.t.node.registry, 'ipvm_rpc_requests_total', { method: 'subscribe_run_workflow', outcome: 'error' }) ?? 0
     const before = await errors()
     s.send(frame)
     const answered = s.next(60_000).then(r => { log.push('batch'); return r as Array<{ id: number, error: { data: { code: string } } }> })
     // once the node is into the batch, the bystanders ask
     await until(async () => await errors() > before, 'the batch to be served')
-    await bystanders.serve(log, start++)
+    await h.bystanders.serve(log, start++)
     const answer = await answered
     expect(log.at('probe')).toBeLessThan(log.at('batch'))
     expect(answer.map(r => r.id)).toEqual(requests.map((_, i) => i))
@@ -121,7 +107,7 @@ describe('hostile requests', { timeout: 90_000 }, () => {
     const tasks = Array.from({ length: 4000 }, () => tinyTask(0))
     const requests = [0, 1, 2].map(i => runRequest(i, [{ workflow: { tasks: [...tasks, tinyTask(1 + i)] } }]))
     s.send(JSON.stringify(requests))
-    const [answer] = await Promise.all([s.next(30_000), bystanders.serve(log, start++)])
+    const [answer] = await Promise.all([s.next(30_000), h.bystanders.serve(log, start++)])
     expect(answer.map((r: { id: number }) => r.id)).toEqual([0, 1, 2])
     expect(answer.map((r: { error: { data: { code: string } } }) => r.error.data.code)).toEqual(['WORKFLOW_INVALID_DUPLICATE_TASK', 'WORKFLOW_INVALID_DUPLICATE_TASK', 'WORKFLOW_TOO_LARGE'])
     // the third is over the total, refused unread
@@ -134,12 +120,12 @@ describe('hostile requests', { timeout: 90_000 }, () => {
       s.send(`{"jsonrpc":"2.0","id":${id},"method":"health"}`)
       const raw = await new Promise<string>(resolve => s.ws.once('message', d => resolve(frameText(d))))
       expect(raw).toBe(`{"jsonrpc":"2.0","id":${id},"result":{"healthy":true}}`)
-      const http = await httpOnce(`${t.httpUrl}/`, { body: `[{"jsonrpc":"2.0","id":${id},"method":"health"},{"jsonrpc":"2.0","id":2,"method":"health"}]`, localAddress: HOSTILE_ADDRESSES[1] })
+      const http = await httpOnce(`${h.t.httpUrl}/`, { body: `[{"jsonrpc":"2.0","id":${id},"method":"health"},{"jsonrpc":"2.0","id":2,"method":"health"}]`, localAddress: HOSTILE_ADDRESSES[1] })
       expect(http.text).toBe(`[{"jsonrpc":"2.0","id":${id},"result":{"healthy":true}},{"jsonrpc":"2.0","id":2,"result":{"healthy":true}}]`)
     }
     // ids 1 and 1.0 are different requests: each subscription streams its own workflow
-    const a = { tasks: [task(rsc, 'add_one', [start++])] }
-    const b = { tasks: [task(rsc, 'add_one', [start++]), task(rsc, 'add_one', [awaitOk(task(rsc, 'add_one', [start - 1]))])] }
+    const a = { tasks: [task(h.rsc, 'add_one', [start++])] }
+    const b = { tasks: [task(h.rsc, 'add_one', [start++]), task(h.rsc, 'add_one', [awaitOk(task(h.rsc, 'add_one', [start - 1]))])] }
     s.send(`[${JSON.stringify(runRequest(0, [{ name: 'b', workflow: b }, JSON_WITH_STATUS])).replace('"id":0', '"id":1.0')}, ${JSON.stringify(runRequest(1, [{ name: 'a', workflow: a }, JSON_WITH_STATUS]))}]`)
     const raw = await new Promise<string>(resolve => s.ws.once('message', d => resolve(frameText(d))))
     const subs = new Map<string, string>()
@@ -160,13 +146,13 @@ describe('hostile requests', { timeout: 90_000 }, () => {
   it('POST /ui/plan: 40 000 tasks are refused with 413 WORKFLOW_TOO_LARGE before parsing; one task awaiting 60 000 times is planned', async () => {
     const log = new EventLog()
     const body = JSON.stringify({ tasks: Array.from({ length: 40_000 }, (_, i) => tinyTask(i)) })
-    const [refused] = await Promise.all([httpOnce(`${t.httpUrl}/ui/plan`, { body, localAddress: HOSTILE_ADDRESSES[2] }), bystanders.serve(log, start++)])
+    const [refused] = await Promise.all([httpOnce(`${h.t.httpUrl}/ui/plan`, { body, localAddress: HOSTILE_ADDRESSES[2] }), h.bystanders.serve(log, start++)])
     expect(refused.status).toBe(413)
     expect(JSON.parse(refused.text)).toMatchObject({ error: { code: -32005, data: { code: 'WORKFLOW_TOO_LARGE', tasks: 40_000 } } })
-    const first = task(rsc, 'add_one', [1])
+    const first = task(h.rsc, 'add_one', [1])
     const awaited = awaitOk(first)
-    const many = JSON.stringify({ tasks: [first, task(rsc, 'join_strings', Array.from({ length: 60_000 }, () => awaited))] })
-    const [planned] = await Promise.all([httpOnce(`${t.httpUrl}/ui/plan`, { body: many, localAddress: HOSTILE_ADDRESSES[2] }), bystanders.serve(log, start++)])
+    const many = JSON.stringify({ tasks: [first, task(h.rsc, 'join_strings', Array.from({ length: 60_000 }, () => awaited))] })
+    const [planned] = await Promise.all([httpOnce(`${h.t.httpUrl}/ui/plan`, { body: many, localAddress: HOSTILE_ADDRESSES[2] }), h.bystanders.serve(log, start++)])
     expect(planned.status).toBe(200)
     expect((JSON.parse(planned.text) as { tasks: Array<{ awaits: unknown[] }> }).tasks[1].awaits).toHaveLength(1)
   })
