@@ -55,24 +55,23 @@ describe('BlockStore', () => {
     expect(await codeOf(store.blocks.require(cid))).toBe(StoreErrorCode.BLOCK_NOT_FOUND)
   })
 
-  it('getMany keeps the order of the request, with undefined for absent blocks', async () => {
+  /** Blocks 'a' (sha2-256) and 'bb' (sha3-256) stored; a CID never stored, and an identity CID ('i'). */
+  async function twoStoredBlocks (): Promise<{ ca: CID, cb: CID, missing: CID, inline: CID }> {
     const a = enc('a'); const b = enc('bb')
     const ca = await sha256Cid(RAW, a); const cb = sha3Cid(RAW, b)
-    const missing = await sha256Cid(RAW, enc('missing'))
-    const inline = CID.createV1(RAW, identity.digest(enc('i')))
     await store.blocks.put(ca, a)
     await store.blocks.put(cb, b)
+    return { ca, cb, missing: await sha256Cid(RAW, enc('missing')), inline: CID.createV1(RAW, identity.digest(enc('i'))) }
+  }
+
+  it('getMany keeps the order of the request, with undefined for absent blocks', async () => {
+    const { ca, cb, missing, inline } = await twoStoredBlocks()
     const got = await store.blocks.getMany([cb, missing, inline, ca])
     expect(got.map(x => x === undefined ? undefined : new TextDecoder().decode(x))).toEqual(['bb', undefined, 'i', 'a'])
   })
 
   it('hasMany answers in the order of the request, identity CIDs always present', async () => {
-    const a = enc('a'); const b = enc('bb')
-    const ca = await sha256Cid(RAW, a); const cb = sha3Cid(RAW, b)
-    const missing = await sha256Cid(RAW, enc('missing'))
-    const inline = CID.createV1(RAW, identity.digest(enc('i')))
-    await store.blocks.put(ca, a)
-    await store.blocks.put(cb, b)
+    const { ca, cb, missing, inline } = await twoStoredBlocks()
     expect(await store.blocks.hasMany([cb, missing, inline, ca, missing])).toEqual([true, false, true, true, false])
     expect(await store.blocks.hasMany([])).toEqual([])
   })
