@@ -96,13 +96,15 @@ async function replayOnHomestar (hs: HomestarProcess, workflow: object, name: st
 }
 
 /** Prints Homestar's last log lines when the running test fails. */
-function showHomestarLogOnFailure (hs: HomestarProcess): void {
-  onTestFailed(() => { console.log(`Homestar's last log lines:\n${hs.logTail()}`) })
-}
-
-/** Skips the running test, saying why, when Homestar did not start in beforeAll. */
-function requireHomestar (ctx: TestContext, unavailable: string | undefined): void {
+/**
+ * The Homestar process of the running test, its last log lines printed if the test fails;
+ * skips the test, saying why, when Homestar did not start in beforeAll.
+ */
+function homestarFor (ctx: TestContext, hs: HomestarProcess | undefined, unavailable: string | undefined): HomestarProcess {
   if (unavailable !== undefined) ctx.skip(`Homestar could not start here: ${unavailable}`)
+  if (hs === undefined) throw new Error('Homestar started, but its process is not known')
+  onTestFailed(() => { console.log(`Homestar's last log lines:\n${hs.logTail()}`) })
+  return hs
 }
 
 describe.skipIf(!('path' in binary))('path' in binary ? SUITE : `${SUITE} (skipped: ${binary.reason})`, () => {
@@ -187,9 +189,7 @@ describe.skipIf(!('path' in binary))('path' in binary ? SUITE : `${SUITE} (skipp
     })
 
     it('Homestar → this node: taken when Homestar is trusted (network.trusted_peers, or trust = "any") and replayed without executing; kept apart when it is not', async (ctx) => {
-      requireHomestar(ctx, unavailable)
-      const homestar = hs as HomestarProcess
-      showHomestarLogOnFailure(homestar)
+      const homestar = homestarFor(ctx, hs, unavailable)
       const fromPeers = await Promise.all([trusting, anyPeer].map(async ({ t }) => await metricValue(t, 'ipvm_receipts_from_peers_total')))
       const executed = await Promise.all([trusting, anyPeer].map(async ({ t }) => await metricValue(t, 'ipvm_tasks_executed_total')))
       const candidates = await metricValue(untrusting.t, 'ipvm_receipt_candidates')
@@ -230,9 +230,7 @@ describe.skipIf(!('path' in binary))('path' in binary ? SUITE : `${SUITE} (skipp
     }, 90_000)
 
     it('this node → Homestar: Homestar takes the gossiped receipts and replays the workflow without fetching or running the Wasm', async (ctx) => {
-      requireHomestar(ctx, unavailable)
-      const homestar = hs as HomestarProcess
-      showHomestarLogOnFailure(homestar)
+      const homestar = homestarFor(ctx, hs, unavailable)
       const { t, log } = trusting
       const workflow = chain(rsc, 2, 200)
       const ours = await collectRun(await t.client.runWorkflow(workflow), WAIT_MS)
@@ -254,9 +252,7 @@ describe.skipIf(!('path' in binary))('path' in binary ? SUITE : `${SUITE} (skipp
     }, 90_000)
 
     it('replays gossip again: Homestar hears the receipts this node replays', async (ctx) => {
-      requireHomestar(ctx, unavailable)
-      const homestar = hs as HomestarProcess
-      showHomestarLogOnFailure(homestar)
+      const homestar = homestarFor(ctx, hs, unavailable)
       const { t, log } = trusting
       // receipts Homestar computed itself never came to it by gossip: any it hears now are our replays
       const workflow = chain(rsc, 2, 300)
@@ -301,9 +297,7 @@ describe.skipIf(!('path' in binary))('path' in binary ? SUITE : `${SUITE} (skipp
     })
 
     it('Homestar → this node: found on Homestar under the bare instruction CID and replayed under trust = "any"; unsigned, it vouches for nobody under "trusted"', async (ctx) => {
-      requireHomestar(ctx, unavailable)
-      const homestar = hs as HomestarProcess
-      showHomestarLogOnFailure(homestar)
+      const homestar = homestarFor(ctx, hs, unavailable)
       const workflow = chain(rsc, 2, 400)
       const computed = await runOnHomestar(homestar, workflow, 'dht-hs-to-us', 2)
       const cids = computed.map(cidOf)
@@ -333,9 +327,7 @@ describe.skipIf(!('path' in binary))('path' in binary ? SUITE : `${SUITE} (skipp
     }, 90_000)
 
     it('this node → Homestar: Homestar finds this node\'s records (got_receipt_dht) but, as 0.3.0 does, still runs the tasks of that run; the next run replays', async (ctx) => {
-      requireHomestar(ctx, unavailable)
-      const homestar = hs as HomestarProcess
-      showHomestarLogOnFailure(homestar)
+      const homestar = homestarFor(ctx, hs, unavailable)
       const { t, log } = anyPeer
       const workflow = chain(rsc, 2, 500)
       const ours = await collectRun(await t.client.runWorkflow(workflow), WAIT_MS)
