@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { defaultConfig, type IpvmConfig } from '../config/index.js'
+import { LONG_CALL_MS } from './workers/priority.js'
 
 export interface WasmRunnerOptions {
   /**
@@ -32,6 +33,11 @@ export interface WasmRunnerOptions {
    * @default 5000
    */
   extraIdleMs?: number
+  /**
+   * How long a Wasm call runs before its thread drops to the lowest CPU priority (nice 19) until
+   * it ends. @default 100
+   */
+  longCallMs?: number
   /**
    * Timeout of a call that gives none, counted from when a worker starts it (queueing
    * time excluded). Homestar's default `meta.time`.
@@ -90,6 +96,7 @@ export const defaultWasmRunnerOptions: Required<Omit<WasmRunnerOptions, 'cacheDi
   maxExtraWorkers: 2 * Math.max(1, availableParallelism()),
   reliefAfterMs: 250,
   extraIdleMs: 5000,
+  longCallMs: LONG_CALL_MS,
   defaultTimeoutMs: defaultConfig.workflow.default_timeout_ms,
   defaultMemoryBytes: defaultConfig.workflow.default_memory_bytes,
   maxMemoryBytes: 4 * GIB,

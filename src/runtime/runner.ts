@@ -71,6 +71,7 @@ export class WasmRunner implements Startable {
       maxExtraWorkers: this.options.maxExtraWorkers,
       reliefAfterMs: this.options.reliefAfterMs,
       extraIdleMs: this.options.extraIdleMs,
+      longCallMs: this.options.longCallMs,
       idleMs: this.options.workerIdleMs,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb >> 3)) }
     }, { logger: this.logger })
@@ -136,7 +137,7 @@ export class WasmRunner implements Startable {
 
   /** The worker pool's workers and calls at the moment (all zero when stopped). */
   poolStats (): PoolStats {
-    return this.pool?.stats() ?? { workers: 0, extra: 0, busy: 0, queued: 0, lowPriority: 0, groups: {} }
+    return this.pool?.stats() ?? { workers: 0, extra: 0, busy: 0, queued: 0, lowPriority: 0, longCalls: 0, groups: {} }
   }
 
   /** The prepared artifact for `key`, preparing it on first use (least recently used evicted). */

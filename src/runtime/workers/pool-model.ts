@@ -18,6 +18,8 @@ export interface WorkerPoolOptions {
   reliefAfterMs?: number
   /** How long an extra worker stays idle, ready for the next group left without one, before it stops. @default 5000 */
   extraIdleMs?: number
+  /** How long a call runs before its thread goes to the lowest priority. @default 100 (`LONG_CALL_MS`) */
+  longCallMs?: number
 }
 
 /** A failed call, with what the guest logged before failing. */
@@ -39,6 +41,8 @@ export interface PoolStats {
   queued: number
   /** Workers running a long call at the lowest priority. */
   lowPriority: number
+  /** Calls that ran long enough to go to the lowest priority, since the pool started. */
+  longCalls: number
   /** Workers each group holds. */
   groups: Record<string, number>
 }

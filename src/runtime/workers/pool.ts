@@ -53,12 +53,15 @@ export class WorkerPool {
   private readonly maxExtra: number
   private readonly reliefAfterMs: number
   private readonly extraIdleMs: number
+  private readonly longCallMs: number
+  private longCalls = 0
   private readonly idleMs: number
 
   constructor (private readonly options: WorkerPoolOptions, private readonly components: { logger: Logger }) {
     this.maxExtra = options.maxExtraWorkers ?? 2 * options.size
     this.reliefAfterMs = options.reliefAfterMs ?? DEFAULT_RELIEF_AFTER_MS
     this.extraIdleMs = options.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS
+    this.longCallMs = options.longCallMs ?? LONG_CALL_MS
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS
   }
 
@@ -115,7 +118,7 @@ export class WorkerPool {
 
   stats (): PoolStats {
     const live = this.slots.filter(s => !s.retired)
-    return { workers: live.length, extra: live.filter(s => s.extra).length, busy: live.filter(s => s.job !== undefined).length, queued: this.queue.size, lowPriority: live.filter(s => s.demoted === true).length, groups: Object.fromEntries(this.held) }
+    return { workers: live.length, extra: live.filter(s => s.extra).length, busy: live.filter(s => s.job !== undefined).length, queued: this.queue.size, lowPriority: live.filter(s => s.demoted === true).length, longCalls: this.longCalls, groups: Object.fromEntries(this.held) }
   }
 
   private spawn (extra: boolean): Slot {
@@ -318,11 +321,13 @@ export class WorkerPool {
     slot.keys.add(key)
     slot.worker.ref()
     slot.worker.postMessage({ type: 'run', id: job.id, request: job.request, ...(artifact !== undefined ? { artifact } : {}) } satisfies ToWorker)
-    // a call still running after LONG_CALL_MS goes to the lowest priority: short calls on the
+    // a call still running after longCallMs goes to the lowest priority: short calls on the
     // other workers, and extra workers started for runs left without one, get the processor first
     slot.longCallTimer = setTimeout(() => {
-      if (slot.job === job && setThreadNiceness(slot.tid, LONG_CALL_NICENESS)) slot.demoted = true
-    }, LONG_CALL_MS)
+      if (slot.job !== job || !setThreadNiceness(slot.tid, LONG_CALL_NICENESS)) return
+      slot.demoted = true
+      this.longCalls++
+    }, this.longCallMs)
     slot.longCallTimer.unref()
     job.timer = setTimeout(() => {
       if (slot.job === job) {

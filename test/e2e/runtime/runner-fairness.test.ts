@@ -46,7 +46,6 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
 
   it('runs a call that has run long at the lowest priority (Linux), and its worker at the normal one again after', async (ctx) => {
     if (process.platform !== 'linux') ctx.skip('thread priorities are Linux\'s (a thread id in /proc)')
-    const r = await runner(1)
     const niceValues = (): number[] => readdirSync('/proc/self/task').flatMap(tid => {
       try {
         const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
@@ -55,15 +54,29 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
         return [] // the thread ended meanwhile
       }
     })
-    const call = r.run({ key: KEY, wasm: core, func: 'burn', args: [1_500_000_000], timeoutMs: 600_000, group: 'long' })
-    await waitUntil(() => r.poolStats().lowPriority === 1, 20_000, 'the long call at the lowest priority')
+    // a call that never ends: its thread is seen at nice 19
+    const r = await runner(1)
+    const log: Settled[] = []
+    const endless = spin(r, 'endless', 1, log)
+    await waitUntil(() => r.poolStats().lowPriority === 1, 20_000, 'the endless call at the lowest priority')
     expect(niceValues()).toContain(19)
-    expect((await call).output).toBe(1_500_000_000)
-    expect(r.poolStats()).toMatchObject({ busy: 0, lowPriority: 0 })
+    endless.controller.abort()
+    await Promise.all(endless.calls)
+    // its worker is terminated: the thread goes
+    await waitUntil(() => !niceValues().includes(19), 20_000, 'the endless call\'s thread gone')
+    // a call that runs past longCallMs and ends (at nice 19 it may wait long for the processor
+    // on a busy machine: it is kept short): lowered once, and its worker back at the normal
+    // priority after it; the next call runs there as before
+    const short = new WasmRunner({ workers: 1, longCallMs: 10 }, { logger: silentLogger() })
+    runners.push(short)
+    await short.start()
+    expect((await short.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
+    expect((await short.run({ key: KEY, wasm: core, func: 'burn', args: [100_000_000], timeoutMs: 600_000 })).output).toBe(100_000_000)
+    expect(short.poolStats()).toMatchObject({ workers: 1, busy: 0, lowPriority: 0, longCalls: 1 })
     expect(niceValues()).not.toContain(19)
-    // a short call after it runs as before
-    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
-  })
+    expect((await short.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
+    expect(short.poolStats()).toMatchObject({ workers: 1, longCalls: 1 })
+  }, 120_000)
 
   it('starts workers only when calls wait for them, at most `workers`, and lets each go once idle for workerIdleMs', async () => {
     const r = new WasmRunner({ workers: 2, workerIdleMs: 300 }, { logger: silentLogger() })
