@@ -3,8 +3,10 @@ import { cidIn, decode, encode, isIpldMap, receiptCid, receiptFromIpld, receiptI
 import { NetworkError, NetworkErrorCode } from './errors.js'
 
 /**
- * The receipt exchange between ipvm nodes (`/ipvm/receipts/1.0.0`): one request, one answer,
- * each a length-prefixed DAG-CBOR message.
+ * The receipt exchange between ipvm nodes (`/ipvm/receipts/1.0.0`): requests and their answers,
+ * each a length-prefixed DAG-CBOR message; a stream carries requests one at a time, each
+ * answered before the next is sent, until the asking side closes it (an answering side may
+ * close after any answer: the asking side then opens another stream).
  * - `{want: [instruction CID…]}`: the receipts the peer would reuse for these instructions
  *   (a run asks its peers for all its tasks at once);
  * - `{have: [receipt CID…]}`: the receipts the peer stored recently that are not in the list

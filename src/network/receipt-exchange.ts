@@ -7,6 +7,7 @@ import type { LruMap } from '../util/lru.js'
 import { shuffled } from '../util/shuffle.js'
 import { recordVouchers, signReceipt, verifyReceiptSignature } from './attestation.js'
 import { receiptRecordKey } from './dht.js'
+import { ExchangeSession } from './exchange-session.js'
 import { decodeRequest, decodeResponse, encodeRequest, encodeResponse, MAX_HAVE, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, RECEIPT_EXCHANGE_PROTOCOL, type ExchangedReceipt, type ExchangeRequest } from './exchange-wire.js'
 import type { IntakeVerdict } from './intake.js'
 import type { BoundedRecordStore } from './record-store.js'
@@ -50,6 +51,8 @@ export class ReceiptExchangePeers {
   private timer?: NodeJS.Timeout
   /** Connected peers that said (identify) they speak the receipt exchange, by peer id. */
   private readonly speakers = new Map<string, PeerId>()
+  /** The long-lived stream to each peer this node asked, by peer id. */
+  private readonly sessions = new Map<string, ExchangeSession>()
   private readonly onIdentify = (event: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     const { peerId, protocols } = event.detail
     if (!protocols.includes(RECEIPT_EXCHANGE_PROTOCOL)) {
@@ -61,7 +64,10 @@ export class ReceiptExchangePeers {
   }
 
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
-    this.speakers.delete(event.detail.toString())
+    const peer = event.detail.toString()
+    this.speakers.delete(peer)
+    this.sessions.get(peer)?.close()
+    this.sessions.delete(peer)
   }
 
   constructor (private readonly options: ReceiptExchangeOptions, private readonly c: ReceiptExchangeComponents) {}
@@ -85,6 +91,8 @@ export class ReceiptExchangePeers {
     attached.node.removeEventListener('peer:identify', this.onIdentify)
     attached.node.removeEventListener('peer:disconnect', this.onDisconnect)
     this.speakers.clear()
+    for (const session of this.sessions.values()) session.close()
+    this.sessions.clear()
     await attached.node.unhandle(RECEIPT_EXCHANGE_PROTOCOL).catch(() => {})
   }
 
@@ -120,26 +128,42 @@ export class ReceiptExchangePeers {
     if (admitted > 0) this.c.logger.debug({ peer: peer.toString(), admitted }, 'receipts brought back by the exchange with a peer')
   }
 
-  /** Asks a peer; what it answers, or undefined when it does not. */
+  /**
+   * Asks a peer; what it answers, or undefined when it does not. Requests go over the peer's
+   * session (one long-lived stream); one made while the session waits for an answer gets a
+   * stream of its own instead of waiting behind it.
+   */
   async request (peer: PeerId, request: ExchangeRequest, signal: AbortSignal): Promise<ExchangedReceipt[] | undefined> {
     const node = this.attached?.node
     if (node === undefined) return undefined
+    const key = peer.toString()
     try {
-      const stream = await node.dialProtocol(peer, RECEIPT_EXCHANGE_PROTOCOL, { signal })
-      try {
-        if (!stream.send(lengthPrefixed(encodeRequest(request)))) await stream.onDrain({ signal })
-        for await (const message of readLengthPrefixed(stream, MAX_RESPONSE_BYTES)) {
-          await stream.close({ signal }).catch(() => {})
-          return decodeResponse(message)
-        }
-        return undefined
-      } catch (err) {
-        stream.abort(err instanceof Error ? err : new Error(String(err)))
-        throw err
+      let session = this.sessions.get(key)
+      if (session === undefined) {
+        session = new ExchangeSession(node, peer, RECEIPT_EXCHANGE_PROTOCOL, MAX_RESPONSE_BYTES)
+        this.sessions.set(key, session)
       }
+      const message = encodeRequest(request)
+      return decodeResponse(session.busy ? await this.askOnce(node, peer, message, signal) : await session.ask(message, signal))
     } catch (err) {
-      this.c.logger.debug({ peer: peer.toString(), err: errorMessage(err) }, 'receipt exchange with a peer failed')
+      this.c.logger.debug({ peer: key, err: errorMessage(err) }, 'receipt exchange with a peer failed')
       return undefined
+    }
+  }
+
+  /** One request on a stream of its own, closed after the answer. */
+  private async askOnce (node: Libp2p, peer: PeerId, message: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+    const stream = await node.dialProtocol(peer, RECEIPT_EXCHANGE_PROTOCOL, { signal })
+    try {
+      if (!stream.send(lengthPrefixed(message))) await stream.onDrain({ signal })
+      for await (const answer of readLengthPrefixed(stream, MAX_RESPONSE_BYTES)) {
+        await stream.close({ signal }).catch(() => {})
+        return answer
+      }
+      throw new Error('the peer closed the stream without answering')
+    } catch (err) {
+      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      throw err
     }
   }
 
@@ -173,16 +197,14 @@ export class ReceiptExchangePeers {
     }
   }
 
-  /** Answers one request: the receipts this node would reuse for the instructions wanted, or its recent ones the peer lacks. */
+  /** Answers a peer's requests on one stream, each in turn, until the peer closes it. */
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     try {
-      let answer: ExchangedReceipt[] = []
       for await (const message of readLengthPrefixed(stream, MAX_REQUEST_BYTES)) {
         const request = decodeRequest(message)
-        answer = 'want' in request ? await this.wanted(request.want) : await this.missing(request.have)
-        break
+        const answer = 'want' in request ? await this.wanted(request.want) : await this.missing(request.have)
+        if (!stream.send(lengthPrefixed(encodeResponse(answer)))) await stream.onDrain()
       }
-      if (!stream.send(lengthPrefixed(encodeResponse(answer)))) await stream.onDrain()
       await stream.close().catch(() => {})
     } catch (err) {
       this.c.logger.debug({ peer: connection.remotePeer.toString(), err: errorMessage(err) }, 'receipt exchange request failed')
