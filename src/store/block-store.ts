@@ -60,7 +60,7 @@ export class BlockStore {
   async get (cid: CID): Promise<Uint8Array | undefined> {
     assertSupported(cid)
     if (cid.multihash.code === HashCode.identity) return cid.multihash.digest
-    const bytes = await this.level.get(key(Bucket.blocks, cidKey(cid)))
+    const bytes = await this.level.get(key(Bucket.blocks, cidKey(cid)), { large: true })
     if (bytes === undefined) return undefined
     await this.verify(cid, bytes)
     return bytes
@@ -79,7 +79,7 @@ export class BlockStore {
   async getMany (cids: CID[]): Promise<Array<Uint8Array | undefined>> {
     for (const cid of cids) assertSupported(cid)
     const stored = cids.map(cid => cid.multihash.code === HashCode.identity ? undefined : key(Bucket.blocks, cidKey(cid)))
-    const found = await this.level.getMany(stored.filter((k): k is Uint8Array => k !== undefined))
+    const found = await this.level.getMany(stored.filter((k): k is Uint8Array => k !== undefined), { large: true })
     let next = 0
     return await Promise.all(cids.map(async (cid, i) => {
       if (stored[i] === undefined) return cid.multihash.digest
@@ -98,7 +98,7 @@ export class BlockStore {
   async hasMany (cids: CID[]): Promise<boolean[]> {
     for (const cid of cids) assertSupported(cid)
     const stored = cids.map(cid => cid.multihash.code === HashCode.identity ? undefined : key(Bucket.blocks, cidKey(cid)))
-    const found = await this.level.hasMany(stored.filter((k): k is Uint8Array => k !== undefined))
+    const found = await this.level.hasMany(stored.filter((k): k is Uint8Array => k !== undefined), { large: true })
     let next = 0
     return stored.map(k => k === undefined ? true : found[next++])
   }

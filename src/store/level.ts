@@ -5,11 +5,28 @@ import type { Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
 import { Bucket, key, plain, u64, utf8 } from './buckets.js'
 import { StoreError, StoreErrorCode } from './errors.js'
+import { openError, opError, suspended } from './level-errors.js'
 
 /** LevelDB's memtable size: up to twice this is held in memory while one is written out. */
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 
+/**
+ * Reads of at most this many keys are made synchronously, on the calling thread (`getSync`),
+ * instead of as a job on libuv's thread pool. A job costs a thread hand-off each way (a
+ * wake-up of a pool thread, then of the event loop) and a promise, which for a key in the
+ * memtable or the block cache is many times the read itself; with several nodes on a machine,
+ * those hand-offs were most of the CPU a node spent on a receipt a peer sent it. A read from
+ * disk blocks the event loop for its duration: larger reads, and reads of values that may be
+ * large (`{ large: true }`: a file's blocks), stay on the pool.
+ */
+export const SYNC_READ_MAX_KEYS = 32
+
 export type Bytes = Uint8Array
+
+export interface ReadOptions {
+  /** The values may be large (a file's blocks): read them on the thread pool, never on the calling thread. */
+  large?: boolean
+}
 
 export interface LevelControllerOptions {
   /** Directory of the LevelDB database. Created (with parents) on start. */
@@ -35,6 +52,8 @@ export interface Database {
   open(): Promise<void>
   close(): Promise<void>
   get(key: Bytes): Promise<Bytes | undefined>
+  /** A read on the calling thread; absent when the database cannot (then reads are asynchronous). */
+  getSync?: (key: Bytes) => Bytes | undefined
   getMany(keys: Bytes[]): Promise<Array<Bytes | undefined>>
   hasMany(keys: Bytes[]): Promise<boolean[]>
   put(key: Bytes, value: Bytes, options: { sync: boolean }): Promise<void>
@@ -177,21 +196,45 @@ export class LevelController implements Startable {
     this.log.debug({ location: this.location }, 'store closed')
   }
 
-  async get (key: Bytes): Promise<Bytes | undefined> {
+  async get (key: Bytes, options: ReadOptions = {}): Promise<Bytes | undefined> {
+    const db = options.large === true ? undefined : this.syncReader()
+    if (db !== undefined) return this.readSync(db, [key])[0]
     const value = await this.run(async db => await db.get(key), false)
     return value === undefined ? undefined : plain(value)
   }
 
-  async getMany (keys: Bytes[]): Promise<Array<Bytes | undefined>> {
+  async getMany (keys: Bytes[], options: ReadOptions = {}): Promise<Array<Bytes | undefined>> {
     if (keys.length === 0) return []
+    const db = keys.length <= SYNC_READ_MAX_KEYS && options.large !== true ? this.syncReader() : undefined
+    if (db !== undefined) return this.readSync(db, keys)
     const values = await this.run(async db => await db.getMany(keys), false)
     return values.map(v => v === undefined ? undefined : plain(v))
   }
 
   /** Which of the keys are present, in one read; values are not copied out. */
-  async hasMany (keys: Bytes[]): Promise<boolean[]> {
+  async hasMany (keys: Bytes[], options: ReadOptions = {}): Promise<boolean[]> {
     if (keys.length === 0) return []
+    const db = keys.length <= SYNC_READ_MAX_KEYS && options.large !== true ? this.syncReader() : undefined
+    if (db !== undefined) return this.readSync(db, keys).map(v => v !== undefined)
     return await this.run(async db => await db.hasMany(keys), false)
+  }
+
+  /** The open database when it reads synchronously and is not being reopened. */
+  private syncReader (): (Db & { getSync: (key: Bytes) => Bytes | undefined }) | undefined {
+    const db = this.db
+    if (db === undefined || db.status !== 'open' || this.reopening !== undefined || typeof db.getSync !== 'function') return undefined
+    return db as Db & { getSync: (key: Bytes) => Bytes | undefined }
+  }
+
+  private readSync (db: { getSync: (key: Bytes) => Bytes | undefined }, keys: Bytes[]): Array<Bytes | undefined> {
+    try {
+      return keys.map(k => {
+        const v = db.getSync(k)
+        return v === undefined ? undefined : plain(v)
+      })
+    } catch (err) {
+      throw opError(err)
+    }
   }
 
   async put (key: Bytes, value: Bytes, options: WriteOptions = {}): Promise<void> {
@@ -346,39 +389,7 @@ export class LevelController implements Startable {
   }
 }
 
-/** The error a write gets while writing is suspended: the failure's own code and reason. */
-function suspended (failure: WriteFailure): StoreError {
-  const { error, since } = failure
-  return new StoreError(error.code, `store writes are suspended since ${new Date(since).toISOString()}: ${error.message}`, { since, reason: error.message })
-}
-
 async function diskFreeBytes (location: string): Promise<number | undefined> {
   const s = await statfs(location)
   return s.bavail * s.bsize
-}
-
-interface LevelErrorLike { code?: string, message?: string, cause?: LevelErrorLike }
-
-function openError (err: unknown, location: string): StoreError {
-  const e = err as LevelErrorLike
-  if (e.code === 'LEVEL_LOCKED' || e.cause?.code === 'LEVEL_LOCKED') {
-    return new StoreError(StoreErrorCode.LOCKED, `store is in use by another process: ${location}`, { location }, { cause: err })
-  }
-  const detail = e.cause?.message ?? e.message ?? String(err)
-  return new StoreError(StoreErrorCode.OPEN_FAILED, `cannot open store at ${location}: ${detail}`, { location }, { cause: err })
-}
-
-function opError (err: unknown): unknown {
-  if (err instanceof StoreError) return err
-  const e = err as LevelErrorLike
-  if (e.code === 'LEVEL_DATABASE_NOT_OPEN') {
-    return new StoreError(StoreErrorCode.NOT_OPEN, 'store is not open', undefined, { cause: err })
-  }
-  if (typeof e.code === 'string' && e.code.startsWith('LEVEL_')) {
-    const detail = e.cause?.message ?? e.message ?? e.code
-    // LevelDB reports a full disk as an IO error whose message carries strerror(ENOSPC)
-    const code = /no space left on device|ENOSPC/i.test(detail) ? StoreErrorCode.NO_SPACE : StoreErrorCode.IO
-    return new StoreError(code, `store operation failed: ${detail}`, { levelCode: e.code }, { cause: err })
-  }
-  return err
 }

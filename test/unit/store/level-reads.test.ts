@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Level } from 'level'
+import { afterEach, describe, expect, it } from 'vitest'
+import { LevelController, SYNC_READ_MAX_KEYS, type BatchOp, type Database, type RangeOptions } from '../../../src/store/level.js'
+import { silentLogger } from '../../../src/util/logger.js'
+
+type Bytes = Uint8Array
+
+/** A LevelDB database that counts its synchronous and asynchronous reads. */
+function countingLevel (location: string): Database & { syncReads: number, asyncReads: number } {
+  const db = new Level<Bytes, Bytes>(location, { keyEncoding: 'view', valueEncoding: 'view' })
+  const counting = {
+    syncReads: 0,
+    asyncReads: 0,
+    get status () { return db.status },
+    open: async () => { await db.open() },
+    close: async () => { await db.close() },
+    get: async (key: Bytes) => { counting.asyncReads++; return await db.get(key) },
+    getSync: (key: Bytes) => { counting.syncReads++; return db.getSync(key) },
+    getMany: async (keys: Bytes[]) => { counting.asyncReads++; return await db.getMany(keys) },
+    hasMany: async (keys: Bytes[]) => { counting.asyncReads++; return await db.hasMany(keys) },
+    put: async (key: Bytes, value: Bytes, options: { sync: boolean }) => { await db.put(key, value, options) },
+    batch: async (ops: BatchOp[], options: { sync: boolean }) => { await db.batch(ops, options) },
+    iterator: (range: RangeOptions) => db.iterator(range),
+    keys: (range: RangeOptions) => db.keys(range)
+  }
+  return counting
+}
+
+const dirs: string[] = []
+const controllers: LevelController[] = []
+afterEach(async () => {
+  for (const c of controllers.splice(0)) await c.stop()
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+})
+
+async function started (): Promise<{ level: LevelController, db: ReturnType<typeof countingLevel> }> {
+  const location = mkdtempSync(join(tmpdir(), 'ipvm-level-reads-'))
+  dirs.push(location)
+  const db = countingLevel(location)
+  const level = new LevelController({ location }, { logger: silentLogger(), database: () => db })
+  await level.start()
+  controllers.push(level)
+  return { level, db }
+}
+
+const k = (n: number): Bytes => Uint8Array.of(7, n >> 8, n & 0xff)
+
+describe('store: reads of a few keys', () => {
+  it(`reads up to ${SYNC_READ_MAX_KEYS} keys on the calling thread and more as one job on the pool, with the same answers`, async () => {
+    const { level, db } = await started()
+    const n = SYNC_READ_MAX_KEYS + 8
+    await level.batch(Array.from({ length: n }, (_, i) => ({ type: 'put' as const, key: k(i), value: Uint8Array.of(i) })))
+    // every other key is present
+    const few = Array.from({ length: SYNC_READ_MAX_KEYS }, (_, i) => k(i % 2 === 0 ? i : 1000 + i))
+    const fewValues = await level.getMany(few)
+    expect(db.syncReads).toBe(SYNC_READ_MAX_KEYS)
+    expect(db.asyncReads).toBe(0)
+    expect(fewValues.map(v => v?.[0])).toEqual(few.map((_, i) => i % 2 === 0 ? i : undefined))
+    for (const v of fewValues) if (v !== undefined) expect(v.constructor).toBe(Uint8Array)
+    expect(await level.hasMany(few)).toEqual(few.map((_, i) => i % 2 === 0))
+    expect(await level.get(k(3))).toEqual(Uint8Array.of(3))
+
+    const synced = db.syncReads
+    const many = Array.from({ length: n }, (_, i) => k(i))
+    expect((await level.getMany(many)).map(v => v?.[0])).toEqual(many.map((_, i) => i))
+    expect(db.asyncReads).toBe(1)
+    // values that may be large (a file's blocks) are read on the pool however few
+    expect((await level.getMany([k(1), k(2)], { large: true })).map(v => v?.[0])).toEqual([1, 2])
+    expect(db.asyncReads).toBe(2)
+    expect(db.syncReads).toBe(synced)
+  })
+
+  it('a read of a stopped store fails with the store\'s own error', async () => {
+    const { level } = await started()
+    await level.stop()
+    await expect(level.getMany([k(1)])).rejects.toMatchObject({ code: 'STORE_NOT_OPEN' })
+    await expect(level.get(k(1))).rejects.toMatchObject({ code: 'STORE_NOT_OPEN' })
+  })
+})
