@@ -185,10 +185,18 @@ export class Connection {
     return true
   }
 
-  /** The response to the requests of the last frame has been sent: start delivering. */
+  /**
+   * The response to the requests of the last frame has been sent: start delivering once the
+   * event loop has been round once more (a poll for I/O between), in a write of its own. A
+   * client that listens for a subscription's notifications only once its response is handed
+   * over loses those it reads together with the response: Homestar's own client on Node.js
+   * (`ws` hands over every message of one read before a promise's callbacks run) lost a
+   * replayed run's receipts, which are ready the moment the run is submitted.
+   */
   flushPending (): void {
     if (this.pending.length === 0) return
-    for (const sub of this.pending.splice(0)) sub.activate()
+    const subs = this.pending.splice(0)
+    setImmediate(() => { setImmediate(() => { for (const sub of subs) sub.activate() }) })
   }
 
   send (text: string): void {

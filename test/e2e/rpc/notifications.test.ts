@@ -127,6 +127,23 @@ describe('notifications with the default settings', () => {
     asBytes.close()
   })
 
+  it('notifications ready at once (a replay) reach the client in a read after the one with the subscribe response', async () => {
+    // Homestar's client registers for a subscription's notifications once it has the response:
+    // on Node.js, notifications read together with the response would be handed over first, and lost
+    const workflow = chain(rsc, 3, 100)
+    await collectRun(await t.client.runWorkflow(workflow), WAIT_MS)
+    const raw = await RawSocket.open(t.url)
+    const reads: string[] = []
+    ;(raw.ws as unknown as { _socket: NodeJS.EventEmitter })._socket.on('data', (chunk: Buffer) => reads.push(chunk.toString('latin1')))
+    raw.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'subscribe_run_workflow', params: [{ name: 'replayed', workflow }] }))
+    expect(typeof (await raw.next(WAIT_MS)).result).toBe('string')
+    for (let n = 0; n < 3; n++) expect((await raw.next(WAIT_MS)).method).toBe('subscribe_run_workflow')
+    const withResponse = reads.find(r => r.includes('"id":1'))
+    expect(withResponse).toBeDefined()
+    expect(withResponse).not.toContain('"method":"subscribe_run_workflow"')
+    raw.close()
+  })
+
   it('options choose the format and the status notifications per subscription, in every param form', async () => {
     const workflow = chain(rsc, 2, 10)
     const cbor = Array.from(encode({ name: 'forms', workflow: parseJson(JSON.stringify(workflow)) }))
