@@ -15,6 +15,9 @@ export interface ClientOptions {
 }
 
 /** A JSON-RPC error the node answered with. `code` is the JSON-RPC number; `data.code` the node's error code. */
+/** The code json-rpc-2.0 gives the requests it rejects when the connection closes (`rejectAllPendingRequests`). */
+const CONNECTION_CLOSED = 0
+
 export class RpcClientError extends Error {
   readonly code: number
   readonly data: unknown
@@ -78,7 +81,7 @@ export class IpvmClient {
     ws.on('message', data => this.onMessage(frameText(data)))
     ws.on('close', () => {
       this.closed = true
-      this.rpc.rejectAllPendingRequests('connection closed')
+      this.rpc.rejectAllPendingRequests('connection closed') // each with code 0 (CONNECTION_CLOSED)
       for (const p of this.rawPending.values()) { clearTimeout(p.timer); p.reject(new Error('connection closed')) }
       this.rawPending.clear()
       for (const s of this.streams.values()) s.end()
@@ -107,6 +110,8 @@ export class IpvmClient {
     try {
       return await this.rpc.timeout(this.requestTimeoutMs).request(method, params) as T
     } catch (err) {
+      // code 0 is no node's answer: the requests still waiting when the connection closed
+      if (err instanceof JSONRPCErrorException && err.code === CONNECTION_CLOSED) throw new Error('connection closed', { cause: err })
       if (err instanceof JSONRPCErrorException) throw new RpcClientError(err.code, err.message, err.data)
       throw err
     }
