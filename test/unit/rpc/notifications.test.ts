@@ -28,6 +28,11 @@ describe('run notifications', () => {
   })
 })
 
+/** After a new subscription's notifications are let out: two turns of the event loop's check phase. */
+async function activated (): Promise<void> {
+  for (let i = 0; i < 2; i++) await new Promise(resolve => setImmediate(resolve))
+}
+
 describe('Connection', () => {
   it('corks its socket from the first message of a turn to the end of the turn: the turn\'s messages leave in one write, in order', async () => {
     const { conn, sent } = connection()
@@ -41,21 +46,26 @@ describe('Connection', () => {
     sub.notify({ json: 1 })
     expect(calls).toEqual(['cork'])
     await new Promise(resolve => process.nextTick(resolve))
-    expect(calls).toEqual(['cork', 'uncork after 3'])
+    expect(calls).toEqual(['cork', 'uncork after 2'])
+    // a new subscription's first notification leaves in a write of its own, a turn of the loop later
+    await activated()
+    expect(calls).toEqual(['cork', 'uncork after 2', 'cork', 'uncork after 3'])
     expect(sent.map(String)).toEqual(['a', 'b', `{"jsonrpc":"2.0","method":"m","params":{"subscription":"${sub.id}","result":1}}`])
     corked.send('c')
-    expect(calls).toEqual(['cork', 'uncork after 3', 'cork'])
+    sub.notify({ json: 2 })
+    expect(calls).toEqual(['cork', 'uncork after 2', 'cork', 'uncork after 3', 'cork'])
     await new Promise(resolve => process.nextTick(resolve))
-    expect(calls).toEqual(['cork', 'uncork after 3', 'cork', 'uncork after 4'])
+    expect(calls).toEqual(['cork', 'uncork after 2', 'cork', 'uncork after 3', 'cork', 'uncork after 5'])
   })
 
-  it('frames each subscription\'s notifications in its own format; the connection\'s default when it gave none', () => {
+  it('frames each subscription\'s notifications in its own format; the connection\'s default when it gave none', async () => {
     const { conn, sent } = connection()
     const payload: Payload = { dagJson: '{"a":1.0}' }
     const asDefault = conn.subscribe('m')
     const asJson = conn.subscribe('m', 'json')
     const asBytes = conn.subscribe('m', 'bytes')
     conn.flushPending()
+    await activated()
     for (const sub of [asDefault, asJson, asBytes]) sub.notify(payload)
     const bytes = JSON.stringify(Array.from(Buffer.from('{"a":1.0}')))
     expect(sent.map(String)).toEqual([
@@ -65,12 +75,14 @@ describe('Connection', () => {
     ])
   })
 
-  it('holds a subscription\'s notifications until its subscribe answer went out, then sends them in its format', () => {
+  it('holds a subscription\'s notifications until its subscribe answer went out and the loop went round, then sends them in its format', async () => {
     const { conn, sent } = connection()
     const sub = conn.subscribe('m', 'json')
     sub.notify({ json: { first: true } })
     expect(sent).toEqual([])
     conn.flushPending()
+    expect(sent).toEqual([])
+    await activated()
     expect(sent.map(String)).toEqual([`{"jsonrpc":"2.0","method":"m","params":{"subscription":"${sub.id}","result":{"first":true}}}`])
   })
 })
@@ -104,11 +116,12 @@ describe('runNotification sharing', () => {
     expect(runNotification(run, largeEvent)).toBe(kept)
   })
 
-  it('sends a large result in fragments around one encoding shared by the subscribers of each format', () => {
+  it('sends a large result in fragments around one encoding shared by the subscribers of each format', async () => {
     const big: Payload = { dagJson: JSON.stringify({ s: 'x'.repeat(100_000) }) }
     const { conn, sent } = connection()
     const subs = [conn.subscribe('m', 'json'), conn.subscribe('m', 'json'), conn.subscribe('m', 'bytes'), conn.subscribe('m', 'bytes')]
     conn.flushPending()
+    await activated()
     for (const sub of subs) sub.notify(big)
     expect(sent).toHaveLength(12)
     const middles = [sent[1], sent[4], sent[7], sent[10]]
