@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events'
 import * as dagPb from '@ipld/dag-pb'
 import { UnixFS } from 'ipfs-unixfs'
 import type { CID } from 'multiformats/cid'
@@ -46,6 +47,8 @@ export async function fetchDag (root: CID, blocks: DagBlocks, fetch: FetchBlock,
   options.signal?.throwIfAborted()
   const controller = new AbortController()
   const signal = options.signal === undefined ? controller.signal : AbortSignal.any([controller.signal, options.signal])
+  // every fetch in flight listens to it (a few listeners each): not a leak, so no warning
+  setMaxListeners(Math.max(10, 4 * options.window), signal)
   const result: DagFetchResult = { blocks: 1, fetched: 0, fetchedBytes: 0 }
   const seen = new Set([root.toString()])
   // `missing`: known to be absent (a leaf looked up); a dag-pb node is read, or fetched when absent
