@@ -4,7 +4,7 @@
  * on 127.0.0.1 in a full mesh, every node trusting every other:
  *
  * 1. idle: every node's CPU over a quiet stretch (the cost of being in the network at all);
- * 2. cost: after a warm-up (10 chains from the first node, not measured: every node's code
+ * 2. cost: after a warm-up (40 chains from the first node, not measured: every node's code
  *    gets optimized), the first node runs `chains` add_one chains one after the other; its CPU per task
  *    and the chain latency, and every other node's CPU per receipt it received (less its idle
  *    rate over the same time);
@@ -38,8 +38,12 @@ export interface NodesOptions {
 
 /** Time given to gossip after the last chain before the other nodes' CPU is read. */
 const SETTLE_MS = 1500
-/** Chains the first node runs before anything is measured. */
-const WARM_UP_CHAINS = 10
+/**
+ * Chains the first node runs before anything is measured. A fresh process runs its code
+ * unoptimized until it has handled a few hundred receipts: with 6 nodes, after 10 chains the
+ * next 30 still cost each other node 210–340 ms of CPU, from the 40th chain on 120–220 ms.
+ */
+const WARM_UP_CHAINS = 40
 
 export const NODES_DEFAULTS: Omit<NodesOptions, 'sizes'> = { chains: 30, chainLength: 10, meshChains: 3, idleMs: 5000, repairMs: 60_000, syncIntervalMs: 10_000 }
 
@@ -85,10 +89,10 @@ async function measureSize (n: number, opts: Omit<NodesOptions, 'sizes'>, starts
     const { nodes } = cluster
     const wasm = await buildTestComponent()
     const rsc = (await Promise.all(nodes.map(async x => await addResource(x.httpUrl, wasm))))[0]
-    // warm-up: the first call compiles the component on each node; then a few chains from the
-    // first node, so that every node has handled receipts and peers' requests before it is
-    // measured (a fresh process runs its code unoptimized: the first hundred receipts cost it
-    // several times what the next ones do)
+    // warm-up: the first call compiles the component on each node; then chains from the first
+    // node, so that every node has handled receipts and peers' requests before it is measured
+    // (a fresh process runs its code unoptimized: its first few hundred receipts cost it up to
+    // twice what the next ones do)
     await Promise.all(nodes.map(async x => await runChecked(x.client, addOneChain(rsc, 1, starts.take()), false)))
     for (let i = 0; i < WARM_UP_CHAINS; i++) await runChecked(nodes[0].client, addOneChain(rsc, opts.chainLength, starts.take()), false)
 
