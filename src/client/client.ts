@@ -14,10 +14,10 @@ export interface ClientOptions {
   localAddress?: string
 }
 
-/** A JSON-RPC error the node answered with. `code` is the JSON-RPC number; `data.code` the node's error code. */
 /** The code json-rpc-2.0 gives the requests it rejects when the connection closes (`rejectAllPendingRequests`). */
 const CONNECTION_CLOSED = 0
 
+/** A JSON-RPC error the node answered with. `code` is the JSON-RPC number; `data.code` the node's error code. */
 export class RpcClientError extends Error {
   readonly code: number
   readonly data: unknown
