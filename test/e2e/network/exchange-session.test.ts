@@ -39,25 +39,16 @@ afterEach(async () => {
 })
 
 describe('network: an exchange session (requests to one peer over one long-lived stream)', () => {
-  it('sends requests in turn on one stream and reads each answer', async () => {
-    const { asking, answering, streams } = await pair()
+  it.each([
+    { mode: 'keep' as const, streams: 1, what: 'sends requests in turn on one stream and reads each answer' },
+    { mode: 'one-per-stream' as const, streams: 3, what: 'opens another stream when the peer closed the last one after answering' }
+  ])('$what', async ({ mode, streams: expected }) => {
+    const { asking, answering, streams } = await pair(mode)
     const session = new ExchangeSession(asking, answering.peerId, PROTOCOL, 1024)
-    expect(await ask(session, 'a')).toBe('answer:a')
-    expect(await ask(session, 'b')).toBe('answer:b')
-    expect(await ask(session, 'c')).toBe('answer:c')
-    expect(streams).toHaveLength(1)
+    for (const request of ['a', 'b', 'c']) expect(await ask(session, request)).toBe(`answer:${request}`)
+    expect(streams).toHaveLength(expected)
     session.close()
     await expect(ask(session, 'd')).rejects.toThrow(/closed/)
-  })
-
-  it('opens another stream when the peer closed the last one after answering', async () => {
-    const { asking, answering, streams } = await pair('one-per-stream')
-    const session = new ExchangeSession(asking, answering.peerId, PROTOCOL, 1024)
-    expect(await ask(session, 'a')).toBe('answer:a')
-    expect(await ask(session, 'b')).toBe('answer:b')
-    expect(await ask(session, 'c')).toBe('answer:c')
-    expect(streams).toHaveLength(3)
-    session.close()
   })
 
   it('takes one request at a time, and a request aborted while waiting leaves the session usable', async () => {
