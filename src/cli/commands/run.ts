@@ -98,6 +98,8 @@ async function follow (client: IpvmClient, stream: SubscriptionStream<RunNotific
   const pollMs = process.stdout.isTTY === true && !json ? POLL_TTY_MS : POLL_PIPED_MS
   let pending = stream.next()
   let endedSeen = 0
+  // the node may go away while its status is read as well as between notifications
+  const status = async (): Promise<WorkflowRunJson | undefined> => await readStatus(client, cid).catch((err: unknown) => { throw client.isOpen ? err : nodeLost(cid) })
   try {
     for (;;) {
       const left = deadline - Date.now()
@@ -108,7 +110,7 @@ async function follow (client: IpvmClient, stream: SubscriptionStream<RunNotific
       const tick = new Promise<'tick'>(resolve => { timer = setTimeout(() => resolve('tick'), Math.min(pollMs, left)) })
       const next = await Promise.race([pending, tick]).finally(() => clearTimeout(timer))
       if (next === 'tick') {
-        const run = await readStatus(client, cid)
+        const run = await status()
         if (run !== undefined) {
           progress.polled(run)
           // the run ended but its final notification has not come: give it one more interval
@@ -116,12 +118,7 @@ async function follow (client: IpvmClient, stream: SubscriptionStream<RunNotific
         }
         continue
       }
-      if (next.done === true) {
-        throw new CliError(CliErrorCode.NODE_LOST, `the node closed the connection before workflow ${cid} ended (it stopped or crashed)`, {
-          exitCode: ExitCode.UNREACHABLE,
-          hint: `a run goes on when its node starts again: \`ipvm status ${cid}\``
-        })
-      }
+      if (next.done === true) throw nodeLost(cid)
       pending = stream.next()
       const n = next.value
       if (json) print(JSON.stringify(n))
@@ -130,7 +127,7 @@ async function follow (client: IpvmClient, stream: SubscriptionStream<RunNotific
         if (!json) progress.receipt(n)
       } else if (isStatusNotification(n)) {
         // the notification has no wake time: read it, to say until when the run sleeps
-        const wake = n.workflow_status.status === 'sleeping' && !json ? (await readStatus(client, cid))?.wake_at : undefined
+        const wake = n.workflow_status.status === 'sleeping' && !json ? (await status())?.wake_at : undefined
         if (!json) progress.update({ ...n.workflow_status, ...(wake !== undefined ? { wake_at: wake } : {}) })
         if (n.workflow_status.final) return { receipts, status: n.workflow_status }
       }
@@ -138,6 +135,14 @@ async function follow (client: IpvmClient, stream: SubscriptionStream<RunNotific
   } finally {
     await stream.close()
   }
+}
+
+/** The node closed the connection while the run went on. */
+function nodeLost (cid: string): CliError {
+  return new CliError(CliErrorCode.NODE_LOST, `the node closed the connection before workflow ${cid} ended (it stopped or crashed)`, {
+    exitCode: ExitCode.UNREACHABLE,
+    hint: `a run goes on when its node starts again: \`ipvm status ${cid}\``
+  })
 }
 
 /** The run's status; undefined while the node has not stored it yet. */
