@@ -11,15 +11,15 @@ import { openError, opError, suspended } from './level-errors.js'
 const WRITE_BUFFER_BYTES = 16 * 1024 * 1024
 
 /**
- * Reads of at most this many keys are made synchronously, on the calling thread (`getSync`),
- * instead of as a job on libuv's thread pool. A job costs a thread hand-off each way (a
- * wake-up of a pool thread, then of the event loop) and a promise, which for a key in the
- * memtable or the block cache is many times the read itself; with several nodes on a machine,
- * those hand-offs were most of the CPU a node spent on a receipt a peer sent it. A read from
- * disk blocks the event loop for its duration: larger reads, and reads of values that may be
- * large (`{ large: true }`: a file's blocks), stay on the pool.
+ * Reads of at most this many keys are made on the calling thread (`getSync`), not as a job on
+ * libuv's thread pool: a job costs a thread hand-off each way and a promise, many times a read
+ * from the memtable or the block cache (with several nodes on a machine, most of the CPU a node
+ * spent on a receipt a peer sent it). A read from disk blocks the event loop meanwhile: larger
+ * reads, values that may be large (`{ large: true }`: a file's blocks), and what is left of a
+ * read once `SYNC_READ_MAX_BYTES` came, stay on the pool.
  */
 export const SYNC_READ_MAX_KEYS = 32
+export const SYNC_READ_MAX_BYTES = 1024 * 1024
 
 export type Bytes = Uint8Array
 
@@ -197,44 +197,40 @@ export class LevelController implements Startable {
   }
 
   async get (key: Bytes, options: ReadOptions = {}): Promise<Bytes | undefined> {
-    const db = options.large === true ? undefined : this.syncReader()
-    if (db !== undefined) return this.readSync(db, [key])[0]
-    const value = await this.run(async db => await db.get(key), false)
-    return value === undefined ? undefined : plain(value)
+    return (await this.read([key], options))[0]
   }
 
   async getMany (keys: Bytes[], options: ReadOptions = {}): Promise<Array<Bytes | undefined>> {
-    if (keys.length === 0) return []
-    const db = keys.length <= SYNC_READ_MAX_KEYS && options.large !== true ? this.syncReader() : undefined
-    if (db !== undefined) return this.readSync(db, keys)
-    const values = await this.run(async db => await db.getMany(keys), false)
-    return values.map(v => v === undefined ? undefined : plain(v))
+    return keys.length === 0 ? [] : await this.read(keys, options)
   }
 
   /** Which of the keys are present, in one read; values are not copied out. */
   async hasMany (keys: Bytes[], options: ReadOptions = {}): Promise<boolean[]> {
     if (keys.length === 0) return []
-    const db = keys.length <= SYNC_READ_MAX_KEYS && options.large !== true ? this.syncReader() : undefined
-    if (db !== undefined) return this.readSync(db, keys).map(v => v !== undefined)
-    return await this.run(async db => await db.hasMany(keys), false)
+    if (options.large === true || keys.length > SYNC_READ_MAX_KEYS) return await this.run(async db => await db.hasMany(keys), false)
+    return (await this.read(keys, options)).map(v => v !== undefined)
   }
 
-  /** The open database when it reads synchronously and is not being reopened. */
-  private syncReader (): (Db & { getSync: (key: Bytes) => Bytes | undefined }) | undefined {
+  /** A few small values on the calling thread until `SYNC_READ_MAX_BYTES` came; the rest as one job on the pool. */
+  private async read (keys: Bytes[], options: ReadOptions): Promise<Array<Bytes | undefined>> {
+    const out: Array<Bytes | undefined> = []
     const db = this.db
-    if (db === undefined || db.status !== 'open' || this.reopening !== undefined || typeof db.getSync !== 'function') return undefined
-    return db as Db & { getSync: (key: Bytes) => Bytes | undefined }
-  }
-
-  private readSync (db: { getSync: (key: Bytes) => Bytes | undefined }, keys: Bytes[]): Array<Bytes | undefined> {
-    try {
-      return keys.map(k => {
-        const v = db.getSync(k)
-        return v === undefined ? undefined : plain(v)
-      })
-    } catch (err) {
-      throw opError(err)
+    if (options.large !== true && keys.length <= SYNC_READ_MAX_KEYS && db?.getSync !== undefined && db.status === 'open' && this.reopening === undefined) {
+      let bytes = 0
+      try {
+        for (let i = 0; i < keys.length && bytes <= SYNC_READ_MAX_BYTES; i++) {
+          const v = db.getSync(keys[i])
+          out.push(v === undefined ? undefined : plain(v))
+          bytes += v?.byteLength ?? 0
+        }
+      } catch (err) {
+        throw opError(err)
+      }
+      if (out.length === keys.length) return out
     }
+    const rest = await this.run(async db => await db.getMany(keys.slice(out.length)), false)
+    for (const v of rest) out.push(v === undefined ? undefined : plain(v))
+    return out
   }
 
   async put (key: Bytes, value: Bytes, options: WriteOptions = {}): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LevelController, SYNC_READ_MAX_KEYS, type BatchOp, type Database, type RangeOptions } from '../../../src/store/level.js'
+import { LevelController, SYNC_READ_MAX_BYTES, SYNC_READ_MAX_KEYS, type BatchOp, type Database, type RangeOptions } from '../../../src/store/level.js'
 import { silentLogger } from '../../../src/util/logger.js'
 
 type Bytes = Uint8Array
@@ -71,6 +71,17 @@ describe('store: reads of a few keys', () => {
     expect((await level.getMany([k(1), k(2)], { large: true })).map(v => v?.[0])).toEqual([1, 2])
     expect(db.asyncReads).toBe(2)
     expect(db.syncReads).toBe(synced)
+  })
+
+  it(`stops reading on the calling thread once ${SYNC_READ_MAX_BYTES} bytes came, and reads the rest on the pool`, async () => {
+    const { level, db } = await started()
+    const big = (n: number): Uint8Array => new Uint8Array(Math.floor(SYNC_READ_MAX_BYTES * 0.6)).fill(n)
+    await level.batch([1, 2, 3].map(i => ({ type: 'put' as const, key: k(i), value: big(i) })))
+    const values = await level.getMany([k(1), k(2), k(3)])
+    expect(values.map(v => [v?.length, v?.[0]])).toEqual([1, 2, 3].map(i => [Math.floor(SYNC_READ_MAX_BYTES * 0.6), i]))
+    // the first two on the calling thread (1.2 MiB then), the third as one job on the pool
+    expect(db.syncReads).toBe(2)
+    expect(db.asyncReads).toBe(1)
   })
 
   it('a read of a stopped store fails with the store\'s own error', async () => {
