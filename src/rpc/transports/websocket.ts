@@ -144,7 +144,10 @@ export class WebSocketTransport {
         const wait = refused ? rate.fullMs() : rate.waitMs()
         if (wait > 0 && ws.readyState === ws.OPEN) {
           if (!ws.isPaused) ws.pause()
-          await sleep(Math.min(wait, MAX_LIMITED_WAIT_MS))
+          // a timer counts from the event loop's time, taken before this turn's work: on a busy
+          // machine it fires early, and the budget would be read a token short of what was waited for
+          const until = performance.now() + Math.min(wait, MAX_LIMITED_WAIT_MS)
+          for (let left = until - performance.now(); left > 0 && ws.readyState === ws.OPEN; left = until - performance.now()) await sleep(Math.ceil(left))
         }
         if (ws.isPaused && !this.pausedForTotal.has(ws) && !overBacklog(0.5)) ws.resume()
       }
