@@ -70,12 +70,15 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     const short = new WasmRunner({ workers: 1, longCallMs: 10 }, { logger: silentLogger() })
     runners.push(short)
     await short.start()
+    // (on a loaded machine even add_one may run past 10 ms: the counts are compared, not fixed)
     expect((await short.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
+    const before = short.poolStats().longCalls
     expect((await short.run({ key: KEY, wasm: core, func: 'burn', args: [100_000_000], timeoutMs: 600_000 })).output).toBe(100_000_000)
-    expect(short.poolStats()).toMatchObject({ workers: 1, busy: 0, lowPriority: 0, longCalls: 1 })
+    expect(short.poolStats()).toMatchObject({ workers: 1, busy: 0, lowPriority: 0, longCalls: before + 1 })
     expect(niceValues()).not.toContain(19)
     expect((await short.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
-    expect(short.poolStats()).toMatchObject({ workers: 1, longCalls: 1 })
+    expect(short.poolStats()).toMatchObject({ workers: 1, busy: 0, lowPriority: 0 })
+    expect(niceValues()).not.toContain(19)
   }, 120_000)
 
   it('starts workers only when calls wait for them, at most `workers`, and lets each go once idle for workerIdleMs', async () => {
