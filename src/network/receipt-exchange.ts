@@ -131,39 +131,26 @@ export class ReceiptExchangePeers {
   /**
    * Asks a peer; what it answers, or undefined when it does not. Requests go over the peer's
    * session (one long-lived stream); one made while the session waits for an answer gets a
-   * stream of its own instead of waiting behind it.
+   * session of its own, closed after the answer, instead of waiting behind it.
    */
   async request (peer: PeerId, request: ExchangeRequest, signal: AbortSignal): Promise<ExchangedReceipt[] | undefined> {
     const node = this.attached?.node
     if (node === undefined) return undefined
     const key = peer.toString()
+    const open = (): ExchangeSession => new ExchangeSession(node, peer, RECEIPT_EXCHANGE_PROTOCOL, MAX_RESPONSE_BYTES)
+    let session = this.sessions.get(key)
+    if (session === undefined) {
+      session = open()
+      this.sessions.set(key, session)
+    }
+    const once = session.busy ? open() : undefined
     try {
-      let session = this.sessions.get(key)
-      if (session === undefined) {
-        session = new ExchangeSession(node, peer, RECEIPT_EXCHANGE_PROTOCOL, MAX_RESPONSE_BYTES)
-        this.sessions.set(key, session)
-      }
-      const message = encodeRequest(request)
-      return decodeResponse(session.busy ? await this.askOnce(node, peer, message, signal) : await session.ask(message, signal))
+      return decodeResponse(await (once ?? session).ask(encodeRequest(request), signal))
     } catch (err) {
       this.c.logger.debug({ peer: key, err: errorMessage(err) }, 'receipt exchange with a peer failed')
       return undefined
-    }
-  }
-
-  /** One request on a stream of its own, closed after the answer. */
-  private async askOnce (node: Libp2p, peer: PeerId, message: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
-    const stream = await node.dialProtocol(peer, RECEIPT_EXCHANGE_PROTOCOL, { signal })
-    try {
-      if (!stream.send(lengthPrefixed(message))) await stream.onDrain({ signal })
-      for await (const answer of readLengthPrefixed(stream, MAX_RESPONSE_BYTES)) {
-        await stream.close({ signal }).catch(() => {})
-        return answer
-      }
-      throw new Error('the peer closed the stream without answering')
-    } catch (err) {
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
-      throw err
+    } finally {
+      once?.close()
     }
   }
 
