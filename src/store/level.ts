@@ -51,7 +51,6 @@ export interface Database {
   readonly status: string
   open(): Promise<void>
   close(): Promise<void>
-  get(key: Bytes): Promise<Bytes | undefined>
   /** A read on the calling thread; absent when the database cannot (then reads are asynchronous). */
   getSync?: (key: Bytes) => Bytes | undefined
   getMany(keys: Bytes[]): Promise<Array<Bytes | undefined>>
@@ -207,15 +206,22 @@ export class LevelController implements Startable {
   /** Which of the keys are present, in one read; values are not copied out. */
   async hasMany (keys: Bytes[], options: ReadOptions = {}): Promise<boolean[]> {
     if (keys.length === 0) return []
-    if (options.large === true || keys.length > SYNC_READ_MAX_KEYS) return await this.run(async db => await db.hasMany(keys), false)
+    if (this.syncReader(keys, options) === undefined) return await this.run(async db => await db.hasMany(keys), false)
     return (await this.read(keys, options)).map(v => v !== undefined)
+  }
+
+  /** The open database when these keys are read on the calling thread (`getSync`), else undefined. */
+  private syncReader (keys: Bytes[], options: ReadOptions): Pick<Required<Database>, 'getSync'> | undefined {
+    const db = this.db
+    if (options.large === true || keys.length > SYNC_READ_MAX_KEYS || db?.getSync === undefined || db.status !== 'open' || this.reopening !== undefined) return undefined
+    return db as Pick<Required<Database>, 'getSync'>
   }
 
   /** A few small values on the calling thread until `SYNC_READ_MAX_BYTES` came; the rest as one job on the pool. */
   private async read (keys: Bytes[], options: ReadOptions): Promise<Array<Bytes | undefined>> {
     const out: Array<Bytes | undefined> = []
-    const db = this.db
-    if (options.large !== true && keys.length <= SYNC_READ_MAX_KEYS && db?.getSync !== undefined && db.status === 'open' && this.reopening === undefined) {
+    const db = this.syncReader(keys, options)
+    if (db !== undefined) {
       let bytes = 0
       try {
         for (let i = 0; i < keys.length && bytes <= SYNC_READ_MAX_BYTES; i++) {

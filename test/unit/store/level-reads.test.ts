@@ -17,7 +17,6 @@ function countingLevel (location: string): Database & { syncReads: number, async
     get status () { return db.status },
     open: async () => { await db.open() },
     close: async () => { await db.close() },
-    get: async (key: Bytes) => { counting.asyncReads++; return await db.get(key) },
     getSync: (key: Bytes) => { counting.syncReads++; return db.getSync(key) },
     getMany: async (keys: Bytes[]) => { counting.asyncReads++; return await db.getMany(keys) },
     hasMany: async (keys: Bytes[]) => { counting.asyncReads++; return await db.hasMany(keys) },
