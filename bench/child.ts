@@ -1,5 +1,6 @@
 /**
- * The node measured as users run it: `node dist/cli/main.js start` in a process of its own on
+ * The node measured as users run it: `ipvm start` (bin/ipvm, which starts Node.js on dist/ with
+ * the launcher's memory settings) in a process of its own on
  * 127.0.0.1 (port 0, a temp data folder, loopback network, mDNS off, no request rate limit),
  * and a bare `ws` echo server in a process of its own too, so both sides of the baseline cross
  * the same process boundary. Memory and CPU come from /proc/<pid>: they count every thread of
@@ -13,7 +14,8 @@ import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
-export const CLI = join(ROOT, 'dist', 'cli', 'main.js')
+/** The `ipvm` command (a POSIX shell line that starts Node.js on itself; see bin/ipvm). */
+export const IPVM_BIN = join(ROOT, 'bin', 'ipvm')
 const CLOCK_TICKS_PER_SECOND = 100
 
 /** Settings of every node the bench spawns (the bench measures capacity: no request rate limit). */
@@ -107,10 +109,13 @@ export async function healthOnce (wsUrl: string, timeoutMs = 5000): Promise<bool
  * healthy answer: the port comes from `<data>/ports.json`, read every 5 ms.
  */
 export async function spawnIpvm (opts: { execArgv?: string[], timeoutMs?: number } = {}): Promise<NodeProcess> {
+  // Node.js options (a profiler, say) go through NODE_OPTIONS, so the launcher still runs
   const dir = mkdtempSync(join(tmpdir(), 'ipvm-bench-child-'))
   writeFileSync(join(dir, 'config.toml'), CONFIG)
   const t0 = performance.now()
-  const child = spawn(process.execPath, [...(opts.execArgv ?? []), CLI, 'start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const execArgv = opts.execArgv ?? []
+  const env = execArgv.length > 0 ? { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...execArgv].join(' ').trim() } : process.env
+  const child = spawn(IPVM_BIN, ['start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env })
   let stderr = ''
   child.stderr?.on('data', d => { stderr = (stderr + String(d)).slice(-4000) })
   const stop = async (): Promise<void> => {

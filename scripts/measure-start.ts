@@ -1,7 +1,7 @@
 // Measures `ipvm start` as a child process: spawn -> first answer to JSON-RPC `health`, spawn ->
 // every part up (no `starting` in the answer), and its memory once idle (Linux /proc, and the V8
 // heap from its own Prometheus metrics). Fresh data folder each run, loopback, mDNS off.
-//   npm run measure:start -- [--runs 9] [--settle-ms 3000] [--entry dist/cli/main.js] [--no-network]
+//   npm run measure:start -- [--runs 9] [--settle-ms 3000] [--entry bin/ipvm | dist/cli/main.js] [--no-network]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
@@ -14,10 +14,12 @@ const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '9' },
     'settle-ms': { type: 'string', default: '3000' },
-    entry: { type: 'string', default: fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)) },
+    entry: { type: 'string', default: fileURLToPath(new URL('../bin/ipvm', import.meta.url)) },
     'no-network': { type: 'boolean', default: false }
   }
 })
+/** `ipvm` (bin/ipvm, with its launcher) runs as a program; a .js entry runs under this Node.js. */
+const entryCommand = (entry: string): [string, string[]] => entry.endsWith('.js') ? [process.execPath, [entry]] : [entry, []]
 const runs = Number(values.runs)
 const settleMs = Number(values['settle-ms'])
 const MIB = 1024 * 1024
@@ -62,7 +64,7 @@ async function once (): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'ipvm-measure-'))
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(process.execPath, [values.entry, 'start', '--data', dir, '--rpc-port', String(port), '--metrics-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'],
+  const child = spawn(entryCommand(values.entry)[0], [...entryCommand(values.entry)[1], 'start', '--data', dir, '--rpc-port', String(port), '--metrics-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'],
     { env: { ...process.env, IPVM_NETWORK__MDNS: 'false', ...(values['no-network'] ? { IPVM_NETWORK__ENABLE: 'false' } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] })
   try {
     let healthyMs: number | undefined

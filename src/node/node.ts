@@ -6,6 +6,7 @@ import { loadOrCreateKeypair, type IpvmConfig } from '../config/index.js'
 import { createLogger, type Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
 import { packageVersion } from '../util/package.js'
+import { collectGarbage } from '../util/memory.js'
 import { Store, importFile } from '../store/index.js'
 import { WasmRunner, defaultWasmRunnerOptions, wasmRunnerOptions } from '../runtime/index.js'
 import { ResourceResolver, resourceResolverOptions } from '../resources/index.js'
@@ -137,7 +138,8 @@ export class IpvmNode {
 
     const store = await this.startOne(new Store({ dataDir }, { logger: log('store'), metrics: metrics.store }))
     const wasmOptions = wasmRunnerOptions(config, dataDir)
-    const runner = await this.startOne(new WasmRunner(wasmOptions, { logger: log('runtime') }))
+    // when the workers go quiet after a busy spell, the heap's garbage from it goes too
+    const runner = await this.startOne(new WasmRunner(wasmOptions, { logger: log('runtime'), quiet: () => { this.releaseMemory() } }))
 
     const late = config.network.enable ? new LateNetwork() : undefined
     if (late !== undefined) this.starting.add('network')
@@ -229,6 +231,15 @@ export class IpvmNode {
     // runs a previous process left unfinished go on, now that clients can watch and control
     // them (requests about runs wait until they are loaded)
     void engine.resumeUnfinished()
+  }
+
+  /** A full collection of the main thread's heap, timed at debug level. */
+  private releaseMemory (): void {
+    if (this.status !== 'started') return
+    const t0 = performance.now()
+    const before = process.memoryUsage().heapUsed
+    if (!collectGarbage()) return
+    this.logger.debug({ ms: Math.round(performance.now() - t0), heapUsedBefore: before, heapUsedAfter: process.memoryUsage().heapUsed }, 'workers quiet: heap collected')
   }
 
   private async startOne<S extends Startable> (s: S): Promise<S> {

@@ -17,6 +17,12 @@ export interface WasmRunnerOptions {
    */
   workerIdleMs?: number
   /**
+   * How long the workers run no call before all but one stop (each holds ~10 MB); the last
+   * stays for `workerIdleMs`.
+   * @default 1000
+   */
+  quietMs?: number
+  /**
    * Workers that may be started beyond `workers` for runs left without one while every
    * worker is busy with long calls (`reliefAfterMs`); each stops once idle.
    * @default twice the number of `workers`
@@ -93,6 +99,7 @@ export function wasmRunnerOptions (config: Pick<IpvmConfig, 'workflow'>, dataDir
 export const defaultWasmRunnerOptions: Required<Omit<WasmRunnerOptions, 'cacheDir'>> & { cacheDir?: string } = {
   workers: Math.max(1, availableParallelism()),
   workerIdleMs: defaultConfig.workflow.worker_idle_ms,
+  quietMs: 1000,
   maxExtraWorkers: 2 * Math.max(1, availableParallelism()),
   reliefAfterMs: 250,
   extraIdleMs: 5000,

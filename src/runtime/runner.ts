@@ -13,6 +13,8 @@ import { withDefaults } from '../util/options.js'
 
 export interface WasmRunnerComponents {
   logger: Logger
+  /** Told when the workers have run nothing for a while after running calls (the spare ones have stopped). */
+  quiet?: () => void
 }
 
 export interface RunRequest {
@@ -56,10 +58,12 @@ export class WasmRunner implements Startable {
   private readonly artifacts: LruMap<string, Promise<Artifact>>
   private pool?: WorkerPool
   private preparer?: Preparer
+  private readonly quiet?: () => void
 
   constructor (options: WasmRunnerOptions = {}, components: WasmRunnerComponents) {
     this.options = withDefaults(defaultWasmRunnerOptions, { ...options, maxExtraWorkers: options.maxExtraWorkers ?? (options.workers !== undefined ? 2 * options.workers : undefined) })
     this.logger = components.logger
+    this.quiet = components.quiet
     this.artifacts = new LruMap(this.options.maxCachedArtifacts, { onEvict: key => this.pool?.forget(key) })
   }
 
@@ -73,6 +77,8 @@ export class WasmRunner implements Startable {
       extraIdleMs: this.options.extraIdleMs,
       longCallMs: this.options.longCallMs,
       idleMs: this.options.workerIdleMs,
+      quietMs: this.options.quietMs,
+      ...(this.quiet !== undefined ? { onQuiet: this.quiet } : {}),
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb >> 3)) }
     }, { logger: this.logger })
     this.preparer = new Preparer({

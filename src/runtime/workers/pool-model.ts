@@ -20,6 +20,13 @@ export interface WorkerPoolOptions {
   extraIdleMs?: number
   /** How long a call runs before its thread goes to the lowest priority. @default 100 (`LONG_CALL_MS`) */
   longCallMs?: number
+  /**
+   * How long the pool runs no call (none running, none waiting) before every worker but one
+   * stops, the last staying for `idleMs`. @default 1000
+   */
+  quietMs?: number
+  /** Called when the pool has been quiet for `quietMs` after running calls (once each time). */
+  onQuiet?: () => void
 }
 
 /** A failed call, with what the guest logged before failing. */

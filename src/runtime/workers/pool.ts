@@ -21,7 +21,8 @@ const DEFAULT_IDLE_MS = 10_000
 /**
  * A set of worker threads running Wasm calls, one call per worker at a time. Workers start
  * when calls wait for one (at most `size`, besides the extra ones below) and stop once idle
- * for `idleMs`: an idle node holds none. A call that times out or is aborted terminates its
+ * for `idleMs`: an idle node holds none. Once no call has run or waited for `quietMs`, every
+ * worker but one stops at once (each holds ~10 MB), and `onQuiet` is called. A call that times out or is aborted terminates its
  * worker; a worker that dies is let go too, and calls still waiting get fresh ones (after a
  * back-off when workers die before they are ready). The main thread only posts messages and
  * never runs guest code.
@@ -56,6 +57,9 @@ export class WorkerPool {
   private readonly longCallMs: number
   private longCalls = 0
   private readonly idleMs: number
+  private readonly quietMs: number
+  private quietTimer?: NodeJS.Timeout
+  private worked = false // a call was dispatched since the pool last went quiet
 
   constructor (private readonly options: WorkerPoolOptions, private readonly components: { logger: Logger }) {
     this.maxExtra = options.maxExtraWorkers ?? 2 * options.size
@@ -63,6 +67,7 @@ export class WorkerPool {
     this.extraIdleMs = options.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS
     this.longCallMs = options.longCallMs ?? LONG_CALL_MS
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS
+    this.quietMs = options.quietMs ?? 1000
   }
 
   /** Takes calls from now on; workers start when calls come. */
@@ -75,6 +80,7 @@ export class WorkerPool {
     this.running = false
     clearTimeout(this.reliefTimer)
     clearTimeout(this.backoffTimer)
+    clearTimeout(this.quietTimer)
     const stopped = new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is stopping')
     for (const job of this.queue.drain()) this.settle(job, new CallFailure(stopped, []))
     for (const slot of this.slots) {
@@ -193,6 +199,7 @@ export class WorkerPool {
     if (this.queue.remove(job.group, job)) {
       this.settle(job, new CallFailure(cancelled(), []))
       this.planRelief()
+      this.watchQuiet()
     } else if (job.slot !== undefined && job.slot.job === job) {
       this.kill(job.slot, job, cancelled())
     }
@@ -232,6 +239,21 @@ export class WorkerPool {
       }
     }
     this.planRelief()
+    this.watchQuiet()
+  }
+
+  /** Once no call runs or waits for `quietMs`: keeps one idle base worker (for `idleMs`), stops the others. */
+  private watchQuiet (): void {
+    const quiet = (): boolean => this.queue.size === 0 && this.slots.every(s => s.job === undefined)
+    if (!this.worked || this.quietTimer !== undefined || !quiet()) return
+    this.quietTimer = setTimeout(() => {
+      this.quietTimer = undefined
+      if (!this.running || !quiet()) return
+      this.worked = false
+      const kept = this.slots.find(s => !s.extra && s.ready && !s.retired && s.demoted !== true)
+      for (const slot of this.slots.filter(s => s !== kept && s.ready && !s.retired)) this.retire(slot)
+      this.options.onQuiet?.()
+    }, this.quietMs).unref()
   }
 
   /** Starts base workers for the calls waiting beyond those already starting, up to `size`. */
@@ -311,7 +333,9 @@ export class WorkerPool {
 
   private dispatch (slot: Slot, job: Job): void {
     clearTimeout(slot.idleTimer)
-    slot.idleTimer = undefined
+    clearTimeout(this.quietTimer)
+    slot.idleTimer = this.quietTimer = undefined
+    this.worked = true
     slot.job = job
     job.slot = slot
     job.startedAt = performance.now()

@@ -106,6 +106,26 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [2] })).output).toBe(3)
   })
 
+  it('once no call has run for quietMs, keeps one worker and lets the others go, and says so once a quiet spell', async () => {
+    let quiet = 0
+    const r = new WasmRunner({ workers: 2, workerIdleMs: 600_000, quietMs: 200 }, { logger: silentLogger(), quiet: () => { quiet++ } })
+    runners.push(r)
+    await r.start()
+    const burn = async (): Promise<unknown> => (await r.run({ key: KEY, wasm: core, func: 'burn', args: [2_000_000], timeoutMs: 600_000 })).output
+    // two calls at once: two workers start
+    expect(await Promise.all([burn(), burn()])).toEqual([2_000_000, 2_000_000])
+    expect(r.poolStats().workers).toBe(2)
+    await waitUntil(() => r.poolStats().workers === 1, 20_000, 'one worker left once quiet')
+    expect(quiet).toBe(1)
+    // the one kept runs the next call at once; nothing is said while the node stays quiet
+    await new Promise(resolve => setTimeout(resolve, 400))
+    expect(quiet).toBe(1)
+    expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1] })).output).toBe(2)
+    expect(r.poolStats().workers).toBe(1)
+    await waitUntil(() => quiet === 2, 20_000, 'quiet again after the next call')
+    expect(r.poolStats().workers).toBe(1)
+  })
+
   it('two groups whose calls never end cannot keep a third group\'s call from running', async () => {
     const r = await runner(2)
     const log: Settled[] = []
