@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../util/logger.js'
 import type { Startable } from '../util/lifecycle.js'
 import { packageVersion } from '../util/package.js'
 import { collectGarbage } from '../util/memory.js'
+import { getHeapStatistics } from 'node:v8'
 import { Store, importFile } from '../store/index.js'
 import { WasmRunner, defaultWasmRunnerOptions, wasmRunnerOptions } from '../runtime/index.js'
 import { ResourceResolver, resourceResolverOptions } from '../resources/index.js'
@@ -38,6 +39,9 @@ export interface NodeInit {
 /** Parts of a node that start after JSON-RPC answers; `health` lists those still starting. */
 export type StartingPart = 'network'
 
+/** How much the heap must have grown since the last collection for the node to collect it when quiet. */
+const RELEASE_AFTER_GROWTH_BYTES = 16 * 1024 * 1024
+
 type Status = 'created' | 'starting' | 'started' | 'stopping' | 'stopped'
 
 /**
@@ -60,6 +64,8 @@ export class IpvmNode {
   private readonly starting = new Set<StartingPart>()
   private readonly testFaults?: ExecutorFaults
   private peerIdString = ''
+  /** The heap's size (committed) after the last `releaseMemory`, or at start. */
+  private heapAfterRelease = getHeapStatistics().total_heap_size
   private network?: Network
   private compute?: Compute
   private rpc?: RpcServer
@@ -138,8 +144,9 @@ export class IpvmNode {
 
     const store = await this.startOne(new Store({ dataDir }, { logger: log('store'), metrics: metrics.store }))
     const wasmOptions = wasmRunnerOptions(config, dataDir)
-    // when the workers go quiet after a busy spell, the heap's garbage from it goes too
-    const runner = await this.startOne(new WasmRunner(wasmOptions, { logger: log('runtime'), quiet: () => { this.releaseMemory() } }))
+    // when the workers go quiet after a busy spell and no run is under way, the heap's garbage from it goes too
+    let engineBusy = (): boolean => true
+    const runner = await this.startOne(new WasmRunner(wasmOptions, { logger: log('runtime'), quiet: () => { if (!engineBusy()) this.releaseMemory() } }))
 
     const late = config.network.enable ? new LateNetwork() : undefined
     if (late !== undefined) this.starting.add('network')
@@ -153,6 +160,7 @@ export class IpvmNode {
       metrics,
       ...(late !== undefined ? { peers: late.peerReceipts(), dispatcher: late.dispatcher() } : {})
     }))
+    engineBusy = () => engine.busy
 
     const openrpc = new OpenRpc()
     const router = new Router(routerOptions(config, this.validateResults), { openrpc, logger: log('rpc'), metrics: metrics.rpc })
@@ -233,13 +241,21 @@ export class IpvmNode {
     void engine.resumeUnfinished()
   }
 
-  /** A full collection of the main thread's heap, timed at debug level. */
+  /**
+   * A compacting collection of the main thread's heap once its workers go quiet and no run is
+   * under way, when the heap
+   * grew by `RELEASE_AFTER_GROWTH_BYTES` since the last one (a quiet node after a few small
+   * workflows is left alone: a collection costs more than such a workflow).
+   */
   private releaseMemory (): void {
     if (this.status !== 'started') return
+    const before = getHeapStatistics()
+    if (before.total_heap_size - this.heapAfterRelease < RELEASE_AFTER_GROWTH_BYTES) return
     const t0 = performance.now()
-    const before = process.memoryUsage().heapUsed
     if (!collectGarbage()) return
-    this.logger.debug({ ms: Math.round(performance.now() - t0), heapUsedBefore: before, heapUsedAfter: process.memoryUsage().heapUsed }, 'workers quiet: heap collected')
+    const after = getHeapStatistics()
+    this.heapAfterRelease = after.total_heap_size
+    this.logger.debug({ ms: Math.round(performance.now() - t0), heapBefore: before.total_heap_size, heapAfter: after.total_heap_size, usedBefore: before.used_heap_size, usedAfter: after.used_heap_size }, 'workers quiet: heap collected')
   }
 
   private async startOne<S extends Startable> (s: S): Promise<S> {

@@ -46,6 +46,8 @@ export class WorkflowEngine implements Startable {
   /** Runs executing at once (`maxRuns`); the others wait for one in arrival order. A paused or sleeping run gives its slot back (`RunSlot`). */
   private readonly runSlots: Semaphore
   private stopping = false
+  /** Submissions being planned (not yet among `active`). */
+  private planning = 0
   /** Settles once the unfinished runs of a previous process are loaded. */
   private recovery: Promise<void> = Promise.resolve()
 
@@ -119,7 +121,13 @@ export class WorkflowEngine implements Startable {
     const existing = this.activeRun(workflow.cid)
     if (existing !== undefined) return existing
     this.admit(workflow)
-    const planned = await this.plan(workflow, opts.name ?? workflow.cid.toString(), opts.execution !== undefined ? { execution: opts.execution } : {})
+    this.planning++
+    let planned: PlannedRun
+    try {
+      planned = await this.plan(workflow, opts.name ?? workflow.cid.toString(), opts.execution !== undefined ? { execution: opts.execution } : {})
+    } finally {
+      this.planning--
+    }
     const again = this.activeRun(workflow.cid)
     if (again !== undefined) return again
     this.admit(workflow)
@@ -139,6 +147,15 @@ export class WorkflowEngine implements Startable {
     this.c.logger.info({ workflow: run.cidString, run_name: run.name, tasks: planned.tasks.length }, 'workflow run started')
     this.execute(planned, slot)
     return run
+  }
+
+  /** Whether a run is being planned, waits to start, or runs (a paused or sleeping run is not busy). */
+  get busy (): boolean {
+    if (this.planning > 0) return true
+    for (const run of this.active.values()) {
+      if (run.status === 'running' || run.status === 'pending') return true
+    }
+    return false
   }
 
   /** A run's stored status, with live task counts while it is loaded. `WORKFLOW_NOT_FOUND` when unknown. */

@@ -216,6 +216,22 @@ describe('workflow engine, in memory', () => {
     expect(events.flatMap(e => e.type === 'status' ? [e.status] : [])).toEqual(['sleeping', 'running', 'completed'])
   })
 
+  it('is busy while a run runs, and not once it ends or while it only sleeps', async () => {
+    const h = await start()
+    expect(h.engine.busy).toBe(false)
+    const run = await h.engine.submit(workflowOf([wasmTask('block', [1])]))
+    expect(h.engine.busy).toBe(true)
+    await waitUntil(() => h.runner.blocked === 1, 5000)
+    expect(h.engine.busy).toBe(true)
+    h.runner.release()
+    await runEvents(run)
+    expect(h.engine.busy).toBe(false)
+    const nap = await h.engine.submit(workflowOf([sleepTask({ duration_ms: 3_600_000 })]))
+    await waitUntil(async () => (await h.engine.status(nap.cid)).status === 'sleeping', 5000)
+    expect(h.engine.busy).toBe(false)
+    await h.engine.cancel(nap.cid)
+  })
+
   it('a sleep stores its wake time before it waits', async () => {
     const h = await start()
     const before = Date.now()
