@@ -1,9 +1,11 @@
-// Bundles the `ipvm` command and the Wasm worker into dist/cli/main.js and dist/cli/worker.js
+// Bundles the `ipvm` command, the Wasm worker and the Wasm preparation process into
+// dist/cli/main.js, dist/cli/worker.js and dist/cli/prepare-process.js
 // (part of `npm run build`, after tsc), with what they load later (the node for the client
 // commands, libp2p once JSON-RPC answers) in chunks beside them: a few files to load instead
 // of some 1 500 modules, which cuts the time from spawn to a node answering several times.
 // tsc's output stays beside them for the library entry points (dist/index.js, dist/client/).
-// - the worker sits beside main.js, where src/runtime/workers/worker-spawn.ts looks for it;
+// - the worker and the preparation process sit beside main.js, where
+//   src/runtime/workers/worker-spawn.ts and preparer.ts look for them;
 // - api.json, schemas/ and ui/ are found from the package root, two folders up, as from dist/x/;
 // - packages with native code or files of their own to load (LevelDB, the Wasm toolchain) stay
 //   outside, loaded from node_modules.
@@ -20,7 +22,7 @@ for (const f of readdirSync(outdir).filter(f => f.startsWith('chunk-'))) rmSync(
 
 await build({
   absWorkingDir: root,
-  entryPoints: { main: 'src/cli/main.ts', worker: 'src/runtime/workers/worker.ts' },
+  entryPoints: { main: 'src/cli/main.ts', worker: 'src/runtime/workers/worker.ts', 'prepare-process': 'src/runtime/workers/prepare-process.ts' },
   outdir,
   // code loaded later (libp2p, the node for the client commands) in chunks of its own, read when needed
   splitting: true,

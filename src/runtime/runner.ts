@@ -43,7 +43,7 @@ export interface RunResult {
 }
 
 const PAGE_BYTES = 65536
-const PREPARER_IDLE_MS = 10_000
+const PREPARER_IDLE_MS = 5000
 
 /**
  * Runs Wasm functions for tasks. Resources are prepared once per key (in a worker)

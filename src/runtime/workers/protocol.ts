@@ -1,4 +1,5 @@
 import type { Artifact } from '../artifacts/artifact.js'
+import type { PreparedFiles } from '../artifacts/prepare.js'
 import type { RuntimeErrorObject } from '../errors.js'
 import type { WasmLog } from '../host.js'
 
@@ -26,12 +27,17 @@ export interface CallOutcome {
 
 export type ToWorker =
   | { type: 'run', id: number, artifact?: Artifact, request: CallRequest }
-  | { type: 'prepare', id: number, key: string, bytes: Uint8Array, cacheDir?: string }
   | { type: 'forget', key: string }
 
 export type FromWorker =
   /** `tid`: the worker's thread id, where the OS gives one (its priority can then be changed). */
   | { type: 'ready', tid?: number }
   | { type: 'done', id: number, outcome: CallOutcome }
-  | { type: 'prepared', id: number, artifact: Artifact, warning?: string }
   | { type: 'failed', id: number, error: RuntimeErrorObject, logs?: WasmLog[] }
+
+/** To the preparation process (a child process; see prepare-process.ts). */
+export type ToPreparer = { type: 'prepare', id: number, bytes: Uint8Array }
+
+export type FromPreparer =
+  | { type: 'prepared', id: number, prepared: PreparedFiles }
+  | { type: 'failed', id: number, error: RuntimeErrorObject }

@@ -1,17 +1,14 @@
 import { readlinkSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
-import type { Artifact } from '../artifacts/artifact.js'
-import { loadCachedArtifact, saveCachedArtifact } from '../artifacts/artifact-cache.js'
 import { RuntimeError, RuntimeErrorCode } from '../errors.js'
 import { Executor } from './execute.js'
-import { prepareWasm } from '../artifacts/prepare.js'
 import { setThreadNiceness, WASM_NICENESS } from './priority.js'
 import type { FromWorker, ToWorker } from './protocol.js'
 
 /**
- * Entry point of the runtime workers. Execution workers receive `run` (with the
- * compiled artifact the first time they see a key) and `forget`; the preparation
- * worker receives `prepare`. Replies are posted in the order calls finish.
+ * Entry point of the runtime workers: they receive `run` (with the compiled artifact the
+ * first time they see a key) and `forget`. Replies are posted in the order calls finish.
+ * (Resources are prepared in a process of its own: prepare-process.ts.)
  */
 const port = parentPort
 if (port === null) throw new Error('worker.ts must run in a worker thread')
@@ -44,39 +41,6 @@ function errorObject (err: unknown, code: RuntimeErrorCode): RuntimeError {
   return new RuntimeError(code, err instanceof Error ? err.message : String(err))
 }
 
-async function compileAll (files: Record<string, Uint8Array>): Promise<Record<string, WebAssembly.Module>> {
-  const modules: Record<string, WebAssembly.Module> = {}
-  for (const [name, file] of Object.entries(files)) modules[name] = await WebAssembly.compile(file as Uint8Array<ArrayBuffer>)
-  return modules
-}
-
-/** Prepares `bytes`, or loads what an earlier run prepared for `key` from `cacheDir`. */
-async function prepare (key: string, bytes: Uint8Array, cacheDir: string | undefined): Promise<{ artifact: Artifact, warning?: string }> {
-  const cached = cacheDir !== undefined ? await loadCachedArtifact(cacheDir, key) : undefined
-  if (cached !== undefined) {
-    try {
-      return { artifact: { description: cached.description, modules: await compileAll(cached.files) } }
-    } catch {
-      // a damaged cache entry: prepare again from the resource bytes and overwrite it
-    }
-  }
-  const prepared = await prepareWasm(bytes)
-  let modules: Record<string, WebAssembly.Module>
-  try {
-    modules = await compileAll(prepared.files)
-  } catch (err) {
-    throw new RuntimeError(RuntimeErrorCode.INVALID_WASM, `cannot compile: ${(err as Error).message}`)
-  }
-  const artifact = { description: prepared.description, modules }
-  if (cacheDir === undefined) return { artifact }
-  try {
-    await saveCachedArtifact(cacheDir, key, prepared)
-    return { artifact }
-  } catch (err) {
-    return { artifact, warning: `cannot write the Wasm cache: ${(err as Error).message}` }
-  }
-}
-
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'run': {
@@ -93,12 +57,6 @@ port.on('message', (message: ToWorker) => {
       }, (err: unknown) => post({ type: 'failed', id, error: errorObject(err, RuntimeErrorCode.TRAP).toObject() }))
       return
     }
-    case 'prepare':
-      prepare(message.key, message.bytes, message.cacheDir).then(
-        ({ artifact, warning }) => post({ type: 'prepared', id: message.id, artifact, ...(warning !== undefined ? { warning } : {}) }),
-        (err: unknown) => post({ type: 'failed', id: message.id, error: errorObject(err, RuntimeErrorCode.INVALID_WASM).toObject() })
-      )
-      return
     case 'forget':
       executor.forget(message.key)
   }
