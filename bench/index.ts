@@ -23,6 +23,8 @@ const REPLAY_P50_TARGET_MS = 5
 const HOMESTAR_HEALTH_PER_SEC = 4195
 /** How long the node sits idle after start before its RSS is read. */
 const IDLE_SETTLE_MS = 1000
+/** How long after the bench its RSS is read again (the node gives memory back once its workers are quiet 1 s). */
+const QUIET_SETTLE_MS = 2000
 const CONCURRENT_CHAINS_TARGET = 500
 const ONE_CHAIN_TARGET = 100
 
@@ -63,6 +65,7 @@ async function main (): Promise<number> {
   let rssAfterRuns: number
   let peakDuringRuns: number
   let rssEnd: number
+  let rssQuiet: number | undefined
   const rateLimit = bench.rateLimit
   try {
     // the echo and health take turns in blocks, so both see the same load on the machine
@@ -87,6 +90,10 @@ async function main (): Promise<number> {
     peakDuringRuns = bench.process?.peakRssBytes() ?? process.resourceUsage().maxRSS * 1024
     scaling = await scalingBench(bench, workflows.rsc, starts, opts.scalingSizes, opts.scalingConcurrency, progress)
     rssEnd = rssNow()
+    if (child) {
+      await new Promise(resolve => setTimeout(resolve, QUIET_SETTLE_MS))
+      rssQuiet = rssNow()
+    }
   } finally {
     await bench.close()
   }
@@ -136,8 +143,9 @@ async function main (): Promise<number> {
       afterRunsBytes: rssAfterRuns,
       peakDuringRunsBytes: peakDuringRuns,
       endBytes: rssEnd,
+      ...(rssQuiet !== undefined ? { quietBytes: rssQuiet, quietAfterMs: QUIET_SETTLE_MS } : {}),
       note: child
-        ? 'the node process (ipvm start): idle = after start and 1 s without requests; after the runs = after the request and workflow phases, before the scaling report; end = after the scaling report'
+        ? 'the node process (ipvm start): idle = after start and 1 s without requests; after the runs = after the request and workflow phases, before the scaling report; end = right after the scaling report; quiet = 2 s later, without requests'
         : `the node runs in-process, so these include the bench client (${fmt(mib(rssOfBench))} MB before the node started), its baselines and the Wasm worker threads`
     },
     targets,

@@ -20,7 +20,7 @@ export interface BenchReport {
   workflows: WorkflowResults & { addOneTaskFractionOfWasm: { oneChain: number, concurrentChains: number } }
   scaling: ScalingReport
   startToHealthy: { samplesMs: number[], medianMs: number }
-  rss: { afterStartBytes: number, idleBytes: number, afterRunsBytes: number, peakDuringRunsBytes: number, endBytes: number, note: string }
+  rss: { afterStartBytes: number, idleBytes: number, afterRunsBytes: number, peakDuringRunsBytes: number, endBytes: number, quietBytes?: number, quietAfterMs?: number, note: string }
   targets: Array<{ name: string, target: string, value: number, met: boolean }>
   failures: number
   totalMs: number
@@ -106,7 +106,7 @@ export function formatReport (r: BenchReport): string {
   out.push(`ipvm-node benchmark: Node ${env.node}, ${env.platform}, ${env.cpus} cores (${env.cpuModel}), ${env.date}`)
   out.push(`1-minute load average ${fmt(env.loadAverage1m.start)} at start, ${fmt(env.loadAverage1m.end)} at the end${env.loadAverage1m.start > env.cpus * 0.75 || env.loadAverage1m.end > env.cpus * 0.75 ? ': OTHER PROCESSES COMPETE FOR THE CPU, figures are low and noisy (compare with the ws echo baseline)' : ''}`)
   out.push(r.mode === 'child process'
-    ? 'The node runs as `node dist/cli/main.js start` in a process of its own on 127.0.0.1 (port 0, temp data dir, loopback network, no mDNS); the client talks to it over one WebSocket. The ws echo server runs in a process of its own too.'
+    ? 'The node runs as `bin/ipvm start` (Node.js on dist/cli/main.js, with the launcher\'s memory settings) in a process of its own on 127.0.0.1 (port 0, temp data dir, loopback network, no mDNS); the client talks to it over one WebSocket. The ws echo server runs in a process of its own too.'
     : 'The node runs in this process on 127.0.0.1 (port 0, temp data dir, loopback network, no mDNS); the client talks to it over one WebSocket.')
   out.push(`Per-connection request rate limit: ${r.rateLimit === 'none' ? 'none in this node' : `switched ${r.rateLimit}`}.`)
   out.push(`Counts: ${Object.entries(o).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`)
@@ -141,7 +141,7 @@ export function formatReport (r: BenchReport): string {
     ? `Spawn -> healthy (spawn of ipvm start -> first health answer over a new WebSocket, fresh data folder): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: 120–670 ms`
     : `Start -> healthy (new IpvmNode -> first health answer over a new WebSocket): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: ${HOMESTAR.startToHealthyMs} ms`)
   const m = r.rss
-  out.push(`RSS: ${mb(m.afterStartBytes)} when healthy, ${mb(m.idleBytes)} idle after start, ${mb(m.afterRunsBytes)} after the runs (peak ${mb(m.peakDuringRunsBytes)}), ${mb(m.endBytes)} after the scaling report;`)
+  out.push(`RSS: ${mb(m.afterStartBytes)} when healthy, ${mb(m.idleBytes)} idle after start, ${mb(m.afterRunsBytes)} after the runs (peak ${mb(m.peakDuringRunsBytes)}), ${mb(m.endBytes)} after the scaling report${m.quietBytes !== undefined ? `, ${mb(m.quietBytes)} ${(m.quietAfterMs ?? 0) / 1000} s later` : ''};`)
   out.push(`  ${m.note}. Homestar 0.3.0: ${HOMESTAR.rss}`)
   out.push('')
   const stageLines = [
