@@ -1,32 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LevelController, SYNC_READ_MAX_BYTES, SYNC_READ_MAX_KEYS, type BatchOp, type Database, type RangeOptions } from '../../../src/store/level.js'
+import { LevelController, SYNC_READ_MAX_BYTES, SYNC_READ_MAX_KEYS } from '../../../src/store/level.js'
 import { silentLogger } from '../../../src/util/logger.js'
+import { countingLevel } from '../../utils/counting-level.js'
 
 type Bytes = Uint8Array
-
-/** A LevelDB database that counts its synchronous and asynchronous reads. */
-function countingLevel (location: string): Database & { syncReads: number, asyncReads: number } {
-  const db = new Level<Bytes, Bytes>(location, { keyEncoding: 'view', valueEncoding: 'view' })
-  const counting = {
-    syncReads: 0,
-    asyncReads: 0,
-    get status () { return db.status },
-    open: async () => { await db.open() },
-    close: async () => { await db.close() },
-    getSync: (key: Bytes) => { counting.syncReads++; return db.getSync(key) },
-    getMany: async (keys: Bytes[]) => { counting.asyncReads++; return await db.getMany(keys) },
-    hasMany: async (keys: Bytes[]) => { counting.asyncReads++; return await db.hasMany(keys) },
-    put: async (key: Bytes, value: Bytes, options: { sync: boolean }) => { await db.put(key, value, options) },
-    batch: async (ops: BatchOp[], options: { sync: boolean }) => { await db.batch(ops, options) },
-    iterator: (range: RangeOptions) => db.iterator(range),
-    keys: (range: RangeOptions) => db.keys(range)
-  }
-  return counting
-}
 
 const dirs: string[] = []
 const controllers: LevelController[] = []

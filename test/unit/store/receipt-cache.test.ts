@@ -1,33 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LevelController, type BatchOp, type Database, type RangeOptions } from '../../../src/store/level.js'
+import { LevelController } from '../../../src/store/level.js'
 import { ReceiptStore } from '../../../src/store/index.js'
 import { silentLogger } from '../../../src/util/logger.js'
+import { countingLevel } from '../../utils/counting-level.js'
 import { makeReceipt } from '../../utils/store.js'
-
-type Bytes = Uint8Array
-
-/** A LevelDB database that counts the reads made of it. */
-function countingLevel (location: string): Database & { reads: number } {
-  const db = new Level<Bytes, Bytes>(location, { keyEncoding: 'view', valueEncoding: 'view' })
-  const counting = {
-    reads: 0,
-    get status () { return db.status },
-    open: async () => { await db.open() },
-    close: async () => { await db.close() },
-    getSync: (key: Bytes) => { counting.reads++; return db.getSync(key) },
-    getMany: async (keys: Bytes[]) => { counting.reads += keys.length; return await db.getMany(keys) },
-    hasMany: async (keys: Bytes[]) => { counting.reads += keys.length; return await db.hasMany(keys) },
-    put: async (key: Bytes, value: Bytes, options: { sync: boolean }) => { await db.put(key, value, options) },
-    batch: async (ops: BatchOp[], options: { sync: boolean }) => { await db.batch(ops, options) },
-    iterator: (range: RangeOptions) => db.iterator(range),
-    keys: (range: RangeOptions) => db.keys(range)
-  }
-  return counting
-}
 
 const dirs: string[] = []
 const controllers: LevelController[] = []
@@ -56,17 +35,17 @@ describe('ReceiptStore: the reusable receipts kept in memory', () => {
     const roomy = await storeOf(40, 1024 * 1024)
     const first = await roomy.receipts.getManyByInstruction(roomy.instructions)
     expect(first.every(r => r !== undefined)).toBe(true)
-    const before = roomy.db.reads
+    const before = roomy.db.keysRead
     const again = await roomy.receipts.getManyByInstruction(roomy.instructions)
     expect(again.map(r => r?.cid.toString())).toEqual(first.map(r => r?.cid.toString()))
-    expect(roomy.db.reads).toBe(before)
+    expect(roomy.db.keysRead).toBe(before)
 
     // room for about ten receipts (each counts its bytes and ~1 kB): most of the forty are read again
     const tight = await storeOf(40, 10 * 1200)
     await tight.receipts.getManyByInstruction(tight.instructions)
-    const readsBefore = tight.db.reads
+    const readsBefore = tight.db.keysRead
     const fromDisk = await tight.receipts.getManyByInstruction(tight.instructions)
     expect(fromDisk.map(r => r?.cid.toString())).toEqual(first.map(r => r?.cid.toString()))
-    expect(tight.db.reads - readsBefore).toBeGreaterThanOrEqual(2 * 30)
+    expect(tight.db.keysRead - readsBefore).toBeGreaterThanOrEqual(2 * 30)
   })
 })
