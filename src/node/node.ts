@@ -242,10 +242,11 @@ export class IpvmNode {
   }
 
   /**
-   * A compacting collection of the main thread's heap once its workers go quiet and no run is
-   * under way, when the heap
-   * grew by `RELEASE_AFTER_GROWTH_BYTES` since the last one (a quiet node after a few small
-   * workflows is left alone: a collection costs more than such a workflow).
+   * A compacting collection of the main thread's heap once the Wasm workers have gone quiet
+   * and no run is under way, when the heap grew by `RELEASE_AFTER_GROWTH_BYTES` since the last
+   * one: a node that ran a large workflow or many gives that garbage back instead of keeping
+   * it until V8 next needs room; one that ran a few small workflows is left alone (a
+   * collection costs more than such a workflow).
    */
   private releaseMemory (): void {
     if (this.status !== 'started') return

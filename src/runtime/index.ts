@@ -10,8 +10,9 @@
  *   IPLD to WIT and back, core module values, function lookup;
  * - `artifacts/`: preparing resource bytes into something the workers run, and the
  *   on-disk cache of prepared artifacts;
- * - `workers/`: the worker threads: the execution pool, the preparation worker, the
- *   worker entry point and its messages, and running a call inside a worker.
+ * - `workers/`: the worker threads (the execution pool, the worker entry point and its
+ *   messages, running a call inside a worker) and the preparation process (`Preparer`,
+ *   prepare-process.ts).
  */
 export { WasmRunner, type RunRequest, type RunResult, type WasmRunnerComponents } from './runner.js'
 export { defaultWasmRunnerOptions, wasmRunnerOptions, type WasmRunnerOptions } from './options.js'

@@ -46,7 +46,7 @@ const PAGE_BYTES = 65536
 const PREPARER_IDLE_MS = 5000
 
 /**
- * Runs Wasm functions for tasks. Resources are prepared once per key (in a worker)
+ * Runs Wasm functions for tasks. Resources are prepared once per key (in a child process)
  * and cached; each call runs on a fresh instance in a pool of worker threads, with a
  * timeout, a memory cap and cancellation. Errors are `RuntimeError`s whose
  * `retryable` says whether running the task again might help.

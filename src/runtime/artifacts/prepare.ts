@@ -12,7 +12,8 @@ import { jsName } from '../values/wit-types.js'
  * component-type metadata is componentized first; WAT text is parsed. A plain core
  * module is kept as a core module (Homestar would refuse it). Components are
  * transpiled once with jco; every core module is instrumented (memory cap, reset).
- * This is CPU-heavy and loads jco, so it runs in a worker, never on the main thread.
+ * This is CPU-heavy and loads jco, so it runs in a process of its own (prepare-process.ts),
+ * never in the node.
  */
 export interface PreparedFiles {
   description: ArtifactDescription

@@ -22,10 +22,10 @@ const DEFAULT_IDLE_MS = 10_000
  * A set of worker threads running Wasm calls, one call per worker at a time. Workers start
  * when calls wait for one (at most `size`, besides the extra ones below) and stop once idle
  * for `idleMs`: an idle node holds none. Once no call has run or waited for `quietMs`, every
- * worker but one stops at once (each holds ~10 MB), and `onQuiet` is called. A call that times out or is aborted terminates its
- * worker; a worker that dies is let go too, and calls still waiting get fresh ones (after a
- * back-off when workers die before they are ready). The main thread only posts messages and
- * never runs guest code.
+ * worker but one stops at once (each holds ~10 MB), and `onQuiet` is called. A call that
+ * times out or is aborted terminates its worker; a worker that dies is let go too, and calls
+ * still waiting get fresh ones (after a back-off when workers die before they are ready). The
+ * main thread only posts messages and never runs guest code.
  *
  * Calls belong to groups (the workflow runs), and the workers are shared between groups:
  * the queue is served a group at a time in turn; with more than one worker, a group holds
