@@ -105,17 +105,23 @@ export async function healthOnce (wsUrl: string, timeoutMs = 5000): Promise<bool
 }
 
 /**
+ * `bin/ipvm start --data <dir> --log-level warn` as a child process (stderr piped). Node.js
+ * options (a profiler, say) go through NODE_OPTIONS, so the launcher still runs.
+ */
+export function spawnIpvmStart (dir: string, execArgv: string[] = []): ChildProcess {
+  const env = execArgv.length > 0 ? { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...execArgv].join(' ').trim() } : process.env
+  return spawn(IPVM_BIN, ['start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env })
+}
+
+/**
  * Spawns `ipvm start` (dist/, see `ensureBuilt`) on a fresh data folder and waits for its first
  * healthy answer: the port comes from `<data>/ports.json`, read every 5 ms.
  */
 export async function spawnIpvm (opts: { execArgv?: string[], timeoutMs?: number } = {}): Promise<NodeProcess> {
-  // Node.js options (a profiler, say) go through NODE_OPTIONS, so the launcher still runs
   const dir = mkdtempSync(join(tmpdir(), 'ipvm-bench-child-'))
   writeFileSync(join(dir, 'config.toml'), CONFIG)
   const t0 = performance.now()
-  const execArgv = opts.execArgv ?? []
-  const env = execArgv.length > 0 ? { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...execArgv].join(' ').trim() } : process.env
-  const child = spawn(IPVM_BIN, ['start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env })
+  const child = spawnIpvmStart(dir, opts.execArgv)
   let stderr = ''
   child.stderr?.on('data', d => { stderr = (stderr + String(d)).slice(-4000) })
   const stop = async (): Promise<void> => {

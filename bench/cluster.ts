@@ -4,7 +4,7 @@
  * mesh. Their CPU time is read from /proc, so it counts every thread of the process (the
  * main thread, Wasm workers, libuv) and nothing of the bench's own process.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { IpvmClient } from '../src/client/index.js'
+import { spawnIpvmStart } from './child.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 /** The `ipvm` command as `npm run build` bundles it (`ensureBuilt` keeps it current). */
@@ -80,7 +81,7 @@ interface Started { child: ChildProcess, dir: string, ports: { rpc: { port: numb
 
 async function startProcess (dir: string, config: string, children: ChildProcess[], execArgv: string[]): Promise<Started> {
   writeFileSync(join(dir, 'config.toml'), config)
-  const child = spawn(process.execPath, [...execArgv, CLI, 'start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const child = spawnIpvmStart(dir, execArgv)
   children.push(child)
   let stderr = ''
   child.stderr?.on('data', d => { stderr += String(d) })
