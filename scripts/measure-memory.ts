@@ -3,29 +3,25 @@
 // time, 100 replays and a fan-out of independent tasks (default 10 000), then 2 s and 12 s later
 // (idle Wasm workers stop after workflow.worker_idle_ms). Linux (/proc). Loopback, mDNS off.
 //   npm run measure:memory -- [--fan-out 10000] [--entry bin/ipvm | dist/cli/main.js]
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { DEFAULT_ENTRY, startNode } from './start-node.js'
 import { IpvmClient, collectRun } from '../src/client/index.js'
 
 const { values } = parseArgs({
   options: {
     'fan-out': { type: 'string', default: '10000' },
-    entry: { type: 'string', default: fileURLToPath(new URL('../bin/ipvm', import.meta.url)) }
+    entry: { type: 'string', default: DEFAULT_ENTRY }
   }
 })
-/** `ipvm` (bin/ipvm, with its launcher) runs as a program; a .js entry runs under this Node.js. */
-const entryCommand = (entry: string): [string, string[]] => entry.endsWith('.js') ? [process.execPath, [entry]] : [entry, []]
 const fanOut = Number(values['fan-out'])
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 const port = await new Promise<number>(resolve => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const { port } = s.address() as AddressInfo; s.close(() => resolve(port)) }) })
 const dir = mkdtempSync(join(tmpdir(), 'ipvm-measure-'))
-const child = spawn(entryCommand(values.entry)[0], [...entryCommand(values.entry)[1], 'start', '--data', dir, '--rpc-port', String(port), '--metrics-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'],
-  { env: { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_RPC__MAX_REQUESTS_PER_SECOND: '0' }, stdio: ['ignore', 'ignore', 'inherit'] })
+const child = startNode(values.entry, dir, port, { IPVM_NETWORK__MDNS: 'false', IPVM_RPC__MAX_REQUESTS_PER_SECOND: '0' })
 
 function mem (): string {
   const s = readFileSync(`/proc/${child.pid}/status`, 'utf8')

@@ -2,24 +2,21 @@
 // every part up (no `starting` in the answer), and its memory once idle (Linux /proc, and the V8
 // heap from its own Prometheus metrics). Fresh data folder each run, loopback, mDNS off.
 //   npm run measure:start -- [--runs 9] [--settle-ms 3000] [--entry bin/ipvm | dist/cli/main.js] [--no-network]
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { DEFAULT_ENTRY, startNode } from './start-node.js'
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '9' },
     'settle-ms': { type: 'string', default: '3000' },
-    entry: { type: 'string', default: fileURLToPath(new URL('../bin/ipvm', import.meta.url)) },
+    entry: { type: 'string', default: DEFAULT_ENTRY },
     'no-network': { type: 'boolean', default: false }
   }
 })
-/** `ipvm` (bin/ipvm, with its launcher) runs as a program; a .js entry runs under this Node.js. */
-const entryCommand = (entry: string): [string, string[]] => entry.endsWith('.js') ? [process.execPath, [entry]] : [entry, []]
 const runs = Number(values.runs)
 const settleMs = Number(values['settle-ms'])
 const MIB = 1024 * 1024
@@ -64,8 +61,7 @@ async function once (): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'ipvm-measure-'))
   const port = await freePort()
   const started = performance.now()
-  const child = spawn(entryCommand(values.entry)[0], [...entryCommand(values.entry)[1], 'start', '--data', dir, '--rpc-port', String(port), '--metrics-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0', '--log-level', 'warn'],
-    { env: { ...process.env, IPVM_NETWORK__MDNS: 'false', ...(values['no-network'] ? { IPVM_NETWORK__ENABLE: 'false' } : {}) }, stdio: ['ignore', 'ignore', 'inherit'] })
+  const child = startNode(values.entry, dir, port, { IPVM_NETWORK__MDNS: 'false', ...(values['no-network'] ? { IPVM_NETWORK__ENABLE: 'false' } : {}) })
   try {
     let healthyMs: number | undefined
     for (;;) {

@@ -58,6 +58,12 @@ export interface RuntimeErrorObject {
   data?: Record<string, unknown>
 }
 
+/** `err` itself when it is a `RuntimeError`, else one with `code` and its message (what a worker or the preparation process sends back). */
+export function asRuntimeError (err: unknown, code: RuntimeErrorCode): RuntimeError {
+  if (err instanceof RuntimeError) return err
+  return new RuntimeError(code, err instanceof Error ? err.message : String(err))
+}
+
 export function runtimeErrorFromObject (obj: RuntimeErrorObject): RuntimeError {
   return new RuntimeError(obj.code, obj.message, obj.data)
 }

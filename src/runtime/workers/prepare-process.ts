@@ -1,5 +1,5 @@
 import { prepareWasm } from '../artifacts/prepare.js'
-import { RuntimeError, RuntimeErrorCode } from '../errors.js'
+import { asRuntimeError, RuntimeErrorCode } from '../errors.js'
 import type { FromPreparer, ToPreparer } from './protocol.js'
 
 /**
@@ -15,10 +15,7 @@ process.on('message', (message: ToPreparer) => {
   if (message.type !== 'prepare') return
   prepareWasm(message.bytes).then(
     prepared => send({ type: 'prepared', id: message.id, prepared }),
-    (err: unknown) => {
-      const error = err instanceof RuntimeError ? err : new RuntimeError(RuntimeErrorCode.INVALID_WASM, err instanceof Error ? err.message : String(err))
-      send({ type: 'failed', id: message.id, error: error.toObject() })
-    }
+    (err: unknown) => send({ type: 'failed', id: message.id, error: asRuntimeError(err, RuntimeErrorCode.INVALID_WASM).toObject() })
   )
 })
 process.on('disconnect', () => process.exit(0))

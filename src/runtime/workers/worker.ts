@@ -1,6 +1,6 @@
 import { readlinkSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
-import { RuntimeError, RuntimeErrorCode } from '../errors.js'
+import { asRuntimeError, RuntimeErrorCode } from '../errors.js'
 import { Executor } from './execute.js'
 import { setThreadNiceness, WASM_NICENESS } from './priority.js'
 import type { FromWorker, ToWorker } from './protocol.js'
@@ -36,11 +36,6 @@ const tid = lowerPriority()
 const executor = new Executor()
 const post = (message: FromWorker): void => port.postMessage(message)
 
-function errorObject (err: unknown, code: RuntimeErrorCode): RuntimeError {
-  if (err instanceof RuntimeError) return err
-  return new RuntimeError(code, err instanceof Error ? err.message : String(err))
-}
-
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'run': {
@@ -48,13 +43,13 @@ port.on('message', (message: ToWorker) => {
       try {
         if (artifact !== undefined) executor.load(request.key, artifact)
       } catch (err) {
-        post({ type: 'failed', id, error: errorObject(err, RuntimeErrorCode.INVALID_WASM).toObject() })
+        post({ type: 'failed', id, error: asRuntimeError(err, RuntimeErrorCode.INVALID_WASM).toObject() })
         return
       }
       executor.run(request).then(result => {
         if (result.ok) post({ type: 'done', id, outcome: result.outcome })
         else post({ type: 'failed', id, error: result.error, logs: result.logs })
-      }, (err: unknown) => post({ type: 'failed', id, error: errorObject(err, RuntimeErrorCode.TRAP).toObject() }))
+      }, (err: unknown) => post({ type: 'failed', id, error: asRuntimeError(err, RuntimeErrorCode.TRAP).toObject() }))
       return
     }
     case 'forget':
