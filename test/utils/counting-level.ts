@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Level } from 'level'
-import type { BatchOp, Database, RangeOptions } from '../../src/store/level.js'
+import { LevelController, type BatchOp, type Database, type RangeOptions } from '../../src/store/level.js'
+import { silentLogger } from '../../src/util/logger.js'
 
 type Bytes = Uint8Array
 
@@ -31,4 +35,13 @@ export function countingLevel (location: string): CountingDatabase {
     keys: (range: RangeOptions) => db.keys(range)
   }
   return counting
+}
+
+/** A started LevelController over a `countingLevel` in a fresh temporary folder; `close` stops it and removes the folder. */
+export async function countingController (prefix: string): Promise<{ level: LevelController, db: CountingDatabase, close: () => Promise<void> }> {
+  const location = mkdtempSync(join(tmpdir(), prefix))
+  const db = countingLevel(location)
+  const level = new LevelController({ location }, { logger: silentLogger(), database: () => db })
+  await level.start()
+  return { level, db, close: async () => { await level.stop(); rmSync(location, { recursive: true, force: true }) } }
 }

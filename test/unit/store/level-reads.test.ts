@@ -1,27 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LevelController, SYNC_READ_MAX_BYTES, SYNC_READ_MAX_KEYS } from '../../../src/store/level.js'
-import { silentLogger } from '../../../src/util/logger.js'
-import { countingLevel } from '../../utils/counting-level.js'
+import type { LevelController } from '../../../src/store/level.js'
+import { SYNC_READ_MAX_BYTES, SYNC_READ_MAX_KEYS } from '../../../src/store/level.js'
+import { countingController, type CountingDatabase } from '../../utils/counting-level.js'
 
 type Bytes = Uint8Array
 
-const dirs: string[] = []
-const controllers: LevelController[] = []
+const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
-  for (const c of controllers.splice(0)) await c.stop()
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  for (const close of closers.splice(0)) await close()
 })
 
-async function started (): Promise<{ level: LevelController, db: ReturnType<typeof countingLevel> }> {
-  const location = mkdtempSync(join(tmpdir(), 'ipvm-level-reads-'))
-  dirs.push(location)
-  const db = countingLevel(location)
-  const level = new LevelController({ location }, { logger: silentLogger(), database: () => db })
-  await level.start()
-  controllers.push(level)
+async function started (): Promise<{ level: LevelController, db: CountingDatabase }> {
+  const { level, db, close } = await countingController('ipvm-level-reads-')
+  closers.push(close)
   return { level, db }
 }
 

@@ -1,28 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LevelController } from '../../../src/store/level.js'
 import { ReceiptStore } from '../../../src/store/index.js'
 import { silentLogger } from '../../../src/util/logger.js'
-import { countingLevel } from '../../utils/counting-level.js'
+import { countingController, type CountingDatabase } from '../../utils/counting-level.js'
 import { makeReceipt } from '../../utils/store.js'
 
-const dirs: string[] = []
-const controllers: LevelController[] = []
+const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
-  for (const c of controllers.splice(0)) await c.stop()
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
+  for (const close of closers.splice(0)) await close()
 })
 
 /** A receipt store with `cacheBytes` of cache over a database that counts reads, holding `n` receipts. */
-async function storeOf (n: number, cacheBytes: number): Promise<{ receipts: ReceiptStore, db: ReturnType<typeof countingLevel>, instructions: ReturnType<typeof makeReceipt>['instruction'][] }> {
-  const location = mkdtempSync(join(tmpdir(), 'ipvm-receipt-cache-'))
-  dirs.push(location)
-  const db = countingLevel(location)
-  const level = new LevelController({ location }, { logger: silentLogger(), database: () => db })
-  await level.start()
-  controllers.push(level)
+async function storeOf (n: number, cacheBytes: number): Promise<{ receipts: ReceiptStore, db: CountingDatabase, instructions: ReturnType<typeof makeReceipt>['instruction'][] }> {
+  const { level, db, close } = await countingController('ipvm-receipt-cache-')
+  closers.push(close)
   const receipts = new ReceiptStore({ level, logger: silentLogger() }, { cacheBytes })
   await receipts.start()
   const rs = Array.from({ length: n }, (_, i) => makeReceipt('cache', i))
