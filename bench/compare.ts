@@ -20,7 +20,8 @@ import { memoryStore } from '../test/utils/memory-store.js'
 import { addResource, chain } from '../test/utils/workflows.js'
 import { FakeKubo, freePort, homestarBinary, HomestarProcess } from '../test/e2e/interop/homestar-process.js'
 import { healthOnce, probe, spawnEcho, spawnIpvm, stopChild, type ProcessProbe } from './child.js'
-import { wsEchoBaseline } from './baselines.js'
+import { openRoundTrips, wsEchoBaseline } from './baselines.js'
+import { PLACEMENTS, placementUnavailable, withPlacement, type Placement } from './placement.js'
 import { measureCalls, median, runPool, summarize, type LatencySummary } from './stats.js'
 import { fmt } from './report.js'
 
@@ -62,6 +63,35 @@ export interface RoundResult {
   replayChain: { e2e: LatencySummary, delivered: number, expected: number }
   rssAfterRunsBytes: number
   peakRssBytes: number
+  /** Sequential `health` and the ws echo again, the client and both servers pinned (bench/placement.ts). */
+  placed: Array<{ placement: Placement, echoPerSec: number, healthPerSec: number }>
+}
+
+/** Blocks the echo and `health` take turns in when pinned. */
+const PINNED_BLOCKS = 5
+
+/**
+ * `n` sequential round trips to the ws echo and `n` `health` requests, in turns in blocks
+ * (after 2 000 of each to warm up), with the placement as the caller pinned it.
+ */
+async function pinnedSequential (n: number, echoUrl: string, health: () => Promise<void>): Promise<{ echoPerSec: number, healthPerSec: number }> {
+  const echo = await openRoundTrips(echoUrl)
+  try {
+    let id = 0
+    const echoed = async (): Promise<void> => { await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) }
+    await measureCalls(2000, 1, echoed)
+    await measureCalls(2000, 1, health)
+    const wall = { echo: 0, health: 0 }
+    const block = Math.ceil(n / PINNED_BLOCKS)
+    for (let done = 0; done < n; done += block) {
+      const k = Math.min(block, n - done)
+      wall.echo += (await measureCalls(k, 1, echoed)).wallMs
+      wall.health += (await measureCalls(k, 1, health)).wallMs
+    }
+    return { echoPerSec: n / (wall.echo / 1000), healthPerSec: n / (wall.health / 1000) }
+  } finally {
+    echo.close()
+  }
 }
 
 /** A JSON-RPC client over one WebSocket that reads Homestar's notifications (byte arrays of JSON text, or JSON). */
@@ -148,7 +178,7 @@ async function runWorkflow (client: RawClient, workflow: object, name: string, t
   return { ms: last - t0, received: seen.size }
 }
 
-async function measureNode (node: Running, c: CompareCounts, tag: string, echoUrl: string, progress: (s: string) => void): Promise<RoundResult> {
+async function measureNode (node: Running, c: CompareCounts, tag: string, echo: { url: string, pid: number }, progress: (s: string) => void): Promise<RoundResult> {
   await new Promise(resolve => setTimeout(resolve, 1000))
   const rssIdleBytes = node.probe.rssBytes()
   const client = await RawClient.open(node.wsUrl)
@@ -158,10 +188,17 @@ async function measureNode (node: Running, c: CompareCounts, tag: string, echoUr
       if (r?.healthy !== true) throw new Error('unhealthy')
     }
     progress(`${tag}: ws echo, then health`)
-    const echo = await wsEchoBaseline(c.health, c.healthConcurrent, c.inFlight, echoUrl)
+    const echoRates = await wsEchoBaseline(c.health, c.healthConcurrent, c.inFlight, echo.url)
     await measureCalls(10_000, 1, health)
     const seq = await measureCalls(c.health, 1, health)
     const conc = await measureCalls(c.healthConcurrent, c.inFlight, health)
+    const placed: RoundResult['placed'] = []
+    if (placementUnavailable() === undefined) {
+      for (const placement of PLACEMENTS) {
+        progress(`${tag}: ws echo and health in turns, sequential, pinned: ${placement}`)
+        placed.push({ placement, ...await withPlacement(placement, [node.probe.pid, echo.pid], async () => await pinnedSequential(c.health, echo.url, health)) })
+      }
+    }
     let start = 1_000_000 + Math.floor(Math.random() * 1_000_000) * 100
     progress(`${tag}: warm-up`)
     await runWorkflow(client, chain(node.rsc, 1, start++), 'warm-up', 1, 300_000)
@@ -193,8 +230,8 @@ async function measureNode (node: Running, c: CompareCounts, tag: string, echoUr
     const replayOne = await replay(one.wfs, 1)
     const replayChain = await replay(chains.wfs, 10)
     return {
-      echoSequentialPerSec: echo.sequential.perSec,
-      echoConcurrentPerSec: echo.concurrent.perSec,
+      echoSequentialPerSec: echoRates.sequential.perSec,
+      echoConcurrentPerSec: echoRates.concurrent.perSec,
       spawnToHealthyMs: node.spawnToHealthyMs,
       rssIdleBytes,
       healthSequential: { perSec: seq.perSec, latency: seq.latency },
@@ -204,7 +241,8 @@ async function measureNode (node: Running, c: CompareCounts, tag: string, echoUr
       replayOne,
       replayChain,
       rssAfterRunsBytes: node.probe.rssBytes(),
-      peakRssBytes: node.probe.peakRssBytes()
+      peakRssBytes: node.probe.peakRssBytes(),
+      placed
     }
   } finally {
     client.close()
@@ -291,7 +329,7 @@ export async function compareBench (command: string, c: CompareCounts, progress:
         progress(`${tag} (${sides[s].label}): starting`)
         const node = await sides[s].start()
         try {
-          rounds[s].push(await measureNode(node, c, tag, echo.url, progress))
+          rounds[s].push(await measureNode(node, c, tag, echo, progress))
         } finally {
           await node.stop()
         }
@@ -323,6 +361,14 @@ export function formatCompare (r: CompareReport): string {
     ['health sequential, req/s', x => x.healthSequential.perSec, fmt, 'higher'],
     ['health sequential, % of that echo', x => 100 * x.healthSequential.perSec / x.echoSequentialPerSec, fmt, 'higher'],
     ['health sequential, p50 ms', x => x.healthSequential.latency.p50Ms, fmt, 'lower'],
+    ...PLACEMENTS.filter(p => a.every(x => x.placed.some(q => q.placement === p))).flatMap((p): Row[] => {
+      const at = (x: RoundResult): { echoPerSec: number, healthPerSec: number } => x.placed.find(q => q.placement === p) ?? { echoPerSec: Number.NaN, healthPerSec: Number.NaN }
+      return [
+        [`ws echo sequential, pinned: ${p}, req/s`, x => at(x).echoPerSec, fmt, 'higher'],
+        [`health sequential, pinned: ${p}, req/s`, x => at(x).healthPerSec, fmt, 'higher'],
+        [`health sequential, pinned: ${p}, % of that echo`, x => 100 * at(x).healthPerSec / at(x).echoPerSec, fmt, 'higher']
+      ]
+    }),
     [`ws echo ${r.counts.inFlight} in flight (just before), req/s`, x => x.echoConcurrentPerSec, fmt, 'higher'],
     [`health ${r.counts.inFlight} in flight, req/s`, x => x.healthConcurrent.perSec, fmt, 'higher'],
     ['1-task workflow, e2e p50 ms', x => x.oneTask.e2e.p50Ms, fmt, 'lower'],
@@ -347,6 +393,7 @@ export function formatCompare (r: CompareReport): string {
   return [
     `A = ${r.sides[0]} (ipvm start), B = ${r.sides[1]}; each in a process of its own on 127.0.0.1, run in the order ${a.map((_, i) => `A${i + 1} B${i + 1}`).join(' ')}; one client speaking Homestar's protocol.`,
     'ws echo = a bare ws server in a process of its own, measured right before each node\'s health phase (the same client).',
+    'pinned = every thread of the client, the echo and the node on fixed CPUs (one core: all on one CPU; two cores: client on one, servers on another), echo and health in turns; unpinned sequential rows depend on where the scheduler puts the processes.',
     `Counts: ${Object.entries(r.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     '',
     line(header), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line),

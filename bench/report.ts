@@ -1,5 +1,6 @@
 import type { BenchOptions } from './args.js'
-import type { EchoBaseline } from './baselines.js'
+import type { EchoBaseline, RateResult } from './baselines.js'
+import type { Placement } from './placement.js'
 import type { RequestRate, WorkflowPhase, WorkflowResults } from './phases.js'
 import type { Load, StageRow } from './bench-node.js'
 import type { LatencySummary } from './stats.js'
@@ -16,6 +17,10 @@ export interface BenchReport {
   health: {
     sequential: RequestRate & { fractionOfEcho: number }
     concurrent: RequestRate & { fractionOfEcho: number, inFlight: number }
+    /** Sequential again, the client and the servers pinned (bench/placement.ts). */
+    placed: Array<{ placement: Placement, echo: RateResult, health: RequestRate & { fractionOfEcho: number } }>
+    /** Why `placed` is empty. */
+    placedUnavailable?: string
   }
   workflows: WorkflowResults & { addOneTaskFractionOfWasm: { oneChain: number, concurrentChains: number } }
   scaling: ScalingReport
@@ -118,8 +123,15 @@ export function formatReport (r: BenchReport): string {
     ['health, sequential', String(h.sequential.latency.n), fmt(h.sequential.perSec), ...lat(h.sequential.latency), pct(h.sequential.fractionOfEcho), ...load(h.sequential.load, h.sequential.latency.n, 1000),
       `${range(HOMESTAR.healthSequentialPerSec)}/s, p50 ${range(HOMESTAR.healthSequentialP50Ms)}, p99 ${range(HOMESTAR.healthSequentialP99Ms)}`],
     [`health, ${h.concurrent.inFlight} in flight`, String(h.concurrent.latency.n), fmt(h.concurrent.perSec), ...lat(h.concurrent.latency), pct(h.concurrent.fractionOfEcho), ...load(h.concurrent.load, h.concurrent.latency.n, 1000),
-      `${range(HOMESTAR.healthConcurrentPerSec)}/s`]
+      `${range(HOMESTAR.healthConcurrentPerSec)}/s`],
+    ...h.placed.flatMap(p => [
+      [`ws echo, sequential, pinned: ${p.placement}`, String(p.echo.latency.n), fmt(p.echo.perSec), ...lat(p.echo.latency), '100 %', '', '', '', '', ''],
+      [`health, sequential, pinned: ${p.placement}`, String(p.health.latency.n), fmt(p.health.perSec), ...lat(p.health.latency), pct(p.health.fractionOfEcho), ...load(p.health.load, p.health.latency.n, 1000), '']
+    ])
   ]))
+  out.push(h.placed.length > 0
+    ? 'pinned = every thread of the client, the echo and the node on fixed CPUs: one core = all on the same CPU (the cost of the software), two cores = client on one CPU, servers on another (a cross-CPU wake-up each way); unpinned rows depend on where the scheduler puts the processes.'
+    : `pinned placements not measured: ${h.placedUnavailable ?? 'unknown reason'}.`)
   out.push(`raw WebAssembly add_one (core module, main thread): ${fmt(b.wasm.perSec)} calls/s (${fmt(b.wasm.nsPerCall)} ns/call)`)
   out.push('')
   out.push(`Workflows of add_one (test component via POST /add), e2e = submit -> final status, ms; warm-up ${fmt(w.warmupMs)} ms`)
