@@ -1,6 +1,6 @@
 import { base32 } from 'multiformats/bases/base32'
 import type { CID } from 'multiformats/cid'
-import { cidOfBytes } from './cid.js'
+import { cidOfBytes, cidText } from './cid.js'
 import { cborHead, concatBytes, encode } from './codec.js'
 import { IpldError, IpldErrorCode } from './errors.js'
 import { asLink, field, isIpldMap } from './kinds.js'
@@ -179,7 +179,7 @@ function assembleWorkflow (normalized: NormalizedTask[]): Workflow {
 export function duplicateInstructions (workflow: Workflow): Array<{ cid: CID, tasks: number[] }> {
   const byCid = new Map<string, { cid: CID, tasks: number[] }>()
   workflow.tasks.forEach((task, i) => {
-    const key = task.run.cid.toString()
+    const key = cidText(task.run.cid)
     const entry = byCid.get(key)
     if (entry === undefined) byCid.set(key, { cid: task.run.cid, tasks: [i] })
     else entry.tasks.push(i)

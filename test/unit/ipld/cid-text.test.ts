@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto'
+import { identity } from 'multiformats/hashes/identity'
 import { describe, expect, it } from 'vitest'
 import { CID, cidOf, cidOfBytes, cidText, DAG_CBOR_CODE, decode, encode, parseCid, sha3256, SHA3_256_CODE, type Ipld } from '../../../src/ipld/index.js'
 
@@ -9,6 +11,17 @@ describe('cidText', () => {
       expect(text).toBe(cid.toString())
       expect(parseCid(text).equals(cid)).toBe(true)
     }
+  })
+
+  it('is the string multiformats writes for CIDs of every length (each remainder of bits) and for a CIDv0', () => {
+    for (let length = 0; length <= 40; length++) {
+      for (let n = 0; n < 5; n++) {
+        const cid = CID.createV1(0x55, identity.digest(randomBytes(length)))
+        expect(cidText(cid)).toBe(cid.toString())
+      }
+    }
+    const v0 = CID.parse('QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n')
+    expect(cidText(v0)).toBe('QmdfTbBqBPQ7VNxZEYEj14VmRuZBkqFbiwReogJgS1zR1n')
   })
 })
 
