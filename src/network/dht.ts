@@ -3,6 +3,7 @@ import type { KadDHT, SelectFn, ValidateFn } from '@libp2p/kad-dht'
 import { CID } from 'multiformats/cid'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { equals } from 'multiformats/bytes'
+import { cidText } from '../ipld/index.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { NetworkEvents } from './events.js'
@@ -109,8 +110,8 @@ export class ReceiptDht {
    */
   async put (receipt: ReceiptPut, quorum: number, timeoutMs: number, covered: (peer: string) => boolean = () => false): Promise<{ ok: boolean, storedTo: string[] }> {
     const { events, logger } = this.deps
-    const instruction = receipt.instruction.toString()
-    events.emit('put_receipt_dht', { cid: receipt.cid.toString(), ran: receipt.ran.toString() })
+    const instruction = cidText(receipt.instruction)
+    events.emit('put_receipt_dht', { cid: cidText(receipt.cid), ran: cidText(receipt.ran) })
     const needed = quorum === 0 ? 1 : quorum
     const key = receiptRecordKey(receipt.instruction)
     const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.deps.signal])

@@ -1,7 +1,7 @@
 import { TopicValidatorResult, type GossipSub, type GossipsubMessage, type Message } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { decode, encode } from '../ipld/index.js'
+import { cidText, decode, encode } from '../ipld/index.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import { NetworkError, NetworkErrorCode } from './errors.js'
@@ -166,7 +166,7 @@ export class ReceiptGossip {
    */
   async publish (receipt: { cid: CID, ran: CID }, bytes: Uint8Array): Promise<boolean> {
     const { events, logger, metrics } = this.deps
-    const cid = receipt.cid.toString()
+    const cid = cidText(receipt.cid)
     const batching = new Set(this.subscriberIds(RECEIPT_BATCH_TOPIC))
     const single = this.subscriberIds(RECEIPTS_TOPIC).some(peer => !batching.has(peer))
     if (batching.size === 0 && !single) {
@@ -307,7 +307,7 @@ export class ReceiptGossip {
     metrics?.network.gossipMessages.inc({ direction: 'in' })
     this.lastReceived = Date.now()
     for (const receipt of receipts) {
-      events.emit('received_receipt_pubsub', { cid: receipt.cid.toString(), publisher: propagationSource.toString(), ran: receipt.ran.toString() })
+      events.emit('received_receipt_pubsub', { cid: cidText(receipt.cid), publisher: propagationSource.toString(), ran: cidText(receipt.ran) })
     }
   }
 }

@@ -1,5 +1,5 @@
 import type { CID } from 'multiformats/cid'
-import { decode, encode } from '../ipld/index.js'
+import { cidText, decode, encode } from '../ipld/index.js'
 import { equalBytes } from '../util/bytes.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
@@ -76,7 +76,7 @@ export class ReceiptIntake {
     const later: number[] = []
     verdicts.forEach((v, n) => {
       if (v !== undefined) return
-      const instruction = receipts[n].instruction.toString()
+      const instruction = cidText(receipts[n].instruction)
       if (instructions.has(instruction)) later.push(n)
       else now.push(n)
       instructions.add(instruction)
@@ -98,7 +98,7 @@ export class ReceiptIntake {
         }
         return
       }
-      const id = receipt.cid.toString()
+      const id = cidText(receipt.cid)
       const all = mergeVouchers(this.candidates.get(id)?.vouchers ?? [], vouchers)
       if (this.c.trust.satisfiedBy(all.map(v => v.peer))) {
         this.forget(id)
@@ -143,7 +143,7 @@ export class ReceiptIntake {
    * disagree with it are conflicts; the ones that agree are not needed any more.
    */
   settle (instruction: CID, cid: CID, out: Uint8Array): void {
-    const ids = this.byInstruction.get(instruction.toString())
+    const ids = this.byInstruction.get(cidText(instruction))
     if (ids === undefined) return
     for (const id of [...ids]) {
       const candidate = this.candidates.get(id)
@@ -172,12 +172,12 @@ export class ReceiptIntake {
   }
 
   private conflict (theirs: Pick<DecodedReceipt, 'cid' | 'instruction'>, ours: CID, vouchers: Voucher[]): void {
-    const instruction = theirs.instruction.toString()
+    const instruction = cidText(theirs.instruction)
     const publishers = vouchers.map(v => v.peer)
     this.c.metrics?.receipts.conflicts.inc()
-    this.c.logger.warn({ instruction, ours: ours.toString(), theirs: theirs.cid.toString(), peers: publishers }, 'a peer vouched for a receipt that disagrees with this node\'s')
+    this.c.logger.warn({ instruction, ours: cidText(ours), theirs: cidText(theirs.cid), peers: publishers }, 'a peer vouched for a receipt that disagrees with this node\'s')
     for (const peer of publishers) {
-      this.c.events.emit('receipt_conflict', { cid: theirs.cid.toString(), instruction, ours: ours.toString(), publisher: peer })
+      this.c.events.emit('receipt_conflict', { cid: cidText(theirs.cid), instruction, ours: cidText(ours), publisher: peer })
       try {
         this.c.onConflict(peer)
       } catch (err) {
@@ -187,7 +187,7 @@ export class ReceiptIntake {
   }
 
   private remember (receipt: DecodedReceipt, vouchers: Voucher[]): void {
-    const id = receipt.cid.toString()
+    const id = cidText(receipt.cid)
     const size = receipt.bytes.byteLength
     if (size > this.options.maxCandidateBytes) {
       this.c.metrics?.network.peerInputDropped.inc({ kind: 'candidate_too_large' })
@@ -196,7 +196,7 @@ export class ReceiptIntake {
     this.forget(id)
     this.candidates.set(id, { receipt, vouchers, size })
     this.bytes += size
-    const instruction = receipt.instruction.toString()
+    const instruction = cidText(receipt.instruction)
     let ids = this.byInstruction.get(instruction)
     if (ids === undefined) this.byInstruction.set(instruction, ids = new Set())
     ids.add(id)
@@ -212,7 +212,7 @@ export class ReceiptIntake {
     if (candidate === undefined) return
     this.candidates.delete(id)
     this.bytes -= candidate.size
-    const instruction = candidate.receipt.instruction.toString()
+    const instruction = cidText(candidate.receipt.instruction)
     const ids = this.byInstruction.get(instruction)
     ids?.delete(id)
     if (ids?.size === 0) this.byInstruction.delete(instruction)

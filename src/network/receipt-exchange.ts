@@ -1,6 +1,6 @@
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
-import { decode, encode, encodeReceipt, parseReceipt } from '../ipld/index.js'
+import { cidText, decode, encode, encodeReceipt, parseReceipt } from '../ipld/index.js'
 import { errorMessage } from '../util/errors.js'
 import type { Logger } from '../util/logger.js'
 import type { LruMap } from '../util/lru.js'
@@ -218,8 +218,8 @@ export class ReceiptExchangePeers {
   }
 
   private async missing (have: CID[]): Promise<ExchangedReceipt[]> {
-    const held = new Set(have.map(c => c.toString()))
-    const lacking = [...this.c.recent.values()].filter(r => !held.has(r.cid.toString())).slice(-MAX_SYNC_RECEIPTS)
+    const held = new Set(have.map(c => cidText(c)))
+    const lacking = [...this.c.recent.values()].filter(r => !held.has(cidText(r.cid))).slice(-MAX_SYNC_RECEIPTS)
     const [bytes, provenances] = await Promise.all([this.c.store.getMany(lacking.map(r => r.cid)), this.c.store.provenanceOf(lacking.map(r => r.cid))])
     return await this.answer(lacking.flatMap(({ cid, instruction }, n) => {
       const b = bytes[n]

@@ -179,14 +179,14 @@ export class ReceiptNetwork {
     const parts = this.parts
     const found = instructions.map(() => false)
     if (parts === undefined || instructions.length === 0 || parts.node.getConnections().length === 0) return found
-    const index = new Map(instructions.map((cid, n) => [cid.toString(), n]))
+    const index = new Map(instructions.map((cid, n) => [cidText(cid), n]))
     const bounded = AbortSignal.any([AbortSignal.timeout(this.options.dhtTimeoutMs), parts.signal, ...(signal !== undefined ? [signal] : [])])
     /** Asks a peer for the receipts of instructions `ns` and takes what it answers; whether it answered. */
     const ask = async (peer: PeerId, ns: number[]): Promise<boolean> => {
       const answer = await this.exchange.request(peer, { want: ns.map(n => instructions[n]) }, bounded)
       if (answer === undefined) return false
       for (const r of answer) {
-        const n = index.get(r.instruction.toString())
+        const n = index.get(cidText(r.instruction))
         if (n !== undefined && await this.exchange.takeExchanged(r, peer.toString())) found[n] = true
       }
       return true

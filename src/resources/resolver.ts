@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { CID } from 'multiformats/cid'
+import { cidText } from '../ipld/index.js'
 import type { Logger } from '../util/logger.js'
 import { errorMessage } from '../util/errors.js'
 import { LruMap } from '../util/lru.js'
@@ -115,7 +116,7 @@ export class ResourceResolver {
   }
 
   async fetchCid (cid: CID, opts: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
-    const key = cid.toString()
+    const key = cidText(cid)
     const cached = this.cache.get(key)
     if (cached !== undefined) return cached
     let pending = this.inflight.get(key)

@@ -129,7 +129,7 @@ export class ReceiptStore {
     if (items.length === 0) return []
     // an instruction's reusable receipt is decided under its lock: two different receipts for
     // one instruction, stored at once, cannot both become it
-    const lockKeys = [...items.map(i => i.cid.toString()), ...items.filter(i => i.outcome === 'ok').map(i => `first:${i.instruction.toString()}`)]
+    const lockKeys = [...items.map(i => cidText(i.cid)), ...items.filter(i => i.outcome === 'ok').map(i => `first:${cidText(i.instruction)}`)]
     return await this.locks.runMany(lockKeys, async () => {
       const receiptKeys = items.map(i => key(Bucket.receipts, i.r))
       const seenKeys = items.map(i => i.workflow === undefined ? undefined : key(Bucket.workflowReceiptSeen, cidKey(i.workflow), i.r))
@@ -149,7 +149,7 @@ export class ReceiptStore {
       const provenanceNow = new Map<string, ReceiptProvenance>()
       let nextSeen = 0
       const results = items.map((item, n) => {
-        const id = item.cid.toString()
+        const id = cidText(item.cid)
         let seq: number | undefined
         const next = (): number => {
           if (seq === undefined) {
@@ -171,7 +171,7 @@ export class ReceiptStore {
           provenanceNow.set(id, merged)
           ops.push({ type: 'put', key: key(Bucket.receiptProvenance, item.r), value: encodeProvenance(merged) })
         }
-        const firstOf = `first:${item.instruction.toString()}`
+        const firstOf = `first:${cidText(item.instruction)}`
         let displaced: CID | undefined
         if (item.outcome === 'ok' && !added.has(firstOf)) {
           const current = first[n] === undefined ? undefined : cidFromBytes(first[n])
@@ -187,7 +187,7 @@ export class ReceiptStore {
         let filed = false
         const seenKey = seenKeys[n]
         if (item.workflow !== undefined && seenKey !== undefined) {
-          const member = `${item.workflow.toString()}/${id}`
+          const member = `${cidText(item.workflow)}/${id}`
           if (seen[nextSeen++] === undefined && !added.has(member)) {
             added.add(member)
             ops.push(...filingOps(item.workflow, item.r, seenKey, next()))
@@ -242,7 +242,7 @@ export class ReceiptStore {
     const w = asCid(workflow, 'workflow cid')
     const items = receipts.map(c => {
       const cid = asCid(c, 'receipt cid')
-      return { id: cid.toString(), r: cidKey(cid) }
+      return { id: cidText(cid), r: cidKey(cid) }
     })
     if (items.length === 0) return []
     return await this.locks.runMany(items.map(i => i.id), async () => {

@@ -3,7 +3,7 @@ import type { Startable } from '../util/lifecycle.js'
 import { errorMessage } from '../util/errors.js'
 import { Semaphore } from '../util/semaphore.js'
 import { FairSemaphore } from '../util/fair-semaphore.js'
-import type { Workflow } from '../ipld/index.js'
+import { cidText, type Workflow } from '../ipld/index.js'
 import type { ListWorkflowsOptions } from '../store/index.js'
 import type { SchedulerComponents } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
@@ -81,7 +81,7 @@ export class WorkflowEngine implements Startable {
       logger: this.c.logger,
       ...(this.c.metrics !== undefined ? { metrics: this.c.metrics } : {}),
       plan: async (workflow, name, init) => await this.plan(workflow, name, init),
-      isActive: cid => this.active.has(cid.toString())
+      isActive: cid => this.active.has(cidText(cid))
     }, this.opts.maxRestarts)
     for (const r of recovered) {
       if (this.stopping || this.active.has(r.run.cidString)) continue
@@ -105,7 +105,7 @@ export class WorkflowEngine implements Startable {
 
   /** The run of a workflow that is in progress on this node, if any (a run that has just ended is not). */
   activeRun (cid: CID | string): RunState | undefined {
-    const run = this.active.get(cid.toString())
+    const run = this.active.get(typeof cid === 'string' ? cid : cidText(cid))
     return run === undefined || run.isFinal || run.interrupted ? undefined : run
   }
 
@@ -196,7 +196,7 @@ export class WorkflowEngine implements Startable {
    */
   async cancel (cid: CID): Promise<RunInfo> {
     await this.recovery
-    const run = this.active.get(cid.toString())
+    const run = this.active.get(typeof cid === 'string' ? cid : cidText(cid))
     if (run !== undefined) {
       await cancelRun(run, this.c)
       return await this.status(cid)
@@ -315,7 +315,7 @@ export class WorkflowEngine implements Startable {
 
   /** The loaded run for a pause or resume; `WORKFLOW_NOT_FOUND` or `WORKFLOW_STATE` when there is none. */
   private async loadedRun (cid: CID, action: string): Promise<RunState> {
-    const run = this.active.get(cid.toString())
+    const run = this.active.get(typeof cid === 'string' ? cid : cidText(cid))
     if (run !== undefined) return run
     const stored = await this.status(cid)
     throw new WorkflowError(WorkflowErrorCode.STATE, `cannot ${action} workflow run ${cid.toString()}: it is ${stored.status}`, { cid: cid.toString(), status: stored.status })
