@@ -8,7 +8,6 @@ import { hintFor } from '../hints.js'
 import { RunProgress } from '../progress.js'
 import { asCliError, connectClient, print, withClientOptions } from '../shared.js'
 import { addFiles, findOrStartNode, type TargetFlags } from '../target.js'
-import { readWorkflowFile } from '../workflow-file.js'
 
 interface RunFlags extends TargetFlags { name?: string, timeout?: string }
 
@@ -38,6 +37,9 @@ export function runCommand (): Command {
         timeoutMs = Number(flags.timeout)
         if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw usageError(`--timeout must be a positive number of milliseconds, got "${flags.timeout}"`)
       }
+      // loaded when a workflow file is read: its compiler and planner (the store's and the
+      // dashboard's code) are not what `ipvm --help` or a client command should wait for
+      const { readWorkflowFile } = await import('../workflow-file.js')
       const wf = await readWorkflowFile(file)
       const json = flags.json === true
       const target = await findOrStartNode(flags)

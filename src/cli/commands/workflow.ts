@@ -2,7 +2,6 @@ import { Command } from 'commander'
 import { writeFile } from 'node:fs/promises'
 import { CliError, CliErrorCode } from '../errors.js'
 import { print } from '../shared.js'
-import { readWorkflowFile } from '../workflow-file.js'
 
 /**
  * `ipvm workflow FILE`: checks a workflow file without running it and prints its CIDs: the
@@ -16,6 +15,9 @@ export function workflowCommand (): Command {
     .option('-o, --output <file>', 'write the workflow as Homestar\'s JSON to this file ("-" for stdout)')
     .option('--json', 'machine-readable output')
     .action(async (file: string, flags: { output?: string, json?: boolean }) => {
+      // loaded when a workflow file is read: its compiler and planner (the store's and the
+      // dashboard's code) are not what `ipvm --help` or a client command should wait for
+      const { readWorkflowFile } = await import('../workflow-file.js')
       const wf = await readWorkflowFile(file)
       const names = new Map([...wf.names].map(([ran, name]) => [ran, name]))
       const tasks = wf.plan.tasks.map(t => ({
