@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,4 +64,24 @@ describe('bin/ipvm, the launcher', () => {
     expect(environ.get('MALLOC_TRIM_THRESHOLD_')).toBe('65536')
     expect(environ.get('MALLOC_MMAP_THRESHOLD_')).toBe('262144')
   }, 90_000)
+
+  it('gives the young generation its cap only to the commands that run a node (start, run), not to client commands', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ipvm-launcher-'))
+    dirs.push(dir)
+    // a module preloaded into the Node.js the launcher starts, which notes the options it got
+    const preload = join(dir, 'note-exec-argv.cjs')
+    writeFileSync(preload, `require('node:fs').appendFileSync(process.env.NOTE_FILE, JSON.stringify(process.execArgv) + '\\n')\n`)
+    const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SETTINGS.includes(k)))
+    const execArgvOf = async (args: string[]): Promise<string[]> => {
+      const note = join(dir, `note-${args.join('-')}.txt`)
+      const child = spawn(BIN, args, { env: { ...base, NODE_OPTIONS: `--require ${preload}`, NOTE_FILE: note }, stdio: 'ignore' })
+      children.push(child)
+      await new Promise(resolve => child.once('exit', resolve))
+      return JSON.parse(readFileSync(note, 'utf8').split('\n')[0]) as string[]
+    }
+    expect(await execArgvOf(['--version'])).not.toContain('--max-semi-space-size=4')
+    expect(await execArgvOf(['status', '--help'])).not.toContain('--max-semi-space-size=4')
+    expect(await execArgvOf(['run', '--help'])).toContain('--max-semi-space-size=4')
+    expect(await execArgvOf(['start', '--help'])).toContain('--max-semi-space-size=4')
+  }, 60_000)
 })
