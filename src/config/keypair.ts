@@ -1,7 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { ConfigError, ConfigErrorCode } from './errors.js'
 
@@ -23,7 +22,7 @@ export interface KeypairOptions {
  */
 export async function loadOrCreateKeypair (opts: KeypairOptions): Promise<PrivateKey> {
   if (opts.seed !== undefined && opts.seed !== '') {
-    return ed25519FromSeed(decodeSeed(Buffer.from(opts.seed, 'base64'), 'node.key_seed'))
+    return await ed25519FromSeed(decodeSeed(Buffer.from(opts.seed, 'base64'), 'node.key_seed'))
   }
   let text: string | undefined
   try {
@@ -42,20 +41,23 @@ export async function loadOrCreateKeypair (opts: KeypairOptions): Promise<Privat
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return await loadOrCreateKeypair(opts)
       throw new ConfigError(ConfigErrorCode.KEYPAIR, `cannot write key file ${opts.keyFile}: ${(err as Error).message}`, { file: opts.keyFile }, { cause: err })
     }
-    return ed25519FromSeed(seed)
+    return await ed25519FromSeed(seed)
   }
-  return ed25519FromSeed(parseKeyFile(text, opts.keyFile))
+  return await ed25519FromSeed(parseKeyFile(text, opts.keyFile))
 }
 
 /**
  * The Ed25519 key of a 32-byte seed, its public half derived by node:crypto (OpenSSL): the
  * same key as libp2p's `generateKeyPairFromSeed`, without the ~200 ms that its pure-JS
- * curve code spends building tables on first use, at every start.
+ * curve code spends building tables on first use, at every start. libp2p's key code (~0.5 MB
+ * with its curves) is loaded here, not with the settings: the CLI's client commands read the
+ * settings and never need a key.
  */
-export function ed25519FromSeed (seed: Uint8Array): PrivateKey {
+export async function ed25519FromSeed (seed: Uint8Array): Promise<PrivateKey> {
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
   const { x } = createPublicKey(key).export({ format: 'jwk' })
   if (x === undefined) throw new ConfigError(ConfigErrorCode.KEYPAIR, 'cannot derive the Ed25519 public key')
+  const { privateKeyFromRaw } = await import('@libp2p/crypto/keys')
   return privateKeyFromRaw(Buffer.concat([seed, Buffer.from(x, 'base64url')]))
 }
 

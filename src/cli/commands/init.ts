@@ -1,7 +1,6 @@
 import { Command } from 'commander'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { defaultConfig, loadOrCreateKeypair } from '../../config/index.js'
 import { CliError, CliErrorCode } from '../errors.js'
 import { print, resolveConfig, withConfigOptions } from '../shared.js'
@@ -21,6 +20,8 @@ export function initCommand (): Command {
       mkdirSync(dirname(output), { recursive: true })
       writeFileSync(output, settingsToml(flags.data ?? config.node.data_dir))
       const key = await loadOrCreateKeypair({ keyFile: config.node.key_file, seed: config.node.key_seed })
+      // libp2p's peer-id code (and its curves) is loaded by the one command that shows one
+      const { peerIdFromPrivateKey } = await import('@libp2p/peer-id')
       const peerId = peerIdFromPrivateKey(key).toString()
       if (flags.json === true) print(JSON.stringify({ config: output, data_dir: dataDir, key_file: config.node.key_file, peer_id: peerId }))
       else print(`settings  ${output}\ndata      ${dataDir}\nkey       ${config.node.key_file}\npeer id   ${peerId}`)

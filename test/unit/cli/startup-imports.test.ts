@@ -37,13 +37,13 @@ async function loadedAtStart (): Promise<Set<string>> {
 }
 
 describe('ipvm start-up', () => {
-  it('loads neither the node (store, metrics, network, runtime) nor LevelDB, prom-client, ajv or libp2p before a command runs', async () => {
+  it('loads neither the node (store, metrics, network, runtime) nor LevelDB, prom-client, ajv, libp2p or its key code before a command runs', async () => {
     const loaded = [...await loadedAtStart()]
     expect(loaded).toContain('src/cli/index.ts')
     expect(loaded).toContain('src/client/index.ts')
     const heavy = loaded.filter(path =>
       /^src\/(node|store|metrics|network|runtime|workflow|dashboard|rpc|compute|resources)\//.test(path) ||
-      /node_modules\/(level|classic-level|prom-client|ajv|libp2p|@libp2p\/(tcp|kad-dht|gossipsub))\//.test(path))
+      /node_modules\/(level|classic-level|prom-client|ajv|libp2p|@libp2p\/(tcp|kad-dht|gossipsub|crypto|peer-id)|@noble\/curves)\//.test(path))
     expect(heavy).toEqual([])
   })
 })
