@@ -113,7 +113,7 @@ export class FrameHandler {
     }
 
     const frame: FrameTally = { tasks: 0, chars: text.length }
-    if (!batch) return await (large ? this.singleLarge(items[0], frame, ctx) : this.single(items[0], frame, ctx))
+    if (!batch) return await this.single(items[0], frame, ctx, large)
 
     const requests: Checked[] = []
     for (const item of items) requests.push(this.check(item, frame, rate))
@@ -144,34 +144,18 @@ export class FrameHandler {
     return `[${out.join(',')}]`
   }
 
-  /**
-   * A message that is one request (not a batch): the steps of `handle` without the batch's
-   * lists, and without a promise of its own (the answer of most requests is ready at once).
-   */
-  private single (item: JsonSpan, frame: FrameTally, ctx: FrameContext): Promise<string | null> | string | null {
+  /** A message that is one request (not a batch): the steps of `handle` without the batch's lists. */
+  private async single (item: JsonSpan, frame: FrameTally, ctx: FrameContext, large: boolean): Promise<string | null> {
     const r = this.check(item, frame, ctx.rate)
     if (r.answer !== undefined) return r.answer === null ? null : serialize(r.answer, r.id)
+    if (large) await nextTurn()
     let message: unknown
     try {
       message = JSON.parse(item.raw)
     } catch (err) {
       return parseError(err)
     }
-    return this.route(message, { transport: ctx.transport, connection: ctx.connection, raw: item.raw }).then(response => response === null ? null : serialize(response, r.id))
-  }
-
-  /** `single` for a message long enough to give the event loop a turn between its steps. */
-  private async singleLarge (item: JsonSpan, frame: FrameTally, ctx: FrameContext): Promise<string | null> {
-    const r = this.check(item, frame, ctx.rate)
-    if (r.answer !== undefined) return r.answer === null ? null : serialize(r.answer, r.id)
-    await nextTurn()
-    let message: unknown
-    try {
-      message = JSON.parse(item.raw)
-    } catch (err) {
-      return parseError(err)
-    }
-    await nextTurn()
+    if (large) await nextTurn()
     const response = await this.route(message, { transport: ctx.transport, connection: ctx.connection, raw: item.raw })
     return response === null ? null : serialize(response, r.id)
   }
