@@ -124,12 +124,13 @@ export class ReceiptStore {
       const instruction = asCid(input.instruction, 'instruction cid')
       const workflow = input.workflow === undefined ? undefined : asCid(input.workflow, 'workflow cid')
       const outcome = await checkReceipt(cid, input.bytes)
-      return { cid, r: cidKey(cid), instruction, workflow, outcome, bytes: input.bytes, source: input.source ?? LOCAL }
+      // the texts of the CIDs, written once: lock keys, batch keys and cache keys all use them
+      return { cid, id: cidText(cid), r: cidKey(cid), instruction, instructionId: cidText(instruction), workflow, outcome, bytes: input.bytes, source: input.source ?? LOCAL }
     }))
     if (items.length === 0) return []
     // an instruction's reusable receipt is decided under its lock: two different receipts for
     // one instruction, stored at once, cannot both become it
-    const lockKeys = [...items.map(i => cidText(i.cid)), ...items.filter(i => i.outcome === 'ok').map(i => `first:${cidText(i.instruction)}`)]
+    const lockKeys = [...items.map(i => i.id), ...items.filter(i => i.outcome === 'ok').map(i => `first:${i.instructionId}`)]
     return await this.locks.runMany(lockKeys, async () => {
       const receiptKeys = items.map(i => key(Bucket.receipts, i.r))
       const seenKeys = items.map(i => i.workflow === undefined ? undefined : key(Bucket.workflowReceiptSeen, cidKey(i.workflow), i.r))
@@ -149,7 +150,7 @@ export class ReceiptStore {
       const provenanceNow = new Map<string, ReceiptProvenance>()
       let nextSeen = 0
       const results = items.map((item, n) => {
-        const id = cidText(item.cid)
+        const { id } = item
         let seq: number | undefined
         const next = (): number => {
           if (seq === undefined) {
@@ -171,7 +172,7 @@ export class ReceiptStore {
           provenanceNow.set(id, merged)
           ops.push({ type: 'put', key: key(Bucket.receiptProvenance, item.r), value: encodeProvenance(merged) })
         }
-        const firstOf = `first:${cidText(item.instruction)}`
+        const firstOf = `first:${item.instructionId}`
         let displaced: CID | undefined
         if (item.outcome === 'ok' && !added.has(firstOf)) {
           const current = first[n] === undefined ? undefined : cidFromBytes(first[n])
@@ -179,11 +180,11 @@ export class ReceiptStore {
           if (takesOver) {
             added.add(firstOf)
             ops.push({ type: 'put', key: firstKeys[n], value: item.r })
-            this.reusable.delete(cidText(item.instruction))
+            this.reusable.delete(item.instructionId)
             displaced = current
           }
         }
-        if (merged !== undefined) this.refreshCached(cidText(item.instruction), item.cid, merged)
+        if (merged !== undefined) this.refreshCached(item.instructionId, item.cid, merged)
         let filed = false
         const seenKey = seenKeys[n]
         if (item.workflow !== undefined && seenKey !== undefined) {
