@@ -196,7 +196,7 @@ export class WorkflowEngine implements Startable {
    */
   async cancel (cid: CID): Promise<RunInfo> {
     await this.recovery
-    const run = this.active.get(typeof cid === 'string' ? cid : cidText(cid))
+    const run = this.active.get(cidText(cid))
     if (run !== undefined) {
       await cancelRun(run, this.c)
       return await this.status(cid)
@@ -315,7 +315,7 @@ export class WorkflowEngine implements Startable {
 
   /** The loaded run for a pause or resume; `WORKFLOW_NOT_FOUND` or `WORKFLOW_STATE` when there is none. */
   private async loadedRun (cid: CID, action: string): Promise<RunState> {
-    const run = this.active.get(typeof cid === 'string' ? cid : cidText(cid))
+    const run = this.active.get(cidText(cid))
     if (run !== undefined) return run
     const stored = await this.status(cid)
     throw new WorkflowError(WorkflowErrorCode.STATE, `cannot ${action} workflow run ${cid.toString()}: it is ${stored.status}`, { cid: cid.toString(), status: stored.status })
