@@ -38,6 +38,39 @@ describe('task graph', () => {
     expect(err.data.tasks).toEqual([0, 1])
   })
 
+  it('among the tasks ready at each step, takes the one listed first (a random graph against a plain reference)', () => {
+    // a small linear congruential generator: the same graph on every run
+    let seed = 12345
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const n = 400
+    // task k awaits up to three tasks made before it; the list is then shuffled
+    const made = Array.from({ length: n }, (_, k) => ({ id: `t${k}`, awaits: k === 0 ? [] : Array.from({ length: random(4) }, () => `t${random(k)}`) }))
+    const tasks = made.map(t => ({ t, key: random(1_000_000) })).sort((a, b) => a.key - b.key).map(x => x.t)
+    const dag = buildDag(tasks)
+    // reference: at each step the smallest index whose awaits are all done
+    const indexOf = new Map(tasks.map((t, i) => [t.id, i]))
+    const done = new Set<number>()
+    const expected: number[] = []
+    while (expected.length < n) {
+      const next = tasks.findIndex((t, i) => !done.has(i) && t.awaits.every(a => done.has(indexOf.get(a)!)))
+      expected.push(next)
+      done.add(next)
+    }
+    expect(dag.order).toEqual(expected)
+  })
+
+  it('orders a 20 000-task fan-out and a 20 000-task chain', () => {
+    const n = 20_000
+    const fan = buildDag(Array.from({ length: n }, (_, i) => ({ id: `f${i}`, awaits: [] })))
+    expect(fan.order).toEqual(Array.from({ length: n }, (_, i) => i))
+    // the chain listed last task first
+    const chain = buildDag(Array.from({ length: n }, (_, i) => ({ id: `c${n - 1 - i}`, awaits: i < n - 1 ? [`c${n - 2 - i}`] : [] })))
+    expect(chain.order).toEqual(Array.from({ length: n }, (_, i) => n - 1 - i))
+  })
+
   it('tasks that await each other are refused', () => {
     let err: any
     try { buildDag([{ id: 'a', awaits: ['b'] }, { id: 'b', awaits: ['a'] }, { id: 'c', awaits: [] }]) } catch (e) { err = e }
