@@ -5,11 +5,19 @@ import { LONG_CALL_MS } from './workers/priority.js'
 
 export interface WasmRunnerOptions {
   /**
-   * Worker threads running Wasm calls at once, each started when a call waits for it; calls
-   * beyond that wait in a queue.
+   * Worker threads running Wasm calls at once; calls beyond that wait in a queue. The first
+   * starts when a call waits for it, each further one once calls have kept waiting for
+   * `growAfterMs` (the workers running cannot keep up).
    * @default os.availableParallelism()
    */
   workers?: number
+  /**
+   * How long calls must have kept waiting, with no worker starting, before another worker
+   * (up to `workers`) starts: short calls that one worker keeps up with do not cost the memory
+   * of a second (~10 MB each).
+   * @default 50
+   */
+  growAfterMs?: number
   /**
    * How long an idle worker thread stays, ready for the next call, before it stops (and
    * gives back its memory); the next call starts a fresh one.
@@ -100,6 +108,7 @@ export const defaultWasmRunnerOptions: Required<Omit<WasmRunnerOptions, 'cacheDi
   workers: Math.max(1, availableParallelism()),
   workerIdleMs: defaultConfig.workflow.worker_idle_ms,
   quietMs: 1000,
+  growAfterMs: 50,
   maxExtraWorkers: 2 * Math.max(1, availableParallelism()),
   reliefAfterMs: 250,
   extraIdleMs: 5000,

@@ -78,6 +78,7 @@ export class WasmRunner implements Startable {
       longCallMs: this.options.longCallMs,
       idleMs: this.options.workerIdleMs,
       quietMs: this.options.quietMs,
+      growAfterMs: this.options.growAfterMs,
       ...(this.quiet !== undefined ? { onQuiet: this.quiet } : {}),
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.min(64, Math.max(8, heapMb >> 3)) }
     }, { logger: this.logger })

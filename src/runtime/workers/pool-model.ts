@@ -1,14 +1,20 @@
 import type { ResourceLimits, Worker } from 'node:worker_threads'
 import type { Artifact } from '../artifacts/artifact.js'
-import type { RuntimeError } from '../errors.js'
+import { RuntimeError, RuntimeErrorCode } from '../errors.js'
+import type { BusyClock } from './busy-clock.js'
 import type { WasmLog } from '../host.js'
 import type { CallOutcome, CallRequest } from './protocol.js'
 
 /** The worker pool's options, its calls and its workers. */
 
 export interface WorkerPoolOptions {
-  /** Workers running calls at once (besides extra ones); each starts when a call waits for it. */
+  /**
+   * Workers running calls at once (besides extra ones). The first starts when a call waits for
+   * it; each further one once calls have kept waiting `growAfterMs` with no worker starting.
+   */
   size: number
+  /** @default 50 */
+  growAfterMs?: number
   /** How long a worker stays idle, ready for the next call, before it stops. @default 10_000 */
   idleMs?: number
   resourceLimits: ResourceLimits
@@ -80,6 +86,8 @@ export interface Slot {
   /** Started beyond `size` for a group left without a worker; stopped once idle. */
   extra: boolean
   job?: Job
+  /** The time the worker spent on calls, by its own clock. */
+  clock: BusyClock
   keys: Set<string>
   lastError?: Error
   /** Stops an idle worker. */
@@ -92,3 +100,17 @@ export interface Slot {
   demoted?: boolean
 }
 
+
+/** Settles a call once: clears its timer and abort listener, then resolves or rejects it. */
+export function settle (job: Job, result: CallOutcome | CallFailure): void {
+  if (job.settled) return
+  job.settled = true
+  if (job.timer !== undefined) clearTimeout(job.timer)
+  if (job.onAbort !== undefined) job.signal?.removeEventListener('abort', job.onAbort)
+  if (result instanceof CallFailure) job.reject(result)
+  else job.resolve(result)
+}
+
+export function cancelled (): RuntimeError {
+  return new RuntimeError(RuntimeErrorCode.CANCELLED, 'the Wasm call was cancelled')
+}

@@ -1,10 +1,13 @@
 import type { Logger } from '../../util/logger.js'
+import { withDefaults } from '../../util/options.js'
 import { RoundRobinQueue } from '../../util/round-robin.js'
 import type { Artifact } from '../artifacts/artifact.js'
 import { RuntimeError, RuntimeErrorCode, runtimeErrorFromObject } from '../errors.js'
 import type { CallOutcome, CallRequest, FromWorker, ToWorker } from './protocol.js'
-import { CallFailure, type Job, type PoolStats, type Slot, type WorkerPoolOptions } from './pool-model.js'
+import { CallFailure, cancelled, settle, type Job, type PoolStats, type Slot, type WorkerPoolOptions } from './pool-model.js'
 import { spawnRuntimeWorker } from './worker-spawn.js'
+import { BusyClock } from './busy-clock.js'
+import { GrowthWatch } from './growth.js'
 import { planRelief } from './relief.js'
 import { LONG_CALL_MS, LONG_CALL_NICENESS, setThreadNiceness, WASM_NICENESS } from './priority.js'
 
@@ -14,14 +17,15 @@ export { CallFailure, type PoolStats, type WorkerPoolOptions } from './pool-mode
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** Workers that die before becoming ready this many times in a row fail the queued calls. */
 const MAX_START_FAILURES = 5
-const DEFAULT_RELIEF_AFTER_MS = 250
-const DEFAULT_EXTRA_IDLE_MS = 5000
-const DEFAULT_IDLE_MS = 10_000
+/** The defaults of `WorkerPoolOptions` (`maxExtraWorkers`: twice `size`). */
+const DEFAULTS = { reliefAfterMs: 250, extraIdleMs: 5000, longCallMs: LONG_CALL_MS, idleMs: 10_000, quietMs: 1000, growAfterMs: 50 }
 
 /**
- * A set of worker threads running Wasm calls, one call per worker at a time. Workers start
- * when calls wait for one (at most `size`, besides the extra ones below) and stop once idle
- * for `idleMs`: an idle node holds none. Once no call has run or waited for `quietMs`, every
+ * A set of worker threads running Wasm calls, one call per worker at a time. The first worker
+ * starts when a call waits for one, each further one (at most `size`, besides the extra ones
+ * below) once those running cannot keep up (`GrowthWatch`): short calls that one worker keeps
+ * up with hold one thread, not `size`. Workers stop once idle for `idleMs`: an idle node
+ * holds none. Once no call has run or waited for `quietMs`, every
  * worker but one stops at once (each holds ~10 MB), and `onQuiet` is called. A call that
  * times out or is aborted terminates its worker; a worker that dies is let go too, and calls
  * still waiting get fresh ones (after a back-off when workers die before they are ready). The
@@ -51,23 +55,15 @@ export class WorkerPool {
   private backoffUntil = 0
   private backoffTimer?: NodeJS.Timeout
   private reliefTimer?: NodeJS.Timeout
-  private readonly maxExtra: number
-  private readonly reliefAfterMs: number
-  private readonly extraIdleMs: number
-  private readonly longCallMs: number
+  private readonly settings: typeof DEFAULTS & { maxExtraWorkers: number }
   private longCalls = 0
-  private readonly idleMs: number
-  private readonly quietMs: number
   private quietTimer?: NodeJS.Timeout
+  private readonly growth: GrowthWatch
   private worked = false // a call was dispatched since the pool last went quiet
 
   constructor (private readonly options: WorkerPoolOptions, private readonly components: { logger: Logger }) {
-    this.maxExtra = options.maxExtraWorkers ?? 2 * options.size
-    this.reliefAfterMs = options.reliefAfterMs ?? DEFAULT_RELIEF_AFTER_MS
-    this.extraIdleMs = options.extraIdleMs ?? DEFAULT_EXTRA_IDLE_MS
-    this.longCallMs = options.longCallMs ?? LONG_CALL_MS
-    this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS
-    this.quietMs = options.quietMs ?? 1000
+    this.settings = { ...withDefaults(DEFAULTS, options), maxExtraWorkers: options.maxExtraWorkers ?? 2 * options.size }
+    this.growth = new GrowthWatch(this.settings.growAfterMs, () => this.pump())
   }
 
   /** Takes calls from now on; workers start when calls come. */
@@ -81,10 +77,11 @@ export class WorkerPool {
     clearTimeout(this.reliefTimer)
     clearTimeout(this.backoffTimer)
     clearTimeout(this.quietTimer)
+    this.growth.end()
     const stopped = new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is stopping')
-    for (const job of this.queue.drain()) this.settle(job, new CallFailure(stopped, []))
+    for (const job of this.queue.drain()) settle(job, new CallFailure(stopped, []))
     for (const slot of this.slots) {
-      if (slot.job !== undefined) this.settle(slot.job, new CallFailure(stopped, []))
+      if (slot.job !== undefined) settle(slot.job, new CallFailure(stopped, []))
       slot.retired = true
       clearTimeout(slot.idleTimer)
     }
@@ -98,12 +95,12 @@ export class WorkerPool {
     return new Promise<CallOutcome>((resolve, reject) => {
       const job: Job = { id: this.nextId++, group, request, artifact, timeoutMs, resolve, reject, settled: false }
       if (!this.running) {
-        this.settle(job, new CallFailure(new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is not started'), []))
+        settle(job, new CallFailure(new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is not started'), []))
         return
       }
       if (signal !== undefined) {
         if (signal.aborted) {
-          this.settle(job, new CallFailure(cancelled(), []))
+          settle(job, new CallFailure(cancelled(), []))
           return
         }
         job.signal = signal
@@ -129,8 +126,9 @@ export class WorkerPool {
 
   private spawn (extra: boolean): Slot {
     // Referenced while starting or busy, so a pending call keeps the process alive.
-    const worker = spawnRuntimeWorker(this.options.resourceLimits)
-    const slot: Slot = { id: this.nextWorkerId++, worker, ready: false, retired: false, extra, keys: new Set() }
+    const clock = new BusyClock()
+    const worker = spawnRuntimeWorker(this.options.resourceLimits, clock.buffer)
+    const slot: Slot = { id: this.nextWorkerId++, worker, ready: false, retired: false, extra, clock, keys: new Set() }
     worker.on('message', (message: FromWorker) => this.onMessage(slot, message))
     worker.on('error', (err: Error) => { slot.lastError = err })
     worker.on('exit', code => this.onExit(slot, code))
@@ -139,9 +137,14 @@ export class WorkerPool {
 
   private onMessage (slot: Slot, message: FromWorker): void {
     if (message.type === 'ready') {
-      slot.ready = true
       if (message.tid !== undefined) slot.tid = message.tid
       this.startFailures = 0
+      // the calls it was started for were taken by another worker meanwhile: it is not needed
+      if (this.queue.size === 0 && this.idle(slot.extra) !== undefined) {
+        this.retire(slot)
+        return
+      }
+      slot.ready = true
       this.pump()
       if (slot.job === undefined) slot.worker.unref()
       return
@@ -150,8 +153,8 @@ export class WorkerPool {
     if (job === undefined || (message.type !== 'done' && message.type !== 'failed') || message.id !== job.id) return
     this.vacate(slot)
     slot.worker.unref()
-    if (message.type === 'done') this.settle(job, message.outcome)
-    else this.settle(job, new CallFailure(runtimeErrorFromObject(message.error), message.logs ?? []))
+    if (message.type === 'done') settle(job, message.outcome)
+    else settle(job, new CallFailure(runtimeErrorFromObject(message.error), message.logs ?? []))
     this.pump()
   }
 
@@ -165,11 +168,11 @@ export class WorkerPool {
       this.vacate(slot)
       const crashed = new RuntimeError(RuntimeErrorCode.WORKER_CRASHED, `the Wasm worker died: ${reason}`,
         { reason, ...(slot.lastError !== undefined && 'code' in slot.lastError ? { errorCode: slot.lastError.code } : {}) })
-      this.settle(job, new CallFailure(crashed, []))
+      settle(job, new CallFailure(crashed, []))
     }
     if (!slot.ready && ++this.startFailures >= MAX_START_FAILURES) {
       const failed = new RuntimeError(RuntimeErrorCode.WORKER_CRASHED, `Wasm workers cannot start: ${reason}`, { reason })
-      for (const queued of this.queue.drain()) this.settle(queued, new CallFailure(failed, []))
+      for (const queued of this.queue.drain()) settle(queued, new CallFailure(failed, []))
     }
     this.remove(slot)
     if (!slot.extra && this.startFailures > 0) {
@@ -186,7 +189,7 @@ export class WorkerPool {
   /** Terminates the worker running `job` (timeout or abort) and puts a fresh one in its place. */
   private kill (slot: Slot, job: Job, error: RuntimeError): void {
     this.vacate(slot)
-    this.settle(job, new CallFailure(error, []))
+    settle(job, new CallFailure(error, []))
     slot.retired = true
     void slot.worker.terminate()
     if (!this.running) return
@@ -197,7 +200,7 @@ export class WorkerPool {
   private abort (job: Job): void {
     if (job.settled) return
     if (this.queue.remove(job.group, job)) {
-      this.settle(job, new CallFailure(cancelled(), []))
+      settle(job, new CallFailure(cancelled(), []))
       this.planRelief()
       this.watchQuiet()
     } else if (job.slot !== undefined && job.slot.job === job) {
@@ -234,7 +237,7 @@ export class WorkerPool {
         slot.idleTimer = setTimeout(() => {
           slot.idleTimer = undefined
           if (slot.job === undefined && !slot.retired) this.retire(slot)
-        }, slot.extra ? this.extraIdleMs : this.idleMs)
+        }, slot.extra ? this.settings.extraIdleMs : this.settings.idleMs)
         slot.idleTimer.unref()
       }
     }
@@ -253,15 +256,25 @@ export class WorkerPool {
       const kept = this.slots.find(s => !s.extra && s.ready && !s.retired && s.demoted !== true)
       for (const slot of this.slots.filter(s => s !== kept && s.ready && !s.retired)) this.retire(slot)
       this.options.onQuiet?.()
-    }, this.quietMs).unref()
+    }, this.settings.quietMs).unref()
   }
 
-  /** Starts base workers for the calls waiting beyond those already starting, up to `size`. */
-  private grow (): void {
-    if (this.queue.size === 0 || performance.now() < this.backoffUntil) return
+  /**
+   * Starts a base worker when calls wait and none runs; with some running, one more (up to
+   * `size`) when `GrowthWatch` says they cannot keep up, or at once when `now` (a preempted
+   * call waits for the place its worker left).
+   */
+  private grow (now = false): void {
     const base = this.slots.filter(s => !s.extra && !s.retired)
-    let starting = base.filter(s => !s.ready).length
-    for (let n = base.length; n < this.options.size && starting < this.queue.size; n++, starting++) this.slots.push(this.spawn(false))
+    if (this.queue.size === 0 || base.some(s => !s.ready) || base.length >= this.options.size) {
+      this.growth.end()
+      return
+    }
+    if (performance.now() < this.backoffUntil) return
+    if (base.length === 0 || now || this.growth.due(base.map(s => s.clock))) {
+      this.growth.end()
+      this.slots.push(this.spawn(false))
+    }
   }
 
   private idle (extra: boolean): Slot | undefined {
@@ -293,8 +306,8 @@ export class WorkerPool {
       workers: live.map(s => ({ ready: s.ready, extra: s.extra, ...(s.job?.startedAt !== undefined ? { busy: { group: s.job.group, since: s.job.startedAt } } : {}) })),
       starved,
       held: this.held,
-      maxExtra: this.maxExtra,
-      reliefAfterMs: this.reliefAfterMs,
+      maxExtra: this.settings.maxExtraWorkers,
+      reliefAfterMs: this.settings.reliefAfterMs,
       now: performance.now()
     })
     if (plan.retryInMs !== undefined) {
@@ -328,7 +341,7 @@ export class WorkerPool {
     void slot.worker.terminate()
     this.remove(slot)
     // the preempted call waits at the head of its group: a base worker is started for it
-    this.grow()
+    this.grow(true)
   }
 
   private dispatch (slot: Slot, job: Job): void {
@@ -351,7 +364,7 @@ export class WorkerPool {
       if (slot.job !== job || !setThreadNiceness(slot.tid, LONG_CALL_NICENESS)) return
       slot.demoted = true
       this.longCalls++
-    }, this.longCallMs)
+    }, this.settings.longCallMs)
     slot.longCallTimer.unref()
     job.timer = setTimeout(() => {
       if (slot.job === job) {
@@ -384,17 +397,4 @@ export class WorkerPool {
   private remove (slot: Slot): void {
     this.slots = this.slots.filter(s => s !== slot)
   }
-
-  private settle (job: Job, result: CallOutcome | CallFailure): void {
-    if (job.settled) return
-    job.settled = true
-    if (job.timer !== undefined) clearTimeout(job.timer)
-    if (job.onAbort !== undefined) job.signal?.removeEventListener('abort', job.onAbort)
-    if (result instanceof CallFailure) job.reject(result)
-    else job.resolve(result)
-  }
-}
-
-function cancelled (): RuntimeError {
-  return new RuntimeError(RuntimeErrorCode.CANCELLED, 'the Wasm call was cancelled')
 }

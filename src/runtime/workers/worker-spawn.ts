@@ -9,14 +9,20 @@ import { Worker, type ResourceLimits } from 'node:worker_threads'
  * next to this file. When this file runs as TypeScript source (tests, tsx), the
  * worker is `worker.ts`: on Node 20, `execArgv: ['--import', 'tsx']` does not apply
  * to a worker's entry module ("Unknown file extension .ts"), so a small bootstrap
- * registers tsx's ESM hooks in the worker and then imports `worker.ts`.
+ * registers tsx's ESM hooks in the worker and then imports `worker.ts`. `clock` is the
+ * memory of the worker's `BusyClock`.
  */
-export function spawnRuntimeWorker (resourceLimits?: ResourceLimits): Worker {
-  const limits = resourceLimits !== undefined ? { resourceLimits } : {}
+export function spawnRuntimeWorker (resourceLimits: ResourceLimits | undefined, clock: SharedArrayBuffer): Worker {
+  const limits = { workerData: { clock } satisfies RuntimeWorkerData, ...(resourceLimits !== undefined ? { resourceLimits } : {}) }
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./worker.js', import.meta.url), limits)
   const entry = new URL('./worker.ts', import.meta.url).href
   const bootstrap = `import(${JSON.stringify(tsxApiUrl())}).then(tsx => { tsx.register(); return import(${JSON.stringify(entry)}) })`
   return new Worker(bootstrap, { eval: true, ...limits })
+}
+
+/** What a runtime worker is given at start: the memory of its `BusyClock`. */
+export interface RuntimeWorkerData {
+  clock: SharedArrayBuffer
 }
 
 let tsxApi: string | undefined

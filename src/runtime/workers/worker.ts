@@ -1,9 +1,11 @@
 import { readlinkSync } from 'node:fs'
-import { parentPort } from 'node:worker_threads'
+import { parentPort, workerData } from 'node:worker_threads'
 import { asRuntimeError, RuntimeErrorCode } from '../errors.js'
+import { BusyClock } from './busy-clock.js'
 import { Executor } from './execute.js'
 import { setThreadNiceness, WASM_NICENESS } from './priority.js'
 import type { FromWorker, ToWorker } from './protocol.js'
+import type { RuntimeWorkerData } from './worker-spawn.js'
 
 /**
  * Entry point of the runtime workers: they receive `run` (with the compiled artifact the
@@ -34,22 +36,29 @@ function lowerPriority (): number | undefined {
 const tid = lowerPriority()
 
 const executor = new Executor()
+const clock = new BusyClock((workerData as RuntimeWorkerData).clock)
 const post = (message: FromWorker): void => port.postMessage(message)
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'run': {
       const { id, artifact, request } = message
+      clock.begin()
       try {
         if (artifact !== undefined) executor.load(request.key, artifact)
       } catch (err) {
+        clock.end()
         post({ type: 'failed', id, error: asRuntimeError(err, RuntimeErrorCode.INVALID_WASM).toObject() })
         return
       }
       executor.run(request).then(result => {
+        clock.end()
         if (result.ok) post({ type: 'done', id, outcome: result.outcome })
         else post({ type: 'failed', id, error: result.error, logs: result.logs })
-      }, (err: unknown) => post({ type: 'failed', id, error: asRuntimeError(err, RuntimeErrorCode.TRAP).toObject() }))
+      }, (err: unknown) => {
+        clock.end()
+        post({ type: 'failed', id, error: asRuntimeError(err, RuntimeErrorCode.TRAP).toObject() })
+      })
       return
     }
     case 'forget':

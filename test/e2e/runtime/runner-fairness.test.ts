@@ -106,14 +106,46 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [2] })).output).toBe(3)
   })
 
-  it('once no call has run for quietMs, keeps one worker and lets the others go, and says so once a quiet spell', async () => {
-    let quiet = 0
-    const r = new WasmRunner({ workers: 2, workerIdleMs: 600_000, quietMs: 200 }, { logger: silentLogger(), quiet: () => { quiet++ } })
+  it('starts a second worker only once calls have kept waiting growAfterMs: short calls one worker keeps up with hold one thread', async () => {
+    const growAfterMs = 1000
+    const r = new WasmRunner({ workers: 2, growAfterMs }, { logger: silentLogger() })
     runners.push(r)
     await r.start()
-    const burn = async (): Promise<unknown> => (await r.run({ key: KEY, wasm: core, func: 'burn', args: [2_000_000], timeoutMs: 600_000 })).output
-    // two calls at once: two workers start
-    expect(await Promise.all([burn(), burn()])).toEqual([2_000_000, 2_000_000])
+    // 40 short calls at once: the first worker takes them all in a few ms, no second starts
+    const outputs = await Promise.all(Array.from({ length: 40 }, async (_, i) => (await r.run({ key: KEY, wasm: core, func: 'add_one', args: [i] })).output))
+    expect(outputs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1))
+    expect(r.poolStats()).toMatchObject({ workers: 1, busy: 0, queued: 0 })
+    // calls left waiting longer than growAfterMs because this thread was too busy to hand them
+    // out, not the worker: another worker would not help, and none starts
+    const held = Array.from({ length: 10 }, async () => (await r.run({ key: KEY, wasm: core, func: 'burn', args: [5_000_000] })).output)
+    await waitUntil(() => r.poolStats().queued >= 5, 10_000, 'calls waiting', 1)
+    const until = performance.now() + 1.5 * growAfterMs
+    while (performance.now() < until) { /* this thread busy: the worker's answers wait */ }
+    expect(await Promise.all(held)).toEqual(Array(10).fill(5_000_000))
+    expect(r.poolStats()).toMatchObject({ workers: 1, busy: 0, queued: 0 })
+    // two calls that never end: the second waits, and gets a worker of its own after growAfterMs
+    const log: Settled[] = []
+    const queuedAt = performance.now()
+    const a = spin(r, 'A', 2, log)
+    await waitUntil(() => r.poolStats().busy === 2, 20_000, 'a second worker for the call left waiting')
+    expect(performance.now() - queuedAt).toBeGreaterThanOrEqual(growAfterMs)
+    expect(r.poolStats()).toMatchObject({ workers: 2, extra: 0, queued: 0 })
+    a.controller.abort()
+    await Promise.all(a.calls)
+    expect(log.map(l => l.code)).toEqual(['RUNTIME_CANCELLED', 'RUNTIME_CANCELLED'])
+  }, 60_000)
+
+  it('once no call has run for quietMs, keeps one worker and lets the others go, and says so once a quiet spell', async () => {
+    let quiet = 0
+    // growAfterMs 0: the second call gets a worker of its own as soon as the first is ready
+    const r = new WasmRunner({ workers: 2, workerIdleMs: 600_000, quietMs: 200, growAfterMs: 0 }, { logger: silentLogger(), quiet: () => { quiet++ } })
+    runners.push(r)
+    await r.start()
+    const burn = async (): Promise<unknown> => (await r.run({ key: KEY, wasm: core, func: 'burn', args: [300_000_000], timeoutMs: 600_000 })).output
+    // three calls at once: a second worker starts as soon as the first is ready, and takes one
+    const calls = Promise.all([burn(), burn(), burn()])
+    await waitUntil(() => r.poolStats().busy === 2, 20_000, 'both workers busy')
+    expect(await calls).toEqual([300_000_000, 300_000_000, 300_000_000])
     expect(r.poolStats().workers).toBe(2)
     await waitUntil(() => r.poolStats().workers === 1, 20_000, 'one worker left once quiet')
     expect(quiet).toBe(1)
@@ -124,7 +156,7 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     expect(r.poolStats().workers).toBe(1)
     await waitUntil(() => quiet === 2, 20_000, 'quiet again after the next call')
     expect(r.poolStats().workers).toBe(1)
-  })
+  }, 60_000)
 
   it('two groups whose calls never end cannot keep a third group\'s call from running', async () => {
     const r = await runner(2)
@@ -149,7 +181,8 @@ describe('WasmRunner: workers shared between groups (runs)', () => {
     expect(log.filter(s => s.code === RuntimeErrorCode.CANCELLED)).toHaveLength(6)
     // the extra workers go once idle
     await waitUntil(() => r.poolStats().extra === 0, 10_000, 'extra workers gone')
-    expect(r.poolStats()).toMatchObject({ workers: 2, busy: 0, queued: 0 })
+    expect(r.poolStats()).toMatchObject({ busy: 0, queued: 0 })
+    expect(r.poolStats().workers).toBeLessThanOrEqual(2)
     expect((await r.run({ key: KEY, wasm: core, func: 'add_one', args: [1], group: 'D' })).output).toBe(2)
   }, 60_000)
 
