@@ -34,6 +34,8 @@ export interface Task {
   prf: CID[]
   /** `{prf, run, meta, cause}`. */
   ipld: IpldMap
+  /** `ipld` as DAG-CBOR: what `ran` hashes (under `{task: …}`). */
+  bytes: Uint8Array
   /** Invocation CID = cid(`{"task": ipld}`): the `ran` of this task's receipt. */
   ran: CID
 }

@@ -170,7 +170,7 @@ function assembleWorkflow (normalized: NormalizedTask[]): Workflow {
       throw new IpldError(IpldErrorCode.RUN_NOT_EXPANDED, RUN_NOT_EXPANDED_MESSAGE, { path: `tasks[${i}].run`, workflow: cid.toString() })
     }
     const ran = cidOfBytes(concatBytes([MAP1, KEY_TASK, t.bytes]))
-    return { run: t.run, cause: t.cause, meta: t.meta, prf: t.prf, ipld: t.ipld, ran }
+    return { run: t.run, cause: t.cause, meta: t.meta, prf: t.prf, ipld: t.ipld, bytes: t.bytes, ran }
   })
   return { tasks, ipld, cid, bytes }
 }

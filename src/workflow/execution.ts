@@ -1,6 +1,6 @@
 import type { CID } from 'multiformats/cid'
-import { isIpldMap, parseWorkflow, WASM_RUN_OP, type Ipld, type IpldMap } from '../ipld/index.js'
-import { PLACEMENTS, type Placement, type ReadyTask, type ResourceFetcher, type TaskRunner } from './contracts.js'
+import { parseWorkflow, WASM_RUN_OP, type Ipld, type IpldMap } from '../ipld/index.js'
+import { type Placement, type ReadyTask, type ResourceFetcher, type TaskRunner } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { prepareTasks, type PrepareOptions } from './prepare.js'
 import type { RunState } from './run-state.js'
@@ -12,19 +12,12 @@ import { linkArgs, resolveArgs, type Outcome, type PreparedTask } from './task.j
  * the same receipt wherever it runs.
  */
 
-/** `meta.placement` of a task, when it is one of the placements. */
-export function metaPlacement (meta: Ipld): Placement | undefined {
-  if (!isIpldMap(meta)) return undefined
-  const value = meta.placement
-  return typeof value === 'string' && (PLACEMENTS as readonly string[]).includes(value) ? value as Placement : undefined
-}
-
 /**
  * Where a task's attempts go: the run's choice for that task (by instruction CID), else the
  * task's `meta.placement` hint, else the run's placement, else the node's.
  */
 export function placementOf (p: PreparedTask, run: RunState, fallback: Placement): Placement {
-  return run.execution.tasks?.[p.instructionString] ?? metaPlacement(p.ipld.meta ?? null) ?? run.execution.placement ?? fallback
+  return run.execution.tasks?.[p.instructionString] ?? p.placement ?? run.execution.placement ?? fallback
 }
 
 /** The task as a dispatcher takes it: with the outputs of the instructions it awaits. */
@@ -37,7 +30,8 @@ export function readyTaskOf (p: PreparedTask, outputs: Map<string, Outcome>, pla
     if (outcome !== undefined) awaited.set(key, { instruction: arg.cid, ok: outcome.ok, value: outcome.value })
   }
   return {
-    task: { ipld: p.ipld, ran: p.ran },
+    // read when the task goes to a peer: a task run here never decodes it
+    task: { get ipld () { return p.ipld }, ran: p.ran },
     instruction: p.instruction,
     func: p.func,
     rsc: p.rsc,

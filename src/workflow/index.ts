@@ -4,7 +4,8 @@ export type {
   Placement, ReadyTask, DispatchHooks, DispatchedResult, TaskDispatcher
 } from './contracts.js'
 export { PLACEMENTS } from './contracts.js'
-export { metaPlacement, readSentTask, runTask, sentOutputs } from './execution.js'
+export { readSentTask, runTask, sentOutputs } from './execution.js'
+export { metaPlacement } from './task.js'
 export type { PreparedTask, Outcome } from './task.js'
 export type { PrepareOptions } from './prepare.js'
 export { readReceipt, type ReceiptInfo } from './receipts.js'

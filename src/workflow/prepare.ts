@@ -1,7 +1,7 @@
-import { cidFromBytes, cidText, parseWasmRunInput, WASM_RUN_OP, type CID, type IpldMap, type WasmArg, type Workflow } from '../ipld/index.js'
+import { cidFromBytes, cidText, decode, parseWasmRunInput, WASM_RUN_OP, type CID, type IpldMap, type WasmArg, type Workflow } from '../ipld/index.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 import { parseSleepInput, SLEEP_OP } from './sleep.js'
-import { metaNumber, type PreparedTask } from './task.js'
+import { metaNumber, metaPlacement, type PreparedTask } from './task.js'
 
 export interface PrepareOptions {
   /** Task timeout when `meta.time` is absent. */
@@ -21,14 +21,18 @@ export const SUPPORTED_OPS: readonly string[] = [WASM_RUN_OP, SLEEP_OP]
  * input errors of each (`IPLD_INVALID_INPUT`, `WORKFLOW_INVALID_SLEEP_INPUT`).
  */
 export function prepareTasks (workflow: Workflow, opts: PrepareOptions): PreparedTask[] {
-  const cids = new CidPack(workflow.tasks.flatMap(t => [t.run.cid.bytes, t.ran.bytes]))
+  const cids = new BytesPack(workflow.tasks.flatMap(t => [t.run.cid.bytes, t.ran.bytes]))
+  // a task's IPLD kept as its DAG-CBOR (~200 bytes), not as the maps and lists it was parsed
+  // into (~600 bytes of heap): it is read again only when a peer is sent the task
+  const ipld = new BytesPack(workflow.tasks.map(t => t.bytes))
   // tasks name the same Wasm and function: one string each, not one a task
   const strings = new Map<string, string>()
   const shared = (s: string): string => { const kept = strings.get(s); if (kept !== undefined) return kept; strings.set(s, s); return s }
   return workflow.tasks.map((task, index) => {
+    const placement = metaPlacement(task.meta)
     const fields = {
       instructionString: cidText(task.run.cid),
-      ipld: task.ipld,
+      ...(placement !== undefined ? { placement } : {}),
       op: shared(task.run.op),
       rsc: shared(task.run.rsc),
       timeoutMs: Math.min(metaNumber(task.meta, 'time') ?? opts.defaultTimeoutMs, opts.maxTimeoutMs),
@@ -36,42 +40,47 @@ export function prepareTasks (workflow: Workflow, opts: PrepareOptions): Prepare
     }
     if (task.run.op === SLEEP_OP) {
       const { value, ...when } = parseSleepInput(task.run.input, index)
-      return new PackedTask(cids, index, { ...fields, func: SLEEP_OP, args: value === undefined ? [] : [value], sleep: when })
+      return new PackedTask(cids, ipld, index, { ...fields, func: SLEEP_OP, args: value === undefined ? [] : [value], sleep: when })
     }
     if (task.run.op !== WASM_RUN_OP) {
       throw new WorkflowError(WorkflowErrorCode.UNSUPPORTED_OP, `task ${index}: operation "${task.run.op}" is not supported (this node runs ${SUPPORTED_OPS.join(' and ')})`, { task: index, op: task.run.op })
     }
     const input = parseWasmRunInput(task.run)
-    return new PackedTask(cids, index, { ...fields, func: shared(input.func), args: input.args })
+    return new PackedTask(cids, ipld, index, { ...fields, func: shared(input.func), args: input.args })
   })
 }
 
-/** The CIDs of a run's tasks, their bytes one after another in one buffer. */
-class CidPack {
+/** Byte strings of a run's tasks (their CIDs, their DAG-CBOR), one after another in one buffer. */
+class BytesPack {
   private readonly bytes: Uint8Array
   private readonly ends: Uint32Array
 
-  constructor (cids: Uint8Array[]) {
-    this.ends = new Uint32Array(cids.length)
+  constructor (items: Uint8Array[]) {
+    this.ends = new Uint32Array(items.length)
     let end = 0
-    cids.forEach((c, n) => { end += c.length; this.ends[n] = end })
+    items.forEach((c, n) => { end += c.length; this.ends[n] = end })
     this.bytes = new Uint8Array(end)
-    cids.forEach((c, n) => this.bytes.set(c, this.ends[n] - c.length))
+    items.forEach((c, n) => this.bytes.set(c, this.ends[n] - c.length))
   }
 
-  /** The `n`th CID, on a copy of its bytes (so that whatever keeps it does not keep the pack). */
+  /** The `n`th, a view into the pack. */
+  view (n: number): Uint8Array {
+    return this.bytes.subarray(n === 0 ? 0 : this.ends[n - 1], this.ends[n])
+  }
+
+  /** The `n`th as a CID, on a copy of its bytes (so that whatever keeps it does not keep the pack). */
   cid (n: number): CID {
-    return cidFromBytes(this.bytes.slice(n === 0 ? 0 : this.ends[n - 1], this.ends[n]))
+    return cidFromBytes(this.view(n).slice())
   }
 }
 
-/** What a prepared task holds besides its place and its two CIDs. */
-type TaskFields = Omit<PreparedTask, 'index' | 'instruction' | 'ran'>
+/** What a prepared task holds besides its place, its two CIDs and its IPLD. */
+type TaskFields = Omit<PreparedTask, 'index' | 'instruction' | 'ran' | 'ipld'>
 
 class PackedTask implements PreparedTask {
   readonly index: number
   readonly instructionString: string
-  readonly ipld: IpldMap
+  readonly placement?: PreparedTask['placement']
   readonly op: string
   readonly func: string
   readonly args: WasmArg[]
@@ -79,13 +88,15 @@ class PackedTask implements PreparedTask {
   readonly timeoutMs: number
   readonly memoryBytes: number
   readonly sleep?: { durationMs?: number, until?: number }
-  private readonly cids: CidPack
+  private readonly cids: BytesPack
+  private readonly ipldPack: BytesPack
 
-  constructor (cids: CidPack, index: number, fields: TaskFields) {
+  constructor (cids: BytesPack, ipld: BytesPack, index: number, fields: TaskFields) {
     this.cids = cids
+    this.ipldPack = ipld
     this.index = index
     this.instructionString = fields.instructionString
-    this.ipld = fields.ipld
+    if (fields.placement !== undefined) this.placement = fields.placement
     this.op = fields.op
     this.func = fields.func
     this.args = fields.args
@@ -97,4 +108,5 @@ class PackedTask implements PreparedTask {
 
   get instruction (): CID { return this.cids.cid(2 * this.index) }
   get ran (): CID { return this.cids.cid(2 * this.index + 1) }
+  get ipld (): IpldMap { return decode(this.ipldPack.view(this.index)) as IpldMap }
 }

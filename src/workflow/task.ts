@@ -1,5 +1,6 @@
 import { type CID } from 'multiformats/cid'
-import { cidIn, type WasmArg, Float, type Ipld, type IpldMap } from '../ipld/index.js'
+import { cidIn, isIpldMap, type WasmArg, Float, type Ipld, type IpldMap } from '../ipld/index.js'
+import { PLACEMENTS, type Placement } from './contracts.js'
 import { WorkflowError, WorkflowErrorCode } from './errors.js'
 
 /** What a task's awaited instruction produced: ok with a value, or failed with an error value. */
@@ -17,8 +18,10 @@ export interface PreparedTask {
   instructionString: string
   /** Invocation CID: the `ran` of the task's receipt. */
   readonly ran: CID
-  /** The task as IPLD, `{prf, run, meta, cause}`: what a peer that runs it is sent. */
-  ipld: IpldMap
+  /** The task as IPLD, `{prf, run, meta, cause}`: what a peer that runs it is sent (built when read). */
+  readonly ipld: IpldMap
+  /** The task's `meta.placement` hint, when it names a placement. */
+  placement?: Placement
   /** The operation: `wasm/run`, or `ipvm/sleep` (then `sleep` is set). */
   op: string
   /** The Wasm function, or the operation for a built-in one: the receipt's `meta.op` and the metrics label. */
@@ -40,6 +43,13 @@ export function metaNumber (meta: Ipld, key: string): number | undefined {
   const n = typeof v === 'bigint' ? Number(v) : v instanceof Float ? v.value : typeof v === 'number' ? v : undefined
   if (n === undefined || !Number.isFinite(n) || n <= 0) return undefined
   return Math.floor(n)
+}
+
+/** `meta.placement` of a task, when it is one of the placements. */
+export function metaPlacement (meta: Ipld): Placement | undefined {
+  if (!isIpldMap(meta)) return undefined
+  const value = meta.placement
+  return typeof value === 'string' && (PLACEMENTS as readonly string[]).includes(value) ? value as Placement : undefined
 }
 
 /**
