@@ -17,7 +17,7 @@ export type {
 } from './model.js'
 export { normalizeNonce, randomNonce, type Nonce } from './nonce.js'
 export {
-  parseWorkflow, parseWorkflowSliced, parseInstruction, duplicateInstructions, assertUniqueInstructions, invocationCid,
+  parseWorkflow, parseWorkflowSliced, parseWorkflowTasks, parseInstruction, duplicateInstructions, assertUniqueInstructions, invocationCid,
   RUN_NOT_EXPANDED_MESSAGE, DUPLICATE_TASKS_MESSAGE
 } from './workflow.js'
 export { parseWasmRunInput, classifyArg, resourceLinks, awaitedInstructions, WASM_RUN_OP } from './wasm-input.js'

@@ -146,9 +146,19 @@ export function parseWorkflow (value: Ipld): Workflow {
  */
 export async function parseWorkflowSliced (value: Ipld, pause: () => Promise<void>): Promise<Workflow> {
   const tasks = workflowTasks(value)
+  return await parseWorkflowTasks(tasks.length, i => tasks[i], pause)
+}
+
+/**
+ * `parseWorkflowSliced` for a workflow `{tasks}` whose `count` tasks are read one at a time
+ * (`readTask(i)`, e.g. each parsed from its own part of a request's text): a task as read is
+ * garbage once normalized, so the workflow as read never exists whole. Same result, same
+ * errors.
+ */
+export async function parseWorkflowTasks (count: number, readTask: (i: number) => Ipld, pause: () => Promise<void>): Promise<Workflow> {
   const normalized: NormalizedTask[] = []
-  for (let i = 0; i < tasks.length; i++) {
-    normalized.push(normalizeTask(tasks[i], `tasks[${i}]`))
+  for (let i = 0; i < count; i++) {
+    normalized.push(normalizeTask(readTask(i), `tasks[${i}]`))
     await pause()
   }
   return assembleWorkflow(normalized)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   CID, Float, IpldError, IpldErrorCode, assertUniqueInstructions, cidOf, duplicateInstructions, parseCid, parseInstruction,
-  parseJson, parseWorkflow, DUPLICATE_TASKS_MESSAGE, RUN_NOT_EXPANDED_MESSAGE, type Ipld, type IpldMap
+  parseJson, parseWorkflow, parseWorkflowSliced, parseWorkflowTasks, DUPLICATE_TASKS_MESSAGE, RUN_NOT_EXPANDED_MESSAGE, type Ipld, type IpldMap
 } from '../../../src/ipld/index.js'
 
 const WASM = 'ipfs://bafybeibk42jwhq7w2zcpe6q3wgtleugp3ymfs3pa5gerjmnakqihhqx4zq'
@@ -144,6 +144,27 @@ describe('task and workflow normalization', () => {
     const wf = parseWorkflow({ tasks: [task()] })
     expect(wf.tasks[0].ran.equals(cidOf({ task: wf.tasks[0].ipld }))).toBe(true)
     expect(wf.tasks[0].ran.equals(wf.tasks[0].run.cid)).toBe(false)
+  })
+})
+
+describe('workflows read in slices', () => {
+  const tasks = [task(), task({ meta: { time: new Float(1) } }, instruction({ input: { func: 'add_one', args: [2] } })), task({ cause: LINK })]
+  const pause = async (): Promise<void> => {}
+
+  it('give the same workflow (tasks, CIDs, bytes) whole or a task at a time', async () => {
+    const whole = parseWorkflow({ tasks })
+    expect(await parseWorkflowSliced({ tasks }, pause)).toEqual(whole)
+    const read: number[] = []
+    const byTask = await parseWorkflowTasks(tasks.length, i => { read.push(i); return tasks[i] }, pause)
+    expect(byTask).toEqual(whole)
+    expect(byTask.cid.equals(whole.cid)).toBe(true)
+    expect(read).toEqual([0, 1, 2])
+  })
+
+  it('name the task in error paths, a task at a time as whole', async () => {
+    const bad = [task(), task({ prf: [1] })]
+    await expect(parseWorkflowTasks(bad.length, i => bad[i], pause)).rejects.toMatchObject({ code: IpldErrorCode.INVALID_WORKFLOW, data: { path: 'tasks[1].prf[0]' } })
+    expect(() => parseWorkflow({ tasks: bad })).toThrow(expect.objectContaining({ data: { path: 'tasks[1].prf[0]' } }))
   })
 })
 
