@@ -6,15 +6,16 @@ import { LONG_CALL_MS } from './workers/priority.js'
 export interface WasmRunnerOptions {
   /**
    * Worker threads running Wasm calls at once; calls beyond that wait in a queue. The first
-   * starts when a call waits for it, each further one once calls have kept waiting for
-   * `growAfterMs` (the workers running cannot keep up).
+   * starts when a call waits for it, each further one once the workers running cannot keep
+   * up (`growAfterMs`).
    * @default os.availableParallelism()
    */
   workers?: number
   /**
-   * How long calls must have kept waiting, with no worker starting, before another worker
-   * (up to `workers`) starts: short calls that one worker keeps up with do not cost the memory
-   * of a second (~10 MB each).
+   * How long calls must have kept waiting, with no worker starting and the running workers
+   * busy at least half that time by their own clocks, before another worker (up to `workers`)
+   * starts: short calls that one worker keeps up with do not cost the memory of a second
+   * (~10 MB each).
    * @default 50
    */
   growAfterMs?: number

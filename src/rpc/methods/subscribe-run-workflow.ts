@@ -72,10 +72,11 @@ export function subscribeRunWorkflowMethod (services: Pick<RpcServices, 'workflo
 
 /**
  * The run's workflow, read and normalized. What it is read from is garbage by the time the
- * run is planned, where the node's memory peaks: the parsed JSON copy of the workflow in
- * `params` (the exact one is read from the request's text, a task at a time) and the bytes
- * form's list are let go here. For 10 000 tasks that is ~11 MiB of heap not held then (the
- * bytes form's list: ~2 million numbers).
+ * run is planned, where the node's memory peaks: the exact workflow is read from the
+ * request's text a task at a time, and the parsed JSON copy in `params` (in Homestar's
+ * `[{name, workflow}]` form and the `{run}` form; in the `{name, workflow}` form the request
+ * still holds it) and the bytes form's list are let go here. For 10 000 tasks that is
+ * ~11 MiB of heap not held then (the bytes form's list: ~2 million numbers).
  */
 async function readRun (params: RunParams, ctx: RequestContext, pause: () => Promise<void>, limits: RunWorkflowLimits): Promise<{ workflow: Workflow, name?: string }> {
   if (Array.isArray(params.run)) {

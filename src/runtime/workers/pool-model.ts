@@ -10,7 +10,8 @@ import type { CallOutcome, CallRequest } from './protocol.js'
 export interface WorkerPoolOptions {
   /**
    * Workers running calls at once (besides extra ones). The first starts when a call waits for
-   * it; each further one once calls have kept waiting `growAfterMs` with no worker starting.
+   * it; each further one once calls have kept waiting `growAfterMs` with no worker starting
+   * and the running ones busy at least half that time (`GrowthWatch`).
    */
   size: number
   /** @default 50 */
@@ -99,7 +100,6 @@ export interface Slot {
   /** The thread runs at the lowest priority (a long call). */
   demoted?: boolean
 }
-
 
 /** Settles a call once: clears its timer and abort listener, then resolves or rejects it. */
 export function settle (job: Job, result: CallOutcome | CallFailure): void {

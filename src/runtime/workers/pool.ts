@@ -25,8 +25,8 @@ const DEFAULTS = { reliefAfterMs: 250, extraIdleMs: 5000, longCallMs: LONG_CALL_
  * starts when a call waits for one, each further one (at most `size`, besides the extra ones
  * below) once those running cannot keep up (`GrowthWatch`): short calls that one worker keeps
  * up with hold one thread, not `size`. Workers stop once idle for `idleMs`: an idle node
- * holds none. Once no call has run or waited for `quietMs`, every
- * worker but one stops at once (each holds ~10 MB), and `onQuiet` is called. A call that
+ * holds none. Once no call has run or waited for `quietMs`, every worker but one stops at
+ * once (each holds ~10 MB), and `onQuiet` is called. A call that
  * times out or is aborted terminates its worker; a worker that dies is let go too, and calls
  * still waiting get fresh ones (after a back-off when workers die before they are ready). The
  * main thread only posts messages and never runs guest code.
