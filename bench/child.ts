@@ -104,13 +104,26 @@ export async function healthOnce (wsUrl: string, timeoutMs = 5000): Promise<bool
   })
 }
 
+/** Nodes started and not yet ended: a bench that ends on an error it did not catch does not leave them running. */
+const running = new Set<ChildProcess>()
+let watching = false
+
+function stopRunning (): void {
+  for (const child of running) child.kill('SIGTERM')
+}
+
 /**
  * `bin/ipvm start --data <dir> --log-level warn` as a child process (stderr piped). Node.js
  * options (a profiler, say) go through NODE_OPTIONS, so the launcher still runs.
  */
 export function spawnIpvmStart (dir: string, execArgv: string[] = []): ChildProcess {
   const env = execArgv.length > 0 ? { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...execArgv].join(' ').trim() } : process.env
-  return spawn(IPVM_BIN, ['start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env })
+  const child = spawn(IPVM_BIN, ['start', '--data', dir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env })
+  if (!watching) process.once('exit', stopRunning)
+  watching = true
+  running.add(child)
+  child.once('exit', () => running.delete(child))
+  return child
 }
 
 /**
