@@ -6,6 +6,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { from } from 'multiformats/hashes/hasher'
 import { encode } from './codec.js'
+import { base32Multibase } from './encoding.js'
 import { IpldError, IpldErrorCode } from './errors.js'
 import type { Ipld } from './value.js'
 
@@ -65,9 +66,6 @@ export function cidOf (value: Ipld): CID {
   return cidOfBytes(encode(value))
 }
 
-/** RFC 4648 base32, lowercase: multibase `b`, the text of every CIDv1 by default. */
-const BASE32 = Buffer.from('abcdefghijklmnopqrstuvwxyz234567', 'latin1')
-
 /**
  * `cid.toString()`, as one flat string. multiformats' base32 encoder builds the text a
  * character at a time, which V8 keeps as a tree of some 50 pieces (about 1.5 kB instead of
@@ -84,27 +82,7 @@ export function cidText (cid: CID): string {
     void Number(text)
     return text
   }
-  return base32Text(cid.bytes)
-}
-
-/** `b` and the unpadded base32 of `bytes`: what `base32.encode` gives, as one flat string. */
-function base32Text (bytes: Uint8Array): string {
-  const out = Buffer.allocUnsafe(1 + Math.ceil((bytes.length * 8) / 5))
-  out[0] = 98
-  let j = 1
-  let buffer = 0
-  let bits = 0
-  for (let i = 0; i < bytes.length; i++) {
-    buffer = (buffer << 8) | bytes[i]
-    bits += 8
-    while (bits >= 5) {
-      bits -= 5
-      out[j++] = BASE32[(buffer >>> bits) & 31]
-    }
-    buffer &= (1 << bits) - 1
-  }
-  if (bits > 0) out[j++] = BASE32[(buffer << (5 - bits)) & 31]
-  return out.toString('latin1', 0, j)
+  return base32Multibase(cid.bytes)
 }
 
 /** Multibase decoders by prefix (every base that multiformats knows, as Rust's multibase crate). */

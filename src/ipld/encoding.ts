@@ -14,6 +14,9 @@ function decodeTable (alphabet: string): Int8Array {
 }
 const B64_TABLE = decodeTable(B64_ALPHABET)
 const B32HEX_TABLE = decodeTable(B32HEX_ALPHABET)
+const B32HEX_BYTES = Buffer.from(B32HEX_ALPHABET, 'latin1')
+/** RFC 4648 base32, lowercase: multibase `b`, the text of every CIDv1 by default. */
+const B32_BYTES = Buffer.from('abcdefghijklmnopqrstuvwxyz234567', 'latin1')
 
 /** Standard-alphabet base64 without padding (multibase `Base64` without its `m` prefix). */
 export function base64Encode (bytes: Uint8Array): string {
@@ -45,20 +48,36 @@ export function base64Decode (text: string): Uint8Array | undefined {
 
 /** RFC 4648 base32hex, lowercase, without padding (multibase `Base32HexLower` without its `v` prefix). */
 export function base32HexEncode (bytes: Uint8Array): string {
-  let out = ''
+  return base32With(B32HEX_BYTES, bytes)
+}
+
+/** Multibase `b` and RFC 4648 base32, lowercase, without padding: what `base32.encode` gives, and a CIDv1's text. */
+export function base32Multibase (bytes: Uint8Array): string {
+  return base32With(B32_BYTES, bytes, 98 /* b */)
+}
+
+/**
+ * Unpadded base32 of `bytes` in `alphabet`, after the character `prefix` when given. Written
+ * into a buffer and read out as one flat string: text built a character at a time is kept by
+ * V8 as a tree of pieces (about 1.5 kB for a CID's 59 characters) until something flattens it.
+ */
+function base32With (alphabet: Buffer, bytes: Uint8Array, prefix?: number): string {
+  const out = Buffer.allocUnsafe((prefix === undefined ? 0 : 1) + Math.ceil((bytes.length * 8) / 5))
+  let j = 0
+  if (prefix !== undefined) out[j++] = prefix
   let buffer = 0
   let bits = 0
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte
+  for (let i = 0; i < bytes.length; i++) {
+    buffer = (buffer << 8) | bytes[i]
     bits += 8
     while (bits >= 5) {
       bits -= 5
-      out += B32HEX_ALPHABET[(buffer >>> bits) & 31]
+      out[j++] = alphabet[(buffer >>> bits) & 31]
     }
     buffer &= (1 << bits) - 1
   }
-  if (bits > 0) out += B32HEX_ALPHABET[(buffer << (5 - bits)) & 31]
-  return out
+  if (bits > 0) out[j++] = alphabet[(buffer << (5 - bits)) & 31]
+  return out.toString('latin1', 0, j)
 }
 
 /** Strict inverse of {@link base32HexEncode}: uppercase, padding and non-zero trailing bits are rejected. */
