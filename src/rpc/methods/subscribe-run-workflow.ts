@@ -83,8 +83,7 @@ async function readRun (params: RunParams, ctx: RequestContext, pause: () => Pro
     const bytes = Uint8Array.from(params.run)
     params.run = []
     const { workflow, name } = decodeRunBytes(bytes, limits.maxJsonDepth)
-    checkTaskCount(taskCountOf(workflow), limits.maxTasks)
-    return { workflow: await parseWorkflowSliced(workflow, pause), ...(name !== undefined ? { name } : {}) }
+    return { workflow: await normalizeWhole(workflow, pause, limits.maxTasks), ...(name !== undefined ? { name } : {}) }
   }
   params.run.workflow = undefined
   const name = params.run.name
@@ -100,15 +99,16 @@ function countTasks (params: JsonSpan): number | undefined {
   return positional ?? run ?? named
 }
 
-/** How many tasks a workflow as read has, when it has a list of them. */
-function taskCountOf (workflow: Ipld): number | undefined {
+/** A workflow read whole (the bytes form, or a JSON form not taken apart): refused when it has too many tasks, else normalized in slices. */
+async function normalizeWhole (workflow: Ipld, pause: () => Promise<void>, maxTasks: number): Promise<Workflow> {
   const tasks = isMap(workflow) ? workflow.tasks : undefined
-  return Array.isArray(tasks) ? tasks.length : undefined
+  if (Array.isArray(tasks)) checkTaskCount(tasks.length, maxTasks)
+  return await parseWorkflowSliced(workflow, pause)
 }
 
 /** `WORKFLOW_TOO_LARGE` before any CID is computed (the engine checks again). */
-function checkTaskCount (tasks: number | undefined, maxTasks: number): void {
-  if (tasks !== undefined && tasks > maxTasks) {
+function checkTaskCount (tasks: number, maxTasks: number): void {
+  if (tasks > maxTasks) {
     throw new WorkflowError(WorkflowErrorCode.TOO_LARGE, `the workflow has ${tasks} tasks, more than workflow.max_tasks (${maxTasks})`, { limit: maxTasks, tasks })
   }
 }
@@ -128,11 +128,7 @@ async function exactWorkflow (ctx: RequestContext, pause: () => Promise<void>, m
   await pause()
   const workflow = run?.kind === 'object' ? run.member('workflow') : undefined
   const taskSpans = workflow?.kind === 'object' ? workflow.member('tasks')?.elements() : undefined
-  if (workflow === undefined || taskSpans === undefined) {
-    const read = whole(text)
-    checkTaskCount(taskCountOf(read), maxTasks)
-    return await parseWorkflowSliced(read, pause)
-  }
+  if (workflow === undefined || taskSpans === undefined) return await normalizeWhole(whole(text), pause, maxTasks)
   checkTaskCount(taskSpans.length, maxTasks)
   await pause()
   return await parseWorkflowTasks(taskSpans.length, i => parseJson(taskSpans[i].raw), pause)
