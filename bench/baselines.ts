@@ -1,7 +1,7 @@
 import { WebSocketServer, WebSocket } from 'ws'
 import { buildTestCoreModule } from '../test/utils/wasm.js'
 import { frameText } from '../test/utils/ws.js'
-import { measureCalls, type LatencySummary } from './stats.js'
+import { measureCalls, summarize, type LatencySummary } from './stats.js'
 
 export interface RateResult {
   perSec: number
@@ -90,4 +90,43 @@ export async function wasmCallBaseline (calls: number): Promise<{ perSec: number
   const ns = Number(process.hrtime.bigint() - t0)
   if (x !== (calls | 0)) throw new Error(`add_one gave ${x} after ${calls} calls`)
   return { perSec: calls / (ns / 1e9), nsPerCall: ns / Math.max(1, calls) }
+}
+
+/** What `measureCalls` gives for one block of calls. */
+export type Measured = Awaited<ReturnType<typeof measureCalls>>
+
+/**
+ * `total` calls of `call` and as many round trips to the ws echo at `echoUrl`, `inFlight` at
+ * a time, after `warmUp` of each: the two take turns in `blocks` blocks (echo, call, echo,
+ * call…), so both see the same load on the machine, and each rate is its calls over the sum
+ * of its blocks' wall time. `watch` runs each block of calls (a load probe around it).
+ */
+export async function echoInTurns (echoUrl: string, call: () => Promise<void>, total: number, inFlight: number, opts: { warmUp: number, blocks: number, watch?: (block: () => Promise<Measured>) => Promise<Measured> }): Promise<{ call: RateResult, echo: RateResult }> {
+  const echo = await openRoundTrips(echoUrl)
+  let id = 0
+  const echoed = async (): Promise<void> => {
+    const r = await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { id?: unknown }
+    if (typeof r.id !== 'number') throw new Error('echo lost its id')
+  }
+  const watch = opts.watch ?? (async block => await block())
+  try {
+    await measureCalls(opts.warmUp, inFlight, echoed)
+    await measureCalls(opts.warmUp, inFlight, call)
+    const block = Math.max(1, Math.ceil(total / opts.blocks))
+    const samples = { call: [] as number[], echo: [] as number[] }
+    const wall = { call: 0, echo: 0 }
+    for (let done = 0; done < total; done += block) {
+      const n = Math.min(block, total - done)
+      const e = await measureCalls(n, inFlight, echoed)
+      const c = await watch(async () => await measureCalls(n, inFlight, call))
+      for (const [k, r] of [['echo', e], ['call', c]] as const) {
+        wall[k] += r.wallMs
+        samples[k].push(...r.samples)
+      }
+    }
+    const rate = (k: 'call' | 'echo'): RateResult => ({ perSec: samples[k].length / (wall[k] / 1000), latency: summarize(samples[k]) })
+    return { call: rate('call'), echo: rate('echo') }
+  } finally {
+    echo.close()
+  }
 }

@@ -20,7 +20,7 @@ import { memoryStore } from '../test/utils/memory-store.js'
 import { addResource, chain } from '../test/utils/workflows.js'
 import { FakeKubo, freePort, homestarBinary, HomestarProcess } from '../test/e2e/interop/homestar-process.js'
 import { healthOnce, probe, spawnEcho, spawnIpvm, stopChild, type ProcessProbe } from './child.js'
-import { openRoundTrips, wsEchoBaseline } from './baselines.js'
+import { echoInTurns, wsEchoBaseline } from './baselines.js'
 import { PLACEMENTS, placementUnavailable, withPlacement, type Placement } from './placement.js'
 import { measureCalls, median, runPool, summarize, type LatencySummary } from './stats.js'
 import { fmt } from './report.js'
@@ -67,32 +67,9 @@ export interface RoundResult {
   placed: Array<{ placement: Placement, echoPerSec: number, healthPerSec: number }>
 }
 
-/** Blocks the echo and `health` take turns in when pinned. */
+/** Blocks the echo and `health` take turns in when pinned, and the calls of each before them. */
 const PINNED_BLOCKS = 5
-
-/**
- * `n` sequential round trips to the ws echo and `n` `health` requests, in turns in blocks
- * (after 2 000 of each to warm up), with the placement as the caller pinned it.
- */
-async function pinnedSequential (n: number, echoUrl: string, health: () => Promise<void>): Promise<{ echoPerSec: number, healthPerSec: number }> {
-  const echo = await openRoundTrips(echoUrl)
-  try {
-    let id = 0
-    const echoed = async (): Promise<void> => { await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) }
-    await measureCalls(2000, 1, echoed)
-    await measureCalls(2000, 1, health)
-    const wall = { echo: 0, health: 0 }
-    const block = Math.ceil(n / PINNED_BLOCKS)
-    for (let done = 0; done < n; done += block) {
-      const k = Math.min(block, n - done)
-      wall.echo += (await measureCalls(k, 1, echoed)).wallMs
-      wall.health += (await measureCalls(k, 1, health)).wallMs
-    }
-    return { echoPerSec: n / (wall.echo / 1000), healthPerSec: n / (wall.health / 1000) }
-  } finally {
-    echo.close()
-  }
-}
+const PINNED_WARM_UP = 2000
 
 /** A JSON-RPC client over one WebSocket that reads Homestar's notifications (byte arrays of JSON text, or JSON). */
 class RawClient {
@@ -196,7 +173,8 @@ async function measureNode (node: Running, c: CompareCounts, tag: string, echo: 
     if (placementUnavailable() === undefined) {
       for (const placement of PLACEMENTS) {
         progress(`${tag}: ws echo and health in turns, sequential, pinned: ${placement}`)
-        placed.push({ placement, ...await withPlacement(placement, [node.probe.pid, echo.pid], async () => await pinnedSequential(c.health, echo.url, health)) })
+        const r = await withPlacement(placement, [node.probe.pid, echo.pid], async () => await echoInTurns(echo.url, health, c.health, 1, { warmUp: PINNED_WARM_UP, blocks: PINNED_BLOCKS }))
+        placed.push({ placement, echoPerSec: r.echo.perSec, healthPerSec: r.call.perSec })
       }
     }
     let start = 1_000_000 + Math.floor(Math.random() * 1_000_000) * 100

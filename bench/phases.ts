@@ -1,8 +1,8 @@
 import { buildTestComponent } from '../test/utils/wasm.js'
 import { addResource } from '../test/utils/workflows.js'
 import type { BenchOptions } from './args.js'
-import { openRoundTrips, type RateResult } from './baselines.js'
-import { measureCalls, runPool, summarize, type LatencySummary } from './stats.js'
+import { echoInTurns, openRoundTrips, type RateResult } from './baselines.js'
+import { runPool, summarize, type LatencySummary } from './stats.js'
 import { addOneChain, runChecked, type BenchWorkflow, type RunCheck, StartValues } from './workflows.js'
 import { startLoad, type BenchNode, type Load, type StageRow } from './bench-node.js'
 
@@ -23,54 +23,43 @@ const WARM_UP = 10_000
 
 /**
  * `health` requests over a WebSocket of their own, through the same thin client as the ws
- * echo baseline at `echoUrl`, `inFlight` at a time: the two take turns in blocks (echo,
- * health, echo, health…), and each rate is its requests over the sum of its blocks' wall time.
+ * echo baseline at `echoUrl`, `inFlight` at a time, in turns with the echo (`echoInTurns`),
+ * with the node's load read around each block of `health`.
  */
 export async function healthAndEcho (bench: BenchNode, echoUrl: string, total: number, inFlight: number): Promise<{ health: RequestRate, echo: RateResult }> {
   const node = await openRoundTrips(bench.httpUrl.replace(/^http:/, 'ws:'))
-  const echo = await openRoundTrips(echoUrl)
   let id = 0
   const health = async (): Promise<void> => {
     const r = await node.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { result?: { healthy?: unknown } }
     if (r.result?.healthy !== true) throw new Error(`unhealthy: ${JSON.stringify(r)}`)
   }
-  const echoed = async (): Promise<void> => {
-    const r = await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { id?: unknown }
-    if (typeof r.id !== 'number') throw new Error('echo lost its id')
-  }
+  let wallMs = 0
+  let nodeCpuMs = 0
+  let mainCpuMs = 0
+  let busy = 0
+  let cores = 0
   try {
-    await measureCalls(WARM_UP, inFlight, echoed)
-    await measureCalls(WARM_UP, inFlight, health)
-    const block = Math.max(1, Math.ceil(total / BLOCKS))
-    const samples = { health: [] as number[], echo: [] as number[] }
-    const wall = { health: 0, echo: 0 }
-    let nodeCpuMs = 0
-    let mainCpuMs = 0
-    let busy = 0
-    let cores = 0
     bench.breakdown?.take()
-    for (let done = 0; done < total; done += block) {
-      const n = Math.min(block, total - done)
-      const e = await measureCalls(n, inFlight, echoed)
-      const load = startLoad(bench.process?.cpuMs)
-      const h = await measureCalls(n, inFlight, health)
-      const l = load()
-      for (const [k, r] of [['echo', e], ['health', h]] as const) {
-        wall[k] += r.wallMs
-        samples[k].push(...r.samples)
+    const rates = await echoInTurns(echoUrl, health, total, inFlight, {
+      warmUp: WARM_UP,
+      blocks: BLOCKS,
+      watch: async block => {
+        const load = startLoad(bench.process?.cpuMs)
+        const h = await block()
+        const l = load()
+        wallMs += h.wallMs
+        nodeCpuMs += l.nodeCpuMs ?? 0
+        mainCpuMs += l.mainThreadCpuMs ?? 0
+        busy += l.mainThreadBusy * h.wallMs
+        cores += l.cpuCores * h.wallMs
+        return h
       }
-      nodeCpuMs += l.nodeCpuMs ?? 0
-      mainCpuMs += l.mainThreadCpuMs ?? 0
-      busy += l.mainThreadBusy * h.wallMs
-      cores += l.cpuCores * h.wallMs
-    }
+    })
     const stages = bench.breakdown?.take()
-    const rate = (k: 'health' | 'echo'): RateResult => ({ perSec: samples[k].length / (wall[k] / 1000), latency: summarize(samples[k]) })
-    const load: Load = { mainThreadBusy: busy / wall.health, cpuCores: cores / wall.health, mainThreadCpuMs: mainCpuMs, ...(bench.process !== undefined ? { nodeCpuMs } : {}) }
-    return { health: { ...rate('health'), load, ...(stages !== undefined ? { stages } : {}) }, echo: rate('echo') }
+    const load: Load = { mainThreadBusy: busy / wallMs, cpuCores: cores / wallMs, mainThreadCpuMs: mainCpuMs, ...(bench.process !== undefined ? { nodeCpuMs } : {}) }
+    return { health: { ...rates.call, load, ...(stages !== undefined ? { stages } : {}) }, echo: rates.echo }
   } finally {
     node.close()
-    echo.close()
   }
 }
 
