@@ -166,7 +166,7 @@ export class IpvmNode {
     const router = new Router(routerOptions(config, this.validateResults), { openrpc, logger: log('rpc'), metrics: metrics.rpc })
     const services: RpcServices = {
       openrpc,
-      checkHealth: async () => { await store.checkHealth() },
+      checkHealth: () => store.checkHealth(),
       nodeInfo: () => this.nodeInfo(),
       startingParts: () => this.startingParts,
       peerId: () => this.peerId,

@@ -6,6 +6,7 @@ import { errorResponse, type Router } from './router.js'
 import type { TokenBucket } from './limits.js'
 import { scanFrame, type JsonSpan } from './json-scan.js'
 import { nextTurn } from './turns.js'
+import { andThen, isThenable, type MaybePromise } from '../util/maybe.js'
 
 type Response = JSONRPCResponse
 
@@ -89,8 +90,11 @@ export class FrameHandler {
     this.logger = logger
   }
 
-  /** Resolves with the answer's text, or null when nothing is owed (only notifications). */
-  async handle (text: string, ctx: FrameContext): Promise<string | null> {
+  /**
+   * The answer's text, or null when nothing is owed (only notifications): at once for a
+   * message of one request whose method answers at once, else a promise of it.
+   */
+  handle (text: string, ctx: FrameContext): MaybePromise<string | null> {
     const { rate } = ctx
     if (rate !== undefined && text.length > READ_WHEN_LIMITED_CHARS && rate.waitMs() > 0) return JSON.stringify(errorResponse(null, rateLimitedError(rate)))
     const scan = scanFrame(text, this.opts.maxJsonDepth)
@@ -101,22 +105,27 @@ export class FrameHandler {
     }
     if (scan.kind === 'malformed') {
       rate?.take()
-      return await this.unscanned(text, ctx)
+      return this.unscanned(text, ctx)
     }
     const { items, batch } = scan
     const large = text.length > YIELD_ABOVE_CHARS
+    if (batch) return this.batch(items, text.length, large, ctx)
+    const frame: FrameTally = { tasks: 0, chars: text.length }
+    return large ? nextTurn().then(() => this.single(items[0], frame, ctx, true)) : this.single(items[0], frame, ctx, false)
+  }
+
+  /** A batch: the steps of `handle` for each of its requests, started one per turn of the event loop. */
+  private async batch (items: JsonSpan[], chars: number, large: boolean, ctx: FrameContext): Promise<string | null> {
     if (large) await nextTurn()
-    if (batch && items.length === 0) return JSON.stringify(invalidRequest('empty batch'))
+    if (items.length === 0) return JSON.stringify(invalidRequest('empty batch'))
     const maxBatch = this.router.maxBatch
     if (items.length > maxBatch) {
       return JSON.stringify(errorResponse(null, new RpcError(RpcErrorCode.BATCH_TOO_LARGE, `batch of ${items.length} requests exceeds the limit of ${maxBatch}`, { limit: maxBatch, length: items.length })))
     }
 
-    const frame: FrameTally = { tasks: 0, chars: text.length }
-    if (!batch) return await this.single(items[0], frame, ctx, large)
-
+    const frame: FrameTally = { tasks: 0, chars }
     const requests: Checked[] = []
-    for (const item of items) requests.push(this.check(item, frame, rate))
+    for (const item of items) requests.push(this.check(item, frame, ctx.rate))
     if (large) await nextTurn()
     for (const r of requests) {
       if (r.answer !== undefined) continue
@@ -135,7 +144,7 @@ export class FrameHandler {
       }
       // one request per turn of the event loop: other clients' messages get in between
       if (i > 0 || large) await nextTurn()
-      pending.push(this.route(r.message, { transport: ctx.transport, connection: ctx.connection, raw: r.item.raw }))
+      pending.push(Promise.resolve(this.route(r.message, { transport: ctx.transport, connection: ctx.connection, raw: r.item.raw })))
     }
     const responses = await Promise.all(pending)
     const out: string[] = []
@@ -144,20 +153,25 @@ export class FrameHandler {
     return `[${out.join(',')}]`
   }
 
-  /** A message that is one request (not a batch): the steps of `handle` without the batch's lists. */
-  private async single (item: JsonSpan, frame: FrameTally, ctx: FrameContext, large: boolean): Promise<string | null> {
+  /**
+   * A message that is one request: the steps of `handle` without the batch's lists, at once
+   * unless the message is `large` (the event loop then gets a turn before parsing it and
+   * another before running it).
+   */
+  private single (item: JsonSpan, frame: FrameTally, ctx: FrameContext, large: boolean): MaybePromise<string | null> {
     const r = this.check(item, frame, ctx.rate)
     if (r.answer !== undefined) return r.answer === null ? null : serialize(r.answer, r.id)
-    if (large) await nextTurn()
-    let message: unknown
-    try {
-      message = JSON.parse(item.raw)
-    } catch (err) {
-      return parseError(err)
+    const parse = (): MaybePromise<string | null> => {
+      let message: unknown
+      try {
+        message = JSON.parse(item.raw)
+      } catch (err) {
+        return parseError(err)
+      }
+      const run = (): MaybePromise<string | null> => andThen(this.route(message, { transport: ctx.transport, connection: ctx.connection, raw: item.raw }), response => response === null ? null : serialize(response, r.id))
+      return large ? nextTurn().then(run) : run()
     }
-    if (large) await nextTurn()
-    const response = await this.route(message, { transport: ctx.transport, connection: ctx.connection, raw: item.raw })
-    return response === null ? null : serialize(response, r.id)
+    return large ? nextTurn().then(parse) : parse()
   }
 
   /**
@@ -187,12 +201,18 @@ export class FrameHandler {
     return r
   }
 
-  private route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): Promise<Response | null> {
+  private route (message: unknown, ctx: Parameters<Router['handleOne']>[1]): MaybePromise<Response | null> {
     // the router answers every request itself; this is the last line of defence
-    return this.router.handleOne(message, ctx).catch((err: unknown) => {
+    const failed = (err: unknown): Response => {
       this.logger.warn({ err }, 'routing a message failed')
       return errorResponse(null, err)
-    })
+    }
+    try {
+      const answer = this.router.handleOne(message, ctx)
+      return isThenable(answer) ? answer.then(undefined, failed) : answer
+    } catch (err) {
+      return failed(err)
+    }
   }
 
   /** A message the scan could not follow: `JSON.parse` says what is wrong with it. */

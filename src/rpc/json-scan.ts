@@ -112,8 +112,6 @@ export class JsonSpan {
   /** Several members in one pass: the value of each key of `keys`, in that order. */
   members (keys: readonly string[]): Array<JsonSpan | undefined> {
     const found = new Array<JsonSpan | undefined>(keys.length).fill(undefined)
-    let longest = 0
-    for (const key of keys) longest = Math.max(longest, key.length)
     const { text, end } = this
     const ok = this.eachMemberStart((keyStart, keyEnd, start) => {
       const after = skipValue(text, start, end)

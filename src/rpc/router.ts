@@ -8,6 +8,7 @@ import { JsonRpcCode, RpcError, RpcErrorCode, toJsonRpcError } from './errors.js
 import type { OpenRpc, ValidationIssue } from './openrpc.js'
 import type { RequestContext } from './context.js'
 import type { JsonSpan } from './json-scan.js'
+import { isThenable, type MaybePromise } from '../util/maybe.js'
 
 /**
  * A method of any params and result: every handler accepts `never` params (parameters are
@@ -62,7 +63,7 @@ export interface RouterComponents {
 type Response = JSONRPCResponse
 
 /** A registered method bound to its metric series: resolves to its answer (null for a notification), or rejects with what the handler threw. */
-type Call = (request: JSONRPCRequest, ctx: RequestContext) => PromiseLike<Response | null> | Response | null
+type Call = (request: JSONRPCRequest, ctx: RequestContext) => MaybePromise<Response | null>
 
 /**
  * Dispatches parsed JSON-RPC messages to the registered methods: checks the envelope,
@@ -129,7 +130,7 @@ export class Router {
         return failed(err, started)
       }
       return isThenable(result)
-        ? result.then(value => settle(request.id, value, started), (err: unknown) => failed(err, started))
+        ? Promise.resolve(result).then(value => settle(request.id, value, started), (err: unknown) => failed(err, started))
         : settle(request.id, result, started)
     }
     this.methods.set(def.name, { def, call })
@@ -189,8 +190,9 @@ export class Router {
    * One parsed request; `ctx.raw` is its text, when it came from a client. The envelope,
    * the method and its params (against `api.json`) are checked before the method runs; what
    * it throws or rejects with is answered as a JSON-RPC error (none for a notification).
+   * The answer comes at once when the method's does (no promise on the way).
    */
-  async handleOne (message: unknown, ctx: RequestContext): Promise<Response | null> {
+  handleOne (message: unknown, ctx: RequestContext): MaybePromise<Response | null> {
     const problem = envelopeProblem(message)
     if (problem !== undefined) {
       const id = isObject(message) && isId(message.id) ? message.id : null
@@ -205,11 +207,14 @@ export class Router {
     }
     const refused = this.refusal(request, method.def, ctx)
     if (refused !== undefined) return refused
+    const failed = (err: unknown): Response | null => request.id === undefined ? null : this.errorAnswer(request.id, err)
+    let answer: MaybePromise<Response | null>
     try {
-      return await method.call(request, { transport: ctx.transport, connection: ctx.connection, raw: ctx.raw, id: request.id, method: request.method })
+      answer = method.call(request, { transport: ctx.transport, connection: ctx.connection, raw: ctx.raw, id: request.id, method: request.method })
     } catch (err) {
-      return request.id === undefined ? null : this.errorAnswer(request.id, err)
+      return failed(err)
     }
+    return isThenable(answer) ? answer.then(undefined, failed) : answer
   }
 
   /**
@@ -245,10 +250,6 @@ function envelopeProblem (m: unknown): string | undefined {
   if ('params' in m && m.params !== undefined && (m.params === null || typeof m.params !== 'object')) return 'params must be an array or an object'
   if ('result' in m || 'error' in m) return 'a request has no result or error member'
   return undefined
-}
-
-function isThenable (v: unknown): v is PromiseLike<unknown> {
-  return typeof (v as PromiseLike<unknown> | undefined)?.then === 'function'
 }
 
 function isObject (v: unknown): v is Record<string, unknown> {

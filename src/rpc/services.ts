@@ -21,8 +21,12 @@ export interface NodeInfo {
 /** What the RPC methods need from the rest of the node; the composition root provides it. */
 export interface RpcServices {
   openrpc: OpenRpc
-  /** Resolves when the store answers a read; rejects with the reason otherwise. */
-  checkHealth(): Promise<void>
+  /**
+   * Whether the store works: undefined when that is known at once (it answered a moment
+   * ago), else a promise that resolves when it answers a read and rejects with the reason
+   * otherwise.
+   */
+  checkHealth(): Promise<void> | undefined
   nodeInfo(): NodeInfo
   /** This node's peer id (receipt notifications name it as the executor of what ran here). */
   peerId(): string

@@ -112,17 +112,18 @@ export class Store implements Startable {
   /**
    * Whether the store works, cheaply enough to be asked by every probe and load balancer:
    * writes are not suspended after a failure (`STORE_NO_SPACE`, `STORE_IO`, saying since
-   * when and why), and one real read, at most once a second, answers. Throws like `ping`.
+   * when and why), and one real read, at most once a second, answers. Undefined when the
+   * answer is known without waiting (a read answered within the last second); otherwise a
+   * promise that rejects like `ping`, or with the write failure.
    */
-  async checkHealth (): Promise<void> {
+  checkHealth (): Promise<void> | undefined {
     const failure = this.level.writeFailure
     if (failure !== undefined) {
       const { error, since } = failure
-      throw new StoreError(error.code, `store writes are failing since ${new Date(since).toISOString()}: ${error.message}`, { since, reason: error.message })
+      return Promise.reject(new StoreError(error.code, `store writes are failing since ${new Date(since).toISOString()}: ${error.message}`, { since, reason: error.message }))
     }
-    if (Date.now() - this.lastHealthyAt < HEALTH_PROBE_INTERVAL_MS) return
-    await this.ping()
-    this.lastHealthyAt = Date.now()
+    if (Date.now() - this.lastHealthyAt < HEALTH_PROBE_INTERVAL_MS) return undefined
+    return this.ping().then(() => { this.lastHealthyAt = Date.now() })
   }
 
   /**

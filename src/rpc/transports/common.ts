@@ -2,9 +2,10 @@ import type { ServerResponse } from 'node:http'
 import { RpcError, RpcErrorCode } from '../errors.js'
 import { errorResponse } from '../router.js'
 import type { FrameContext, FrameHandler } from '../frames.js'
+import type { MaybePromise } from '../../util/maybe.js'
 
-/** Reads and routes one message; resolves with the response text, or null when nothing is owed. */
-export type Dispatch = (text: string, ctx: FrameContext) => Promise<string | null>
+/** Reads and routes one message: the response text, or null when nothing is owed; at once when it can be (see `FrameHandler.handle`). */
+export type Dispatch = (text: string, ctx: FrameContext) => MaybePromise<string | null>
 
 /** The one way a message becomes a response, whichever transport it came in on. */
 export function createDispatch (frames: FrameHandler): Dispatch {

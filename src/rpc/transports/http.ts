@@ -127,7 +127,9 @@ export class HttpTransport {
     }
     const text = Buffer.concat(chunks).toString('utf8')
     const rate = this.components.budgets.forAddress(req.socket.remoteAddress)
-    void this.components.dispatch(text, { transport: 'http', rate }).then(body => {
+    // a throw or a rejection alike becomes the 500 below
+    const answered = (async () => await this.components.dispatch(text, { transport: 'http', rate }))()
+    void answered.then(body => {
       if (body === null) {
         res.writeHead(204).end()
         return

@@ -12,6 +12,7 @@ import type { OutgoingBudget } from '../buffers.js'
 import type { RpcMetrics } from '../../metrics/index.js'
 import type { ResolvedRpcServerOptions } from '../options.js'
 import { invalidRequest, type Dispatch } from './common.js'
+import { isThenable } from '../../util/maybe.js'
 
 export interface WebSocketTransportComponents {
   policy: AccessPolicy
@@ -123,9 +124,11 @@ export class WebSocketTransport {
       while (backlog.length > 0) {
         const frame = backlog[0]
         try {
-          const response = frame.isBinary
+          const answer = frame.isBinary
             ? invalidRequest('binary frames are not accepted')
-            : await this.components.dispatch(rawToString(frame.data), { transport: 'ws', connection: conn, rate })
+            : this.components.dispatch(rawToString(frame.data), { transport: 'ws', connection: conn, rate })
+          // a request answered at once is sent at once, without a turn of the microtask queue
+          const response = isThenable<string | null>(answer) ? await answer : answer
           if (response !== null) conn.send(response)
           conn.flushPending()
         } catch (err) {

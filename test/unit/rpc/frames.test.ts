@@ -8,7 +8,8 @@ const doc: OpenRpcDocument = {
   methods: [
     { name: 'echo', params: [{ name: 'value', schema: {} }] },
     { name: 'work', params: [{ name: 'label', schema: { type: 'string' } }] },
-    { name: 'run', params: [{ name: 'run', required: true, schema: { type: 'object', properties: { workflow: { type: 'object' } } } }] }
+    { name: 'run', params: [{ name: 'run', required: true, schema: { type: 'object', properties: { workflow: { type: 'object' } } } }] },
+    { name: 'wait', params: [] }
   ]
 }
 
@@ -32,7 +33,8 @@ function setup (opts: { maxTasks?: number, maxBatch?: number } = {}): { frames: 
       name: 'run',
       countTasks: params => params.countAt([[0, 'workflow', 'tasks']])[0],
       handler: (params: { run: { workflow: { tasks: unknown[] } } }) => { calls.push(`run ${params.run.workflow.tasks.length}`); return params.run.workflow.tasks.length }
-    }
+    },
+    { name: 'wait', handler: async () => { await new Promise(resolve => setImmediate(resolve)); return 'waited' } }
   ]
   for (const m of methods) router.register(m)
   return { frames: new FrameHandler(router, { maxJsonDepth: 16 }, silentLogger()), calls }
@@ -50,6 +52,25 @@ describe('FrameHandler', () => {
     expect(batch).toMatch(/^\[\{"jsonrpc":"2\.0","id":1e400,"result":1\},\{"jsonrpc":"2\.0","id":2e400,"error":\{"code":-32601,.*\},\{"jsonrpc":"2\.0","id":1\.50,"result":2\}\]$/)
     // an id that is not one is answered with null
     expect(JSON.parse((await frames.handle('{"jsonrpc":"2.0","id":{"a":1},"method":"echo"}', ctx))!)).toMatchObject({ id: null, error: { code: -32600 } })
+  })
+
+  it('answers at once when the method does (no promise on the way); with a promise for a method that waits, a batch and a large message', async () => {
+    const { frames } = setup()
+    // answered from memory, refused before running, or not JSON: the answer is the return value itself
+    expect(frames.handle('{"jsonrpc":"2.0","id":1,"method":"echo","params":[1]}', ctx)).toBe('{"jsonrpc":"2.0","id":1,"result":1}')
+    expect(JSON.parse(frames.handle('{"jsonrpc":"2.0","id":2,"method":"work","params":[1]}', ctx) as string)).toMatchObject({ id: 2, error: { code: -32602 } })
+    expect(JSON.parse(frames.handle('{"jsonrpc":"2.0","id":3,"method":"nope"}', ctx) as string)).toMatchObject({ id: 3, error: { code: -32601 } })
+    expect(frames.handle('{"jsonrpc":"2.0","method":"echo","params":[1]}', ctx)).toBeNull()
+    // a method that waits, a batch, and a large message (a turn of the event loop before it is parsed) answer through a promise
+    const later = frames.handle('{"jsonrpc":"2.0","id":4,"method":"wait"}', ctx)
+    expect(later).toBeInstanceOf(Promise)
+    expect(await later).toBe('{"jsonrpc":"2.0","id":4,"result":"waited"}')
+    const batch = frames.handle('[{"jsonrpc":"2.0","id":5,"method":"echo","params":[1]}]', ctx)
+    expect(batch).toBeInstanceOf(Promise)
+    expect(await batch).toBe('[{"jsonrpc":"2.0","id":5,"result":1}]')
+    const large = frames.handle(`{"jsonrpc":"2.0","id":6,"method":"echo","params":["${'x'.repeat(70_000)}"]}`, ctx)
+    expect(large).toBeInstanceOf(Promise)
+    expect(await large).toBe(`{"jsonrpc":"2.0","id":6,"result":"${'x'.repeat(70_000)}"}`)
   })
 
   it('hands each request of a batch its own text, not the whole message', async () => {

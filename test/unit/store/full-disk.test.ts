@@ -62,7 +62,7 @@ describe('the store on a full disk', () => {
       db.full = true
       expect(await codeOf(store.workflows.put({ cid: cidOf(5), name: 'run 5', numTasks: 1 }))).toBe('STORE_NO_SPACE')
       // health says so, with the reason and since when
-      const unhealthy = await store.checkHealth().then(() => undefined, (e: unknown) => e as { code: string, message: string, data: { since: number } })
+      const unhealthy = await Promise.resolve(store.checkHealth()).then(() => undefined, (e: unknown) => e as { code: string, message: string, data: { since: number } })
       expect(unhealthy).toMatchObject({ code: 'STORE_NO_SPACE', data: { since: expect.any(Number) as number } })
       expect(unhealthy?.message).toMatch(/store writes are failing since .*No space left on device/)
       // later writes are refused at once, without reaching the database; reads go on
@@ -74,7 +74,7 @@ describe('the store on a full disk', () => {
       // no reopen while the disk is full
       await new Promise(resolve => setTimeout(resolve, 100))
       expect(db.opens).toBe(1)
-      expect(await codeOf(store.checkHealth())).toBe('STORE_NO_SPACE')
+      expect(await codeOf(Promise.resolve(store.checkHealth()))).toBe('STORE_NO_SPACE')
 
       // space returns: the store reopens, a probe write lands, writes are taken again
       db.full = false
@@ -108,7 +108,7 @@ describe('the store on a full disk', () => {
     const writable = store.whenWritable().then(() => 'writable', (e: unknown) => (e as { code: string }).code)
     // reopened and probed, in vain, again and again
     await waitUntil(() => db.opens >= 4, 5000)
-    expect(await codeOf(store.checkHealth())).toBe('STORE_NO_SPACE')
+    expect(await codeOf(Promise.resolve(store.checkHealth()))).toBe('STORE_NO_SPACE')
     db.full = false
     expect(await writable).toBe('writable')
     await store.checkHealth()
