@@ -96,10 +96,31 @@ export async function wasmCallBaseline (calls: number): Promise<{ perSec: number
 export type Measured = Awaited<ReturnType<typeof measureCalls>>
 
 /**
- * `total` calls of `call` and as many round trips to the ws echo at `echoUrl`, `inFlight` at
- * a time, after `warmUp` of each: the two take turns in `blocks` blocks (echo, call, echo,
- * call…), so both see the same load on the machine, and each rate is its calls over the sum
- * of its blocks' wall time. `watch` runs each block of calls (a load probe around it).
+ * `total` calls of each of `calls`, `inFlight` at a time, after `warmUp` of each: they take
+ * turns in `blocks` blocks (the first, the second…, the first, the second…), so all see the
+ * same load on the machine, and each rate is its calls over the sum of its blocks' wall time.
+ * `watch` runs each block of the call at `index` (a load probe around it).
+ */
+export async function inTurns (calls: ReadonlyArray<() => Promise<void>>, total: number, inFlight: number, opts: { warmUp: number, blocks: number, watch?: (index: number, block: () => Promise<Measured>) => Promise<Measured> }): Promise<RateResult[]> {
+  const watch = opts.watch ?? (async (_index, block) => await block())
+  for (const call of calls) await measureCalls(opts.warmUp, inFlight, call)
+  const block = Math.max(1, Math.ceil(total / opts.blocks))
+  const samples = calls.map(() => [] as number[])
+  const wall = calls.map(() => 0)
+  for (let done = 0; done < total; done += block) {
+    const n = Math.min(block, total - done)
+    for (const [i, call] of calls.entries()) {
+      const r = await watch(i, async () => await measureCalls(n, inFlight, call))
+      wall[i] += r.wallMs
+      samples[i].push(...r.samples)
+    }
+  }
+  return calls.map((_, i) => ({ perSec: samples[i].length / (wall[i] / 1000), latency: summarize(samples[i]) }))
+}
+
+/**
+ * `total` calls of `call` and as many round trips to the ws echo at `echoUrl`, in turns
+ * (`inTurns`: echo, call, echo, call…). `watch` runs each block of calls.
  */
 export async function echoInTurns (echoUrl: string, call: () => Promise<void>, total: number, inFlight: number, opts: { warmUp: number, blocks: number, watch?: (block: () => Promise<Measured>) => Promise<Measured> }): Promise<{ call: RateResult, echo: RateResult }> {
   const echo = await openRoundTrips(echoUrl)
@@ -108,24 +129,14 @@ export async function echoInTurns (echoUrl: string, call: () => Promise<void>, t
     const r = await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { id?: unknown }
     if (typeof r.id !== 'number') throw new Error('echo lost its id')
   }
-  const watch = opts.watch ?? (async block => await block())
+  const watch = opts.watch
   try {
-    await measureCalls(opts.warmUp, inFlight, echoed)
-    await measureCalls(opts.warmUp, inFlight, call)
-    const block = Math.max(1, Math.ceil(total / opts.blocks))
-    const samples = { call: [] as number[], echo: [] as number[] }
-    const wall = { call: 0, echo: 0 }
-    for (let done = 0; done < total; done += block) {
-      const n = Math.min(block, total - done)
-      const e = await measureCalls(n, inFlight, echoed)
-      const c = await watch(async () => await measureCalls(n, inFlight, call))
-      for (const [k, r] of [['echo', e], ['call', c]] as const) {
-        wall[k] += r.wallMs
-        samples[k].push(...r.samples)
-      }
-    }
-    const rate = (k: 'call' | 'echo'): RateResult => ({ perSec: samples[k].length / (wall[k] / 1000), latency: summarize(samples[k]) })
-    return { call: rate('call'), echo: rate('echo') }
+    const [e, c] = await inTurns([echoed, call], total, inFlight, {
+      warmUp: opts.warmUp,
+      blocks: opts.blocks,
+      ...(watch !== undefined ? { watch: async (i, block) => i === 1 ? await watch(block) : await block() } : {})
+    })
+    return { call: c, echo: e }
   } finally {
     echo.close()
   }

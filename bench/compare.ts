@@ -20,7 +20,7 @@ import { memoryStore } from '../test/utils/memory-store.js'
 import { addResource, chain } from '../test/utils/workflows.js'
 import { FakeKubo, freePort, homestarBinary, HomestarProcess } from '../test/e2e/interop/homestar-process.js'
 import { healthOnce, probe, spawnEcho, spawnIpvm, stopChild, type ProcessProbe } from './child.js'
-import { echoInTurns, wsEchoBaseline } from './baselines.js'
+import { echoInTurns, inTurns, wsEchoBaseline } from './baselines.js'
 import { PLACEMENTS, placementUnavailable, withPlacement, type Placement } from './placement.js'
 import { measureCalls, median, runPool, summarize, type LatencySummary } from './stats.js'
 import { fmt } from './report.js'
@@ -70,6 +70,16 @@ export interface RoundResult {
 /** Blocks the echo and `health` take turns in when pinned, and the calls of each before them. */
 const PINNED_BLOCKS = 5
 const PINNED_WARM_UP = 2000
+/** Blocks the two nodes' `health` take turns in when both run at once. */
+const HEAD_TO_HEAD_BLOCKS = 10
+
+/** Sequential `health` of both nodes running at once, in turns, in one placement. */
+export interface HeadToHead {
+  placement: Placement | 'unpinned'
+  perSec: [number, number]
+  /** CPU time of each node's process (every thread) per request, over its blocks, µs. */
+  cpuUsPerRequest: [number, number]
+}
 
 /** A JSON-RPC client over one WebSocket that reads Homestar's notifications (byte arrays of JSON text, or JSON). */
 class RawClient {
@@ -286,8 +296,52 @@ export interface CompareReport {
   counts: CompareCounts
   /** Per side, one result per round (A-B-A-B order). */
   rounds: [RoundResult[], RoundResult[]]
+  /** Sequential `health` with both nodes running, in turns: unpinned, then each pinned placement. */
+  headToHead: HeadToHead[]
   /** Extra spawn → healthy samples per side (alternating), ms. */
   starts: [number[], number[]]
+}
+
+/**
+ * Both nodes started and answering at once, their sequential `health` measured in turns
+ * (A's block, B's block, A's, B's…, `2 × health` calls each): the rounds above measure one
+ * node after the other, and on this machine a sequential rate drifts by more than the
+ * difference between the two from one second to the next. Unpinned, then in each placement.
+ */
+async function healthHeadToHead (sides: [Side, Side], c: CompareCounts): Promise<HeadToHead[]> {
+  const nodes: Running[] = []
+  const clients: RawClient[] = []
+  try {
+    for (const side of sides) nodes.push(await side.start())
+    for (const node of nodes) clients.push(await RawClient.open(node.wsUrl))
+    const healths = clients.map(client => async (): Promise<void> => {
+      const r = await client.request('health') as { healthy?: unknown }
+      if (r?.healthy !== true) throw new Error('unhealthy')
+    })
+    const run = async (placement: HeadToHead['placement']): Promise<HeadToHead> => {
+      const cpuMs = [0, 0]
+      const total = 2 * c.health
+      const [a, b] = await inTurns(healths, total, 1, {
+        warmUp: PINNED_WARM_UP,
+        blocks: HEAD_TO_HEAD_BLOCKS,
+        watch: async (i, block) => {
+          const before = nodes[i].probe.cpuMs()
+          const measured = await block()
+          cpuMs[i] += nodes[i].probe.cpuMs() - before
+          return measured
+        }
+      })
+      return { placement, perSec: [a.perSec, b.perSec], cpuUsPerRequest: [1000 * cpuMs[0] / total, 1000 * cpuMs[1] / total] }
+    }
+    const out: HeadToHead[] = [await run('unpinned')]
+    if (placementUnavailable() === undefined) {
+      for (const placement of PLACEMENTS) out.push(await withPlacement(placement, nodes.map(n => n.probe.pid), async () => await run(placement)))
+    }
+    return out
+  } finally {
+    for (const client of clients) client.close()
+    for (const node of nodes) await node.stop()
+  }
 }
 
 export async function compareBench (command: string, c: CompareCounts, progress: (s: string) => void): Promise<CompareReport> {
@@ -313,6 +367,8 @@ export async function compareBench (command: string, c: CompareCounts, progress:
         }
       }
     }
+    progress('health of both nodes at once, in turns')
+    const headToHead = await healthHeadToHead(sides, c)
     const starts: [number[], number[]] = [[], []]
     for (let i = 0; i < c.starts; i++) {
       for (const s of [0, 1] as const) {
@@ -322,7 +378,7 @@ export async function compareBench (command: string, c: CompareCounts, progress:
         await node.stop()
       }
     }
-    return { sides: [sides[0].label, sides[1].label], counts: c, rounds, starts }
+    return { sides: [sides[0].label, sides[1].label], counts: c, rounds, headToHead, starts }
   } finally {
     await echo.stop()
     await kubo?.close()
@@ -375,6 +431,9 @@ export function formatCompare (r: CompareReport): string {
     `Counts: ${Object.entries(r.counts).map(([k, v]) => `${k}=${v}`).join(' ')}`,
     '',
     line(header), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line),
+    '',
+    `health sequential with both nodes running, in turns (A, B, A, B… in ${HEAD_TO_HEAD_BLOCKS} blocks each, ${2 * r.counts.health} calls each):`,
+    ...r.headToHead.map(h => `  ${`${h.placement}:`.padEnd(11)} A ${fmt(h.perSec[0]).padStart(7)} req/s, B ${fmt(h.perSec[1]).padStart(7)} req/s, A/B ${fmt(h.perSec[0] / h.perSec[1])}×; CPU per request (every thread of the node): A ${fmt(h.cpuUsPerRequest[0])} µs, B ${fmt(h.cpuUsPerRequest[1])} µs`),
     '',
     `spawn -> healthy, extra starts (A B alternating): A median ${fmt(median(r.starts[0]))} ms [${r.starts[0].map(fmt).join(', ')}], B median ${fmt(median(r.starts[1]))} ms [${r.starts[1].map(fmt).join(', ')}]`,
     'A/B = how A compares with B on the median of the rounds; e2e = submit -> last receipt; replays count only runs whose every receipt arrived within 3 s.'
