@@ -78,6 +78,16 @@ describe('rpc.max_json_depth', () => {
     }
   }, 30_000)
 
+  it('answers pipelined requests in order when some are answered at once (health) and others wait for the store (workflow_list)', async () => {
+    const s = await open(t.url)
+    for (let i = 0; i < 400; i++) s.send(JSON.stringify(i % 2 === 0 ? health(i) : { jsonrpc: '2.0', id: i, method: 'workflow_list', params: { limit: 1 } }))
+    for (let i = 0; i < 400; i++) {
+      const r = await s.next(10_000)
+      expect(r.id).toBe(i)
+      expect(r.result).toEqual(i % 2 === 0 ? { healthy: true } : { runs: [] })
+    }
+  }, 30_000)
+
   it('over HTTP too', async () => {
     const r = await fetch(`${t.httpUrl}/`, { method: 'POST', body: '{"a":' + nested(100_000) + '}' })
     expect(r.status).toBe(200)
