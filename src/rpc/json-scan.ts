@@ -116,8 +116,10 @@ export class JsonSpan {
     const ok = this.eachMemberStart((keyStart, keyEnd, start) => {
       const after = skipValue(text, start, end)
       if (after <= start) return after
+      // the key's text is looked at once for escapes, not once for each key it is compared with
+      const escaped = hasEscape(text, keyStart, keyEnd)
       for (let i = 0; i < keys.length; i++) {
-        if (keyEquals(text, keyStart, keyEnd, keys[i])) found[i] = new JsonSpan(text, start, after)
+        if (keyEquals(text, keyStart, keyEnd, keys[i], escaped)) found[i] = new JsonSpan(text, start, after)
       }
       return after
     }) >= 0
@@ -296,11 +298,20 @@ function countElements (text: string, pos: number, end: number): { count: number
   return undefined
 }
 
-/** Whether a key's text (from its opening quote to after its closing one) reads as `key` (escapes decoded only when there are any). */
-function keyEquals (text: string, start: number, end: number, key: string): boolean {
+/** Whether a key's text (from its opening quote to after its closing one) has an escape in it. */
+function hasEscape (text: string, start: number, end: number): boolean {
   for (let i = start + 1; i < end - 1; i++) {
-    if (text.charCodeAt(i) === BACKSLASH) return new JsonSpan(text, start, end).string(key.length * 6) === key
+    if (text.charCodeAt(i) === BACKSLASH) return true
   }
+  return false
+}
+
+/**
+ * Whether a key's text (from its opening quote to after its closing one) reads as `key`:
+ * compared as it is written unless it has escapes (`escaped`), which are decoded then.
+ */
+function keyEquals (text: string, start: number, end: number, key: string, escaped = hasEscape(text, start, end)): boolean {
+  if (escaped) return new JsonSpan(text, start, end).string(key.length * 6) === key
   return end - start - 2 === key.length && text.startsWith(key, start + 1)
 }
 
