@@ -161,17 +161,22 @@ export class FrameHandler {
   private single (item: JsonSpan, frame: FrameTally, ctx: FrameContext, large: boolean): MaybePromise<string | null> {
     const r = this.check(item, frame, ctx.rate)
     if (r.answer !== undefined) return r.answer === null ? null : serialize(r.answer, r.id)
-    const parse = (): MaybePromise<string | null> => {
-      let message: unknown
-      try {
-        message = JSON.parse(item.raw)
-      } catch (err) {
-        return parseError(err)
-      }
-      const run = (): MaybePromise<string | null> => andThen(this.route(message, { transport: ctx.transport, connection: ctx.connection, raw: item.raw }), response => response === null ? null : serialize(response, r.id))
-      return large ? nextTurn().then(run) : run()
+    return large ? nextTurn().then(() => this.parseAndRun(item, r.id, ctx, true)) : this.parseAndRun(item, r.id, ctx, false)
+  }
+
+  /** `single`'s request parsed, then run (after a turn of the event loop when it is `large`): the text of its answer. */
+  private parseAndRun (item: JsonSpan, id: string | undefined, ctx: FrameContext, large: boolean): MaybePromise<string | null> {
+    let message: unknown
+    try {
+      message = JSON.parse(item.raw)
+    } catch (err) {
+      return parseError(err)
     }
-    return large ? nextTurn().then(parse) : parse()
+    return large ? nextTurn().then(() => this.run(message, item, id, ctx)) : this.run(message, item, id, ctx)
+  }
+
+  private run (message: unknown, item: JsonSpan, id: string | undefined, ctx: FrameContext): MaybePromise<string | null> {
+    return andThen(this.route(message, { transport: ctx.transport, connection: ctx.connection, raw: item.raw }), response => response === null ? null : serialize(response, id))
   }
 
   /**
