@@ -129,13 +129,10 @@ export async function echoInTurns (echoUrl: string, call: () => Promise<void>, t
     const r = await echo.roundTrip(`{"jsonrpc":"2.0","id":${++id},"method":"health"}`) as { id?: unknown }
     if (typeof r.id !== 'number') throw new Error('echo lost its id')
   }
-  const watch = opts.watch
+  const watch = opts.watch ?? (async block => await block())
   try {
-    const [e, c] = await inTurns([echoed, call], total, inFlight, {
-      warmUp: opts.warmUp,
-      blocks: opts.blocks,
-      ...(watch !== undefined ? { watch: async (i, block) => i === 1 ? await watch(block) : await block() } : {})
-    })
+    // only the call's blocks are watched, not the echo's
+    const [e, c] = await inTurns([echoed, call], total, inFlight, { warmUp: opts.warmUp, blocks: opts.blocks, watch: async (i, block) => i === 1 ? await watch(block) : await block() })
     return { call: c, echo: e }
   } finally {
     echo.close()
