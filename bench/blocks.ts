@@ -36,11 +36,16 @@ async function startHolder (): Promise<Holder> {
   })
   const portsFile = join(dir.dir, 'ports.json')
   const deadline = Date.now() + 60_000
-  while (!existsSync(portsFile)) {
+  type Ports = { rpc: { host: string, port: number }, listeners: string[], starting?: string[] }
+  // written first when JSON-RPC answers, again once the network listens
+  const read = (): Ports | undefined => { try { return JSON.parse(readFileSync(portsFile, 'utf8')) as Ports } catch { return undefined } }
+  let ports: Ports | undefined
+  for (;;) {
+    ports = existsSync(portsFile) ? read() : undefined
+    if (ports !== undefined && ports.starting === undefined) break
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('a holder did not start')
     await new Promise(resolve => setTimeout(resolve, 100))
   }
-  const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { rpc: { host: string, port: number }, listeners: string[] }
   return { child, dir, httpUrl: `http://${ports.rpc.host}:${ports.rpc.port}`, multiaddr: ports.listeners[0] }
 }
 

@@ -92,7 +92,8 @@ async function startProcess (dir: string, config: string, children: ChildProcess
     if (existsSync(portsFile)) {
       try {
         const ports = JSON.parse(readFileSync(portsFile, 'utf8'))
-        if (ports.pid === child.pid) return { child, dir, ports }
+        // written first when JSON-RPC answers, again once the network listens
+        if (ports.pid === child.pid && ports.starting === undefined) return { child, dir, ports }
       } catch {
         // written while we read: try again
       }

@@ -43,7 +43,9 @@ export async function startExecutor (cli: string, requesters: string[], cap: num
     if (child.exitCode !== null) throw new Error('an executor exited at start')
     if (!existsSync(portsFile)) return false
     try {
-      return (JSON.parse(readFileSync(portsFile, 'utf8')) as { pid: number }).pid === child.pid
+      // written first when JSON-RPC answers, again once the network listens
+      const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { pid: number, starting?: string[] }
+      return ports.pid === child.pid && ports.starting === undefined
     } catch {
       return false
     }

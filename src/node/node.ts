@@ -105,6 +105,7 @@ export class IpvmNode {
     } catch (err) {
       this.status = 'stopping'
       await this.stopAll()
+      removePortsFile(this.portsFile)
       this.status = 'stopped'
       throw err
     }
@@ -191,10 +192,15 @@ export class IpvmNode {
       this.metricsServer = await this.startOne(new MetricsServer(metricsServerOptions(config.metrics), { registry: this.registry, logger: log('metrics') }))
     }
 
+    // clients can find the node as soon as it answers, and find it again once it is all up
+    this.writePorts()
     if (late !== undefined) {
       await this.networkGate
+      // a turn of the event loop first: a client already knocking is let in before libp2p's
+      // code is read and compiled, which holds the thread for tens of milliseconds
+      await new Promise(resolve => setImmediate(resolve))
       const { Network, PeerReceiptService, homestarReceiptExchange, networkOptions } = await import('../network/index.js')
-      if (this.status !== 'starting') throw new NodeError(NodeErrorCode.STATE, 'the node was stopped while starting')
+      this.assertStarting()
       const network = new Network(networkOptions(config.network, `ipvm-node/${packageVersion}`), {
         privateKey,
         logger: log('network'),
@@ -207,6 +213,8 @@ export class IpvmNode {
       // stopped after the workflows and JSON-RPC, as though it had started before them
       this.started.splice(this.started.indexOf(engine), 0, network)
       this.network = network
+      // stopped meanwhile (a signal while libp2p started): start's failure path stops it again
+      this.assertStarting()
       resources.addSource(network.blockSource())
       const { Compute, computeOptions } = await import('../compute/index.js')
       const compute = new Compute(computeOptions(config.compute), {
@@ -225,20 +233,31 @@ export class IpvmNode {
       await compute.start()
       this.started.splice(this.started.indexOf(engine), 0, compute)
       this.compute = compute
+      this.assertStarting()
       late.bind(network, new PeerReceiptService({ network, logger: log('network') }), compute.dispatcher)
       this.starting.delete('network')
+      this.writePorts()
     }
 
-    writePortsFile(this.portsFile, {
-      pid: process.pid,
-      rpc: { host: config.rpc.host, port: this.rpcPort },
-      metrics: this.metricsServer?.listening === true ? { host: config.metrics.host, port: this.metricsPort } : null,
-      listeners: this.multiaddrs,
-      peer_id: this.peerId
-    })
     // runs a previous process left unfinished go on, now that clients can watch and control
     // them (requests about runs wait until they are loaded)
     void engine.resumeUnfinished()
+  }
+
+  private assertStarting (): void {
+    if (this.status !== 'starting') throw new NodeError(NodeErrorCode.STATE, 'the node was stopped while starting')
+  }
+
+  private writePorts (): void {
+    const { rpc, metrics } = this.config
+    writePortsFile(this.portsFile, {
+      pid: process.pid,
+      rpc: { host: rpc.host, port: this.rpcPort },
+      metrics: this.metricsServer?.listening === true ? { host: metrics.host, port: this.metricsPort } : null,
+      listeners: this.multiaddrs,
+      peer_id: this.peerId,
+      ...(this.starting.size > 0 ? { starting: [...this.starting] } : {})
+    })
   }
 
   /**

@@ -1,12 +1,17 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs'
 
-/** What `<data>/ports.json` holds while the node runs. */
+/**
+ * What `<data>/ports.json` holds while the node runs. It is written once JSON-RPC answers, with
+ * `starting` naming the parts still starting (the network: `listeners` is empty until then),
+ * and again without it once every part is up.
+ */
 export interface PortsFile {
   pid: number
   rpc: { host: string, port: number }
   metrics: { host: string, port: number } | null
   listeners: string[]
   peer_id: string
+  starting?: string[]
 }
 
 /**

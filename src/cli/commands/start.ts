@@ -55,7 +55,9 @@ export function startCommand (): Command {
       }
       process.once('SIGINT', () => shutdown('SIGINT'))
       process.once('SIGTERM', () => shutdown('SIGTERM'))
-      await node.start()
+      // JSON-RPC answers before libp2p is up: a signal may come while it starts, and then the
+      // start gives way to the stop, which ends the process
+      await node.start().catch(err => { if (!stopping) throw err })
     })
 }
 

@@ -13,6 +13,13 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c()
 })
 
+interface Ports { pid: number, rpc: { port: number }, listeners: string[], peer_id: string, starting?: string[] }
+
+/** The node's ports.json, or undefined while there is none (it is written whole: no partial read). */
+function readPorts (file: string): Ports | undefined {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Ports : undefined
+}
+
 describe('ipvm command', { timeout: 180_000 }, () => {
   it('--version and --help', async () => {
     const [version, help, startHelp] = await Promise.all([runCli(['--version']), runCli(['--help']), runCli(['start', '--help'])])
@@ -32,10 +39,11 @@ describe('ipvm command', { timeout: 180_000 }, () => {
     let logs = ''
     child.stderr.on('data', d => { logs += String(d) })
     const portsFile = join(t.dir, 'ports.json')
-    await waitUntil(() => existsSync(portsFile), 60_000, 'ports.json')
-    const ports = JSON.parse(readFileSync(portsFile, 'utf8'))
+    // written once JSON-RPC answers, again without `starting` once libp2p listens too
+    const ports = await waitUntil(() => { const p = readPorts(portsFile); return p?.starting === undefined && p }, 60_000, 'ports.json of a node all up')
     expect(ports.pid).toBe(child.pid)
     expect(ports.rpc.port).toBeGreaterThan(0)
+    expect(ports.listeners.length).toBeGreaterThan(0)
 
     const health = await runCli(['health', '--data', t.dir])
     expect(health).toMatchObject({ code: 0 })
@@ -58,17 +66,27 @@ describe('ipvm command', { timeout: 180_000 }, () => {
     expect(lines.some(l => JSON.parse(l).msg === 'node started')).toBe(true)
   }, 120_000)
 
-  it('SIGTERM stops a node gracefully within 5 s', async () => {
-    const t = tempDir()
-    cleanups.push(t.remove)
-    const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
-    const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: 'ignore' })
-    children.push(child)
-    await waitUntil(() => existsSync(join(t.dir, 'ports.json')), 60_000, 'ports.json')
-    const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-    child.kill('SIGTERM')
-    // 0: stopped gracefully; past node.shutdown_timeout_ms (5 s) it would exit 1
-    expect(await exited).toBe(0)
+  it('SIGTERM stops a node gracefully within 5 s, once it is all up and while libp2p is still starting', async () => {
+    for (const when of ['up', 'starting'] as const) {
+      const t = tempDir()
+      cleanups.push(t.remove)
+      const env = { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_NETWORK__LISTEN: '/ip4/127.0.0.1/tcp/0', IPVM_NODE__LOG_LEVEL: 'silent' }
+      const child = spawn(process.execPath, [CLI_ENTRY, 'start', '--data', t.dir, '--rpc-port', '0', '--metrics-port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] })
+      children.push(child)
+      let stderr = ''
+      child.stderr?.on('data', d => { stderr += String(d) })
+      const portsFile = join(t.dir, 'ports.json')
+      // the first ports.json comes when JSON-RPC answers, ~100 ms (compiling and starting libp2p) before the second
+      const ports = await waitUntil(() => { const p = readPorts(portsFile); return (when === 'up' ? p?.starting === undefined : true) && p }, 60_000, 'ports.json', 2)
+      const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+      child.kill('SIGTERM')
+      expect(ports.starting, when).toEqual(when === 'up' ? undefined : ['network'])
+      // 0: stopped gracefully; past node.shutdown_timeout_ms (5 s) it would exit 1
+      expect(await exited, when).toBe(0)
+      expect(existsSync(portsFile), when).toBe(false)
+      // logs are silent: nothing reported, the start that gave way to the stop included
+      expect(stderr, when).toBe('')
+    }
   })
 
   it('client commands fail clearly when no node runs', async () => {

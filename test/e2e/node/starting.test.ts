@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { IpvmClient, collectRun } from '../../../src/client/index.js'
 import { IpvmNode } from '../../../src/node/index.js'
@@ -39,6 +40,9 @@ describe('a node answers JSON-RPC before its network is up', () => {
     const client = await IpvmClient.connect(node.rpcUrl)
     cleanups.push(async () => { await client.close() })
     expect((await client.node()).dynamic.listeners).toEqual([])
+    // clients find it by its ports.json already, which says what is still starting
+    const ports = (): Record<string, unknown> => JSON.parse(readFileSync(node.portsFile, 'utf8'))
+    expect(ports()).toMatchObject({ pid: process.pid, rpc: { port: node.rpcPort }, listeners: [], peer_id: node.peerId, starting: ['network'] })
     // a subscription to network events taken now is kept for when the network is up
     const events = await client.networkEvents()
     // workflows run without peers meanwhile
@@ -52,7 +56,27 @@ describe('a node answers JSON-RPC before its network is up', () => {
     expect(node.startingParts).toEqual([])
     expect(await health(httpUrl)).toEqual({ healthy: true })
     expect((await client.node()).dynamic.listeners.length).toBeGreaterThan(0)
+    // written again once all is up: the listeners, and nothing starting
+    expect(ports().starting).toBeUndefined()
+    expect(ports().listeners).toEqual(node.multiaddrs)
+    expect(node.multiaddrs.length).toBeGreaterThan(0)
     await events.close()
+  })
+
+  it('a node whose network fails to start removes the ports.json it wrote when JSON-RPC answered', async () => {
+    const t = tempDir()
+    cleanups.push(t.remove)
+    let openGate = (): void => {}
+    const gate = new Promise<void>(resolve => { openGate = resolve })
+    // libp2p cannot listen on an address that is not an IP one of this machine
+    const node = new IpvmNode({ config: testConfig(t.dir, { network: { listen: ['/ip4/192.0.2.1/tcp/0'] } }), logger: silentLogger(), networkGate: gate })
+    cleanups.push(async () => { await node.stop() })
+    const started = node.start()
+    await waitUntil(() => node.rpcPort !== 0, 20_000, 'JSON-RPC listening')
+    expect(JSON.parse(readFileSync(node.portsFile, 'utf8')).starting).toEqual(['network'])
+    openGate()
+    await expect(started).rejects.toThrow()
+    expect(existsSync(node.portsFile)).toBe(false)
   })
 
   it('a node without a network has nothing starting once JSON-RPC answers', async () => {
