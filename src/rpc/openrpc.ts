@@ -41,18 +41,16 @@ const SCHEMA_REF = /^\.\/schemas\/([\w.-]+)\.json(#.*)?$/
  */
 export class OpenRpc {
   readonly source: OpenRpcDocument
-  readonly document: OpenRpcDocument
-  /** Collects every error (for tests and tools); params go through a first-error validator first. */
-  readonly ajv: Ajv
-  private readonly ajvFirst: Ajv
+  private readonly schemas: Record<string, JsonObject>
+  private bundled?: OpenRpcDocument
+  private ajvAll?: Ajv
+  private ajvFirstError?: Ajv
   private readonly params = new Map<string, ParamValidator[]>()
   private readonly results = new Map<string, () => ValidateFunction>()
 
   constructor (source: OpenRpcDocument = readPackageJson<OpenRpcDocument>('api.json'), schemas: Record<string, JsonObject> = readSchemas()) {
     this.source = source
-    this.ajv = createAjv(schemas, true)
-    this.ajvFirst = createAjv(schemas, false)
-    this.document = bundle(source, schemas)
+    this.schemas = schemas
 
     for (const method of source.methods) {
       this.params.set(method.name, method.params.map(descriptor => {
@@ -67,6 +65,23 @@ export class OpenRpc {
         this.results.set(method.name, () => (validate ??= this.ajv.compile(schema)))
       }
     }
+  }
+
+  /** The document with the schemas inlined, made on its first read (what `rpc.discover` returns). */
+  get document (): OpenRpcDocument {
+    return (this.bundled ??= bundle(this.source, this.schemas))
+  }
+
+  /**
+   * ajv with every schema, collecting every error (for tests and tools); made on its first use,
+   * as is the first-error one params go through, so that a start does not pay for them.
+   */
+  get ajv (): Ajv {
+    return (this.ajvAll ??= createAjv(this.schemas, true))
+  }
+
+  private get ajvFirst (): Ajv {
+    return (this.ajvFirstError ??= createAjv(this.schemas, false))
   }
 
   methodNames (): string[] {
