@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -23,6 +23,38 @@ function mountTmpfs (dir: string, size: string): string | undefined {
 
 function unmount (dir: string): void {
   try { execFileSync('umount', [dir], { stdio: 'pipe' }) } catch { /* not mounted */ }
+}
+
+/** Files under `dir` this process holds open (Linux /proc). */
+function openFilesUnder (dir: string): string[] {
+  const out: string[] = []
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`)
+      if (target.startsWith(`${dir}/`)) out.push(target)
+    } catch { /* closed meanwhile */ }
+  }
+  return out
+}
+
+/**
+ * Unmounts `dir` once nothing holds a file on it: busy (EBUSY) for a moment while a stopped
+ * node's last file operations finish on a loaded machine; past that, the files this process
+ * still holds there are what the node leaked.
+ */
+async function unmountWhenFree (dir: string): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      execFileSync('umount', [dir], { stdio: 'pipe' })
+      return
+    } catch (err) {
+      const reason = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message)
+      if (!/busy/i.test(reason)) return // not mounted
+      if (Date.now() > deadline) throw new Error(`cannot unmount ${dir} (${reason.trim()}); files this process holds there: ${openFilesUnder(dir).join(', ') || 'none'}`, { cause: err })
+    }
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
 }
 
 /** Whether this machine lets the tests mount a tmpfs (root, or CAP_SYS_ADMIN): found out once, with a throw-away mount. */
@@ -81,7 +113,7 @@ describe.skipIf(cannotMount !== undefined)('a node whose disk fills up (a real 6
   })
   afterAll(async () => {
     await t?.stop()
-    unmount(mnt)
+    await unmountWhenFree(mnt)
     rmSync(mnt, { recursive: true, force: true })
   })
 
