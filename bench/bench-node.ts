@@ -165,15 +165,17 @@ export async function startChildBenchNode (): Promise<BenchNode> {
   }
 }
 
-/** Spawn `ipvm start` → first healthy answer, `times` times, each on a fresh data folder. */
-export async function spawnToHealthy (times: number): Promise<{ samplesMs: number[], medianMs: number }> {
+/** Spawn `ipvm start` → first healthy answer, and → every part up, `times` times, each on a fresh data folder. */
+export async function spawnToHealthy (times: number): Promise<{ samplesMs: number[], medianMs: number, upSamplesMs: number[], upMedianMs: number }> {
   const samplesMs: number[] = []
+  const upSamplesMs: number[] = []
   for (let i = 0; i < times; i++) {
     const child = await spawnIpvm()
     samplesMs.push(child.spawnToHealthyMs)
+    upSamplesMs.push(child.spawnToUpMs)
     await child.stop()
   }
-  return { samplesMs, medianMs: median(samplesMs) }
+  return { samplesMs, medianMs: median(samplesMs), upSamplesMs, upMedianMs: median(upSamplesMs) }
 }
 
 /** Create a node → first successful `health` over a new WebSocket, `times` times (each on a fresh data dir). */

@@ -83,6 +83,8 @@ export interface NodeProcess extends ProcessProbe {
   metricsUrl?: string
   /** Spawn → first `{"healthy":true}` over a new WebSocket, ms. */
   spawnToHealthyMs: number
+  /** Spawn → every part up (ports.json rewritten without `starting`: libp2p listening), ms. */
+  spawnToUpMs: number
   stop: () => Promise<void>
 }
 
@@ -144,28 +146,42 @@ export async function spawnIpvm (opts: { execArgv?: string[], timeoutMs?: number
   try {
     const portsFile = join(dir, 'ports.json')
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000)
-    let ports: { pid?: number, rpc: { port: number }, metrics: { port: number } | null } | undefined
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`ipvm start exited while starting: ${stderr}`)
-      if (Date.now() > deadline) throw new Error('ipvm start did not answer health within the time allowed')
-      if (ports === undefined && existsSync(portsFile)) {
-        try {
-          const read = JSON.parse(readFileSync(portsFile, 'utf8'))
-          if (read.pid === child.pid) ports = read
-        } catch {
-          // written while we read: try again
-        }
+    type Ports = { pid?: number, rpc: { port: number }, metrics: { port: number } | null, starting?: string[] }
+    const readPorts = (): Ports | undefined => {
+      if (!existsSync(portsFile)) return undefined
+      try {
+        const read = JSON.parse(readFileSync(portsFile, 'utf8')) as Ports
+        return read.pid === child.pid ? read : undefined
+      } catch {
+        return undefined // written while we read: try again
       }
+    }
+    const alive = (): void => {
+      if (child.exitCode !== null) throw new Error(`ipvm start exited while starting: ${stderr}`)
+      if (Date.now() > deadline) throw new Error('ipvm start did not answer health, or did not finish starting, within the time allowed')
+    }
+    // the node writes ports.json once JSON-RPC answers (libp2p still starting), and again once all is up
+    let ports: Ports | undefined
+    for (;;) {
+      alive()
+      ports ??= readPorts()
       if (ports !== undefined && await healthOnce(`ws://127.0.0.1:${ports.rpc.port}`)) break
       await new Promise(resolve => setTimeout(resolve, 5))
     }
     const spawnToHealthyMs = performance.now() - t0
+    while (ports.starting !== undefined) {
+      await new Promise(resolve => setTimeout(resolve, 5))
+      alive()
+      ports = readPorts() ?? ports
+    }
+    const spawnToUpMs = performance.now() - t0
     return {
       ...probe(child.pid!),
       wsUrl: `ws://127.0.0.1:${ports.rpc.port}`,
       httpUrl: `http://127.0.0.1:${ports.rpc.port}`,
       ...(ports.metrics !== null ? { metricsUrl: `http://127.0.0.1:${ports.metrics.port}/metrics` } : {}),
       spawnToHealthyMs,
+      spawnToUpMs,
       stop
     }
   } catch (err) {

@@ -24,7 +24,7 @@ export interface BenchReport {
   }
   workflows: WorkflowResults & { addOneTaskFractionOfWasm: { oneChain: number, concurrentChains: number } }
   scaling: ScalingReport
-  startToHealthy: { samplesMs: number[], medianMs: number }
+  startToHealthy: { samplesMs: number[], medianMs: number, upSamplesMs?: number[], upMedianMs?: number }
   rss: { afterStartBytes: number, idleBytes: number, afterRunsBytes: number, peakDuringRunsBytes: number, endBytes: number, quietBytes?: number, quietAfterMs?: number, note: string }
   targets: Array<{ name: string, target: string, value: number, met: boolean }>
   failures: number
@@ -86,6 +86,12 @@ function stagesTable (name: string, wallMs: number, units: number, unitName: str
     .map(s => [s.stage, String(s.calls), fmt(s.meanMs), fmt(s.totalMs / units), `${Math.round((100 * s.totalMs) / wallMs)} %`])
   return [`${name}: wall ${fmt(wallMs)} ms for ${units} ${unitName}`,
     table(['stage', 'calls', 'mean ms', `ms per ${unitName.replace(/s$/, '')}`, 'of wall'], rows), '']
+}
+
+/** The node answers before libp2p is up: when every part was up (ports.json without `starting`). */
+function upLine (s: BenchReport['startToHealthy']): string {
+  if (s.upMedianMs === undefined || s.upSamplesMs === undefined) return ''
+  return `;\n  every part up (libp2p listening): median ${fmt(s.upMedianMs)} ms of [${s.upSamplesMs.map(fmt).join(', ')}]`
 }
 
 function scalingLines (s: ScalingReport): string[] {
@@ -150,7 +156,7 @@ export function formatReport (r: BenchReport): string {
   out.push('')
   out.push(...scalingLines(r.scaling))
   out.push(r.mode === 'child process'
-    ? `Spawn -> healthy (spawn of ipvm start -> first health answer over a new WebSocket, fresh data folder): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: 120–670 ms`
+    ? `Spawn -> healthy (spawn of ipvm start -> first health answer over a new WebSocket, fresh data folder): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: 120–670 ms${upLine(r.startToHealthy)}`
     : `Start -> healthy (new IpvmNode -> first health answer over a new WebSocket): median ${fmt(r.startToHealthy.medianMs)} ms of [${r.startToHealthy.samplesMs.map(fmt).join(', ')}]; Homestar 0.3.0: ${HOMESTAR.startToHealthyMs} ms`)
   const m = r.rss
   out.push(`RSS: ${mb(m.afterStartBytes)} when healthy, ${mb(m.idleBytes)} idle after start, ${mb(m.afterRunsBytes)} after the runs (peak ${mb(m.peakDuringRunsBytes)}), ${mb(m.endBytes)} after the scaling report${m.quietBytes !== undefined ? `, ${mb(m.quietBytes)} ${(m.quietAfterMs ?? 0) / 1000} s later` : ''};`)
