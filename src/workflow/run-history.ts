@@ -1,7 +1,12 @@
 import { CID, decode, encodeReceipt, parseReceipt } from '../ipld/index.js'
 import type { ReceiptEvent, RunEvent } from './run-model.js'
 
-/** Size of the byte chunks the receipts are packed into (a larger receipt gets a chunk of its own). */
+/**
+ * Sizes of the byte chunks the receipts are packed into: the first is small, each next one
+ * twice the last, up to the largest (a larger receipt gets a chunk of its own). A run of a
+ * few tasks keeps a few kB, not a 64 kB chunk (128 runs in flight held 8 MiB of them).
+ */
+const FIRST_CHUNK_BYTES = 1024
 const CHUNK_BYTES = 64 * 1024
 
 /** A receipt event as kept: where its CID and receipt bytes are in the chunks. */
@@ -27,9 +32,12 @@ interface KeptReceipt {
 export class RunHistory {
   private readonly entries: Array<KeptReceipt | Exclude<RunEvent, ReceiptEvent>> = []
   private readonly chunks: Uint8Array[] = []
-  private used = CHUNK_BYTES
+  private used = 0
+  private chunkBytes = 0
 
   get length (): number { return this.entries.length }
+  /** Bytes of the chunks the receipts are kept in. */
+  get keptBytes (): number { return this.chunks.reduce((sum, c) => sum + c.byteLength, 0) }
 
   push (event: RunEvent): void {
     if (event.type !== 'receipt') {
@@ -39,8 +47,9 @@ export class RunHistory {
     const cid = event.cid.bytes
     const receipt = encodeReceipt(event.receipt)
     const size = cid.length + receipt.length
-    if (this.used + size > CHUNK_BYTES) {
-      this.chunks.push(new Uint8Array(Math.max(CHUNK_BYTES, size)))
+    if (this.used + size > this.chunkBytes) {
+      this.chunkBytes = Math.min(CHUNK_BYTES, Math.max(FIRST_CHUNK_BYTES, this.chunkBytes * 2))
+      this.chunks.push(new Uint8Array(Math.max(this.chunkBytes, size)))
       this.used = 0
     }
     const chunk = this.chunks[this.chunks.length - 1]

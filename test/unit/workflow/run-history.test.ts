@@ -45,6 +45,29 @@ describe('run history', () => {
     expect(back.map(view)).toEqual(pushed.map(view))
   })
 
+  it('keeps a few receipts in a few kB, and many in chunks mostly full; a first receipt larger than the first chunk fits', () => {
+    const push = (history: RunHistory, r: Receipt, index: number): number => {
+      history.push({ type: 'receipt', index, cid: receiptCid(r), receipt: r, replayed: false })
+      return receiptCid(r).bytes.length + encodeReceipt(r).length
+    }
+    const small = new RunHistory()
+    let packed = 0
+    for (let i = 0; i < 10; i++) packed += push(small, receipt(i), i)
+    expect(small.keptBytes).toBeGreaterThanOrEqual(packed)
+    expect(small.keptBytes).toBeLessThan(4096)
+
+    const large = new RunHistory()
+    packed = 0
+    for (let i = 0; i < 5000; i++) packed += push(large, receipt(i), i)
+    expect(large.keptBytes).toBeLessThan(packed * 1.25)
+
+    const first = new RunHistory()
+    const big = receipt(0, ['ok', 'y'.repeat(5000)])
+    push(first, big, 0)
+    push(first, receipt(1), 1)
+    expect([...first.events()].map(view)).toEqual([big, receipt(1)].map((r, index) => view({ type: 'receipt', index, cid: receiptCid(r), receipt: r, replayed: false })))
+  })
+
   it('an event pushed while the history is read is read too', () => {
     const history = new RunHistory()
     history.push({ type: 'receipt', index: 0, cid: receiptCid(receipt(0)), receipt: receipt(0), replayed: false })
