@@ -39,6 +39,14 @@ export interface NodeInit {
 /** Parts of a node that start after JSON-RPC answers; `health` lists those still starting. */
 export type StartingPart = 'network'
 
+/**
+ * libp2p is loaded once no JSON-RPC connection has been opened for this long after JSON-RPC
+ * listens (so a client polling a starting node every few ms gets its answer first), and at
+ * most this long after.
+ */
+const NETWORK_AFTER_QUIET_MS = 25
+const NETWORK_AFTER_MAX_MS = 250
+
 /** How much the heap must have grown since the last collection for the node to collect it when quiet. */
 const RELEASE_AFTER_GROWTH_BYTES = 16 * 1024 * 1024
 
@@ -196,9 +204,9 @@ export class IpvmNode {
     this.writePorts()
     if (late !== undefined) {
       await this.networkGate
-      // a turn of the event loop first: a client already knocking is let in before libp2p's
-      // code is read and compiled, which holds the thread for tens of milliseconds
-      await new Promise(resolve => setImmediate(resolve))
+      // reading, compiling and starting libp2p holds the thread for ~100 ms: the clients that
+      // were waiting for the node to answer (they find it by ports.json) are let in first
+      await this.rpc.whenQuiet(NETWORK_AFTER_QUIET_MS, NETWORK_AFTER_MAX_MS)
       const { Network, PeerReceiptService, homestarReceiptExchange, networkOptions } = await import('../network/index.js')
       this.assertStarting()
       const network = new Network(networkOptions(config.network, `ipvm-node/${packageVersion}`), {

@@ -25,6 +25,8 @@ export class RpcServer implements Startable {
   private ws?: WebSocketTransport
   private readonly sockets = new Set<Socket>()
   private boundPort = 0
+  /** When the last client connection was opened (performance.now()). */
+  private lastConnectionAt = 0
 
   constructor (opts: Partial<RpcServerOptions>, components: RpcServerComponents) {
     this.opts = resolveRpcServerOptions(opts)
@@ -52,6 +54,7 @@ export class RpcServer implements Startable {
     const { router, logger, metrics, routes, uploads } = this.components
     const http = createServer()
     http.on('connection', (socket: Socket) => {
+      this.lastConnectionAt = performance.now()
       socket.setNoDelay(true)
       this.sockets.add(socket)
       socket.once('close', () => this.sockets.delete(socket))
@@ -89,6 +92,21 @@ export class RpcServer implements Startable {
     http.on('request', (req, res) => { void httpTransport.handle(req, res) })
     http.on('upgrade', (req, socket: Socket, head: Buffer) => ws.upgrade(req, socket, head))
     this.ws = ws
+  }
+
+  /**
+   * Resolves once no client connection has been opened for `quietMs`, or after `maxMs` at
+   * most: a node that has just started loads libp2p (which holds the thread for ~100 ms)
+   * when the clients that were waiting for it to answer have been let in.
+   */
+  async whenQuiet (quietMs: number, maxMs: number): Promise<void> {
+    const t0 = performance.now()
+    for (;;) {
+      const until = Math.min(Math.max(t0, this.lastConnectionAt) + quietMs, t0 + maxMs)
+      const now = performance.now()
+      if (now >= until) return
+      await new Promise(resolve => setTimeout(resolve, until - now))
+    }
   }
 
   async stop (): Promise<void> {
