@@ -72,6 +72,7 @@ export class IpvmNode {
   private readonly starting = new Set<StartingPart>()
   private readonly testFaults?: ExecutorFaults
   private peerIdString = ''
+  private portsWritten = false
   /** The heap's size (committed) after the last `releaseMemory`, or at start. */
   private heapAfterRelease = getHeapStatistics().total_heap_size
   private network?: Network
@@ -113,7 +114,7 @@ export class IpvmNode {
     } catch (err) {
       this.status = 'stopping'
       await this.stopAll()
-      removePortsFile(this.portsFile)
+      this.removePorts()
       this.status = 'stopped'
       throw err
     }
@@ -123,7 +124,7 @@ export class IpvmNode {
     if (this.status === 'stopped' || this.status === 'stopping') return
     this.status = 'stopping'
     await this.stopAll()
-    removePortsFile(this.portsFile)
+    this.removePorts()
     this.status = 'stopped'
     this.logger.info({ peer_id: this.peerId }, 'node stopped')
   }
@@ -252,12 +253,18 @@ export class IpvmNode {
     void engine.resumeUnfinished()
   }
 
+  /** Only a ports.json this node wrote: a node that failed to start on a folder another node holds leaves that one's alone. */
+  private removePorts (): void {
+    if (this.portsWritten) removePortsFile(this.portsFile)
+  }
+
   private assertStarting (): void {
     if (this.status !== 'starting') throw new NodeError(NodeErrorCode.STATE, 'the node was stopped while starting')
   }
 
   private writePorts (): void {
     const { rpc, metrics } = this.config
+    this.portsWritten = true
     writePortsFile(this.portsFile, {
       pid: process.pid,
       rpc: { host: rpc.host, port: this.rpcPort },

@@ -79,6 +79,19 @@ describe('a node answers JSON-RPC before its network is up', () => {
     expect(existsSync(node.portsFile)).toBe(false)
   })
 
+  it('a node that cannot start on a folder another node holds leaves that node\'s ports.json alone', async () => {
+    const t = tempDir()
+    cleanups.push(t.remove)
+    const first = new IpvmNode({ config: testConfig(t.dir, { network: { enable: false } }), logger: silentLogger() })
+    cleanups.push(async () => { await first.stop() })
+    await first.start()
+    const written = readFileSync(first.portsFile, 'utf8')
+    const second = new IpvmNode({ config: testConfig(t.dir, { network: { enable: false } }), logger: silentLogger() })
+    await expect(second.start()).rejects.toMatchObject({ code: 'STORE_LOCKED' })
+    await second.stop()
+    expect(readFileSync(first.portsFile, 'utf8')).toBe(written)
+  })
+
   it('a node without a network has nothing starting once JSON-RPC answers', async () => {
     const t = tempDir()
     cleanups.push(t.remove)
