@@ -37,10 +37,23 @@ export class Preparer {
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   private idleTimer?: NodeJS.Timeout
+  /** Preparations under way: `stop` waits for them, so that no cache file is still being read or written once it returns. */
+  private readonly inFlight = new Set<Promise<Artifact>>()
+  private stopped = false
 
   constructor (private readonly options: PreparerOptions, private readonly components: { logger: Logger }) {}
 
   async prepare (key: string, bytes: Uint8Array): Promise<Artifact> {
+    const preparation = this.prepareOnce(key, bytes)
+    this.inFlight.add(preparation)
+    try {
+      return await preparation
+    } finally {
+      this.inFlight.delete(preparation)
+    }
+  }
+
+  private async prepareOnce (key: string, bytes: Uint8Array): Promise<Artifact> {
     const { cacheDir } = this.options
     const cached = cacheDir !== undefined ? await loadCachedArtifact(cacheDir, key) : undefined
     if (cached !== undefined) {
@@ -67,9 +80,11 @@ export class Preparer {
     return { description: prepared.description, modules }
   }
 
-  stop (): Promise<void> {
+  /** Fails what waits for the preparation process and ends it, then waits for the cache reads and writes under way. */
+  async stop (): Promise<void> {
+    this.stopped = true
     this.failAll(new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is stopping'))
-    return Promise.resolve()
+    await Promise.allSettled([...this.inFlight])
   }
 
   /** The preparation process's id while it runs (diagnostics, tests). */
@@ -78,6 +93,8 @@ export class Preparer {
   }
 
   private async inProcess (bytes: Uint8Array): Promise<PreparedFiles> {
+    // a preparation that was reading the cache when the runner stopped starts no process
+    if (this.stopped) throw new RuntimeError(RuntimeErrorCode.NOT_RUNNING, 'the Wasm runner is stopping')
     const child = this.ensureChild()
     const id = this.nextId++
     return await new Promise<PreparedFiles>((resolve, reject) => {

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { RuntimeErrorCode } from '../../../src/runtime/errors.js'
 import { Preparer } from '../../../src/runtime/workers/preparer.js'
@@ -32,6 +35,23 @@ describe('Preparer: Wasm prepared in a process of its own', () => {
       expect(preparer.pid).not.toBe(victim)
     } finally {
       await preparer.stop()
+    }
+  }, 120_000)
+
+  it('stop waits for the preparations under way (no cache file is read or written after it), and one caught reading the cache starts no process', async () => {
+    const component = await buildHomestar030Component()
+    const cacheDir = mkdtempSync(join(tmpdir(), 'ipvm-preparer-cache-'))
+    try {
+      const preparer = new Preparer({ cacheDir, timeoutMs: 120_000, idleMs: 300 }, { logger: silentLogger() })
+      let settled = false
+      const preparing = preparer.prepare('bafy-stopped', component)
+      preparing.then(() => { settled = true }, () => { settled = true })
+      await preparer.stop()
+      expect(settled).toBe(true)
+      await rejectsWith(preparing, RuntimeErrorCode.NOT_RUNNING)
+      expect(preparer.pid).toBeUndefined()
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true })
     }
   }, 120_000)
 })
