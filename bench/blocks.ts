@@ -10,7 +10,7 @@
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -22,6 +22,7 @@ import { ResourceResolver } from '../src/resources/index.js'
 import { Store, importFile } from '../src/store/index.js'
 import { silentLogger } from '../src/util/logger.js'
 import { tempDir } from '../test/utils/node.js'
+import { portsWhenUp } from './child.js'
 
 const MB = 1_000_000
 const IPVM = fileURLToPath(new URL('../bin/ipvm', import.meta.url))
@@ -34,18 +35,7 @@ async function startHolder (): Promise<Holder> {
     env: { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_RPC__MAX_UPLOAD_BYTES: String(2 ** 31) },
     stdio: ['ignore', 'ignore', 'inherit']
   })
-  const portsFile = join(dir.dir, 'ports.json')
-  const deadline = Date.now() + 60_000
-  type Ports = { rpc: { host: string, port: number }, listeners: string[], starting?: string[] }
-  // written first when JSON-RPC answers, again once the network listens
-  const read = (): Ports | undefined => { try { return JSON.parse(readFileSync(portsFile, 'utf8')) as Ports } catch { return undefined } }
-  let ports: Ports | undefined
-  for (;;) {
-    ports = existsSync(portsFile) ? read() : undefined
-    if (ports !== undefined && ports.starting === undefined) break
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('a holder did not start')
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
+  const ports = await portsWhenUp(child, join(dir.dir, 'ports.json'), 'a holder', () => '', 100)
   return { child, dir, httpUrl: `http://${ports.rpc.host}:${ports.rpc.port}`, multiaddr: ports.listeners[0] }
 }
 

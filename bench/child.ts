@@ -88,6 +88,43 @@ export interface NodeProcess extends ProcessProbe {
   stop: () => Promise<void>
 }
 
+/** What `<data>/ports.json` holds (src/node/ports-file.ts). */
+export interface PortsJson {
+  pid: number
+  rpc: { host: string, port: number }
+  metrics: { host: string, port: number } | null
+  listeners: string[]
+  peer_id: string
+  starting?: string[]
+}
+
+/** The ports.json in `portsFile` when the process `pid` wrote it; undefined while there is none, another's, or one being written. */
+export function readPortsOf (portsFile: string, pid: number | undefined): PortsJson | undefined {
+  if (!existsSync(portsFile)) return undefined
+  try {
+    const read = JSON.parse(readFileSync(portsFile, 'utf8')) as PortsJson
+    return read.pid === pid ? read : undefined
+  } catch {
+    return undefined // written while we read: try again
+  }
+}
+
+/**
+ * The ports.json of the node `child` once every part of it is up: the node writes the file
+ * when JSON-RPC answers, with `starting` while libp2p starts, and again without it once
+ * libp2p listens. Fails when `child` exits first (`stderr`: what it printed), or after 60 s.
+ */
+export async function portsWhenUp (child: ChildProcess, portsFile: string, what: string, stderr: () => string = () => '', intervalMs = 25): Promise<PortsJson> {
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited while starting: ${stderr().slice(-2000)}`)
+    const ports = readPortsOf(portsFile, child.pid)
+    if (ports !== undefined && ports.starting === undefined) return ports
+    if (Date.now() > deadline) throw new Error(`${what} did not start within 60 s`)
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
+  }
+}
+
 /** One `health` request over a new WebSocket; resolves whether it said healthy (false on any error). */
 export async function healthOnce (wsUrl: string, timeoutMs = 5000): Promise<boolean> {
   return await new Promise<boolean>(resolve => {
@@ -146,22 +183,13 @@ export async function spawnIpvm (opts: { execArgv?: string[], timeoutMs?: number
   try {
     const portsFile = join(dir, 'ports.json')
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000)
-    type Ports = { pid?: number, rpc: { port: number }, metrics: { port: number } | null, starting?: string[] }
-    const readPorts = (): Ports | undefined => {
-      if (!existsSync(portsFile)) return undefined
-      try {
-        const read = JSON.parse(readFileSync(portsFile, 'utf8')) as Ports
-        return read.pid === child.pid ? read : undefined
-      } catch {
-        return undefined // written while we read: try again
-      }
-    }
+    const readPorts = (): PortsJson | undefined => readPortsOf(portsFile, child.pid)
     const alive = (): void => {
       if (child.exitCode !== null) throw new Error(`ipvm start exited while starting: ${stderr}`)
       if (Date.now() > deadline) throw new Error('ipvm start did not answer health, or did not finish starting, within the time allowed')
     }
     // the node writes ports.json once JSON-RPC answers (libp2p still starting), and again once all is up
-    let ports: Ports | undefined
+    let ports: PortsJson | undefined
     for (;;) {
       alive()
       ports ??= readPorts()

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { IpvmClient } from '../src/client/index.js'
-import { spawnIpvmStart } from './child.js'
+import { portsWhenUp, spawnIpvmStart } from './child.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 /** The `ipvm` command as `npm run build` bundles it (`ensureBuilt` keeps it current). */
@@ -85,22 +85,7 @@ async function startProcess (dir: string, config: string, children: ChildProcess
   children.push(child)
   let stderr = ''
   child.stderr?.on('data', d => { stderr += String(d) })
-  const portsFile = join(dir, 'ports.json')
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`a node exited while starting: ${stderr.slice(-2000)}`)
-    if (existsSync(portsFile)) {
-      try {
-        const ports = JSON.parse(readFileSync(portsFile, 'utf8'))
-        // written first when JSON-RPC answers, again once the network listens
-        if (ports.pid === child.pid && ports.starting === undefined) return { child, dir, ports }
-      } catch {
-        // written while we read: try again
-      }
-    }
-    if (Date.now() > deadline) throw new Error('a node did not start within 60 s')
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
+  return { child, dir, ports: await portsWhenUp(child, join(dir, 'ports.json'), 'a node', () => stderr) }
 }
 
 /**

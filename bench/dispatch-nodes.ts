@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
 import { IpvmNode } from '../src/node/index.js'
 import { IpvmClient } from '../src/client/index.js'
 import { silentLogger } from '../src/util/logger.js'
 import { tempDir, testConfig } from '../test/utils/node.js'
 import { waitUntil } from '../test/utils/wait.js'
 import { identity, type Identity } from './cluster.js'
+import { portsWhenUp } from './child.js'
 
 /** An executor: an `ipvm start` child process on 127.0.0.1 with its own data folder. */
 export interface Executor {
@@ -38,19 +38,7 @@ export async function startExecutor (cli: string, requesters: string[], cap: num
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const exited = new Promise(resolve => child.once('exit', resolve))
-  const portsFile = `${dir.dir}/ports.json`
-  await waitUntil(() => {
-    if (child.exitCode !== null) throw new Error('an executor exited at start')
-    if (!existsSync(portsFile)) return false
-    try {
-      // written first when JSON-RPC answers, again once the network listens
-      const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { pid: number, starting?: string[] }
-      return ports.pid === child.pid && ports.starting === undefined
-    } catch {
-      return false
-    }
-  }, 60_000, 'an executor to start', 50)
-  const ports = JSON.parse(readFileSync(portsFile, 'utf8')) as { rpc: { port: number }, listeners: string[] }
+  const ports = await portsWhenUp(child, `${dir.dir}/ports.json`, 'an executor', () => '', 50)
   const client = await IpvmClient.connect(`ws://127.0.0.1:${ports.rpc.port}`)
   return {
     id,
