@@ -33,7 +33,6 @@ export class RunHistory {
   private readonly entries: Array<KeptReceipt | Exclude<RunEvent, ReceiptEvent>> = []
   private readonly chunks: Uint8Array[] = []
   private used = 0
-  private chunkBytes = 0
 
   get length (): number { return this.entries.length }
   /** Bytes of the chunks the receipts are kept in. */
@@ -47,12 +46,13 @@ export class RunHistory {
     const cid = event.cid.bytes
     const receipt = encodeReceipt(event.receipt)
     const size = cid.length + receipt.length
-    if (this.used + size > this.chunkBytes) {
-      this.chunkBytes = Math.min(CHUNK_BYTES, Math.max(FIRST_CHUNK_BYTES, this.chunkBytes * 2))
-      this.chunks.push(new Uint8Array(Math.max(this.chunkBytes, size)))
+    let chunk = this.chunks.at(-1)
+    if (chunk === undefined || this.used + size > chunk.length) {
+      const next = Math.min(CHUNK_BYTES, Math.max(FIRST_CHUNK_BYTES, 2 * (chunk?.length ?? 0)))
+      chunk = new Uint8Array(Math.max(next, size))
+      this.chunks.push(chunk)
       this.used = 0
     }
-    const chunk = this.chunks[this.chunks.length - 1]
     chunk.set(cid, this.used)
     chunk.set(receipt, this.used + cid.length)
     this.entries.push({
