@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
+import type { PortsFile } from '../src/node/index.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 /** The `ipvm` command (a POSIX shell line that starts Node.js on itself; see bin/ipvm). */
@@ -88,21 +89,11 @@ export interface NodeProcess extends ProcessProbe {
   stop: () => Promise<void>
 }
 
-/** What `<data>/ports.json` holds (src/node/ports-file.ts). */
-export interface PortsJson {
-  pid: number
-  rpc: { host: string, port: number }
-  metrics: { host: string, port: number } | null
-  listeners: string[]
-  peer_id: string
-  starting?: string[]
-}
-
 /** The ports.json in `portsFile` when the process `pid` wrote it; undefined while there is none, another's, or one being written. */
-export function readPortsOf (portsFile: string, pid: number | undefined): PortsJson | undefined {
+export function readPortsOf (portsFile: string, pid: number | undefined): PortsFile | undefined {
   if (!existsSync(portsFile)) return undefined
   try {
-    const read = JSON.parse(readFileSync(portsFile, 'utf8')) as PortsJson
+    const read = JSON.parse(readFileSync(portsFile, 'utf8')) as PortsFile
     return read.pid === pid ? read : undefined
   } catch {
     return undefined // written while we read: try again
@@ -114,7 +105,7 @@ export function readPortsOf (portsFile: string, pid: number | undefined): PortsJ
  * when JSON-RPC answers, with `starting` while libp2p starts, and again without it once
  * libp2p listens. Fails when `child` exits first (`stderr`: what it printed), or after 60 s.
  */
-export async function portsWhenUp (child: ChildProcess, portsFile: string, what: string, stderr: () => string = () => '', intervalMs = 25): Promise<PortsJson> {
+export async function portsWhenUp (child: ChildProcess, portsFile: string, what: string, stderr: () => string = () => '', intervalMs = 25): Promise<PortsFile> {
   const deadline = Date.now() + 60_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${what} exited while starting: ${stderr().slice(-2000)}`)
@@ -183,13 +174,13 @@ export async function spawnIpvm (opts: { execArgv?: string[], timeoutMs?: number
   try {
     const portsFile = join(dir, 'ports.json')
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000)
-    const readPorts = (): PortsJson | undefined => readPortsOf(portsFile, child.pid)
+    const readPorts = (): PortsFile | undefined => readPortsOf(portsFile, child.pid)
     const alive = (): void => {
       if (child.exitCode !== null) throw new Error(`ipvm start exited while starting: ${stderr}`)
       if (Date.now() > deadline) throw new Error('ipvm start did not answer health, or did not finish starting, within the time allowed')
     }
     // the node writes ports.json once JSON-RPC answers (libp2p still starting), and again once all is up
-    let ports: PortsJson | undefined
+    let ports: PortsFile | undefined
     for (;;) {
       alive()
       ports ??= readPorts()
