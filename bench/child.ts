@@ -210,14 +210,32 @@ export async function spawnIpvm (opts: { execArgv?: string[], timeoutMs?: number
 }
 
 /** A bare `ws` echo server in a process of its own on 127.0.0.1. */
-export async function spawnEcho (): Promise<{ url: string, pid: number, stop: () => Promise<void> }> {
+export async function spawnEcho (): Promise<WsServerProcess> {
+  return await spawnWsServer('ws.send(data, { binary: isBinary })', 'the echo server')
+}
+
+/**
+ * The least a JSON-RPC server on Node.js and `ws` can do for `health`, in a process of its
+ * own on 127.0.0.1: parse each frame (JSON.parse) and answer Homestar's result,
+ * `{"healthy":true}`, with the request's id (JSON.stringify), nothing checked or counted.
+ * Beside a node, it shows which part of the node's time per request is its own and which
+ * the runtime's and the library's.
+ */
+export async function spawnJsonRpcFloor (): Promise<WsServerProcess> {
+  return await spawnWsServer('const { id } = JSON.parse(data.toString()); ws.send(JSON.stringify({ jsonrpc: \'2.0\', result: { healthy: true }, id }))', 'the JSON-RPC floor server')
+}
+
+export interface WsServerProcess { url: string, pid: number, stop: () => Promise<void> }
+
+/** A `ws` server in a process of its own on 127.0.0.1 running `onMessage` (JavaScript with `ws`, `data` and `isBinary` in scope) for each frame. */
+async function spawnWsServer (onMessage: string, what: string): Promise<WsServerProcess> {
   const script = `import { WebSocketServer } from 'ws'
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false })
 wss.on('listening', () => process.stdout.write(wss.address().port + '\\n'))
-wss.on('connection', ws => { ws._socket.setNoDelay(true); ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })) })`
+wss.on('connection', ws => { ws._socket.setNoDelay(true); ws.on('message', (data, isBinary) => { ${onMessage} }) })`
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', code => reject(new Error(`the echo server exited (${code})`)))
+    child.once('exit', code => reject(new Error(`${what} exited (${code})`)))
     child.stdout?.once('data', d => resolve(Number(String(d).trim())))
   })
   return { url: `ws://127.0.0.1:${port}`, pid: child.pid!, stop: async () => await stopChild(child) }

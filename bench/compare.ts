@@ -19,7 +19,7 @@ import { buildHomestar030Component } from '../test/utils/wasm.js'
 import { memoryStore } from '../test/utils/memory-store.js'
 import { addResource, chain } from '../test/utils/workflows.js'
 import { FakeKubo, freePort, homestarBinary, HomestarProcess } from '../test/e2e/interop/homestar-process.js'
-import { healthOnce, probe, spawnEcho, spawnIpvm, stopChild, type ProcessProbe } from './child.js'
+import { healthOnce, probe, spawnEcho, spawnIpvm, spawnJsonRpcFloor, stopChild, type ProcessProbe, type WsServerProcess } from './child.js'
 import { echoInTurns, inTurns, wsEchoBaseline } from './baselines.js'
 import { PLACEMENTS, placementUnavailable, withPlacement, type Placement } from './placement.js'
 import { measureCalls, median, runPool, summarize, type LatencySummary } from './stats.js'
@@ -79,6 +79,8 @@ export interface HeadToHead {
   perSec: [number, number]
   /** CPU time of each node's process (every thread) per request, over its blocks, µs. */
   cpuUsPerRequest: [number, number]
+  /** The JSON-RPC floor server (bench/child.ts `spawnJsonRpcFloor`), in the same turns. */
+  floor: { perSec: number, cpuUsPerRequest: number }
 }
 
 /** A JSON-RPC client over one WebSocket that reads Homestar's notifications (byte arrays of JSON text, or JSON). */
@@ -306,41 +308,48 @@ export interface CompareReport {
  * Both nodes started and answering at once, their sequential `health` measured in turns
  * (A's block, B's block, A's, B's…, `2 × health` calls each): the rounds above measure one
  * node after the other, and on this machine a sequential rate drifts by more than the
- * difference between the two from one second to the next. Unpinned, then in each placement.
+ * difference between the two from one second to the next. The JSON-RPC floor server takes
+ * its turn after them: how near the runtime's own limit each node answers. Unpinned, then
+ * in each placement (the floor pinned with the nodes).
  */
 async function healthHeadToHead (sides: [Side, Side], c: CompareCounts): Promise<HeadToHead[]> {
   const nodes: Running[] = []
   const clients: RawClient[] = []
+  let floor: WsServerProcess | undefined
   try {
     for (const side of sides) nodes.push(await side.start())
-    for (const node of nodes) clients.push(await RawClient.open(node.wsUrl))
+    floor = await spawnJsonRpcFloor()
+    const servers = [...nodes.map(n => ({ url: n.wsUrl, probe: n.probe })), { url: floor.url, probe: probe(floor.pid) }]
+    for (const server of servers) clients.push(await RawClient.open(server.url))
     const healths = clients.map(client => async (): Promise<void> => {
       const r = await client.request('health') as { healthy?: unknown }
       if (r?.healthy !== true) throw new Error('unhealthy')
     })
     const run = async (placement: HeadToHead['placement']): Promise<HeadToHead> => {
-      const cpuMs = [0, 0]
+      const cpuMs = servers.map(() => 0)
       const total = 2 * c.health
-      const [a, b] = await inTurns(healths, total, 1, {
+      const [a, b, f] = await inTurns(healths, total, 1, {
         warmUp: PINNED_WARM_UP,
         blocks: HEAD_TO_HEAD_BLOCKS,
         watch: async (i, block) => {
-          const before = nodes[i].probe.cpuMs()
+          const before = servers[i].probe.cpuMs()
           const measured = await block()
-          cpuMs[i] += nodes[i].probe.cpuMs() - before
+          cpuMs[i] += servers[i].probe.cpuMs() - before
           return measured
         }
       })
-      return { placement, perSec: [a.perSec, b.perSec], cpuUsPerRequest: [1000 * cpuMs[0] / total, 1000 * cpuMs[1] / total] }
+      const perRequest = cpuMs.map(ms => 1000 * ms / total)
+      return { placement, perSec: [a.perSec, b.perSec], cpuUsPerRequest: [perRequest[0], perRequest[1]], floor: { perSec: f.perSec, cpuUsPerRequest: perRequest[2] } }
     }
     const out: HeadToHead[] = [await run('unpinned')]
     if (placementUnavailable() === undefined) {
-      for (const placement of PLACEMENTS) out.push(await withPlacement(placement, nodes.map(n => n.probe.pid), async () => await run(placement)))
+      for (const placement of PLACEMENTS) out.push(await withPlacement(placement, servers.map(s => s.probe.pid), async () => await run(placement)))
     }
     return out
   } finally {
     for (const client of clients) client.close()
     for (const node of nodes) await node.stop()
+    await floor?.stop()
   }
 }
 
@@ -432,8 +441,9 @@ export function formatCompare (r: CompareReport): string {
     '',
     line(header), widths.map(w => '-'.repeat(w)).join('  '), ...body.map(line),
     '',
-    `health sequential with both nodes running, in turns (A, B, A, B… in ${HEAD_TO_HEAD_BLOCKS} blocks each, ${2 * r.counts.health} calls each):`,
-    ...r.headToHead.map(h => `  ${`${h.placement}:`.padEnd(11)} A ${fmt(h.perSec[0]).padStart(7)} req/s, B ${fmt(h.perSec[1]).padStart(7)} req/s, A/B ${fmt(h.perSec[0] / h.perSec[1])}×; CPU per request (every thread of the node): A ${fmt(h.cpuUsPerRequest[0])} µs, B ${fmt(h.cpuUsPerRequest[1])} µs`),
+    `health sequential with both nodes running, in turns (A, B, F, A, B, F… in ${HEAD_TO_HEAD_BLOCKS} blocks each, ${2 * r.counts.health} calls each);`,
+    'F = the JSON-RPC floor: a bare ws server on Node.js that parses each request and answers {"healthy":true} with its id, nothing else (bench/child.ts):',
+    ...r.headToHead.map(h => `  ${`${h.placement}:`.padEnd(11)} A ${fmt(h.perSec[0]).padStart(7)} req/s, B ${fmt(h.perSec[1]).padStart(7)} req/s, F ${fmt(h.floor.perSec).padStart(7)} req/s; A/B ${fmt(h.perSec[0] / h.perSec[1])}×, A/F ${fmt(h.perSec[0] / h.floor.perSec)}×, B/F ${fmt(h.perSec[1] / h.floor.perSec)}×; CPU per request (every thread of the server): A ${fmt(h.cpuUsPerRequest[0])} µs, B ${fmt(h.cpuUsPerRequest[1])} µs, F ${fmt(h.floor.cpuUsPerRequest)} µs`),
     '',
     `spawn -> healthy, extra starts (A B alternating): A median ${fmt(median(r.starts[0]))} ms [${r.starts[0].map(fmt).join(', ')}], B median ${fmt(median(r.starts[1]))} ms [${r.starts[1].map(fmt).join(', ')}]`,
     'A/B = how A compares with B on the median of the rounds; e2e = submit -> last receipt; replays count only runs whose every receipt arrived within 3 s.'
