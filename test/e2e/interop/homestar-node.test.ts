@@ -61,6 +61,9 @@ function gossipPeers (t: TestNode): string[] {
 
 const cidOf = (n: Record<string, any>): string => n.receipt_cid['/']
 
+/** `receipt_get`'s account of who stands behind a receipt. */
+interface Provenance { computed_here: boolean, vouched_by: Array<{ peer: string, via: string }> }
+
 /** Runs a workflow on Homestar and resolves with its first `count` receipt notifications. */
 async function runOnHomestar (hs: HomestarProcess, workflow: object, name: string, count: number): Promise<HomestarNotification[]> {
   const got: HomestarNotification[] = []
@@ -217,8 +220,7 @@ describe.skipIf(!('path' in binary))('path' in binary ? SUITE : `${SUITE} (skipp
         // who stands behind the receipt: Homestar, by its signed gossip message (and, for the
         // node that replays second, the first, whose replay's gossip Homestar forwarded; that
         // copy may come before Homestar's own, which then adds Homestar to the vouchers)
-        const provenance = async (cid: string): Promise<{ computed_here: boolean, vouched_by: Array<{ peer: string, via: string }> }> =>
-          (await t.client.request<{ provenance: { computed_here: boolean, vouched_by: Array<{ peer: string, via: string }> } }>('receipt_get', [cid])).provenance
+        const provenance = async (cid: string): Promise<Provenance> => (await t.client.request<{ provenance: Provenance }>('receipt_get', [cid])).provenance
         const byHomestar = async (cid: string): Promise<boolean> => (await provenance(cid)).vouched_by.some(v => v.peer === key.peerId && v.via === 'pubsub')
         await waitUntil(async () => (await Promise.all(cids.map(byHomestar))).every(Boolean), WAIT_MS, 'Homestar among the vouchers')
         for (const cid of cids) expect((await provenance(cid)).computed_here).toBe(false)
