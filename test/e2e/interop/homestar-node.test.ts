@@ -98,7 +98,6 @@ async function replayOnHomestar (hs: HomestarProcess, workflow: object, name: st
   return { receipts: [...byCid.values()], submissions }
 }
 
-/** Prints Homestar's last log lines when the running test fails. */
 /**
  * The Homestar process of the running test, its last log lines printed if the test fails;
  * skips the test, saying why, when Homestar did not start in beforeAll.
