@@ -35,7 +35,7 @@ async function startHolder (): Promise<Holder> {
     env: { ...process.env, IPVM_NETWORK__MDNS: 'false', IPVM_RPC__MAX_UPLOAD_BYTES: String(2 ** 31) },
     stdio: ['ignore', 'ignore', 'inherit']
   })
-  const ports = await portsWhenUp(child, join(dir.dir, 'ports.json'), 'a holder', () => '', 100)
+  const ports = await portsWhenUp(child, join(dir.dir, 'ports.json'), 'a holder', { intervalMs: 100 })
   return { child, dir, httpUrl: `http://${ports.rpc.host}:${ports.rpc.port}`, multiaddr: ports.listeners[0] }
 }
 

@@ -7,12 +7,13 @@
  * the node (main thread, Wasm workers, libuv) and nothing of the bench.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import type { PortsFile } from '../src/node/index.js'
+import { readPortsOf } from '../test/utils/ports.js'
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url))
 /** The `ipvm` command (a POSIX shell line that starts Node.js on itself; see bin/ipvm). */
@@ -89,30 +90,21 @@ export interface NodeProcess extends ProcessProbe {
   stop: () => Promise<void>
 }
 
-/** The ports.json in `portsFile` when the process `pid` wrote it; undefined while there is none, another's, or one being written. */
-export function readPortsOf (portsFile: string, pid: number | undefined): PortsFile | undefined {
-  if (!existsSync(portsFile)) return undefined
-  try {
-    const read = JSON.parse(readFileSync(portsFile, 'utf8')) as PortsFile
-    return read.pid === pid ? read : undefined
-  } catch {
-    return undefined // written while we read: try again
-  }
-}
-
 /**
  * The ports.json of the node `child` once every part of it is up: the node writes the file
  * when JSON-RPC answers, with `starting` while libp2p starts, and again without it once
- * libp2p listens. Fails when `child` exits first (`stderr`: what it printed), or after 60 s.
+ * libp2p listens. Fails when `child` exits first (`stderr`: what it printed), or after
+ * `timeoutMs` (60 s). Read every `intervalMs` (25).
  */
-export async function portsWhenUp (child: ChildProcess, portsFile: string, what: string, stderr: () => string = () => '', intervalMs = 25): Promise<PortsFile> {
-  const deadline = Date.now() + 60_000
+export async function portsWhenUp (child: ChildProcess, portsFile: string, what: string, opts: { stderr?: () => string, intervalMs?: number, timeoutMs?: number } = {}): Promise<PortsFile> {
+  const timeoutMs = opts.timeoutMs ?? 60_000
+  const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what} exited while starting: ${stderr().slice(-2000)}`)
+    if (child.exitCode !== null) throw new Error(`${what} exited while starting: ${(opts.stderr?.() ?? '').slice(-2000)}`)
     const ports = readPortsOf(portsFile, child.pid)
     if (ports !== undefined && ports.starting === undefined) return ports
-    if (Date.now() > deadline) throw new Error(`${what} did not start within 60 s`)
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
+    if (Date.now() > deadline) throw new Error(`${what} was not all up within ${Math.round(timeoutMs / 1000)} s`)
+    await new Promise(resolve => setTimeout(resolve, opts.intervalMs ?? 25))
   }
 }
 
@@ -174,25 +166,17 @@ export async function spawnIpvm (opts: { execArgv?: string[], timeoutMs?: number
   try {
     const portsFile = join(dir, 'ports.json')
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000)
-    const readPorts = (): PortsFile | undefined => readPortsOf(portsFile, child.pid)
-    const alive = (): void => {
-      if (child.exitCode !== null) throw new Error(`ipvm start exited while starting: ${stderr}`)
-      if (Date.now() > deadline) throw new Error('ipvm start did not answer health, or did not finish starting, within the time allowed')
-    }
     // the node writes ports.json once JSON-RPC answers (libp2p still starting), and again once all is up
     let ports: PortsFile | undefined
     for (;;) {
-      alive()
-      ports ??= readPorts()
+      if (child.exitCode !== null) throw new Error(`ipvm start exited while starting: ${stderr}`)
+      if (Date.now() > deadline) throw new Error('ipvm start did not answer health within the time allowed')
+      ports ??= readPortsOf(portsFile, child.pid)
       if (ports !== undefined && await healthOnce(`ws://127.0.0.1:${ports.rpc.port}`)) break
       await new Promise(resolve => setTimeout(resolve, 5))
     }
     const spawnToHealthyMs = performance.now() - t0
-    while (ports.starting !== undefined) {
-      await new Promise(resolve => setTimeout(resolve, 5))
-      alive()
-      ports = readPorts() ?? ports
-    }
+    if (ports.starting !== undefined) ports = await portsWhenUp(child, portsFile, 'ipvm start', { stderr: () => stderr, intervalMs: 5, timeoutMs: Math.max(0, deadline - Date.now()) })
     const spawnToUpMs = performance.now() - t0
     return {
       ...probe(child.pid!),

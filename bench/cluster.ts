@@ -85,7 +85,7 @@ async function startProcess (dir: string, config: string, children: ChildProcess
   children.push(child)
   let stderr = ''
   child.stderr?.on('data', d => { stderr += String(d) })
-  return { child, dir, ports: await portsWhenUp(child, join(dir, 'ports.json'), 'a node', () => stderr) }
+  return { child, dir, ports: await portsWhenUp(child, join(dir, 'ports.json'), 'a node', { stderr: () => stderr }) }
 }
 
 /**

@@ -38,7 +38,7 @@ export async function startExecutor (cli: string, requesters: string[], cap: num
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const exited = new Promise(resolve => child.once('exit', resolve))
-  const ports = await portsWhenUp(child, `${dir.dir}/ports.json`, 'an executor', () => '', 50)
+  const ports = await portsWhenUp(child, `${dir.dir}/ports.json`, 'an executor', { intervalMs: 50 })
   const client = await IpvmClient.connect(`ws://127.0.0.1:${ports.rpc.port}`)
   return {
     id,

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { CLI_ENTRY } from './cli.js'
+import { readPortsOf } from './ports.js'
 import { waitUntil } from './wait.js'
 
 /** An `ipvm start` child process. */
@@ -28,17 +28,11 @@ export async function startNodeProcess (dir: string, children: ChildProcess[], e
   const exited = new Promise(resolve => child.once('exit', resolve))
   const portsFile = join(dir, 'ports.json')
   // a killed node leaves its ports.json behind: wait for this process's own
-  await waitUntil(() => {
+  const ports = await waitUntil(() => {
     if (child.exitCode !== null) throw new Error(`node exited early: ${stderr}`)
-    if (!existsSync(portsFile)) return false
-    try {
-      return JSON.parse(readFileSync(portsFile, 'utf8')).pid === child.pid
-    } catch {
-      return false
-    }
+    return readPortsOf(portsFile, child.pid)
   }, 30_000)
-  const port = JSON.parse(readFileSync(portsFile, 'utf8')).rpc.port as number
-  return { child, port, stderr: () => stderr, exited }
+  return { child, port: ports.rpc.port, stderr: () => stderr, exited }
 }
 
 /** Stops a node process with `signal` and waits until it has exited. */

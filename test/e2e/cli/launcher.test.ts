@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { readPortsOf } from '../../utils/ports.js'
 import { waitUntil } from '../../utils/wait.js'
 
 /** The `ipvm` command as npm installs it: a POSIX shell line that starts Node.js on the same file. */
@@ -31,11 +32,7 @@ describe('bin/ipvm, the launcher', () => {
     const portsFile = join(dir, 'ports.json')
     await waitUntil(() => {
       if (child.exitCode !== null) throw new Error(`ipvm start exited: ${stderr}`)
-      try {
-        return existsSync(portsFile) && JSON.parse(readFileSync(portsFile, 'utf8')).pid === child.pid
-      } catch {
-        return false
-      }
+      return readPortsOf(portsFile, child.pid) !== undefined
     }, 60_000, 'the node started by bin/ipvm writing its ports.json')
     const pid = child.pid!
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(a => a !== '')
