@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { PortsFile } from '../../../src/node/index.js'
 import { tempDir } from '../../utils/node.js'
 import { runCli, CLI_ENTRY } from '../../utils/cli.js'
 import { waitUntil } from '../../utils/wait.js'
@@ -13,11 +14,12 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c()
 })
 
-interface Ports { pid: number, rpc: { port: number }, listeners: string[], peer_id: string, starting?: string[] }
-
-/** The node's ports.json, or undefined while there is none (it is written whole: no partial read). */
-function readPorts (file: string): Ports | undefined {
-  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as Ports : undefined
+/**
+ * The ports.json in a test's own fresh folder, whichever process wrote it (a test may check
+ * its pid), or undefined while there is none (it is written whole: no partial read).
+ */
+function readPorts (file: string): PortsFile | undefined {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as PortsFile : undefined
 }
 
 describe('ipvm command', { timeout: 180_000 }, () => {
